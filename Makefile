@@ -1,0 +1,99 @@
+# Traverse - NAT traversal toolkit for packet voice and video.
+#
+#   make            build everything into bin/
+#   make run        run the default scenario suite in simulation (installs deps first)
+#   make test       unit tests + scenario suite + evidence checks, then all again
+#                   under AddressSanitizer/UndefinedBehaviorSanitizer
+#   make bench      benchmarks (print numbers; not part of make test)
+#   make deps       install missing Debian packages (apt-get; prints the command if not root)
+
+CC      ?= cc
+SAN     ?= 0
+DEBS    := build-essential pkg-config libosip2-dev libpcap-dev libnet1-dev libncurses-dev \
+           libcriterion-dev tshark
+
+ifeq ($(SAN),1)
+BUILD   := build/san
+BIN     := build/san/bin
+SANFLAGS := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
+OPT     := -O1
+else
+BUILD   := build/rel
+BIN     := bin
+SANFLAGS :=
+OPT     := -O2
+endif
+
+CFLAGS  ?= $(OPT) -g
+CFLAGS  += -std=c11 -D_GNU_SOURCE -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes \
+           -Icore -Isimnat -Isimterm -Irunner $(SANFLAGS) -MMD -MP
+LDFLAGS += $(SANFLAGS)
+LIBS    := -lpcap -lm
+
+LIB_SRC := $(wildcard core/*.c simnat/*.c simterm/*.c runner/*.c)
+LIB_SRC := $(filter-out runner/main.c,$(LIB_SRC))
+LIB_OBJ := $(LIB_SRC:%.c=$(BUILD)/%.o)
+LIB     := $(BUILD)/libtraverse.a
+
+UNIT_SRC := $(wildcard tests/unit/*.c)
+UNIT_OBJ := $(UNIT_SRC:%.c=$(BUILD)/%.o)
+BENCH_SRC := $(wildcard bench/*.c)
+
+all: $(BIN)/traverse $(BUILD)/unit-tests
+
+$(BUILD)/%.o: %.c
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -c $< -o $@
+
+$(LIB): $(LIB_OBJ)
+	@rm -f $@
+	ar rcs $@ $^
+
+$(BIN)/traverse: $(BUILD)/runner/main.o $(LIB)
+	@mkdir -p $(dir $@)
+	$(CC) $(LDFLAGS) -o $@ $^ $(LIBS)
+
+$(BIN)/traverse-bench: $(BENCH_SRC:%.c=$(BUILD)/%.o) $(LIB)
+	@mkdir -p $(dir $@)
+	$(CC) $(LDFLAGS) -o $@ $^ $(LIBS)
+
+$(BUILD)/unit-tests: $(UNIT_OBJ) $(LIB)
+	$(CC) $(LDFLAGS) -o $@ $^ $(LIBS) -lcriterion
+
+deps:
+	@missing=""; for p in $(DEBS); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
+	if [ -n "$$missing" ]; then \
+		if [ "$$(id -u)" = 0 ]; then \
+			echo "installing:$$missing"; \
+			apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing >/dev/null; \
+		else \
+			echo "missing packages; run: sudo apt-get update && sudo apt-get install -y$$missing"; exit 1; \
+		fi; \
+	fi
+
+run: deps
+	@$(MAKE) --no-print-directory all
+	$(BIN)/traverse run scenarios/ --pcap build/pcap
+
+# The checks, for one build flavour (SAN=0 or 1).
+check: all
+	$(BUILD)/unit-tests --jobs 2 --short-filename
+	rm -rf $(BUILD)/pcap && $(BIN)/traverse run scenarios/ --pcap $(BUILD)/pcap \
+		--junit $(BUILD)/scenarios.xml --json $(BUILD)/scenarios.json
+	sh tests/broken.sh $(BIN)/traverse
+	sh tests/tshark_check.sh $(BUILD)/pcap
+
+test: deps
+	@$(MAKE) --no-print-directory check SAN=0
+	@$(MAKE) --no-print-directory check SAN=1
+
+bench: deps
+	@$(MAKE) --no-print-directory all SAN=0
+	@$(MAKE) --no-print-directory $(BIN)/traverse-bench SAN=0
+	$(BIN)/traverse-bench
+
+clean:
+	rm -rf build bin
+
+.PHONY: all deps run check test bench clean
+-include $(LIB_OBJ:.o=.d) $(UNIT_OBJ:.o=.d) $(BUILD)/runner/main.d

@@ -1,0 +1,283 @@
+/* main.c - the traverse command: run and check scenario files. */
+#include "scn.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <getopt.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+static const char usage_main[] =
+	"usage: traverse COMMAND [ARGS]\n"
+	"\n"
+	"Traverse simulates NATs, terminals and proxies on a virtual network and\n"
+	"checks NAT traversal behaviour described in scenario files.\n"
+	"\n"
+	"commands:\n"
+	"  run FILE|DIR...    run scenarios (DIR: every *.scn below it, sorted)\n"
+	"  check FILE|DIR...  validate scenario files without running them\n"
+	"  help [COMMAND]     show help\n"
+	"\n"
+	"Scenario format: docs/scenarios.md\n";
+
+static const char usage_run[] =
+	"usage: traverse run FILE|DIR... [--seed N] [--pcap DIR] [--junit FILE] [--json FILE] [-v]\n"
+	"\n"
+	"Runs each scenario on a fresh simulated network and prints one line per\n"
+	"scenario and a summary. Every file is validated first; if any has an\n"
+	"error, nothing runs.\n"
+	"\n"
+	"  --seed N      seed for every scenario (overrides 'seed' in files; default 1)\n"
+	"  --pcap DIR    write one pcap per link: DIR/<dir>-<scenario>/<link>.pcap\n"
+	"  --junit FILE  write a JUnit XML report\n"
+	"  --json FILE   write a JSON report\n"
+	"  -v            print each statement as it runs (repeat for more)\n"
+	"  -h, --help    this help\n"
+	"\n"
+	"Exit status: 0 if every scenario passed, 1 if any failed, 2 on usage or\n"
+	"file errors.\n";
+
+static const char usage_check[] =
+	"usage: traverse check FILE|DIR...\n"
+	"\n"
+	"Parses and validates scenario files (names, options, values, order)\n"
+	"without running them. Errors are printed as FILE:LINE: message.\n"
+	"Exit status: 0 if all files are valid, 2 otherwise.\n";
+
+typedef struct paths {
+	char **v;
+	int n, cap;
+} paths;
+
+static int paths_add(paths *p, const char *s)
+{
+	if (p->n == p->cap) {
+		int nc = p->cap ? p->cap * 2 : 32;
+		char **nv = realloc(p->v, (size_t)nc * sizeof(*nv));
+		if (!nv)
+			return -1;
+		p->v = nv;
+		p->cap = nc;
+	}
+	p->v[p->n] = strdup(s);
+	return p->v[p->n] ? (p->n++, 0) : -1;
+}
+
+static int cmp_str(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+static int collect(paths *p, const char *path)
+{
+	struct stat sb;
+	DIR *d;
+	struct dirent *e;
+	paths sub = { 0 };
+
+	if (stat(path, &sb) < 0) {
+		fprintf(stderr, "traverse: %s: %s\n", path, strerror(errno));
+		return -1;
+	}
+	if (!S_ISDIR(sb.st_mode))
+		return paths_add(p, path);
+	d = opendir(path);
+	if (!d) {
+		fprintf(stderr, "traverse: %s: %s\n", path, strerror(errno));
+		return -1;
+	}
+	while ((e = readdir(d)) != NULL) {
+		char full[4096];
+		size_t len = strlen(e->d_name);
+		if (e->d_name[0] == '.')
+			continue;
+		snprintf(full, sizeof(full), "%s%s%s", path, path[strlen(path) - 1] == '/' ? "" : "/", e->d_name);
+		if (stat(full, &sb) < 0)
+			continue;
+		if (S_ISDIR(sb.st_mode) || (len > 4 && strcmp(e->d_name + len - 4, ".scn") == 0))
+			paths_add(&sub, full);
+	}
+	closedir(d);
+	qsort(sub.v, (size_t)sub.n, sizeof(char *), cmp_str);
+	for (int i = 0; i < sub.n; i++) {
+		stat(sub.v[i], &sb);
+		if (S_ISDIR(sb.st_mode))
+			collect(p, sub.v[i]);
+		else
+			paths_add(p, sub.v[i]);
+		free(sub.v[i]);
+	}
+	free(sub.v);
+	return 0;
+}
+
+static void paths_free(paths *p)
+{
+	for (int i = 0; i < p->n; i++)
+		free(p->v[i]);
+	free(p->v);
+}
+
+/* Load and validate every file. Returns the number of bad files. */
+static int load_all(const paths *p, scn_file *files)
+{
+	int bad = 0;
+
+	for (int i = 0; i < p->n; i++) {
+		if (scn_load(p->v[i], &files[i]) < 0) {
+			bad++;
+			continue;
+		}
+		if (scn_check(&files[i]) > 0)
+			bad++;
+	}
+	return bad;
+}
+
+static int cmd_check(int argc, char **argv)
+{
+	paths p = { 0 };
+	scn_file *files;
+	int bad;
+
+	for (int i = 1; i < argc; i++) {
+		if (!strcmp(argv[i], "-h") || !strcmp(argv[i], "--help")) {
+			fputs(usage_check, stdout);
+			return 0;
+		}
+		if (collect(&p, argv[i]) < 0) {
+			paths_free(&p);
+			return 2;
+		}
+	}
+	if (p.n == 0) {
+		fputs(usage_check, stderr);
+		return 2;
+	}
+	files = calloc((size_t)p.n, sizeof(*files));
+	bad = files ? load_all(&p, files) : p.n;
+	for (int i = 0; files && i < p.n; i++)
+		scn_file_free(&files[i]);
+	free(files);
+	printf("%d file%s checked, %d with errors\n", p.n, p.n == 1 ? "" : "s", bad);
+	paths_free(&p);
+	return bad ? 2 : 0;
+}
+
+static int cmd_run(int argc, char **argv)
+{
+	static const struct option lopts[] = {
+		{ "seed", required_argument, NULL, 's' }, { "pcap", required_argument, NULL, 'p' },
+		{ "junit", required_argument, NULL, 'j' }, { "json", required_argument, NULL, 'J' },
+		{ "verbose", no_argument, NULL, 'v' }, { "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
+	scn_opts o = { 0 };
+	const char *junit = NULL, *json = NULL;
+	paths p = { 0 };
+	scn_file *files = NULL;
+	scn_result *rs = NULL;
+	int ch, rc = 0, failed = 0;
+	bool tty = isatty(STDERR_FILENO);
+
+	optind = 1;
+	while ((ch = getopt_long(argc, argv, "vh", lopts, NULL)) != -1) {
+		switch (ch) {
+		case 's': {
+			char *end;
+			errno = 0;
+			o.seed = strtoull(optarg, &end, 0);
+			if (*end || errno) {
+				fprintf(stderr, "traverse run: --seed: '%s' is not a number\n", optarg);
+				return 2;
+			}
+			o.seed_set = true;
+			break;
+		}
+		case 'p': o.pcap_dir = optarg; break;
+		case 'j': junit = optarg; break;
+		case 'J': json = optarg; break;
+		case 'v': o.verbose++; break;
+		case 'h': fputs(usage_run, stdout); return 0;
+		default: fputs(usage_run, stderr); return 2;
+		}
+	}
+	for (int i = optind; i < argc; i++)
+		if (collect(&p, argv[i]) < 0)
+			rc = 2;
+	if (rc || p.n == 0) {
+		if (!rc)
+			fputs(usage_run, stderr);
+		paths_free(&p);
+		return 2;
+	}
+	files = calloc((size_t)p.n, sizeof(*files));
+	rs = calloc((size_t)p.n, sizeof(*rs));
+	if (!files || !rs) {
+		rc = 2;
+		goto out;
+	}
+	if (load_all(&p, files) > 0) {
+		fprintf(stderr, "traverse run: errors in scenario files; nothing was run\n");
+		rc = 2;
+		goto out;
+	}
+	if (o.pcap_dir && mkdir(o.pcap_dir, 0755) < 0 && errno != EEXIST) {
+		fprintf(stderr, "traverse run: --pcap %s: %s\n", o.pcap_dir, strerror(errno));
+		rc = 2;
+		goto out;
+	}
+	for (int i = 0; i < p.n; i++) {
+		if (tty && !o.verbose)
+			fprintf(stderr, "\r\033[K[%d/%d] %s", i + 1, p.n, p.v[i]);
+		if (scn_run(&files[i], &o, &rs[i]) < 0) {
+			rs[i].passed = false;
+			rs[i].path = files[i].path;
+		}
+		failed += !rs[i].passed;
+	}
+	if (tty && !o.verbose)
+		fprintf(stderr, "\r\033[K");
+	report_text(stdout, rs, p.n);
+	if (junit && report_junit(junit, rs, p.n) < 0)
+		fprintf(stderr, "traverse run: cannot write %s\n", junit);
+	if (json && report_json(json, rs, p.n) < 0)
+		fprintf(stderr, "traverse run: cannot write %s\n", json);
+	rc = failed ? 1 : 0;
+out:
+	for (int i = 0; i < p.n; i++) {
+		if (rs)
+			scn_result_free(&rs[i]);
+		if (files)
+			scn_file_free(&files[i]);
+	}
+	free(rs);
+	free(files);
+	paths_free(&p);
+	return rc;
+}
+
+int main(int argc, char **argv)
+{
+	if (argc < 2 || !strcmp(argv[1], "-h") || !strcmp(argv[1], "--help")) {
+		fputs(usage_main, argc < 2 ? stderr : stdout);
+		return argc < 2 ? 2 : 0;
+	}
+	if (!strcmp(argv[1], "run"))
+		return cmd_run(argc - 1, argv + 1);
+	if (!strcmp(argv[1], "check"))
+		return cmd_check(argc - 1, argv + 1);
+	if (!strcmp(argv[1], "help")) {
+		if (argc > 2 && !strcmp(argv[2], "run"))
+			fputs(usage_run, stdout);
+		else if (argc > 2 && !strcmp(argv[2], "check"))
+			fputs(usage_check, stdout);
+		else
+			fputs(usage_main, stdout);
+		return 0;
+	}
+	fprintf(stderr, "traverse: unknown command '%s'\n\n%s", argv[1], usage_main);
+	return 2;
+}

@@ -1,0 +1,118 @@
+/* report.c - run summaries: text for people, JUnit XML for CI, JSON for tools. */
+#include <stdio.h>
+#include "scn.h"
+
+#include <string.h>
+
+void report_text(FILE *out, const scn_result *rs, int n)
+{
+	int passed = 0, failed = 0, expects = 0;
+
+	for (int i = 0; i < n; i++) {
+		const scn_result *r = &rs[i];
+		char t[32];
+		expects += r->expects;
+		if (r->passed)
+			passed++;
+		else
+			failed++;
+		fprintf(out, "%s  %-44s %3d checks  sim %-9s %7.1f ms  %s\n", r->passed ? "PASS" : "FAIL",
+			r->path, r->expects, tv_time_fmt(r->sim_time, t, sizeof(t)), r->wall_ms, r->title);
+		if (!r->passed && r->failures)
+			for (const char *p = r->failures; *p;) {
+				const char *e = strchr(p, '\n');
+				size_t len = e ? (size_t)(e - p) : strlen(p);
+				fprintf(out, "        %.*s\n", (int)len, p);
+				p += len + (e ? 1 : 0);
+			}
+	}
+	fprintf(out, "\nscenarios: %d passed, %d failed (%d checks)\n", passed, failed, expects);
+}
+
+static void xml_esc(FILE *fp, const char *s)
+{
+	for (; s && *s; s++) {
+		switch (*s) {
+		case '<': fputs("&lt;", fp); break;
+		case '>': fputs("&gt;", fp); break;
+		case '&': fputs("&amp;", fp); break;
+		case '"': fputs("&quot;", fp); break;
+		default:
+			if ((unsigned char)*s >= 0x20 || *s == '\n' || *s == '\t')
+				fputc(*s, fp);
+		}
+	}
+}
+
+int report_junit(const char *path, const scn_result *rs, int n)
+{
+	FILE *fp = fopen(path, "w");
+	int failed = 0;
+	double total = 0;
+
+	if (!fp)
+		return -1;
+	for (int i = 0; i < n; i++) {
+		failed += !rs[i].passed;
+		total += rs[i].wall_ms;
+	}
+	fprintf(fp, "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n");
+	fprintf(fp, "<testsuite name=\"traverse-scenarios\" tests=\"%d\" failures=\"%d\" time=\"%.3f\">\n", n,
+		failed, total / 1e3);
+	for (int i = 0; i < n; i++) {
+		const scn_result *r = &rs[i];
+		fprintf(fp, "  <testcase classname=\"scenarios\" name=\"");
+		xml_esc(fp, r->path);
+		fprintf(fp, "\" time=\"%.3f\">\n", r->wall_ms / 1e3);
+		if (!r->passed) {
+			fprintf(fp, "    <failure message=\"%d of %d checks failed\">", r->failed, r->expects);
+			xml_esc(fp, r->failures);
+			fprintf(fp, "</failure>\n");
+		}
+		fprintf(fp, "    <system-out>");
+		xml_esc(fp, r->title);
+		fprintf(fp, " (seed %llu)</system-out>\n  </testcase>\n", (unsigned long long)r->seed);
+	}
+	fprintf(fp, "</testsuite>\n");
+	return fclose(fp) == 0 ? 0 : -1;
+}
+
+static void json_str(FILE *fp, const char *s)
+{
+	fputc('"', fp);
+	for (; s && *s; s++) {
+		if (*s == '"' || *s == '\\')
+			fprintf(fp, "\\%c", *s);
+		else if (*s == '\n')
+			fputs("\\n", fp);
+		else if ((unsigned char)*s < 0x20)
+			fprintf(fp, "\\u%04x", *s);
+		else
+			fputc(*s, fp);
+	}
+	fputc('"', fp);
+}
+
+int report_json(const char *path, const scn_result *rs, int n)
+{
+	FILE *fp = fopen(path, "w");
+
+	if (!fp)
+		return -1;
+	fprintf(fp, "{\"scenarios\": [\n");
+	for (int i = 0; i < n; i++) {
+		const scn_result *r = &rs[i];
+		fprintf(fp, "  {\"path\": ");
+		json_str(fp, r->path);
+		fprintf(fp, ", \"title\": ");
+		json_str(fp, r->title);
+		fprintf(fp, ", \"passed\": %s, \"checks\": %d, \"failed\": %d, \"seed\": %llu, "
+			"\"sim_time_us\": %lld, \"events\": %llu, \"wall_ms\": %.3f, \"failures\": ",
+			r->passed ? "true" : "false", r->expects, r->failed, (unsigned long long)r->seed,
+			(long long)r->sim_time, (unsigned long long)r->events, r->wall_ms);
+		json_str(fp, r->failures ? r->failures : "");
+		fprintf(fp, "}%s\n", i + 1 < n ? "," : "");
+	}
+	fprintf(fp, "]}\n");
+	return fclose(fp) == 0 ? 0 : -1;
+}

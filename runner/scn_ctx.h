@@ -1,0 +1,128 @@
+/* scn_ctx.h - the state of one scenario run, shared by the statement
+ * handlers (scn_exec.c: topology and actions; scn_expect.c: expectations). */
+#ifndef TV_SCN_CTX_H
+#define TV_SCN_CTX_H
+
+#include <stdio.h>
+
+#include "scn.h"
+#include "simnet.h"
+#include "host.h"
+#include "natnode.h"
+#include "stun.h"
+
+enum sym_kind { SYM_LINK, SYM_NAT, SYM_HOST, SYM_STUN, SYM_PROBE, SYM_TCP };
+
+typedef struct sym {
+	char name[32];
+	enum sym_kind kind;
+	int line;
+	tv_ip ip;               /* host: its address; nat: first public; stun: primary */
+	tv_time resolution;     /* probe: lifetime resolution */
+	uint16_t port;          /* stun: primary port */
+	void *obj;              /* NULL in a dry run */
+	void *obj2;             /* stun: its host */
+} sym;
+
+#define RSOCK_SRCS 16
+
+/* A UDP socket a scenario opened with listen/send; counts what arrives. */
+typedef struct rsock {
+	tv_host *h;
+	char host[32];
+	uint16_t port;
+	tv_udp *s;
+	bool echo;
+	uint64_t rx, rx_bytes;
+	struct { tv_ep ep; uint64_t n; } srcs[RSOCK_SRCS];
+	int nsrcs;
+} rsock;
+
+/* A TCP listener opened with "listen ... tcp". */
+typedef struct rlisten {
+	char host[32];
+	uint16_t port;
+	tv_tcp_listener *l;
+	bool echo;
+	uint64_t accepted, rx_bytes;
+} rlisten;
+
+/* A TCP connection opened with "connect". */
+typedef struct rconn {
+	sym *sym;
+	tv_tcp *c;
+	const char *state;      /* connecting, established, peer-closed, closed, reset, timeout */
+	uint64_t rx_bytes;
+} rconn;
+
+/* A repeating "send". */
+typedef struct sender {
+	tv_timer t;
+	rsock *rs;
+	tv_ep to;
+	uint32_t left, seq;
+	tv_time interval;
+	uint16_t size;
+} sender;
+
+typedef struct scn_ctx {
+	const scn_file *f;
+	const scn_opts *o;
+	scn_result *r;
+	bool dry;
+	bool in_timeline;
+	int errors;
+	uint64_t seed;
+	tv_time cursor;
+	sim_net *net;
+	sym *syms;
+	int nsyms, capsyms;
+	rsock **socks;
+	int nsocks;
+	rlisten **listens;
+	int nlistens;
+	sender **senders;
+	int nsenders;
+	const scn_stmt *cur;
+} scn_ctx;
+
+/* Report a problem with the current statement: in a dry run it is a
+ * validation error; in a real run, a runtime error (the scenario fails). */
+int ctx_err(scn_ctx *c, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* Record an expectation outcome. */
+void ctx_expect(scn_ctx *c, bool ok, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+
+sym *ctx_sym(scn_ctx *c, const char *name, int kind);   /* kind -1: any */
+/* "NAME:PORT" or "IP:PORT" (port required unless allow_noport). */
+int ctx_resolve(scn_ctx *c, const char *s, tv_ep *ep, bool allow_noport);
+/* "HOST:PORT" naming a declared host. */
+int ctx_host_port(scn_ctx *c, const char *s, sym **host, uint16_t *port);
+rsock *ctx_rsock(scn_ctx *c, sym *host, uint16_t port, bool create);
+rlisten *ctx_rlisten(scn_ctx *c, const char *host, uint16_t port);
+
+/* Options: key[op]value words after the positional ones. */
+typedef struct opt {
+	const char *key;
+	char op[3];             /* "=", ">=", "<=", "!=", ">", "<" */
+	const char *val;
+	int used;
+} opt;
+
+typedef struct opts {
+	opt v[SCN_MAX_ARGS];
+	int n;
+} opts;
+
+/* Split argv[from..] into options; keys must be in allowed (NULL-ended).
+ * Only "=" is accepted unless cmp is set. */
+int opts_parse(scn_ctx *c, const scn_stmt *st, int from, const char *const *allowed, bool cmp, opts *out);
+const opt *opts_get(const opts *o, const char *key);
+int opt_time(scn_ctx *c, const opt *o, tv_time *out);
+int opt_u64(scn_ctx *c, const opt *o, uint64_t *out);
+int opt_bool(scn_ctx *c, const opt *o, bool *out);
+int opt_percent(scn_ctx *c, const opt *o, double *out);
+bool cmp_u64(const char *op, uint64_t got, uint64_t want);
+
+int scn_expect(scn_ctx *c, const scn_stmt *st);
+
+#endif

@@ -1,0 +1,792 @@
+/* nat.c - the NAT/firewall engine. See nat.h for the contract.
+ *
+ * Data model: a binding (struct nat_map) maps an internal endpoint (and,
+ * for address[-and-port]-dependent mapping, the remote address[/port]) to
+ * an external endpoint. Two indexes:
+ *   by_ext: (proto, ext ip, ext port)  -> binding     (inbound lookup)
+ *   by_int: (proto, int ip, int port)  -> chain of bindings of that endpoint
+ * Each binding keeps the remotes it has sent to (its filter list), used by
+ * address-dependent and address-and-port-dependent filtering.
+ *
+ * Timers: one lazy min-heap of (deadline, binding). Every binding has
+ * exactly one heap entry. When an entry comes due, a binding whose expiry
+ * moved later is re-queued; an expired binding is unlinked and freed.
+ * Lookups check expiry themselves; an expired binding found by a lookup is
+ * unlinked at once and freed when its heap entry comes due. */
+#include "nat.h"
+#include "map.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+enum map_state {
+	MS_UDP_NEW,             /* outbound only so far */
+	MS_UDP_STREAM,          /* inbound seen */
+	MS_TCP_SYN,             /* transitory: opening */
+	MS_TCP_EST,
+	MS_TCP_FIN,             /* transitory: closing (FIN or RST seen) */
+	MS_ICMP,
+};
+
+static const char *const map_state_names[] = {
+	[MS_UDP_NEW] = "unreplied", [MS_UDP_STREAM] = "stream",
+	[MS_TCP_SYN] = "syn", [MS_TCP_EST] = "established",
+	[MS_TCP_FIN] = "closing", [MS_ICMP] = "icmp",
+};
+
+typedef struct nat_filt {
+	uint32_t ip;
+	uint16_t port;
+	tv_time last_out;
+} nat_filt;
+
+#define FILT_INLINE 2
+
+typedef struct nat_map {
+	uint32_t in_ip, ext_ip, rem_ip;
+	uint16_t in_port, ext_port, rem_port;
+	uint8_t proto, state;
+	bool dead;              /* unlinked; freed when its heap entry pops */
+	bool tcp_syn_in, tcp_syn_out;
+	uint16_t nfilt, capfilt;
+	struct nat_map *next_int;       /* chain in by_int */
+	tv_time created, last_out, expires;
+	uint64_t pkts_out, pkts_in;
+	nat_filt *filt;                 /* points at filt_inline or the heap */
+	nat_filt filt_inline[FILT_INLINE];
+} nat_map;
+
+typedef struct heap_ent {
+	tv_time when;
+	nat_map *m;
+} heap_ent;
+
+typedef struct port_pool {
+	uint64_t used[2][65536 / 64];   /* [udp,tcp] bitmap */
+	uint16_t cursor[2];
+} port_pool;
+
+struct nat {
+	nat_cfg cfg;
+	tv_rng rng;
+	tv_map by_ext, by_int;
+	uint32_t count;
+	heap_ent *heap;
+	size_t nheap, capheap;
+	port_pool *pools[NAT_MAX_PUB];
+	nat_stats st;
+	uint32_t rr;                    /* arbitrary pooling: round robin */
+	bool full;                      /* fault: table full */
+};
+
+/* ---- configuration ---------------------------------------------------- */
+
+void nat_cfg_default(nat_cfg *cfg)
+{
+	memset(cfg, 0, sizeof(*cfg));
+	cfg->mapping = NAT_EI;
+	cfg->filtering = NAT_APD;
+	cfg->ports = NAT_PORT_PRESERVE;
+	cfg->pool = NAT_POOL_PAIRED;
+	cfg->port_lo = 1024;
+	cfg->port_hi = 65535;
+	cfg->udp_timeout = TV_SEC(120);
+	cfg->udp_stream_timeout = TV_SEC(120);
+	cfg->tcp_established = TV_SEC(2 * 3600 + 4 * 60);
+	cfg->tcp_transitory = TV_SEC(4 * 60);
+	cfg->refresh = NAT_REFRESH_OUTBOUND;
+	cfg->hairpin = true;
+}
+
+static const struct {
+	const char *name;
+	int unreplied, stream;
+} udp_presets[] = {
+	{ "linux", 30, 120 }, { "openwrt", 60, 180 }, { "rfc4787", 120, 120 },
+};
+
+int nat_cfg_udp_preset(nat_cfg *cfg, const char *name)
+{
+	for (size_t i = 0; i < sizeof(udp_presets) / sizeof(udp_presets[0]); i++) {
+		if (strcmp(name, udp_presets[i].name) == 0) {
+			cfg->udp_timeout = TV_SEC(udp_presets[i].unreplied);
+			cfg->udp_stream_timeout = TV_SEC(udp_presets[i].stream);
+			return 0;
+		}
+	}
+	return TV_EINVAL;
+}
+
+static const char *const behav_names[] = {
+	[NAT_EI] = "endpoint-independent",
+	[NAT_AD] = "address-dependent",
+	[NAT_APD] = "address-and-port-dependent",
+};
+
+static const struct {
+	const char *name;
+	enum nat_behav b;
+} behav_aliases[] = {
+	{ "eim", NAT_EI }, { "eif", NAT_EI }, { "ei", NAT_EI },
+	{ "adm", NAT_AD }, { "adf", NAT_AD }, { "ad", NAT_AD },
+	{ "apdm", NAT_APD }, { "apdf", NAT_APD }, { "apd", NAT_APD },
+	{ "endpoint-independent", NAT_EI }, { "address-dependent", NAT_AD },
+	{ "address-and-port-dependent", NAT_APD },
+};
+
+const char *nat_behav_name(enum nat_behav b) { return behav_names[b]; }
+
+int nat_behav_parse(const char *s, enum nat_behav *out)
+{
+	for (size_t i = 0; i < sizeof(behav_aliases) / sizeof(behav_aliases[0]); i++) {
+		if (strcmp(s, behav_aliases[i].name) == 0) {
+			*out = behav_aliases[i].b;
+			return 0;
+		}
+	}
+	return TV_EINVAL;
+}
+
+static const char *const drop_names[NAT_DROP__COUNT] = {
+	[NAT_DROP_MALFORMED] = "malformed", [NAT_DROP_FIREWALL] = "firewall",
+	[NAT_DROP_NO_MAPPING] = "no-mapping", [NAT_DROP_FILTERED] = "filtered",
+	[NAT_DROP_TABLE_FULL] = "table-full", [NAT_DROP_NO_PORT] = "no-port",
+	[NAT_DROP_HAIRPIN_OFF] = "hairpin-off", [NAT_DROP_PROTO] = "protocol",
+	[NAT_DROP_TTL] = "ttl",
+};
+
+const char *nat_drop_name(enum nat_drop d) { return d < NAT_DROP__COUNT ? drop_names[d] : "?"; }
+
+/* ---- life cycle ------------------------------------------------------- */
+
+nat *nat_new(const nat_cfg *cfg, uint64_t seed, char *err, size_t errlen)
+{
+	nat *n;
+
+	if (cfg->npub < 1 || cfg->npub > NAT_MAX_PUB) {
+		snprintf(err, errlen, "a NAT needs 1 to %d public addresses", NAT_MAX_PUB);
+		return NULL;
+	}
+	if (cfg->port_lo == 0 || cfg->port_lo > cfg->port_hi) {
+		snprintf(err, errlen, "bad public port range %u-%u", cfg->port_lo, cfg->port_hi);
+		return NULL;
+	}
+	n = calloc(1, sizeof(*n));
+	if (!n) {
+		snprintf(err, errlen, "out of memory");
+		return NULL;
+	}
+	n->cfg = *cfg;
+	tv_rng_seed(&n->rng, seed);
+	tv_map_init(&n->by_ext);
+	tv_map_init(&n->by_int);
+	for (int i = 0; i < cfg->npub; i++) {
+		n->pools[i] = calloc(1, sizeof(port_pool));
+		if (!n->pools[i]) {
+			nat_free(n);
+			snprintf(err, errlen, "out of memory");
+			return NULL;
+		}
+		n->pools[i]->cursor[0] = n->pools[i]->cursor[1] = cfg->port_lo;
+	}
+	return n;
+}
+
+static void map_free(nat_map *m)
+{
+	if (m->filt != m->filt_inline)
+		free(m->filt);
+	free(m);
+}
+
+static void flush_all(nat *n)
+{
+	for (size_t i = 0; i < n->nheap; i++)
+		map_free(n->heap[i].m);
+	n->nheap = 0;
+	n->st.flushed += n->count;
+	n->count = 0;
+	tv_map_free(&n->by_ext);
+	tv_map_free(&n->by_int);
+	for (int i = 0; i < n->cfg.npub; i++)
+		if (n->pools[i])
+			memset(n->pools[i]->used, 0, sizeof(n->pools[i]->used));
+}
+
+void nat_free(nat *n)
+{
+	if (!n)
+		return;
+	flush_all(n);
+	free(n->heap);
+	for (int i = 0; i < NAT_MAX_PUB; i++)
+		free(n->pools[i]);
+	free(n);
+}
+
+const nat_cfg *nat_get_cfg(const nat *n) { return &n->cfg; }
+const nat_stats *nat_get_stats(const nat *n) { return &n->st; }
+uint32_t nat_binding_count(const nat *n) { return n->count; }
+void nat_set_max_bindings(nat *n, uint32_t max) { n->cfg.max_bindings = max; }
+void nat_set_table_full(nat *n, bool full) { n->full = full; }
+
+int nat_add_rule(nat *n, const nat_rule *r)
+{
+	if (n->cfg.nrules == NAT_MAX_RULES)
+		return TV_EFULL;
+	n->cfg.rules[n->cfg.nrules++] = *r;
+	return 0;
+}
+
+/* ---- keys, ports, heap ------------------------------------------------ */
+
+static int proto_idx(uint8_t proto) { return proto == TV_PROTO_TCP; }
+
+static uint64_t ext_key(uint8_t proto, uint32_t ip, uint16_t port)
+{
+	return (uint64_t)proto << 48 | (uint64_t)ip << 16 | port;
+}
+
+static int pub_index(const nat *n, uint32_t ip)
+{
+	for (int i = 0; i < n->cfg.npub; i++)
+		if (n->cfg.pub[i].v4 == ip)
+			return i;
+	return -1;
+}
+
+static bool port_used(const port_pool *p, int pi, uint16_t port)
+{
+	return p->used[pi][port >> 6] >> (port & 63) & 1;
+}
+
+static void port_set(port_pool *p, int pi, uint16_t port, bool on)
+{
+	if (on)
+		p->used[pi][port >> 6] |= 1ULL << (port & 63);
+	else
+		p->used[pi][port >> 6] &= ~(1ULL << (port & 63));
+}
+
+static bool port_ok(const nat *n, const port_pool *p, int pi, uint32_t port, uint16_t want_parity)
+{
+	if (port < n->cfg.port_lo || port > n->cfg.port_hi || port_used(p, pi, (uint16_t)port))
+		return false;
+	return !n->cfg.parity || (port & 1) == want_parity;
+}
+
+/* Pick a free public port on pool p. Returns 0 if the range is exhausted. */
+static uint16_t port_pick(nat *n, port_pool *p, int pi, uint16_t in_port)
+{
+	uint32_t lo = n->cfg.port_lo, span = (uint32_t)n->cfg.port_hi - lo + 1;
+	uint16_t parity = in_port & 1;
+	uint32_t start;
+
+	switch (n->cfg.ports) {
+	case NAT_PORT_PRESERVE:
+		if (port_ok(n, p, pi, in_port, parity))
+			return in_port;
+		start = p->cursor[pi];
+		break;
+	case NAT_PORT_RANDOM:
+		for (int tries = 0; tries < 32; tries++) {
+			uint32_t c = lo + tv_rng_below(&n->rng, span);
+			if (port_ok(n, p, pi, c, parity))
+				return (uint16_t)c;
+		}
+		start = lo + tv_rng_below(&n->rng, span);
+		break;
+	default:
+		start = p->cursor[pi];
+		break;
+	}
+	/* Sequential scan from the cursor, wrapping once: O(range) worst case,
+	 * fine for a simulator; the bitmap makes each step one bit test. */
+	for (uint32_t i = 0; i < span; i++) {
+		uint32_t c = lo + (start - lo + i) % span;
+		if (port_ok(n, p, pi, c, parity)) {
+			p->cursor[pi] = (uint16_t)(c == n->cfg.port_hi ? lo : c + 1);
+			return (uint16_t)c;
+		}
+	}
+	return 0;
+}
+
+static int heap_push(nat *n, tv_time when, nat_map *m)
+{
+	size_t i;
+
+	if (n->nheap == n->capheap) {
+		size_t nc = n->capheap ? n->capheap * 2 : 64;
+		heap_ent *nh = realloc(n->heap, nc * sizeof(*nh));
+		if (!nh)
+			return TV_ENOMEM;
+		n->heap = nh;
+		n->capheap = nc;
+	}
+	i = n->nheap++;
+	while (i > 0 && n->heap[(i - 1) / 2].when > when) {
+		n->heap[i] = n->heap[(i - 1) / 2];
+		i = (i - 1) / 2;
+	}
+	n->heap[i].when = when;
+	n->heap[i].m = m;
+	return 0;
+}
+
+static heap_ent heap_pop(nat *n)
+{
+	heap_ent top = n->heap[0], last = n->heap[--n->nheap];
+	size_t i = 0;
+
+	for (;;) {
+		size_t c = 2 * i + 1;
+		if (c >= n->nheap)
+			break;
+		if (c + 1 < n->nheap && n->heap[c + 1].when < n->heap[c].when)
+			c++;
+		if (n->heap[c].when >= last.when)
+			break;
+		n->heap[i] = n->heap[c];
+		i = c;
+	}
+	if (n->nheap)
+		n->heap[i] = last;
+	return top;
+}
+
+/* ---- bindings --------------------------------------------------------- */
+
+static tv_time map_timeout(const nat *n, const nat_map *m)
+{
+	switch (m->state) {
+	case MS_UDP_NEW:
+	case MS_ICMP:
+		return n->cfg.udp_timeout;
+	case MS_UDP_STREAM:
+		return n->cfg.udp_stream_timeout;
+	case MS_TCP_EST:
+		return n->cfg.tcp_established;
+	default:
+		return n->cfg.tcp_transitory;
+	}
+}
+
+static void map_unlink(nat *n, nat_map *m)
+{
+	uint64_t ik = ext_key(m->proto, m->in_ip, m->in_port);
+	nat_map *head = tv_map_get(&n->by_int, ik);
+	int pi = pub_index(n, m->ext_ip);
+
+	if (m->dead)
+		return;
+	m->dead = true;
+	tv_map_del(&n->by_ext, ext_key(m->proto, m->ext_ip, m->ext_port));
+	if (head == m) {
+		if (m->next_int)
+			tv_map_put(&n->by_int, ik, m->next_int);
+		else
+			tv_map_del(&n->by_int, ik);
+	} else {
+		for (nat_map **pp = &head->next_int; *pp; pp = &(*pp)->next_int) {
+			if (*pp == m) {
+				*pp = m->next_int;
+				break;
+			}
+		}
+	}
+	if (pi >= 0)
+		port_set(n->pools[pi], proto_idx(m->proto), m->ext_port, false);
+	n->count--;
+}
+
+static void map_expire(nat *n, nat_map *m)
+{
+	if (m->dead)
+		return;
+	map_unlink(n, m);
+	n->st.expired++;
+}
+
+/* Live binding of internal endpoint (in_ip, in_port) for remote (rip, rport),
+ * under the NAT's mapping behaviour. */
+static nat_map *find_out(nat *n, tv_time now, uint8_t proto, uint32_t in_ip, uint16_t in_port,
+			 uint32_t rip, uint16_t rport)
+{
+	nat_map *m = tv_map_get(&n->by_int, ext_key(proto, in_ip, in_port));
+
+	while (m) {
+		nat_map *next = m->next_int;
+		if (m->expires <= now) {
+			map_expire(n, m);
+		} else if (n->cfg.mapping == NAT_EI ||
+			   (m->rem_ip == rip && (n->cfg.mapping == NAT_AD || m->rem_port == rport))) {
+			return m;
+		}
+		m = next;
+	}
+	return NULL;
+}
+
+static nat_map *find_in(nat *n, tv_time now, uint8_t proto, uint32_t ext_ip, uint16_t ext_port)
+{
+	nat_map *m = tv_map_get(&n->by_ext, ext_key(proto, ext_ip, ext_port));
+
+	if (m && m->expires <= now) {
+		map_expire(n, m);
+		return NULL;
+	}
+	return m;
+}
+
+static int map_create(nat *n, tv_time now, uint8_t proto, uint32_t in_ip, uint16_t in_port,
+		      uint32_t rip, uint16_t rport, nat_map **out)
+{
+	int pi, idx = proto_idx(proto);
+	uint16_t port;
+	nat_map *m;
+
+	if (n->full || (n->cfg.max_bindings && n->count >= n->cfg.max_bindings))
+		return NAT_DROP_TABLE_FULL;
+	if (n->cfg.pool == NAT_POOL_PAIRED || n->cfg.npub == 1)
+		pi = (int)(tv_hash64(in_ip) % (uint64_t)n->cfg.npub);
+	else
+		pi = (int)(n->rr++ % (uint32_t)n->cfg.npub);
+	port = port_pick(n, n->pools[pi], idx, in_port);
+	if (port == 0)
+		return NAT_DROP_NO_PORT;
+	m = calloc(1, sizeof(*m));
+	if (!m || heap_push(n, now, m) < 0) {
+		free(m);
+		return NAT_DROP_TABLE_FULL;
+	}
+	m->proto = proto;
+	m->in_ip = in_ip;
+	m->in_port = in_port;
+	m->ext_ip = n->cfg.pub[pi].v4;
+	m->ext_port = port;
+	if (n->cfg.mapping != NAT_EI) {
+		m->rem_ip = rip;
+		m->rem_port = n->cfg.mapping == NAT_APD ? rport : 0;
+	}
+	m->state = proto == TV_PROTO_UDP ? MS_UDP_NEW : proto == TV_PROTO_TCP ? MS_TCP_SYN : MS_ICMP;
+	m->created = now;
+	m->expires = now;       /* set by the caller's refresh */
+	m->filt = m->filt_inline;
+	m->capfilt = FILT_INLINE;
+	port_set(n->pools[pi], idx, port, true);
+	tv_map_put(&n->by_ext, ext_key(proto, m->ext_ip, port), m);
+	m->next_int = tv_map_get(&n->by_int, ext_key(proto, in_ip, in_port));
+	tv_map_put(&n->by_int, ext_key(proto, in_ip, in_port), m);
+	n->count++;
+	n->st.created++;
+	*out = m;
+	return 0;
+}
+
+static void filt_note(nat_map *m, uint32_t rip, uint16_t rport, tv_time now)
+{
+	for (uint16_t i = 0; i < m->nfilt; i++) {
+		if (m->filt[i].ip == rip && m->filt[i].port == rport) {
+			m->filt[i].last_out = now;
+			return;
+		}
+	}
+	if (m->nfilt == m->capfilt) {
+		uint16_t nc = (uint16_t)(m->capfilt * 2);
+		nat_filt *nf;
+		if (nc > 4096)
+			return;         /* keep the list bounded; oldest entries still work */
+		nf = malloc(nc * sizeof(*nf));
+		if (!nf)
+			return;
+		memcpy(nf, m->filt, m->nfilt * sizeof(*nf));
+		if (m->filt != m->filt_inline)
+			free(m->filt);
+		m->filt = nf;
+		m->capfilt = nc;
+	}
+	m->filt[m->nfilt].ip = rip;
+	m->filt[m->nfilt].port = rport;
+	m->filt[m->nfilt].last_out = now;
+	m->nfilt++;
+}
+
+/* Inbound filtering (REQ-8): has this binding sent to the remote, recently
+ * enough that the permission has not expired? */
+static bool filt_allows(const nat *n, const nat_map *m, uint32_t rip, uint16_t rport, tv_time now)
+{
+	tv_time life = map_timeout(n, m);
+
+	if (n->cfg.filtering == NAT_EI)
+		return true;
+	for (uint16_t i = 0; i < m->nfilt; i++) {
+		if (m->filt[i].ip != rip || m->filt[i].last_out + life <= now)
+			continue;
+		if (n->cfg.filtering == NAT_AD || m->filt[i].port == rport)
+			return true;
+	}
+	return false;
+}
+
+static void tcp_track(nat_map *m, uint8_t flags, enum nat_dir dir)
+{
+	if (flags & TCP_RST) {
+		m->state = MS_TCP_FIN;
+		return;
+	}
+	if (flags & TCP_SYN) {
+		if (dir == NAT_OUT)
+			m->tcp_syn_out = true;
+		else
+			m->tcp_syn_in = true;
+		if (m->state == MS_TCP_SYN && m->tcp_syn_out && m->tcp_syn_in)
+			m->state = MS_TCP_EST;
+	}
+	if (flags & TCP_FIN)
+		m->state = MS_TCP_FIN;
+}
+
+static void refresh(nat *n, nat_map *m, tv_time now)
+{
+	tv_time e = now + map_timeout(n, m);
+
+	if (e > m->expires)
+		m->expires = e;
+}
+
+/* ---- firewall --------------------------------------------------------- */
+
+static bool fw_allows(const nat *n, enum nat_dir dir, const pkt_info *pi)
+{
+	for (int i = 0; i < n->cfg.nrules; i++) {
+		const nat_rule *r = &n->cfg.rules[i];
+		if (!(r->dir & dir) || (r->proto && r->proto != pi->proto))
+			continue;
+		if ((pi->src.ip.v4 & r->src_mask) != r->src || (pi->dst.ip.v4 & r->dst_mask) != r->dst)
+			continue;
+		if (pi->src.port < r->sport_lo || pi->src.port > r->sport_hi ||
+		    pi->dst.port < r->dport_lo || pi->dst.port > r->dport_hi)
+			continue;
+		return r->allow;
+	}
+	return true;
+}
+
+/* ---- translation ------------------------------------------------------ */
+
+static int drop(nat *n, enum nat_drop why)
+{
+	n->st.drop[why]++;
+	return -1 - (int)why;
+}
+
+static void ttl_dec(uint8_t *pkt)
+{
+	uint16_t old = pkt_get16(pkt + 8);
+
+	pkt[8]--;
+	pkt_put16(pkt + 10, pkt_csum_update16(pkt_get16(pkt + 10), old, pkt_get16(pkt + 8)));
+}
+
+/* ICMP errors carry the start of the packet that caused them. Translate the
+ * outer destination and the quoted packet's source (inbound) for the binding
+ * it names; the binding's state and timers are left alone (REQ-12). */
+static int icmp_error(nat *n, tv_time now, enum nat_dir dir, uint8_t *pkt, pkt_info *pi)
+{
+	uint8_t *q = pkt + pi->data_off;
+	size_t qlen = pi->data_len, qhl;
+	uint32_t qsrc, qdst;
+	uint16_t qsport, qdport;
+	uint8_t qproto;
+	nat_map *m;
+	uint8_t *l4 = pkt + pi->l4_off;
+	size_t l4len = (size_t)pi->ip_len - pi->l4_off;
+
+	if (pi->icmp_type != ICMP_UNREACH && pi->icmp_type != ICMP_TIMXCEED)
+		return drop(n, NAT_DROP_PROTO);
+	if (qlen < IP4_HDR + 8 || (q[0] >> 4) != 4)
+		return drop(n, NAT_DROP_MALFORMED);
+	qhl = (size_t)(q[0] & 15) * 4;
+	if (qhl < IP4_HDR || qlen < qhl + 8)
+		return drop(n, NAT_DROP_MALFORMED);
+	qproto = q[9];
+	if (qproto != TV_PROTO_UDP && qproto != TV_PROTO_TCP)
+		return drop(n, NAT_DROP_PROTO);
+	qsrc = pkt_get32(q + 12);
+	qdst = pkt_get32(q + 16);
+	qsport = pkt_get16(q + qhl);
+	qdport = pkt_get16(q + qhl + 2);
+	if (dir == NAT_IN) {
+		/* The quoted packet went out from our external endpoint. */
+		m = find_in(n, now, qproto, qsrc, qsport);
+		if (!m)
+			return drop(n, NAT_DROP_NO_MAPPING);
+		pkt_put32(q + 12, m->in_ip);
+		pkt_put16(q + qhl, m->in_port);
+		tv_ep d = tv_ep4(m->in_ip, 0);
+		pkt_rewrite_dst(pkt, pi, &d);
+		n->st.icmp_in++;
+	} else {
+		/* The quoted packet came in to the internal endpoint. */
+		m = find_out(n, now, qproto, qdst, qdport, qsrc, qsport);
+		if (!m)
+			return drop(n, NAT_DROP_NO_MAPPING);
+		pkt_put32(q + 16, m->ext_ip);
+		pkt_put16(q + qhl + 2, m->ext_port);
+		tv_ep s = tv_ep4(m->ext_ip, 0);
+		pkt_rewrite_src(pkt, pi, &s);
+		n->st.icmp_out++;
+	}
+	/* The quoted header's checksum and the ICMP checksum are recomputed. */
+	pkt_put16(q + 10, 0);
+	pkt_put16(q + 10, pkt_csum_fold(pkt_csum_add(0, q, qhl)));
+	pkt_put16(l4 + 2, 0);
+	pkt_put16(l4 + 2, pkt_csum_fold(pkt_csum_add(0, l4, l4len)));
+	return dir == NAT_IN ? NAT_IN : NAT_OUT;
+}
+
+static int translate_in(nat *n, tv_time now, uint8_t *pkt, pkt_info *pi, bool hairpin)
+{
+	nat_map *m = find_in(n, now, pi->proto, pi->dst.ip.v4, pi->dst.port);
+	tv_ep to;
+
+	if (!m)
+		return drop(n, NAT_DROP_NO_MAPPING);
+	if (!filt_allows(n, m, pi->src.ip.v4, pi->src.port, now))
+		return drop(n, NAT_DROP_FILTERED);
+	if (m->proto == TV_PROTO_TCP)
+		tcp_track(m, pi->tcp_flags, NAT_IN);
+	else if (m->state == MS_UDP_NEW)
+		m->state = MS_UDP_STREAM;
+	if (n->cfg.refresh == NAT_REFRESH_BOTH || (m->proto == TV_PROTO_TCP && (pi->tcp_flags & TCP_SYN)))
+		refresh(n, m, now);
+	m->pkts_in++;
+	to = tv_ep4(m->in_ip, m->in_port);
+	pkt_rewrite_dst(pkt, pi, &to);
+	if (hairpin)
+		n->st.hairpin++;
+	else
+		n->st.in++;
+	return NAT_IN;
+}
+
+static int translate_out(nat *n, tv_time now, uint8_t *pkt, pkt_info *pi)
+{
+	nat_map *m = find_out(n, now, pi->proto, pi->src.ip.v4, pi->src.port,
+			      pi->dst.ip.v4, pi->dst.port);
+	bool hairpin = pub_index(n, pi->dst.ip.v4) >= 0;
+	tv_ep from;
+
+	if (hairpin && !n->cfg.hairpin)
+		return drop(n, NAT_DROP_HAIRPIN_OFF);
+	if (!m) {
+		int why;
+		if (pi->proto == TV_PROTO_TCP && !(pi->tcp_flags & TCP_SYN))
+			return drop(n, NAT_DROP_NO_MAPPING);    /* no mid-stream pickup */
+		why = map_create(n, now, pi->proto, pi->src.ip.v4, pi->src.port,
+				 pi->dst.ip.v4, pi->dst.port, &m);
+		if (why)
+			return drop(n, (enum nat_drop)why);
+	}
+	if (m->proto == TV_PROTO_TCP)
+		tcp_track(m, pi->tcp_flags, NAT_OUT);
+	filt_note(m, pi->dst.ip.v4, pi->dst.port, now);
+	m->last_out = now;
+	/* A state change may shorten the timeout (established -> closing). */
+	if (m->proto == TV_PROTO_TCP && m->state == MS_TCP_FIN)
+		m->expires = now + map_timeout(n, m);
+	else
+		refresh(n, m, now);
+	m->pkts_out++;
+	from = tv_ep4(m->ext_ip, m->ext_port);
+	pkt_rewrite_src(pkt, pi, &from);
+	if (hairpin)
+		return translate_in(n, now, pkt, pi, true);
+	n->st.out++;
+	return NAT_OUT;
+}
+
+int nat_process(nat *n, tv_time now, enum nat_dir dir, uint8_t *pkt, size_t len)
+{
+	pkt_info pi;
+
+	if (pkt_parse(pkt, len, &pi) < 0)
+		return drop(n, NAT_DROP_MALFORMED);
+	if (!fw_allows(n, dir, &pi))
+		return drop(n, NAT_DROP_FIREWALL);
+	if (pi.ttl <= 1)
+		return drop(n, NAT_DROP_TTL);
+	ttl_dec(pkt);
+	if (pi.proto == TV_PROTO_ICMP)
+		return icmp_error(n, now, dir, pkt, &pi);
+	if (dir == NAT_OUT)
+		return translate_out(n, now, pkt, &pi);
+	return translate_in(n, now, pkt, &pi, false);
+}
+
+/* ---- timers and faults ------------------------------------------------ */
+
+tv_time nat_next_wake(const nat *n) { return n->nheap ? n->heap[0].when : TV_NEVER; }
+
+void nat_on_timeout(nat *n, tv_time now)
+{
+	while (n->nheap && n->heap[0].when <= now) {
+		heap_ent e = heap_pop(n);
+		nat_map *m = e.m;
+		if (!m->dead && m->expires > now) {
+			heap_push(n, m->expires, m);    /* cannot fail: we just popped */
+			continue;
+		}
+		map_expire(n, m);       /* no-op if a lookup or a fault got there first */
+		map_free(m);
+	}
+}
+
+void nat_reboot(nat *n)
+{
+	flush_all(n);
+	/* A rebooted box starts its sequential cursor somewhere new. */
+	for (int i = 0; i < n->cfg.npub; i++) {
+		uint32_t span = (uint32_t)n->cfg.port_hi - n->cfg.port_lo + 1;
+		n->pools[i]->cursor[0] = (uint16_t)(n->cfg.port_lo + tv_rng_below(&n->rng, span));
+		n->pools[i]->cursor[1] = (uint16_t)(n->cfg.port_lo + tv_rng_below(&n->rng, span));
+	}
+}
+
+int nat_change_pub(nat *n, int idx, const tv_ip *ip)
+{
+	if (idx < 0 || idx >= n->cfg.npub || ip->af != TV_AF_INET)
+		return TV_EINVAL;
+	/* Bindings on other addresses survive; rebuild without those on idx. */
+	for (size_t i = 0; i < n->nheap; i++) {
+		nat_map *m = n->heap[i].m;
+		if (!m->dead && m->ext_ip == n->cfg.pub[idx].v4) {
+			map_unlink(n, m);
+			n->st.flushed++;
+		}
+	}
+	n->cfg.pub[idx] = *ip;
+	return 0;
+}
+
+void nat_table_foreach(nat *n, tv_time now, void (*fn)(void *arg, const nat_binding_info *b), void *arg)
+{
+	for (size_t i = 0; i < n->nheap; i++) {
+		const nat_map *m = n->heap[i].m;
+		nat_binding_info b;
+		if (m->dead || m->expires <= now)
+			continue;
+		b.proto = m->proto;
+		b.state = map_state_names[m->state];
+		b.internal = tv_ep4(m->in_ip, m->in_port);
+		b.external = tv_ep4(m->ext_ip, m->ext_port);
+		b.remote = tv_ep4(m->rem_ip, m->rem_port);
+		b.age = now - m->created;
+		b.ttl = m->expires - now;
+		b.pkts_out = m->pkts_out;
+		b.pkts_in = m->pkts_in;
+		fn(arg, &b);
+	}
+}

@@ -1,0 +1,123 @@
+/* nat.h - NAT/firewall engine (RFC 4787 for UDP, RFC 5382 for TCP).
+ *
+ * Pure: nat_process() is handed a packet, its direction and the time, and
+ * rewrites it in place or returns a drop reason. It owns no sockets, reads
+ * no clock, and draws randomness only from the generator given at creation.
+ *
+ * Timers: one, "earliest binding expiry", reported by nat_next_wake() and
+ * served by nat_on_timeout(). Expiry is also checked lazily on every
+ * lookup, so what a packet sees never depends on when the sweep ran. */
+#ifndef TV_NAT_H
+#define TV_NAT_H
+
+#include "tv.h"
+#include "rng.h"
+#include "pkt.h"
+
+#define NAT_MAX_PUB 8
+
+enum nat_behav { NAT_EI = 0, NAT_AD = 1, NAT_APD = 2 };
+enum nat_port_alloc { NAT_PORT_PRESERVE, NAT_PORT_SEQUENTIAL, NAT_PORT_RANDOM };
+enum nat_pool { NAT_POOL_PAIRED, NAT_POOL_ARBITRARY };
+enum nat_refresh { NAT_REFRESH_OUTBOUND, NAT_REFRESH_BOTH };
+enum nat_dir { NAT_OUT = 1, NAT_IN = 2 };      /* OUT: from the inside */
+
+typedef struct nat_rule {
+	bool allow;
+	uint8_t dir;            /* NAT_OUT, NAT_IN or both (3) */
+	uint8_t proto;          /* 0: any */
+	uint32_t src, src_mask, dst, dst_mask;
+	uint16_t sport_lo, sport_hi, dport_lo, dport_hi;
+} nat_rule;
+
+#define NAT_MAX_RULES 32
+
+typedef struct nat_cfg {
+	enum nat_behav mapping, filtering;
+	enum nat_port_alloc ports;
+	bool parity;                    /* keep the internal port's parity (REQ-4) */
+	enum nat_pool pool;             /* paired: one internal IP, one public IP (REQ-2) */
+	tv_ip pub[NAT_MAX_PUB];
+	int npub;
+	uint16_t port_lo, port_hi;      /* public port range, default 1024-65535 */
+	tv_time udp_timeout;            /* mapping with outbound traffic only */
+	tv_time udp_stream_timeout;     /* after inbound traffic was seen */
+	tv_time tcp_established;
+	tv_time tcp_transitory;
+	enum nat_refresh refresh;       /* REQ-6 */
+	bool hairpin;                   /* REQ-9 */
+	uint32_t max_bindings;          /* 0: unlimited */
+	nat_rule rules[NAT_MAX_RULES];  /* first match wins; no match: allow */
+	int nrules;
+} nat_cfg;
+
+enum nat_drop {
+	NAT_DROP_MALFORMED,
+	NAT_DROP_FIREWALL,
+	NAT_DROP_NO_MAPPING,
+	NAT_DROP_FILTERED,
+	NAT_DROP_TABLE_FULL,
+	NAT_DROP_NO_PORT,
+	NAT_DROP_HAIRPIN_OFF,
+	NAT_DROP_PROTO,
+	NAT_DROP_TTL,
+	NAT_DROP__COUNT
+};
+
+typedef struct nat_stats {
+	uint64_t out, in, hairpin, icmp_in, icmp_out;
+	uint64_t created, expired, flushed;
+	uint64_t drop[NAT_DROP__COUNT];
+} nat_stats;
+
+/* One row of the binding table, for expectations and the dashboard. */
+typedef struct nat_binding_info {
+	uint8_t proto;
+	const char *state;
+	tv_ep internal, external, remote;       /* remote: key part for AD/APD mapping */
+	tv_time age, ttl;
+	uint64_t pkts_out, pkts_in;
+} nat_binding_info;
+
+typedef struct nat nat;
+
+/* Fill cfg with the behaviour of a typical Linux CPE: endpoint-independent
+ * mapping, address-and-port-dependent filtering, port preservation, the
+ * RFC 4787 UDP minimum (120 s) and RFC 5382 TCP timers (2 h 4 min, 4 min),
+ * outbound refresh, hairpinning on, public port range 1024-65535. */
+void nat_cfg_default(nat_cfg *cfg);
+/* Apply a UDP timeout preset: "linux" (30 s unreplied / 120 s stream),
+ * "openwrt" (60 s / 180 s), "rfc4787" (120 s / 120 s). TV_EINVAL if unknown. */
+int nat_cfg_udp_preset(nat_cfg *cfg, const char *name);
+
+nat *nat_new(const nat_cfg *cfg, uint64_t seed, char *err, size_t errlen);
+void nat_free(nat *n);
+const nat_cfg *nat_get_cfg(const nat *n);
+
+/* Translate one packet in place. dir says which side it arrived on.
+ * Returns the side to send it out of (NAT_OUT: to the outside, NAT_IN: to
+ * the inside - inbound traffic and hairpinned traffic), or a negative
+ * -(1 + enum nat_drop) when it is dropped; drops are counted. */
+int nat_process(nat *n, tv_time now, enum nat_dir dir, uint8_t *pkt, size_t len);
+
+tv_time nat_next_wake(const nat *n);
+void nat_on_timeout(nat *n, tv_time now);
+
+/* Faults. */
+void nat_reboot(nat *n);                                /* all bindings lost */
+int nat_change_pub(nat *n, int idx, const tv_ip *ip);   /* bindings on it lost */
+void nat_set_max_bindings(nat *n, uint32_t max);
+void nat_set_table_full(nat *n, bool full);
+/* Append a firewall rule; TV_EFULL past NAT_MAX_RULES. */
+int nat_add_rule(nat *n, const nat_rule *r);    /* no new bindings while set */
+
+const nat_stats *nat_get_stats(const nat *n);
+uint32_t nat_binding_count(const nat *n);
+/* Call fn for every live binding (unspecified order). */
+void nat_table_foreach(nat *n, tv_time now, void (*fn)(void *arg, const nat_binding_info *b), void *arg);
+
+const char *nat_behav_name(enum nat_behav b);
+int nat_behav_parse(const char *s, enum nat_behav *out);
+const char *nat_drop_name(enum nat_drop d);
+
+#endif

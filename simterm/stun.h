@@ -1,0 +1,211 @@
+/* stun.h - STUN (RFC 5389) messages, a test server with an alternate
+ * address (RFC 5780), and the RFC 5780 NAT behaviour-discovery client.
+ *
+ * Three parts:
+ *   stun_msg_*     the codec (stun_msg.c): Binding requests, success and
+ *                  error responses; every encoded message ends with
+ *                  FINGERPRINT, which the decoder checks when present.
+ *   stun_server_*  a server on two addresses and two ports (stun.c).
+ *   stun_probe_*   an asynchronous client that classifies the NAT in
+ *                  front of it: mapping, filtering, hairpinning, binding
+ *                  lifetime (stun.c).
+ *
+ * Server and probe use only the host API (host.h): sockets, timers and
+ * randomness come from the tv_host they run on. Free them before the host.
+ *
+ * Not implemented: authentication (USERNAME, MESSAGE-INTEGRITY and REALM
+ * are skipped when decoding and never produced), TCP/TLS transport, the
+ * PADDING attribute, ALTERNATE-SERVER, methods other than Binding. */
+#ifndef TV_STUN_H
+#define TV_STUN_H
+
+#include "host.h"
+
+#define STUN_PORT 3478
+#define STUN_MAGIC 0x2112A442u
+#define STUN_FP_XOR 0x5354554eu
+#define STUN_HDR_LEN 20
+#define STUN_TID_LEN 12
+/* Big enough for anything this module sends (RFC 5389 suggests 576 bytes
+ * on paths with an unknown MTU). */
+#define STUN_MSG_MAX 576
+#define STUN_UNKNOWN_MAX 8
+
+/* Message types (method Binding; class bits as in RFC 5389 section 6). */
+enum {
+	STUN_BINDING_REQUEST = 0x0001,
+	STUN_BINDING_INDICATION = 0x0011,
+	STUN_BINDING_SUCCESS = 0x0101,
+	STUN_BINDING_ERROR = 0x0111,
+};
+
+/* Attribute types. */
+enum {
+	STUN_ATTR_MAPPED_ADDRESS = 0x0001,
+	STUN_ATTR_CHANGE_REQUEST = 0x0003,     /* RFC 5780 */
+	STUN_ATTR_USERNAME = 0x0006,
+	STUN_ATTR_MESSAGE_INTEGRITY = 0x0008,
+	STUN_ATTR_ERROR_CODE = 0x0009,
+	STUN_ATTR_UNKNOWN_ATTRIBUTES = 0x000A,
+	STUN_ATTR_REALM = 0x0014,
+	STUN_ATTR_NONCE = 0x0015,
+	STUN_ATTR_XOR_MAPPED_ADDRESS = 0x0020,
+	STUN_ATTR_RESPONSE_PORT = 0x0027,      /* RFC 5780 */
+	STUN_ATTR_SOFTWARE = 0x8022,
+	STUN_ATTR_FINGERPRINT = 0x8028,
+	STUN_ATTR_RESPONSE_ORIGIN = 0x802B,    /* RFC 5780 */
+	STUN_ATTR_OTHER_ADDRESS = 0x802C,      /* RFC 5780 */
+};
+
+/* Which attributes a stun_msg carries (stun_msg.has). */
+enum {
+	STUN_HAS_MAPPED = 1u << 0,
+	STUN_HAS_XOR_MAPPED = 1u << 1,
+	STUN_HAS_CHANGE = 1u << 2,
+	STUN_HAS_RESPONSE_PORT = 1u << 3,
+	STUN_HAS_RESPONSE_ORIGIN = 1u << 4,
+	STUN_HAS_OTHER = 1u << 5,
+	STUN_HAS_ERROR = 1u << 6,
+	STUN_HAS_UNKNOWN_ATTRS = 1u << 7,
+	STUN_HAS_SOFTWARE = 1u << 8,
+	STUN_HAS_FINGERPRINT = 1u << 9,        /* decoder only: present and valid */
+};
+
+/* CHANGE-REQUEST flags. */
+enum { STUN_CHANGE_PORT = 0x02, STUN_CHANGE_IP = 0x04 };
+
+/* A message, decoded or to be encoded. Strings are borrowed: after
+ * decoding they point into the decoded buffer; for encoding they point
+ * wherever the caller keeps them. */
+typedef struct stun_msg {
+	uint16_t type;
+	uint8_t tid[STUN_TID_LEN];
+	uint32_t has;                   /* STUN_HAS_* */
+	tv_ep mapped, xor_mapped, response_origin, other;
+	uint8_t change;                 /* STUN_CHANGE_* */
+	uint16_t response_port;
+	uint16_t error_code;            /* 300..699 */
+	const char *reason;             /* ERROR-CODE reason phrase, not NUL-terminated */
+	uint16_t reason_len;
+	const char *software;           /* not NUL-terminated */
+	uint16_t software_len;
+	uint16_t unknown[STUN_UNKNOWN_MAX];     /* UNKNOWN-ATTRIBUTES */
+	uint8_t nunknown;
+	/* Decoder only: comprehension-required attributes (type < 0x8000) it
+	 * did not understand (the first STUN_UNKNOWN_MAX of them). A server
+	 * answers a request carrying any with 420. */
+	uint16_t cr_unknown[STUN_UNKNOWN_MAX];
+	uint8_t ncr_unknown;
+} stun_msg;
+
+/* Clear m and set its type and transaction id. */
+void stun_msg_init(stun_msg *m, uint16_t type, const uint8_t tid[STUN_TID_LEN]);
+/* A fresh random transaction id from the given generator. */
+void stun_msg_tid_new(tv_rng *r, uint8_t tid[STUN_TID_LEN]);
+/* Encode m into buf: header, the attributes named in m->has (except
+ * FINGERPRINT) in a fixed order, then FINGERPRINT. Returns the length, or
+ * TV_ENOSPC if cap is too small, TV_EINVAL if a field cannot be encoded. */
+int stun_msg_encode(const stun_msg *m, uint8_t *buf, size_t cap);
+/* Decode one datagram. Returns 0, or TV_EINVAL if it is not a well-formed
+ * STUN message: short, bad cookie or length, an attribute overrunning the
+ * message, a known attribute with a bad value, a wrong FINGERPRINT or
+ * anything after it. Unknown attributes are skipped (and the
+ * comprehension-required ones listed). Never reads outside buf[0..len). */
+int stun_msg_decode(const uint8_t *buf, size_t len, stun_msg *m);
+/* Cheap test whether a datagram looks like STUN (first bits, cookie,
+ * length), for demultiplexing it from media on one port. */
+bool stun_msg_is_stun(const uint8_t *buf, size_t len);
+/* CRC-32 (ISO-HDLC, as zlib's crc32) of data, for FINGERPRINT. */
+uint32_t stun_crc32(const uint8_t *data, size_t len);
+/* "Binding Request", ... or "unknown". */
+const char *stun_msg_type_name(uint16_t type);
+
+/* The server. */
+typedef struct stun_server stun_server;
+
+typedef struct stun_server_stats {
+	uint64_t rx;            /* datagrams received on any socket */
+	uint64_t malformed;     /* not STUN or failed to decode: dropped */
+	uint64_t ignored;       /* well-formed but not a Binding Request */
+	uint64_t requests;      /* Binding Requests answered */
+	uint64_t success, errors;       /* responses sent, by class */
+	uint64_t change_ip, change_port, response_port;  /* requests asking for these */
+	uint64_t send_fail;
+} stun_server_stats;
+
+/* Bind ip1:port1, ip1:port2, ip2:port1, ip2:port2 on h, which must own
+ * both addresses. ip2 may be NULL for a plain one-socket server on
+ * ip1:port1: it sends no OTHER-ADDRESS and answers CHANGE-REQUEST with 420.
+ * Returns NULL and sets *err on failure. */
+stun_server *stun_server_new(tv_host *h, const tv_ip *ip1, const tv_ip *ip2,
+			     uint16_t port1, uint16_t port2, int *err);
+void stun_server_free(stun_server *s);
+const stun_server_stats *stun_server_stats_get(const stun_server *s);
+
+/* Behaviour classes (RFC 4787 terms) for both mapping and filtering. */
+enum stun_class {
+	STUN_ENDPOINT_INDEPENDENT,
+	STUN_ADDRESS_DEPENDENT,
+	STUN_ADDRESS_AND_PORT_DEPENDENT,
+	STUN_UNKNOWN,
+};
+
+enum stun_class_kind { STUN_KIND_ANY, STUN_KIND_MAPPING, STUN_KIND_FILTERING };
+
+/* "endpoint-independent", "address-dependent",
+ * "address-and-port-dependent", "unknown". */
+const char *stun_class_name(enum stun_class c);
+/* "eim"/"adm"/"apdm" (mapping) or "eif"/"adf"/"apdf" (filtering); NULL
+ * for STUN_UNKNOWN or kind ANY. */
+const char *stun_class_short(enum stun_class c, enum stun_class_kind kind);
+/* Parse a long name (kind ANY), a short one (kind MAPPING or FILTERING)
+ * or "unknown". Case-insensitive. Returns 0 or TV_EINVAL; kind may be NULL. */
+int stun_class_parse(const char *s, enum stun_class *c, enum stun_class_kind *kind);
+
+/* The behaviour-discovery client. */
+typedef struct stun_probe stun_probe;
+
+typedef struct stun_probe_result {
+	bool done;
+	char error[128];        /* empty if every requested test ran */
+	tv_ep local;            /* the local endpoint of the mapping tests */
+	tv_ep mapped;           /* its mapping, from test I */
+	bool nat;               /* mapped != local */
+	enum stun_class mapping, filtering;
+	bool hairpinning;
+	bool lifetime_tested;
+	/* Longest wait a binding survived, to the resolution; lifetime_max if
+	 * it survived that; 0 if not tested or shorter than the resolution. */
+	tv_time lifetime;
+	tv_time started, finished;
+} stun_probe_result;
+
+typedef void (*stun_probe_done_fn)(void *arg, const stun_probe_result *r);
+
+/* Zero fields take the defaults in brackets. */
+typedef struct stun_probe_cfg {
+	bool test_lifetime;
+	tv_time lifetime_max;           /* [2 h] */
+	tv_time lifetime_resolution;    /* [1 s] */
+	/* Retransmission (RFC 5389 section 7.2.1): send at 0, rto, 3 rto,
+	 * 7 rto ... tries times in all, then wait rm * rto for the answer.
+	 * RFC values are 500 ms, 7, 16; the defaults [100 ms, 5, 16] conclude
+	 * a lost transaction after 3.1 s. */
+	tv_time rto;
+	int tries;
+	int rm;
+	/* Called once when the probe finishes; it may free the probe. */
+	stun_probe_done_fn on_done;
+	void *arg;
+} stun_probe_cfg;
+
+/* Start probing the server at server (its primary address and port).
+ * Sockets are ephemeral wildcard binds on h; the tests run one after
+ * another: mapping, filtering, hairpinning, then lifetime. Returns NULL and
+ * sets *err on failure. */
+stun_probe *stun_probe_start(tv_host *h, const tv_ep *server, const stun_probe_cfg *cfg, int *err);
+const stun_probe_result *stun_probe_result_get(const stun_probe *p);
+/* Stops a running probe, closes its sockets, cancels its timer. */
+void stun_probe_free(stun_probe *p);
+
+#endif
