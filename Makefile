@@ -7,6 +7,8 @@
 #   make bench      benchmarks (print numbers; not part of make test)
 #   make deps       install missing Debian packages (apt-get; prints the command if not root)
 
+SHELL   := /bin/bash
+.SHELLFLAGS := -o pipefail -c
 CC      ?= cc
 SAN     ?= 0
 DEBS    := build-essential pkg-config libosip2-dev libpcap-dev libnet1-dev libncurses-dev \
@@ -77,7 +79,8 @@ run: deps
 
 # The checks, for one build flavour (SAN=0 or 1).
 check: all
-	$(BUILD)/unit-tests --jobs 2 --short-filename
+	$(BUILD)/unit-tests --jobs 2 --short-filename 2>&1 | tee $(BUILD)/unit-tests.log
+	@! grep -E 'ERROR: (LeakSanitizer|AddressSanitizer)|runtime error:' $(BUILD)/unit-tests.log
 	rm -rf $(BUILD)/pcap && $(BIN)/traverse run scenarios/ --pcap $(BUILD)/pcap \
 		--junit $(BUILD)/scenarios.xml --json $(BUILD)/scenarios.json
 	sh tests/broken.sh $(BIN)/traverse

@@ -93,28 +93,52 @@ const char *tv_ep_fmt(const tv_ep *ep, char *buf)
 	return buf;
 }
 
+/* Longest suffixes first so "ms" and "min" win over "m" and "s". */
 static const struct {
 	const char *suffix;
 	double scale;
 } time_units[] = {
-	{ "us", 1 }, { "ms", 1e3 }, { "s", 1e6 }, { "min", 60e6 },
-	{ "m", 60e6 }, { "h", 3600e6 }, { "", 1e6 },
+	{ "min", 60e6 }, { "us", 1 }, { "ms", 1e3 }, { "s", 1e6 }, { "m", 60e6 }, { "h", 3600e6 },
 };
 
 int tv_time_parse(const char *s, tv_time *out)
 {
-	char *end;
-	double v = strtod(s, &end);
+	double total = 0;
+	const char *p = s;
 
-	if (end == s || v < 0)
+	if (!*s)
 		return TV_EINVAL;
-	for (size_t i = 0; i < sizeof(time_units) / sizeof(time_units[0]); i++) {
-		if (strcmp(end, time_units[i].suffix) == 0) {
-			*out = (tv_time)(v * time_units[i].scale + 0.5);
-			return 0;
+	while (*p) {
+		char *end;
+		double v;
+		size_t i, n = sizeof(time_units) / sizeof(time_units[0]);
+
+		if (*p < '0' || *p > '9')
+			return TV_EINVAL;
+		v = strtod(p, &end);
+		if (end == p || v < 0)
+			return TV_EINVAL;
+		if (*end == '\0') {
+			if (p != s)     /* a bare number only on its own: "30" is 30 s */
+				return TV_EINVAL;
+			total = v * 1e6;
+			break;
 		}
+		for (i = 0; i < n; i++) {
+			size_t l = strlen(time_units[i].suffix);
+			if (strncmp(end, time_units[i].suffix, l) == 0) {
+				total += v * time_units[i].scale;
+				p = end + l;
+				break;
+			}
+		}
+		if (i == n)
+			return TV_EINVAL;
 	}
-	return TV_EINVAL;
+	if (total > 9e18)
+		return TV_EINVAL;
+	*out = (tv_time)(total + 0.5);
+	return 0;
 }
 
 const char *tv_time_fmt(tv_time t, char *buf, size_t cap)

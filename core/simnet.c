@@ -31,6 +31,7 @@ struct sim_link {
 	pcap_dumper_t *dump;
 	sim_iface **ifaces;
 	size_t nifaces;
+	tv_time last_at;        /* latest in-order arrival scheduled */
 };
 
 typedef struct sim_pkt {
@@ -81,10 +82,10 @@ void sim_net_free(sim_net *n)
 		free(l);
 	}
 	free(n->links);
+	tv_timerq_free(&n->tq);         /* touches the timers of packets in flight */
 	for (size_t i = 0; i < n->nall; i++)
 		free(n->all_pkts[i]);
 	free(n->all_pkts);
-	tv_timerq_free(&n->tq);
 	free(n);
 }
 
@@ -245,8 +246,15 @@ static void schedule(sim_link *l, sim_iface *to, const uint8_t *pkt, size_t len,
 		return;
 	if (l->cfg.jitter > 0)
 		at += (tv_time)tv_rng_below(&n->rng, (uint32_t)l->cfg.jitter + 1);
-	if (l->cfg.reorder > 0 && tv_rng_unit(&n->rng) < l->cfg.reorder)
+	/* Jitter alone keeps the link FIFO (a queue varies delay, it does not
+	 * reorder); only packets picked for reordering overtake or fall behind. */
+	if (l->cfg.reorder > 0 && tv_rng_unit(&n->rng) < l->cfg.reorder) {
 		at += l->cfg.reorder_delay;
+	} else {
+		if (at < l->last_at)
+			at = l->last_at;
+		l->last_at = at;
+	}
 	p->to = to;
 	p->len = (uint16_t)len;
 	memcpy(p->data, pkt, len);

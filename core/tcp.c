@@ -517,8 +517,6 @@ static void tcp_segment(tv_tcp *c, const uint8_t *pkt, const pkt_info *pi, tv_ti
 			if (c->state == TCPS_TIME_WAIT && (fl & TCP_FIN))
 				host_timer_arm(c->h, &c->rtx, now + TCP_TW_TIME);
 		}
-	} else {
-		dlen = 0;
 	}
 
 	if (connected && !tcp_notify(c, TV_TCP_CONNECTED, NULL, 0, now))

@@ -206,9 +206,10 @@ int opts_parse(scn_ctx *c, const scn_stmt *st, int from, const char *const *allo
 			return ctx_err(c, "unknown option '%.*s' for '%s' (expected one of: %s)",
 				       (int)klen, a, st->argv[0], list);
 		}
+		/* Comparisons may bound a value from both sides (ttl>3min ttl<=4min). */
 		for (int k = 0; k < out->n; k++)
-			if (out->v[k].key == o->key)
-				return ctx_err(c, "option '%s' given twice", o->key);
+			if (out->v[k].key == o->key && (!cmp || !strcmp(out->v[k].op, o->op)))
+				return ctx_err(c, "option '%s%s' given twice", o->key, o->op);
 		out->n++;
 	}
 	return 0;

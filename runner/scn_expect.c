@@ -191,9 +191,11 @@ static void bind_visit(void *arg, const nat_binding_info *b)
 		ok = false;
 	if ((v = opts_get(q->o, "state")) && strcmp(v->val, b->state))
 		ok = false;
-	if ((v = opts_get(q->o, "ttl"))) {
+	for (int i = 0; i < q->o->n; i++) {
 		tv_time want;
-		if (tv_time_parse(v->val, &want) == 0 && !cmp_u64(v->op, (uint64_t)b->ttl, (uint64_t)want))
+		v = &q->o->v[i];
+		if (!strcmp(v->key, "ttl") && tv_time_parse(v->val, &want) == 0 &&
+		    !cmp_u64(v->op, (uint64_t)b->ttl, (uint64_t)want))
 			ok = false;
 	}
 	if (ok)
@@ -243,9 +245,9 @@ static int e_binding(scn_ctx *c, const scn_stmt *st)
 		if (!ok)
 			return ctx_err(c, "port: expected preserved, even, odd, same-parity, changed or a number, got '%s'", v->val);
 	}
-	if ((v = opts_get(&o, "ttl"))) {
+	for (int i = 0; i < o.n; i++) {
 		tv_time t;
-		if (opt_time(c, v, &t) < 0)
+		if (!strcmp(o.v[i].key, "ttl") && opt_time(c, &o.v[i], &t) < 0)
 			return -1;
 	}
 	if ((v = opts_get(&o, "count"))) {

@@ -658,8 +658,13 @@ static int translate_in(nat *n, tv_time now, uint8_t *pkt, pkt_info *pi, bool ha
 		return drop(n, NAT_DROP_FILTERED);
 	if (m->proto == TV_PROTO_TCP)
 		tcp_track(m, pi->tcp_flags, NAT_IN);
-	else if (m->state == MS_UDP_NEW)
+	else if (m->state == MS_UDP_NEW) {
+		/* The first reply moves the binding to the stream timer, still
+		 * anchored on the last outbound packet under outbound refresh. */
 		m->state = MS_UDP_STREAM;
+		if (m->last_out + map_timeout(n, m) > m->expires)
+			m->expires = m->last_out + map_timeout(n, m);
+	}
 	if (n->cfg.refresh == NAT_REFRESH_BOTH || (m->proto == TV_PROTO_TCP && (pi->tcp_flags & TCP_SYN)))
 		refresh(n, m, now);
 	m->pkts_in++;

@@ -315,16 +315,19 @@ static bool probe_mapped(stun_probe *p, const stun_msg *r, tv_ep *ep)
 		probe_note(p, "error response %u", r->error_code);
 		return false;
 	}
-	if (r->has & STUN_HAS_XOR_MAPPED) {
+	if (r->has & STUN_HAS_XOR_MAPPED)
 		*ep = r->xor_mapped;
-		return true;
-	}
-	if (r->has & STUN_HAS_MAPPED) {
+	else if (r->has & STUN_HAS_MAPPED)
 		*ep = r->mapped;
-		return true;
+	else {
+		probe_note(p, "response without a mapped address");
+		return false;
 	}
-	probe_note(p, "response without a mapped address");
-	return false;
+	if (ep->ip.af != TV_AF_INET) {
+		probe_note(p, "mapped address is not IPv4");
+		return false;
+	}
+	return true;
 }
 
 static void probe_close(tv_udp **s)
@@ -489,16 +492,16 @@ static void probe_advance(stun_probe *p, const stun_msg *r)
 		}
 		p->res.mapped = got;
 		p->res.nat = !tv_ep_eq(&got, &p->res.local);
-		if (r->has & STUN_HAS_OTHER)
+		if ((r->has & STUN_HAS_OTHER) && r->other.ip.af == TV_AF_INET)
 			p->alt = r->other;
 		else
-			probe_note(p, "no OTHER-ADDRESS: the server cannot do RFC 5780 tests");
+			probe_note(p, "no IPv4 OTHER-ADDRESS: the server cannot do RFC 5780 tests");
 		if (!p->res.nat) {
 			p->res.mapping = STUN_ENDPOINT_INDEPENDENT;
 			probe_start_hairpin(p);
 			return;
 		}
-		if (!(r->has & STUN_HAS_OTHER)) {
+		if (p->alt.ip.af == 0) {
 			probe_start_hairpin(p);
 			return;
 		}
@@ -578,7 +581,14 @@ static void probe_advance(stun_probe *p, const stun_msg *r)
 			probe_finish(p);
 		return;
 	case PS_LIFE_CHECK:
-		probe_lifetime_result(p, r && r->type == STUN_BINDING_SUCCESS);
+		/* An error (say, the server does not do RESPONSE-PORT) comes
+		 * back to Y and says nothing about X's binding. */
+		if (r && r->type == STUN_BINDING_ERROR) {
+			probe_note(p, "error response %u", r->error_code);
+			probe_finish(p);
+			return;
+		}
+		probe_lifetime_result(p, r != NULL);
 		return;
 	case PS_DONE:
 		return;
@@ -601,15 +611,23 @@ static void probe_rx(void *arg, tv_udp *s, const tv_ep *from, const uint8_t *dat
 {
 	stun_probe *p = arg;
 	stun_msg m;
+	bool ok;
 
 	(void)from;
 	(void)now;
-	if (p->step == PS_DONE || p->step == PS_LIFE_WAIT || s != p->rx)
+	if (p->step == PS_DONE || p->step == PS_LIFE_WAIT || (s != p->rx && s != p->tx))
 		return;
 	if (stun_msg_decode(data, len, &m) < 0 || memcmp(m.tid, p->tid, STUN_TID_LEN) != 0)
 		return;
-	if (p->want_request ? m.type != STUN_BINDING_REQUEST
-			    : m.type != STUN_BINDING_SUCCESS && m.type != STUN_BINDING_ERROR)
+	/* The answer arrives on rx; when rx is not the sender (hairpinning,
+	 * RESPONSE-PORT) an error response still comes back to the sender. */
+	if (s == p->rx && p->want_request)
+		ok = m.type == STUN_BINDING_REQUEST;
+	else if (s == p->rx)
+		ok = m.type == STUN_BINDING_SUCCESS || m.type == STUN_BINDING_ERROR;
+	else
+		ok = m.type == STUN_BINDING_ERROR;
+	if (!ok)
 		return;
 	host_timer_cancel(p->h, &p->timer);
 	probe_advance(p, &m);

@@ -182,7 +182,15 @@ typedef struct stun_probe_result {
 
 typedef void (*stun_probe_done_fn)(void *arg, const stun_probe_result *r);
 
-/* Zero fields take the defaults in brackets. */
+/* Zero fields take the defaults in brackets.
+ *
+ * The lifetime test is a binary search over T in [resolution, max], one
+ * trial at a time, each on fresh sockets: X sends a Binding Request and
+ * learns its mapped port Px; after T, another socket Y sends one with
+ * RESPONSE-PORT Px; the binding survived T if X gets the response. It
+ * assumes X and Y are mapped to the same public address (true of NATs
+ * with "paired" pooling, RFC 4787 REQ-2), and it takes about max of
+ * virtual time for each halving: up to twice max in all. */
 typedef struct stun_probe_cfg {
 	bool test_lifetime;
 	tv_time lifetime_max;           /* [2 h] */

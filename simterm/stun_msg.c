@@ -189,7 +189,8 @@ static int put_change(const stun_msg *m, uint8_t *v, size_t cap)
 
 /* RESPONSE-PORT: a 16-bit port followed by padding. RFC 5780 is read both
  * ways (attribute length 2 plus padding, or length 4); we send 2 and
- * accept either. */
+ * accept either. Wireshark 4.0 shows type 0x0027 under its older draft
+ * name XOR-RESPONSE-TARGET (without calling it malformed). */
 static int get_response_port(stun_msg *m, const uint8_t *v, uint16_t len)
 {
 	if (len != 2 && len != 4)

@@ -264,7 +264,36 @@ Test(tcp, determinism)
 	free(g3);
 }
 
-/* Establish with echo off, then close from `closer`. */
+/* A clean link: the first flight is exactly 64 KiB - 1 of data (47
+ * segments), all sent when the handshake completes at 10 ms, and nothing
+ * more until the first ACK returns at 20 ms; then 100 KB arrive intact. */
+Test(tcp, window_limits_flight)
+{
+	struct world w;
+	static uint8_t data[BULK];
+	struct side cli = { .tx = data, .txlen = BULK }, srv = { 0 };
+	const sim_link_stats *st;
+
+	for (size_t i = 0; i < BULK; i++)
+		data[i] = (uint8_t)(i * 7 + (i >> 8));
+	world_init(&w, 16, NULL);
+	start(&w, &cli, &srv);
+	st = sim_link_stats_get(w.l);
+	sim_net_run_until(w.n, TV_MS(14));
+	cr_assert_eq(st->tx, 2 + 47);
+	cr_assert_eq(st->bytes, 2 * 40 + 47 * 40 + 65535);
+	/* the server ACKs each segment at 15 ms; the client waits */
+	sim_net_run_until(w.n, TV_MS(19));
+	cr_assert_eq(st->tx, 2 + 47 + 47);
+	sim_net_run_until(w.n, TV_SEC(1));
+	cr_assert_eq(srv.rxlen, BULK);
+	cr_assert_eq(memcmp(srv.rx, data, BULK), 0);
+	world_free(&w);
+	side_free(&srv);
+}
+
+/* Establish, send a little, then close from one side; the other closes
+ * when it sees the FIN. */
 static void close_test(bool client_closes)
 {
 	struct world w;
