@@ -255,8 +255,8 @@ static int e_binding(scn_ctx *c, const scn_stmt *st)
 		if (opt_u64(c, v, &x) < 0)
 			return -1;
 	}
-	if (absent && o.n)
-		return ctx_err(c, "expect binding ... absent takes no other options");
+	if (absent && opts_get(&o, "count"))
+		return ctx_err(c, "expect binding: use either 'absent' or 'count'");
 	if (c->dry)
 		return 0;
 	q.o = &o;
@@ -264,8 +264,11 @@ static int e_binding(scn_ctx *c, const scn_stmt *st)
 	if (!q.seen[0])
 		snprintf(q.seen, sizeof(q.seen), "none");
 	if (absent) {
-		ctx_expect(c, q.total == 0, "nat %s: expected no %s binding for %s, found %s", n->name, st->argv[3],
-			   st->argv[4], q.seen);
+		char want[300] = "";
+		for (int i = first_opt; i < st->argc; i++)
+			snprintf(want + strlen(want), sizeof(want) - strlen(want), " %s", st->argv[i]);
+		ctx_expect(c, q.matched == 0, "nat %s: expected no %s binding for %s%s, found %s", n->name,
+			   st->argv[3], st->argv[4], want, q.seen);
 	} else if ((v = opts_get(&o, "count"))) {
 		uint64_t want;
 		opt_u64(c, v, &want);
