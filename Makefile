@@ -41,7 +41,7 @@ UNIT_SRC := $(wildcard tests/unit/*.c)
 UNIT_OBJ := $(UNIT_SRC:%.c=$(BUILD)/%.o)
 BENCH_SRC := $(wildcard bench/*.c)
 
-all: $(BIN)/traverse $(BUILD)/unit-tests
+all: $(BIN)/traverse $(BUILD)/unit-tests $(BIN)/traverse-bench
 
 $(BUILD)/%.o: %.c
 	@mkdir -p $(dir $@)

@@ -429,28 +429,40 @@ static void probe_start_lifetime(stun_probe *p)
 	}
 	p->life_lo = 0;
 	p->life_hi = -1;
-	p->life_t = p->cfg.lifetime_max;
+	p->life_t = p->cfg.lifetime_resolution;
 	probe_start_lifetime_trial(p);
 }
 
 /* One trial said whether a binding survived life_t: narrow the search,
- * then run the next trial or finish. */
+ * then run the next trial or finish.
+ *
+ * Every trial waits its T, so the search climbs from the bottom: T =
+ * res, 4 res, 16 res ... (capped at max) until a binding dies, then
+ * bisects between the last survivor and the first failure. A 30 s binding
+ * is found with 2h max in about 5 minutes of virtual time instead of the
+ * 4 hours a bisection starting at max would take; a binding that outlives
+ * max costs about 1.75 max instead of max. */
 static void probe_lifetime_result(stun_probe *p, bool survived)
 {
-	tv_time res = p->cfg.lifetime_resolution, mid;
+	tv_time res = p->cfg.lifetime_resolution, max = p->cfg.lifetime_max, mid;
 
 	probe_close(&p->x);
 	probe_close(&p->y);
 	p->res.lifetime_tested = true;
-	if (p->life_hi < 0 && survived) {
-		p->res.lifetime = p->cfg.lifetime_max;
-		probe_finish(p);
-		return;
-	}
 	if (survived)
 		p->life_lo = p->life_t;
 	else
 		p->life_hi = p->life_t;
+	if (p->life_hi < 0) {
+		if (p->life_lo >= max) {
+			p->res.lifetime = max;
+			probe_finish(p);
+			return;
+		}
+		p->life_t = p->life_lo > max / 4 ? max : 4 * p->life_lo;
+		probe_start_lifetime_trial(p);
+		return;
+	}
 	if (p->life_hi - p->life_lo <= res) {
 		p->res.lifetime = p->life_lo;
 		probe_finish(p);

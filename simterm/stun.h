@@ -184,13 +184,17 @@ typedef void (*stun_probe_done_fn)(void *arg, const stun_probe_result *r);
 
 /* Zero fields take the defaults in brackets.
  *
- * The lifetime test is a binary search over T in [resolution, max], one
- * trial at a time, each on fresh sockets: X sends a Binding Request and
- * learns its mapped port Px; after T, another socket Y sends one with
- * RESPONSE-PORT Px; the binding survived T if X gets the response. It
- * assumes X and Y are mapped to the same public address (true of NATs
- * with "paired" pooling, RFC 4787 REQ-2), and it takes about max of
- * virtual time for each halving: up to twice max in all. */
+ * The lifetime test searches T in [resolution, max], one trial at a time,
+ * each on fresh sockets: X sends a Binding Request and learns its mapped
+ * port Px; after T, another socket Y sends one with RESPONSE-PORT Px; the
+ * binding survived T if X gets the response. It assumes X and Y are
+ * mapped to the same public address (true of NATs with "paired" pooling,
+ * RFC 4787 REQ-2). Trials grow T fourfold from the resolution until a
+ * binding dies, then bisect; the result is the longest surviving T, to
+ * the resolution. Time taken, as every trial waits its T: a few times
+ * the lifetime found (about 5 min for a 30 s binding), 1.75 max when
+ * bindings outlive max, and up to about log2(max / resolution) * max in
+ * the worst case, a lifetime just under max. */
 typedef struct stun_probe_cfg {
 	bool test_lifetime;
 	tv_time lifetime_max;           /* [2 h] */
@@ -209,8 +213,10 @@ typedef struct stun_probe_cfg {
 
 /* Start probing the server at server (its primary address and port).
  * Sockets are ephemeral wildcard binds on h; the tests run one after
- * another: mapping, filtering, hairpinning, then lifetime. Returns NULL and
- * sets *err on failure. */
+ * another: mapping, hairpinning (while the mapping's binding is fresh),
+ * filtering (on a fresh socket), then lifetime. A test that gets no answer
+ * or an error leaves its class STUN_UNKNOWN and a note in error; the
+ * others still run. Returns NULL and sets *err on failure. */
 stun_probe *stun_probe_start(tv_host *h, const tv_ep *server, const stun_probe_cfg *cfg, int *err);
 const stun_probe_result *stun_probe_result_get(const stun_probe *p);
 /* Stops a running probe, closes its sockets, cancels its timer. */
