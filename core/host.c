@@ -86,6 +86,11 @@ void host_xmit(tv_host *h, const uint8_t *pkt, size_t len)
 	sim_iface_send(h->ifc, pkt, len);
 }
 
+void host_inject(tv_host *h, const uint8_t *pkt, size_t len)
+{
+	host_xmit(h, pkt, len);
+}
+
 static bool host_owns(const tv_host *h, const tv_ip *ip)
 {
 	for (int i = 0; i < h->nips; i++)

@@ -45,6 +45,10 @@ const tv_host_stats *host_stats(const tv_host *h);
 /* Answer datagrams to closed ports with ICMP port unreachable (default on). */
 void host_set_icmp(tv_host *h, bool on);
 
+/* Put raw bytes on the host's link as if it had sent them: for injecting
+ * malformed or hand-made packets in tests. */
+void host_inject(tv_host *h, const uint8_t *pkt, size_t len);
+
 /* Timers: the caller owns t (see timerq.h); fn runs at or after when. */
 void host_timer_arm(tv_host *h, tv_timer *t, tv_time when);
 void host_timer_cancel(tv_host *h, tv_timer *t);

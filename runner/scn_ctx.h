@@ -123,6 +123,27 @@ int opt_bool(scn_ctx *c, const opt *o, bool *out);
 int opt_percent(scn_ctx *c, const opt *o, double *out);
 bool cmp_u64(const char *op, uint64_t got, uint64_t want);
 
+
+sym *need_sym(scn_ctx *c, const char *name, enum sym_kind kind);
+sym *new_sym(scn_ctx *c, const char *name, enum sym_kind kind);
+int parse_ip(scn_ctx *c, const char *what, const char *s, tv_ip *ip);
+/* "LINK:IP[,IP...]" */
+int parse_attach(scn_ctx *c, const char *what, const char *s, sym **link, tv_ip *ips, int max, int *n);
+/* Look a value up in a {name, v} table; error lists the choices. */
+int enum_lookup(scn_ctx *c, const opt *o, const void *table, size_t n, int *out);
+#define LOOKUP(c, o, table, out) enum_lookup(c, o, table, sizeof(table) / sizeof(table[0]), out)
+
+/* scn_topo.c: topology statements. */
+int topo_scenario(scn_ctx *c, const scn_stmt *st);
+int topo_seed(scn_ctx *c, const scn_stmt *st);
+int topo_link(scn_ctx *c, const scn_stmt *st);
+int topo_impair(scn_ctx *c, const scn_stmt *st);
+int topo_nat(scn_ctx *c, const scn_stmt *st);
+int topo_firewall(scn_ctx *c, const scn_stmt *st);
+int topo_host(scn_ctx *c, const scn_stmt *st);
+int topo_stun(scn_ctx *c, const scn_stmt *st);
+
+/* scn_expect.c */
 int scn_expect(scn_ctx *c, const scn_stmt *st);
 
 #endif

@@ -3,6 +3,7 @@
  * docs/scenarios.md. Every handler parses and checks its statement first,
  * then returns early in a dry run, then acts. */
 #include "scn_ctx.h"
+#include "pkt.h"
 
 #include <errno.h>
 #include <stdarg.h>
@@ -10,723 +11,6 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <time.h>
-
-/* ---- errors, symbols, options ----------------------------------------- */
-
-int ctx_err(scn_ctx *c, const char *fmt, ...)
-{
-	char msg[512];
-	va_list ap;
-
-	va_start(ap, fmt);
-	vsnprintf(msg, sizeof(msg), fmt, ap);
-	va_end(ap);
-	c->errors++;
-	if (c->dry) {
-		fprintf(stderr, "%s:%d: %s\n", c->f->path, c->cur ? c->cur->line : 0, msg);
-	} else {
-		ctx_expect(c, false, "%s", msg);
-	}
-	return -1;
-}
-
-void ctx_expect(scn_ctx *c, bool ok, const char *fmt, ...)
-{
-	char msg[600], line[700];
-	va_list ap;
-	int n;
-
-	c->r->expects++;
-	if (ok)
-		return;
-	c->r->failed++;
-	va_start(ap, fmt);
-	vsnprintf(msg, sizeof(msg), fmt, ap);
-	va_end(ap);
-	n = snprintf(line, sizeof(line), "%s:%d: %s\n", c->f->path, c->cur ? c->cur->line : 0, msg);
-	if (n > 0) {
-		char *nf = realloc(c->r->failures, c->r->failures_len + (size_t)n + 1);
-		if (nf) {
-			memcpy(nf + c->r->failures_len, line, (size_t)n + 1);
-			c->r->failures = nf;
-			c->r->failures_len += (size_t)n;
-		}
-	}
-}
-
-static const char *const kind_names[] = {
-	[SYM_LINK] = "link", [SYM_NAT] = "nat", [SYM_HOST] = "host",
-	[SYM_STUN] = "stun-server", [SYM_PROBE] = "probe", [SYM_TCP] = "connection",
-};
-
-sym *ctx_sym(scn_ctx *c, const char *name, int kind)
-{
-	for (int i = 0; i < c->nsyms; i++)
-		if (strcmp(c->syms[i].name, name) == 0 && (kind < 0 || (int)c->syms[i].kind == kind))
-			return &c->syms[i];
-	return NULL;
-}
-
-static sym *need_sym(scn_ctx *c, const char *name, enum sym_kind kind)
-{
-	sym *s = ctx_sym(c, name, (int)kind);
-
-	if (!s)
-		ctx_err(c, "no %s named '%s' is declared", kind_names[kind], name);
-	return s;
-}
-
-static sym *new_sym(scn_ctx *c, const char *name, enum sym_kind kind)
-{
-	sym *s;
-	sym *prev = ctx_sym(c, name, -1);
-
-	if (strlen(name) >= sizeof(s->name) || !name[0]) {
-		ctx_err(c, "name '%s' must be 1 to 31 characters", name);
-		return NULL;
-	}
-	if (strchr(name, ':') || strchr(name, '=')) {
-		ctx_err(c, "name '%s' must not contain ':' or '='", name);
-		return NULL;
-	}
-	if (prev) {
-		ctx_err(c, "'%s' is already declared (line %d)", name, prev->line);
-		return NULL;
-	}
-	if (c->nsyms == c->capsyms) {
-		int nc = c->capsyms ? c->capsyms * 2 : 32;
-		sym *ns = realloc(c->syms, (size_t)nc * sizeof(*ns));
-		if (!ns) {
-			ctx_err(c, "out of memory");
-			return NULL;
-		}
-		c->syms = ns;
-		c->capsyms = nc;
-	}
-	s = &c->syms[c->nsyms++];
-	memset(s, 0, sizeof(*s));
-	snprintf(s->name, sizeof(s->name), "%s", name);
-	s->kind = kind;
-	s->line = c->cur ? c->cur->line : 0;
-	return s;
-}
-
-int ctx_resolve(scn_ctx *c, const char *s, tv_ep *ep, bool allow_noport)
-{
-	char name[64];
-	const char *colon = strrchr(s, ':');
-	size_t n = colon ? (size_t)(colon - s) : strlen(s);
-	sym *y;
-
-	if (n >= sizeof(name))
-		return ctx_err(c, "'%s' is not an address", s);
-	memcpy(name, s, n);
-	name[n] = '\0';
-	if (!colon && !allow_noport)
-		return ctx_err(c, "'%s' needs a port (NAME:PORT or IP:PORT)", s);
-	y = ctx_sym(c, name, -1);
-	if (y && (y->kind == SYM_HOST || y->kind == SYM_NAT || y->kind == SYM_STUN)) {
-		ep->ip = y->ip;
-		if (!c->dry && y->kind == SYM_NAT)
-			ep->ip = nat_get_cfg(nat_node_engine(y->obj))->pub[0];
-	} else if (tv_ip_parse(name, &ep->ip) < 0 || ep->ip.af != TV_AF_INET) {
-		return ctx_err(c, "'%s' is neither a declared host/nat/stun-server nor an IPv4 address", name);
-	}
-	ep->port = 0;
-	if (colon) {
-		char *end;
-		unsigned long p = strtoul(colon + 1, &end, 10);
-		if (!colon[1] || *end || p > 65535)
-			return ctx_err(c, "bad port in '%s'", s);
-		ep->port = (uint16_t)p;
-	}
-	return 0;
-}
-
-int ctx_host_port(scn_ctx *c, const char *s, sym **host, uint16_t *port)
-{
-	char name[64];
-	const char *colon = strrchr(s, ':');
-	char *end;
-	unsigned long p;
-
-	if (!colon || (size_t)(colon - s) >= sizeof(name))
-		return ctx_err(c, "'%s' should be HOST:PORT", s);
-	memcpy(name, s, (size_t)(colon - s));
-	name[colon - s] = '\0';
-	*host = need_sym(c, name, SYM_HOST);
-	if (!*host)
-		return -1;
-	p = strtoul(colon + 1, &end, 10);
-	if (!colon[1] || *end || p == 0 || p > 65535)
-		return ctx_err(c, "bad port in '%s' (1-65535)", s);
-	*port = (uint16_t)p;
-	return 0;
-}
-
-int opts_parse(scn_ctx *c, const scn_stmt *st, int from, const char *const *allowed, bool cmp, opts *out)
-{
-	static const char *const ops[] = { ">=", "<=", "!=", "=", ">", "<" };
-
-	out->n = 0;
-	for (int i = from; i < st->argc; i++) {
-		const char *a = st->argv[i];
-		size_t klen = strcspn(a, "=<>!");
-		opt *o = &out->v[out->n];
-		bool known = false;
-		size_t oplen = 0;
-
-		if (a[klen] == '\0' || klen == 0)
-			return ctx_err(c, "expected key=value, got '%s'", a);
-		for (size_t k = 0; k < sizeof(ops) / sizeof(ops[0]); k++) {
-			if (strncmp(a + klen, ops[k], strlen(ops[k])) == 0) {
-				oplen = strlen(ops[k]);
-				break;
-			}
-		}
-		if (!oplen || (!cmp && oplen != 1) || (!cmp && a[klen] != '='))
-			return ctx_err(c, "expected key=value, got '%s'", a);
-		memcpy(o->op, a + klen, oplen);
-		o->op[oplen] = '\0';
-		o->val = a + klen + oplen;
-		o->used = 0;
-		for (int k = 0; allowed[k]; k++) {
-			if (strlen(allowed[k]) == klen && strncmp(allowed[k], a, klen) == 0) {
-				o->key = allowed[k];
-				known = true;
-				break;
-			}
-		}
-		if (!known) {
-			char list[400] = "";
-			for (int k = 0; allowed[k]; k++) {
-				strncat(list, k ? ", " : "", sizeof(list) - strlen(list) - 1);
-				strncat(list, allowed[k], sizeof(list) - strlen(list) - 1);
-			}
-			return ctx_err(c, "unknown option '%.*s' for '%s' (expected one of: %s)",
-				       (int)klen, a, st->argv[0], list);
-		}
-		/* Comparisons may bound a value from both sides (ttl>3min ttl<=4min). */
-		for (int k = 0; k < out->n; k++)
-			if (out->v[k].key == o->key && (!cmp || !strcmp(out->v[k].op, o->op)))
-				return ctx_err(c, "option '%s%s' given twice", o->key, o->op);
-		out->n++;
-	}
-	return 0;
-}
-
-const opt *opts_get(const opts *o, const char *key)
-{
-	for (int i = 0; i < o->n; i++)
-		if (strcmp(o->v[i].key, key) == 0)
-			return &o->v[i];
-	return NULL;
-}
-
-int opt_time(scn_ctx *c, const opt *o, tv_time *out)
-{
-	if (tv_time_parse(o->val, out) < 0)
-		return ctx_err(c, "%s: '%s' is not a duration (e.g. 30s, 250ms, 2h, 4min)", o->key, o->val);
-	return 0;
-}
-
-int opt_u64(scn_ctx *c, const opt *o, uint64_t *out)
-{
-	char *end;
-
-	errno = 0;
-	*out = strtoull(o->val, &end, 10);
-	if (!o->val[0] || *end || errno || o->val[0] == '-')
-		return ctx_err(c, "%s: '%s' is not a non-negative integer", o->key, o->val);
-	return 0;
-}
-
-int opt_bool(scn_ctx *c, const opt *o, bool *out)
-{
-	static const char *const yes[] = { "on", "yes", "true", "1" }, *const no[] = { "off", "no", "false", "0" };
-
-	for (int i = 0; i < 4; i++) {
-		if (strcmp(o->val, yes[i]) == 0) {
-			*out = true;
-			return 0;
-		}
-		if (strcmp(o->val, no[i]) == 0) {
-			*out = false;
-			return 0;
-		}
-	}
-	return ctx_err(c, "%s: expected on or off, got '%s'", o->key, o->val);
-}
-
-int opt_percent(scn_ctx *c, const opt *o, double *out)
-{
-	char *end;
-	double v = strtod(o->val, &end);
-
-	if (end == o->val || (*end && strcmp(end, "%") != 0) || v < 0 || v > 100)
-		return ctx_err(c, "%s: expected a percentage 0-100%%, got '%s'", o->key, o->val);
-	*out = v / 100.0;
-	return 0;
-}
-
-bool cmp_u64(const char *op, uint64_t got, uint64_t want)
-{
-	if (!strcmp(op, "="))
-		return got == want;
-	if (!strcmp(op, "!="))
-		return got != want;
-	if (!strcmp(op, ">="))
-		return got >= want;
-	if (!strcmp(op, "<="))
-		return got <= want;
-	if (!strcmp(op, ">"))
-		return got > want;
-	return got < want;
-}
-
-static int parse_ip(scn_ctx *c, const char *what, const char *s, tv_ip *ip)
-{
-	if (tv_ip_parse(s, ip) < 0 || ip->af != TV_AF_INET)
-		return ctx_err(c, "%s: '%s' is not an IPv4 address", what, s);
-	return 0;
-}
-
-/* "LINK:IP[,IP...]" */
-static int parse_attach(scn_ctx *c, const char *what, const char *s, sym **link, tv_ip *ips, int max, int *n)
-{
-	char buf[256], *colon, *tok, *save;
-
-	snprintf(buf, sizeof(buf), "%s", s);
-	colon = strchr(buf, ':');
-	if (!colon)
-		return ctx_err(c, "%s: expected LINK:ADDRESS, got '%s'", what, s);
-	*colon = '\0';
-	*link = need_sym(c, buf, SYM_LINK);
-	if (!*link)
-		return -1;
-	*n = 0;
-	for (tok = strtok_r(colon + 1, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
-		if (*n == max)
-			return ctx_err(c, "%s: at most %d addresses", what, max);
-		if (parse_ip(c, what, tok, &ips[(*n)++]) < 0)
-			return -1;
-	}
-	if (*n == 0)
-		return ctx_err(c, "%s: no address after '%s:'", what, buf);
-	return 0;
-}
-
-/* ---- declarations ------------------------------------------------------ */
-
-static int c_scenario(scn_ctx *c, const scn_stmt *st)
-{
-	if (st->argc != 2)
-		return ctx_err(c, "usage: scenario \"TITLE\"");
-	if (!c->dry)
-		snprintf(c->r->title, sizeof(c->r->title), "%s", st->argv[1]);
-	return 0;
-}
-
-static int c_seed(scn_ctx *c, const scn_stmt *st)
-{
-	char *end;
-	unsigned long long v;
-
-	if (st->argc != 2)
-		return ctx_err(c, "usage: seed N");
-	errno = 0;
-	v = strtoull(st->argv[1], &end, 0);
-	if (*end || errno)
-		return ctx_err(c, "seed: '%s' is not a number", st->argv[1]);
-	if (!c->o->seed_set)
-		c->seed = v;
-	return 0;
-}
-
-static const char *const link_keys[] = { "delay", "jitter", "loss", "dup", "reorder", "reorder-delay", NULL };
-
-static int link_cfg(scn_ctx *c, const opts *o, sim_link_cfg *lc)
-{
-	const opt *v;
-
-	if ((v = opts_get(o, "delay")) && opt_time(c, v, &lc->delay) < 0)
-		return -1;
-	if ((v = opts_get(o, "jitter")) && opt_time(c, v, &lc->jitter) < 0)
-		return -1;
-	if ((v = opts_get(o, "reorder-delay")) && opt_time(c, v, &lc->reorder_delay) < 0)
-		return -1;
-	if ((v = opts_get(o, "loss")) && opt_percent(c, v, &lc->loss) < 0)
-		return -1;
-	if ((v = opts_get(o, "dup")) && opt_percent(c, v, &lc->dup) < 0)
-		return -1;
-	if ((v = opts_get(o, "reorder")) && opt_percent(c, v, &lc->reorder) < 0)
-		return -1;
-	if (lc->jitter > TV_SEC(60) || lc->delay > TV_SEC(60))
-		return ctx_err(c, "delay and jitter are limited to 60s");
-	if (lc->reorder > 0 && lc->reorder_delay == 0)
-		lc->reorder_delay = lc->delay > 0 ? lc->delay : TV_MS(10);
-	return 0;
-}
-
-static void pcap_path(scn_ctx *c, const char *link, char *out, size_t cap)
-{
-	/* DIR/<parent>-<file stem>/<link>.pcap */
-	const char *path = c->f->path, *base = strrchr(path, '/');
-	const char *parent = "";
-	size_t plen = 0, blen;
-	char dir[512];
-
-	base = base ? base + 1 : path;
-	if (base > path + 1) {
-		const char *q = base - 1;
-		parent = q;
-		while (parent > path && parent[-1] != '/')
-			parent--;
-		plen = (size_t)(q - parent);
-	}
-	blen = strcspn(base, ".");
-	snprintf(dir, sizeof(dir), "%s/%.*s%s%.*s", c->o->pcap_dir, (int)plen, parent, plen ? "-" : "",
-		 (int)blen, base);
-	mkdir(c->o->pcap_dir, 0755);
-	mkdir(dir, 0755);
-	snprintf(out, cap, "%s/%s.pcap", dir, link);
-}
-
-static int c_link(scn_ctx *c, const scn_stmt *st)
-{
-	opts o;
-	sim_link_cfg lc = { 0 };
-	sym *s;
-
-	if (st->argc < 2)
-		return ctx_err(c, "usage: link NAME [delay=D] [jitter=D] [loss=P%%] [dup=P%%] [reorder=P%%]");
-	if (opts_parse(c, st, 2, link_keys, false, &o) < 0 || link_cfg(c, &o, &lc) < 0)
-		return -1;
-	s = new_sym(c, st->argv[1], SYM_LINK);
-	if (!s || c->dry)
-		return s ? 0 : -1;
-	s->obj = sim_link_new(c->net, s->name, &lc);
-	if (s->obj && c->o->pcap_dir) {
-		char path[700], err[256];
-		pcap_path(c, s->name, path, sizeof(path));
-		if (sim_link_pcap_open(s->obj, path, err, sizeof(err)) < 0)
-			return ctx_err(c, "pcap: %s", err);
-	}
-	return s->obj ? 0 : ctx_err(c, "out of memory");
-}
-
-static int c_impair(scn_ctx *c, const scn_stmt *st)
-{
-	opts o;
-	sim_link_cfg lc = { 0 };
-	sym *s;
-
-	if (st->argc < 2)
-		return ctx_err(c, "usage: impair LINK [delay=D] [jitter=D] [loss=P%%] [dup=P%%] [reorder=P%%]");
-	s = need_sym(c, st->argv[1], SYM_LINK);
-	if (!s || opts_parse(c, st, 2, link_keys, false, &o) < 0 || link_cfg(c, &o, &lc) < 0)
-		return -1;
-	if (!c->dry)
-		sim_link_set_cfg(s->obj, &lc);
-	return 0;
-}
-
-static const char *const nat_keys[] = {
-	"inside", "outside", "mapping", "filtering", "ports", "parity", "pool", "port-range",
-	"udp", "udp-timeout", "udp-stream-timeout", "tcp-established", "tcp-transitory",
-	"refresh", "hairpin", "max-bindings", NULL
-};
-
-static const struct {
-	const char *name;
-	int v;
-} port_modes[] = {
-	{ "preserve", NAT_PORT_PRESERVE }, { "sequential", NAT_PORT_SEQUENTIAL }, { "random", NAT_PORT_RANDOM },
-}, pool_modes[] = {
-	{ "paired", NAT_POOL_PAIRED }, { "arbitrary", NAT_POOL_ARBITRARY },
-}, refresh_modes[] = {
-	{ "outbound", NAT_REFRESH_OUTBOUND }, { "both", NAT_REFRESH_BOTH },
-};
-
-static int enum_lookup(scn_ctx *c, const opt *o, const void *table, size_t n, int *out)
-{
-	const struct { const char *name; int v; } *t = table;
-	char list[200] = "";
-
-	for (size_t i = 0; i < n; i++) {
-		if (strcmp(o->val, t[i].name) == 0) {
-			*out = t[i].v;
-			return 0;
-		}
-		strncat(list, i ? ", " : "", sizeof(list) - strlen(list) - 1);
-		strncat(list, t[i].name, sizeof(list) - strlen(list) - 1);
-	}
-	return ctx_err(c, "%s: unknown value '%s' (expected one of: %s)", o->key, o->val, list);
-}
-#define LOOKUP(c, o, table, out) enum_lookup(c, o, table, sizeof(table) / sizeof(table[0]), out)
-
-static int nat_cfg_from(scn_ctx *c, const opts *o, nat_cfg *nc)
-{
-	const opt *v;
-	int iv;
-	enum nat_behav b;
-	static const struct { const char *key; size_t off; } times[] = {
-		{ "udp-timeout", offsetof(nat_cfg, udp_timeout) },
-		{ "udp-stream-timeout", offsetof(nat_cfg, udp_stream_timeout) },
-		{ "tcp-established", offsetof(nat_cfg, tcp_established) },
-		{ "tcp-transitory", offsetof(nat_cfg, tcp_transitory) },
-	};
-
-	if ((v = opts_get(o, "mapping"))) {
-		if (nat_behav_parse(v->val, &b) < 0)
-			return ctx_err(c, "mapping: '%s' (expected eim, adm or apdm)", v->val);
-		nc->mapping = b;
-	}
-	if ((v = opts_get(o, "filtering"))) {
-		if (nat_behav_parse(v->val, &b) < 0)
-			return ctx_err(c, "filtering: '%s' (expected eif, adf or apdf)", v->val);
-		nc->filtering = b;
-	}
-	if ((v = opts_get(o, "ports"))) {
-		if (LOOKUP(c, v, port_modes, &iv) < 0)
-			return -1;
-		nc->ports = (enum nat_port_alloc)iv;
-	}
-	if ((v = opts_get(o, "pool"))) {
-		if (LOOKUP(c, v, pool_modes, &iv) < 0)
-			return -1;
-		nc->pool = (enum nat_pool)iv;
-	}
-	if ((v = opts_get(o, "refresh"))) {
-		if (LOOKUP(c, v, refresh_modes, &iv) < 0)
-			return -1;
-		nc->refresh = (enum nat_refresh)iv;
-	}
-	if ((v = opts_get(o, "parity")) && opt_bool(c, v, &nc->parity) < 0)
-		return -1;
-	if ((v = opts_get(o, "hairpin")) && opt_bool(c, v, &nc->hairpin) < 0)
-		return -1;
-	if ((v = opts_get(o, "udp")) && nat_cfg_udp_preset(nc, v->val) < 0)
-		return ctx_err(c, "udp: unknown preset '%s' (expected linux, openwrt or rfc4787)", v->val);
-	for (size_t i = 0; i < sizeof(times) / sizeof(times[0]); i++)
-		if ((v = opts_get(o, times[i].key)) && opt_time(c, v, (tv_time *)((char *)nc + times[i].off)) < 0)
-			return -1;
-	if ((v = opts_get(o, "max-bindings"))) {
-		uint64_t m;
-		if (opt_u64(c, v, &m) < 0)
-			return -1;
-		nc->max_bindings = (uint32_t)m;
-	}
-	if ((v = opts_get(o, "port-range"))) {
-		unsigned lo, hi;
-		char tail;
-		if (sscanf(v->val, "%u-%u%c", &lo, &hi, &tail) != 2 || lo == 0 || lo > hi || hi > 65535)
-			return ctx_err(c, "port-range: expected LO-HI within 1-65535, got '%s'", v->val);
-		nc->port_lo = (uint16_t)lo;
-		nc->port_hi = (uint16_t)hi;
-	}
-	return 0;
-}
-
-static int c_nat(scn_ctx *c, const scn_stmt *st)
-{
-	opts o;
-	nat_cfg nc;
-	const opt *in, *out;
-	sym *s, *lin, *lout;
-	tv_ip inip;
-	int nin;
-	char err[256];
-
-	if (st->argc < 2)
-		return ctx_err(c, "usage: nat NAME inside=LINK:IP outside=LINK:IP[,IP...] [options]");
-	if (opts_parse(c, st, 2, nat_keys, false, &o) < 0)
-		return -1;
-	in = opts_get(&o, "inside");
-	out = opts_get(&o, "outside");
-	if (!in || !out)
-		return ctx_err(c, "nat needs inside=LINK:IP and outside=LINK:IP[,IP...]");
-	nat_cfg_default(&nc);
-	if (parse_attach(c, "inside", in->val, &lin, &inip, 1, &nin) < 0 ||
-	    parse_attach(c, "outside", out->val, &lout, nc.pub, NAT_MAX_PUB, &nc.npub) < 0 ||
-	    nat_cfg_from(c, &o, &nc) < 0)
-		return -1;
-	if (lin == lout)
-		return ctx_err(c, "inside and outside must be different links");
-	s = new_sym(c, st->argv[1], SYM_NAT);
-	if (!s)
-		return -1;
-	s->ip = nc.pub[0];
-	if (c->dry)
-		return 0;
-	s->obj = nat_node_new(c->net, s->name, lin->obj, &inip, lout->obj, &nc, err, sizeof(err));
-	return s->obj ? 0 : ctx_err(c, "nat %s: %s", s->name, err);
-}
-
-/* firewall NAT allow|deny in|out|any [proto=P] [src=NET[:PORTS]] [dst=NET[:PORTS]] */
-static int parse_net_ports(scn_ctx *c, const char *what, const char *s, uint32_t *ip, uint32_t *mask,
-			   uint16_t *lo, uint16_t *hi)
-{
-	char buf[80], *colon, *slash;
-	tv_ip a;
-	unsigned plen = 32, plo, phi;
-	char tail;
-
-	snprintf(buf, sizeof(buf), "%s", s);
-	*lo = 0;
-	*hi = 65535;
-	colon = strchr(buf, ':');
-	if (colon) {
-		*colon = '\0';
-		int n = sscanf(colon + 1, "%u-%u%c", &plo, &phi, &tail);
-		if (n == 1)
-			phi = plo;
-		if ((n != 1 && n != 2) || plo > phi || phi > 65535)
-			return ctx_err(c, "%s: bad port or range in '%s'", what, s);
-		*lo = (uint16_t)plo;
-		*hi = (uint16_t)phi;
-	}
-	slash = strchr(buf, '/');
-	if (slash) {
-		*slash = '\0';
-		if (sscanf(slash + 1, "%u%c", &plen, &tail) != 1 || plen > 32)
-			return ctx_err(c, "%s: bad prefix length in '%s'", what, s);
-	}
-	if (strcmp(buf, "any") == 0 || buf[0] == '\0') {
-		*ip = *mask = 0;
-		return 0;
-	}
-	if (parse_ip(c, what, buf, &a) < 0)
-		return -1;
-	*mask = plen ? 0xffffffffu << (32 - plen) : 0;
-	*ip = a.v4 & *mask;
-	return 0;
-}
-
-static int c_firewall(scn_ctx *c, const scn_stmt *st)
-{
-	static const char *const keys[] = { "proto", "src", "dst", NULL };
-	opts o;
-	const opt *v;
-	sym *s;
-	nat_rule r = { .src_mask = 0, .sport_hi = 65535, .dport_hi = 65535 };
-
-	if (st->argc < 4)
-		return ctx_err(c, "usage: firewall NAT allow|deny in|out|any [proto=udp|tcp|icmp] [src=NET[:PORTS]] [dst=NET[:PORTS]]");
-	s = need_sym(c, st->argv[1], SYM_NAT);
-	if (!s)
-		return -1;
-	if (strcmp(st->argv[2], "allow") && strcmp(st->argv[2], "deny"))
-		return ctx_err(c, "firewall: expected allow or deny, got '%s'", st->argv[2]);
-	r.allow = st->argv[2][0] == 'a';
-	if (!strcmp(st->argv[3], "in"))
-		r.dir = NAT_IN;
-	else if (!strcmp(st->argv[3], "out"))
-		r.dir = NAT_OUT;
-	else if (!strcmp(st->argv[3], "any"))
-		r.dir = NAT_IN | NAT_OUT;
-	else
-		return ctx_err(c, "firewall: expected in, out or any, got '%s'", st->argv[3]);
-	if (opts_parse(c, st, 4, keys, false, &o) < 0)
-		return -1;
-	if ((v = opts_get(&o, "proto"))) {
-		static const struct { const char *name; int v; } protos[] = {
-			{ "udp", TV_PROTO_UDP }, { "tcp", TV_PROTO_TCP }, { "icmp", TV_PROTO_ICMP }, { "any", 0 },
-		};
-		int p;
-		if (LOOKUP(c, v, protos, &p) < 0)
-			return -1;
-		r.proto = (uint8_t)p;
-	}
-	if ((v = opts_get(&o, "src")) &&
-	    parse_net_ports(c, "src", v->val, &r.src, &r.src_mask, &r.sport_lo, &r.sport_hi) < 0)
-		return -1;
-	if ((v = opts_get(&o, "dst")) &&
-	    parse_net_ports(c, "dst", v->val, &r.dst, &r.dst_mask, &r.dport_lo, &r.dport_hi) < 0)
-		return -1;
-	if (c->dry)
-		return 0;
-	return nat_add_rule(nat_node_engine(s->obj), &r) < 0 ? ctx_err(c, "too many firewall rules (max %d)", NAT_MAX_RULES) : 0;
-}
-
-static int c_host(scn_ctx *c, const scn_stmt *st)
-{
-	static const char *const keys[] = { "link", "ip", "icmp", NULL };
-	opts o;
-	const opt *l, *ip, *icmp;
-	sym *s, *ls;
-	tv_ip a;
-	bool icmp_on = true;
-
-	if (st->argc < 2)
-		return ctx_err(c, "usage: host NAME link=LINK ip=IP [icmp=on|off]");
-	if (opts_parse(c, st, 2, keys, false, &o) < 0)
-		return -1;
-	l = opts_get(&o, "link");
-	ip = opts_get(&o, "ip");
-	if (!l || !ip)
-		return ctx_err(c, "host needs link=LINK and ip=IP");
-	ls = need_sym(c, l->val, SYM_LINK);
-	if (!ls || parse_ip(c, "ip", ip->val, &a) < 0)
-		return -1;
-	if ((icmp = opts_get(&o, "icmp")) && opt_bool(c, icmp, &icmp_on) < 0)
-		return -1;
-	s = new_sym(c, st->argv[1], SYM_HOST);
-	if (!s)
-		return -1;
-	s->ip = a;
-	if (c->dry)
-		return 0;
-	s->obj = host_new(c->net, ls->obj, s->name, &a);
-	if (!s->obj)
-		return ctx_err(c, "host %s: address %s already in use on link %s", s->name, ip->val, ls->name);
-	host_set_icmp(s->obj, icmp_on);
-	return 0;
-}
-
-static int c_stun(scn_ctx *c, const scn_stmt *st)
-{
-	static const char *const keys[] = { "link", "ip", "port", NULL };
-	opts o;
-	const opt *l, *ip, *port;
-	sym *s, *ls;
-	tv_ip a[2];
-	unsigned p1 = STUN_PORT, p2 = STUN_PORT + 1;
-	char tail;
-	int n = 0, err;
-
-	if (st->argc < 2)
-		return ctx_err(c, "usage: stun-server NAME link=LINK ip=IP1,IP2 [port=P1,P2]");
-	if (opts_parse(c, st, 2, keys, false, &o) < 0)
-		return -1;
-	l = opts_get(&o, "link");
-	ip = opts_get(&o, "ip");
-	if (!l || !ip)
-		return ctx_err(c, "stun-server needs link=LINK and ip=IP1,IP2");
-	{
-		char buf[100];
-		snprintf(buf, sizeof(buf), "%s:%s", l->val, ip->val);
-		if (parse_attach(c, "ip", buf, &ls, a, 2, &n) < 0)
-			return -1;
-	}
-	if (n != 2)
-		return ctx_err(c, "stun-server needs two addresses (RFC 5780): ip=IP1,IP2");
-	if ((port = opts_get(&o, "port")) &&
-	    (sscanf(port->val, "%u,%u%c", &p1, &p2, &tail) != 2 || !p1 || !p2 || p1 > 65535 || p2 > 65535 || p1 == p2))
-		return ctx_err(c, "port: expected two different ports P1,P2, got '%s'", port->val);
-	s = new_sym(c, st->argv[1], SYM_STUN);
-	if (!s)
-		return -1;
-	s->ip = a[0];
-	s->port = (uint16_t)p1;
-	if (c->dry)
-		return 0;
-	s->obj2 = host_new(c->net, ls->obj, s->name, &a[0]);
-	if (!s->obj2 || host_add_ip(s->obj2, &a[1]) < 0)
-		return ctx_err(c, "stun-server %s: address already in use", s->name);
-	s->obj = stun_server_new(s->obj2, &a[0], &a[1], (uint16_t)p1, (uint16_t)p2, &err);
-	return s->obj ? 0 : ctx_err(c, "stun-server %s: cannot bind (%d)", s->name, err);
-}
 
 /* ---- timeline ---------------------------------------------------------- */
 
@@ -1135,6 +419,65 @@ static int c_probe(scn_ctx *c, const scn_stmt *st)
 	return p->obj ? 0 : ctx_err(c, "probe %s: cannot start (%d)", p->name, err);
 }
 
+/* inject HOST -> DEST:PORT kind=K [count=N]: hand-made bad packets. */
+static const struct {
+	const char *name;
+	int v;
+} inject_kinds[] = {
+	{ "bad-ip-checksum", 0 }, { "bad-udp-checksum", 1 }, { "truncated", 2 }, { "bad-length", 3 },
+	{ "bad-version", 4 }, { "garbage", 5 }, { "runt", 6 }, { "fragment", 7 },
+};
+
+static int c_inject(scn_ctx *c, const scn_stmt *st)
+{
+	static const char *const keys[] = { "kind", "count", NULL };
+	opts o;
+	const opt *v;
+	sym *h;
+	tv_ep to, from;
+	int kind;
+	uint64_t count = 1;
+
+	if (st->argc < 5 || strcmp(st->argv[2], "->"))
+		return ctx_err(c, "usage: inject HOST -> DEST:PORT kind=bad-ip-checksum|bad-udp-checksum|truncated|"
+			       "bad-length|bad-version|garbage|runt|fragment [count=N]");
+	h = need_sym(c, st->argv[1], SYM_HOST);
+	if (!h || ctx_resolve(c, st->argv[3], &to, false) < 0 || opts_parse(c, st, 4, keys, false, &o) < 0)
+		return -1;
+	if (!(v = opts_get(&o, "kind")))
+		return ctx_err(c, "inject needs kind=...");
+	if (LOOKUP(c, v, inject_kinds, &kind) < 0)
+		return -1;
+	if ((v = opts_get(&o, "count")) && opt_u64(c, v, &count) < 0)
+		return -1;
+	if (count < 1 || count > 100000)
+		return ctx_err(c, "count: must be 1 to 100000");
+	if (c->dry)
+		return 0;
+	from = tv_ep4(h->ip.v4, 40000);
+	for (uint64_t i = 0; i < count; i++) {
+		uint8_t buf[256];
+		int len = pkt_build_udp(buf, sizeof(buf), &from, &to, (uint16_t)i, "injected", 8);
+		switch (kind) {
+		case 0: buf[10] ^= 0x5a; break;                         /* IP header checksum */
+		case 1: buf[len - 1] ^= 0x5a; break;                    /* payload, so UDP checksum */
+		case 2: len -= 4; break;                                /* shorter than IP total length */
+		case 3: buf[IP4_HDR + 5] += 40; break;                  /* UDP length past the end */
+		case 4: buf[0] = 0x65; break;                           /* IPv6 version, IPv4 header */
+		case 5:
+			for (int k = 0; k < len; k++)
+				buf[k] = (uint8_t)tv_rng_next(sim_net_rng(c->net));
+			buf[0] = 0x45;  /* keep it routable as "IPv4" */
+			pkt_put32(buf + 16, to.ip.v4);
+			break;
+		case 6: len = 12; break;                                /* shorter than an IP header */
+		case 7: pkt_put16(buf + 6, 0x2000); break;              /* more fragments */
+		}
+		host_inject(h->obj, buf, (size_t)len);
+	}
+	return 0;
+}
+
 static int c_fault(scn_ctx *c, const scn_stmt *st)
 {
 	sym *s;
@@ -1180,13 +523,13 @@ static const struct cmd {
 	stmt_fn fn;
 	bool decl;              /* topology: must come before the timeline */
 } cmds[] = {
-	{ "scenario", c_scenario, true }, { "seed", c_seed, true }, { "link", c_link, true },
-	{ "nat", c_nat, true }, { "firewall", c_firewall, true }, { "host", c_host, true },
-	{ "stun-server", c_stun, true },
+	{ "scenario", topo_scenario, true }, { "seed", topo_seed, true }, { "link", topo_link, true },
+	{ "nat", topo_nat, true }, { "firewall", topo_firewall, true }, { "host", topo_host, true },
+	{ "stun-server", topo_stun, true },
 	{ "wait", c_wait, false }, { "listen", c_listen, false }, { "send", c_send, false },
 	{ "connect", c_connect, false }, { "tcp-send", c_tcp_send, false }, { "close", c_close, false },
 	{ "abort", c_close, false }, { "probe", c_probe, false }, { "fault", c_fault, false },
-	{ "impair", c_impair, false }, { "expect", scn_expect, false },
+	{ "impair", topo_impair, false }, { "inject", c_inject, false }, { "expect", scn_expect, false },
 };
 
 static int exec_stmt(scn_ctx *c, const scn_stmt *st)
@@ -1223,13 +566,15 @@ static int exec_stmt(scn_ctx *c, const scn_stmt *st)
 			c->in_timeline = true;
 		if (c->o->verbose && !c->dry) {
 			char t[32];
-			fprintf(stderr, "  [%10s] %s:%d: %s\n", tv_time_fmt(c->cursor, t, sizeof(t)),
-				c->f->path, st->line, st->argv[0]);
+			fprintf(stderr, "  [%10s] %s:%d:", tv_time_fmt(c->cursor, t, sizeof(t)), c->f->path, st->line);
+			for (int k = 0; k < st->argc; k++)
+				fprintf(stderr, " %s", st->argv[k]);
+			fputc('\n', stderr);
 		}
 		return cmds[i].fn(c, st);
 	}
 	return ctx_err(c, "unknown statement '%s' (expected one of: scenario, seed, link, nat, firewall, host, "
-		       "stun-server, at, wait, listen, send, connect, tcp-send, close, abort, probe, fault, impair, expect)",
+		       "stun-server, at, wait, listen, send, connect, tcp-send, close, abort, probe, fault, impair, inject, expect)",
 		       st->argv[0]);
 }
 

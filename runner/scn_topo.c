@@ -1,0 +1,406 @@
+/* scn_topo.c - topology declarations: link, nat, firewall, host,
+ * stun-server (and scenario, seed, impair). Each handler checks its
+ * statement, returns early in a dry run, then builds. */
+#include "scn_ctx.h"
+
+#include <errno.h>
+#include <stddef.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+/* ---- declarations ------------------------------------------------------ */
+
+int topo_scenario(scn_ctx *c, const scn_stmt *st)
+{
+	if (st->argc != 2)
+		return ctx_err(c, "usage: scenario \"TITLE\"");
+	if (!c->dry)
+		snprintf(c->r->title, sizeof(c->r->title), "%s", st->argv[1]);
+	return 0;
+}
+
+int topo_seed(scn_ctx *c, const scn_stmt *st)
+{
+	char *end;
+	unsigned long long v;
+
+	if (st->argc != 2)
+		return ctx_err(c, "usage: seed N");
+	errno = 0;
+	v = strtoull(st->argv[1], &end, 0);
+	if (*end || errno)
+		return ctx_err(c, "seed: '%s' is not a number", st->argv[1]);
+	if (!c->o->seed_set)
+		c->seed = v;
+	return 0;
+}
+
+static const char *const link_keys[] = { "delay", "jitter", "loss", "dup", "reorder", "reorder-delay", NULL };
+
+static int link_cfg(scn_ctx *c, const opts *o, sim_link_cfg *lc)
+{
+	const opt *v;
+
+	if ((v = opts_get(o, "delay")) && opt_time(c, v, &lc->delay) < 0)
+		return -1;
+	if ((v = opts_get(o, "jitter")) && opt_time(c, v, &lc->jitter) < 0)
+		return -1;
+	if ((v = opts_get(o, "reorder-delay")) && opt_time(c, v, &lc->reorder_delay) < 0)
+		return -1;
+	if ((v = opts_get(o, "loss")) && opt_percent(c, v, &lc->loss) < 0)
+		return -1;
+	if ((v = opts_get(o, "dup")) && opt_percent(c, v, &lc->dup) < 0)
+		return -1;
+	if ((v = opts_get(o, "reorder")) && opt_percent(c, v, &lc->reorder) < 0)
+		return -1;
+	if (lc->jitter > TV_SEC(60) || lc->delay > TV_SEC(60))
+		return ctx_err(c, "delay and jitter are limited to 60s");
+	if (lc->reorder > 0 && lc->reorder_delay == 0)
+		lc->reorder_delay = lc->delay > 0 ? lc->delay : TV_MS(10);
+	return 0;
+}
+
+static void pcap_path(scn_ctx *c, const char *link, char *out, size_t cap)
+{
+	/* DIR/<parent>-<file stem>/<link>.pcap */
+	const char *path = c->f->path, *base = strrchr(path, '/');
+	const char *parent = "";
+	size_t plen = 0, blen;
+	char dir[512];
+
+	base = base ? base + 1 : path;
+	if (base > path + 1) {
+		const char *q = base - 1;
+		parent = q;
+		while (parent > path && parent[-1] != '/')
+			parent--;
+		plen = (size_t)(q - parent);
+	}
+	blen = strcspn(base, ".");
+	snprintf(dir, sizeof(dir), "%s/%.*s%s%.*s", c->o->pcap_dir, (int)plen, parent, plen ? "-" : "",
+		 (int)blen, base);
+	mkdir(c->o->pcap_dir, 0755);
+	mkdir(dir, 0755);
+	snprintf(out, cap, "%s/%s.pcap", dir, link);
+}
+
+int topo_link(scn_ctx *c, const scn_stmt *st)
+{
+	opts o;
+	sim_link_cfg lc = { 0 };
+	sym *s;
+
+	if (st->argc < 2)
+		return ctx_err(c, "usage: link NAME [delay=D] [jitter=D] [loss=P%%] [dup=P%%] [reorder=P%%]");
+	if (opts_parse(c, st, 2, link_keys, false, &o) < 0 || link_cfg(c, &o, &lc) < 0)
+		return -1;
+	s = new_sym(c, st->argv[1], SYM_LINK);
+	if (!s || c->dry)
+		return s ? 0 : -1;
+	s->obj = sim_link_new(c->net, s->name, &lc);
+	if (s->obj && c->o->pcap_dir) {
+		char path[700], err[256];
+		pcap_path(c, s->name, path, sizeof(path));
+		if (sim_link_pcap_open(s->obj, path, err, sizeof(err)) < 0)
+			return ctx_err(c, "pcap: %s", err);
+	}
+	return s->obj ? 0 : ctx_err(c, "out of memory");
+}
+
+int topo_impair(scn_ctx *c, const scn_stmt *st)
+{
+	opts o;
+	sim_link_cfg lc = { 0 };
+	sym *s;
+
+	if (st->argc < 2)
+		return ctx_err(c, "usage: impair LINK [delay=D] [jitter=D] [loss=P%%] [dup=P%%] [reorder=P%%]");
+	s = need_sym(c, st->argv[1], SYM_LINK);
+	if (!s || opts_parse(c, st, 2, link_keys, false, &o) < 0 || link_cfg(c, &o, &lc) < 0)
+		return -1;
+	if (!c->dry)
+		sim_link_set_cfg(s->obj, &lc);
+	return 0;
+}
+
+static const char *const nat_keys[] = {
+	"inside", "outside", "mapping", "filtering", "ports", "parity", "pool", "port-range",
+	"udp", "udp-timeout", "udp-stream-timeout", "tcp-established", "tcp-transitory",
+	"refresh", "hairpin", "max-bindings", NULL
+};
+
+static const struct {
+	const char *name;
+	int v;
+} port_modes[] = {
+	{ "preserve", NAT_PORT_PRESERVE }, { "sequential", NAT_PORT_SEQUENTIAL }, { "random", NAT_PORT_RANDOM },
+}, pool_modes[] = {
+	{ "paired", NAT_POOL_PAIRED }, { "arbitrary", NAT_POOL_ARBITRARY },
+}, refresh_modes[] = {
+	{ "outbound", NAT_REFRESH_OUTBOUND }, { "both", NAT_REFRESH_BOTH },
+};
+
+
+static int nat_cfg_from(scn_ctx *c, const opts *o, nat_cfg *nc)
+{
+	const opt *v;
+	int iv;
+	enum nat_behav b;
+	static const struct { const char *key; size_t off; } times[] = {
+		{ "udp-timeout", offsetof(nat_cfg, udp_timeout) },
+		{ "udp-stream-timeout", offsetof(nat_cfg, udp_stream_timeout) },
+		{ "tcp-established", offsetof(nat_cfg, tcp_established) },
+		{ "tcp-transitory", offsetof(nat_cfg, tcp_transitory) },
+	};
+
+	if ((v = opts_get(o, "mapping"))) {
+		if (nat_behav_parse(v->val, &b) < 0)
+			return ctx_err(c, "mapping: '%s' (expected eim, adm or apdm)", v->val);
+		nc->mapping = b;
+	}
+	if ((v = opts_get(o, "filtering"))) {
+		if (nat_behav_parse(v->val, &b) < 0)
+			return ctx_err(c, "filtering: '%s' (expected eif, adf or apdf)", v->val);
+		nc->filtering = b;
+	}
+	if ((v = opts_get(o, "ports"))) {
+		if (LOOKUP(c, v, port_modes, &iv) < 0)
+			return -1;
+		nc->ports = (enum nat_port_alloc)iv;
+	}
+	if ((v = opts_get(o, "pool"))) {
+		if (LOOKUP(c, v, pool_modes, &iv) < 0)
+			return -1;
+		nc->pool = (enum nat_pool)iv;
+	}
+	if ((v = opts_get(o, "refresh"))) {
+		if (LOOKUP(c, v, refresh_modes, &iv) < 0)
+			return -1;
+		nc->refresh = (enum nat_refresh)iv;
+	}
+	if ((v = opts_get(o, "parity")) && opt_bool(c, v, &nc->parity) < 0)
+		return -1;
+	if ((v = opts_get(o, "hairpin")) && opt_bool(c, v, &nc->hairpin) < 0)
+		return -1;
+	if ((v = opts_get(o, "udp")) && nat_cfg_udp_preset(nc, v->val) < 0)
+		return ctx_err(c, "udp: unknown preset '%s' (expected linux, openwrt or rfc4787)", v->val);
+	for (size_t i = 0; i < sizeof(times) / sizeof(times[0]); i++)
+		if ((v = opts_get(o, times[i].key)) && opt_time(c, v, (tv_time *)((char *)nc + times[i].off)) < 0)
+			return -1;
+	if ((v = opts_get(o, "max-bindings"))) {
+		uint64_t m;
+		if (opt_u64(c, v, &m) < 0)
+			return -1;
+		nc->max_bindings = (uint32_t)m;
+	}
+	if ((v = opts_get(o, "port-range"))) {
+		unsigned lo, hi;
+		char tail;
+		if (sscanf(v->val, "%u-%u%c", &lo, &hi, &tail) != 2 || lo == 0 || lo > hi || hi > 65535)
+			return ctx_err(c, "port-range: expected LO-HI within 1-65535, got '%s'", v->val);
+		nc->port_lo = (uint16_t)lo;
+		nc->port_hi = (uint16_t)hi;
+	}
+	return 0;
+}
+
+int topo_nat(scn_ctx *c, const scn_stmt *st)
+{
+	opts o;
+	nat_cfg nc;
+	const opt *in, *out;
+	sym *s, *lin, *lout;
+	tv_ip inip;
+	int nin;
+	char err[256];
+
+	if (st->argc < 2)
+		return ctx_err(c, "usage: nat NAME inside=LINK:IP outside=LINK:IP[,IP...] [options]");
+	if (opts_parse(c, st, 2, nat_keys, false, &o) < 0)
+		return -1;
+	in = opts_get(&o, "inside");
+	out = opts_get(&o, "outside");
+	if (!in || !out)
+		return ctx_err(c, "nat needs inside=LINK:IP and outside=LINK:IP[,IP...]");
+	nat_cfg_default(&nc);
+	if (parse_attach(c, "inside", in->val, &lin, &inip, 1, &nin) < 0 ||
+	    parse_attach(c, "outside", out->val, &lout, nc.pub, NAT_MAX_PUB, &nc.npub) < 0 ||
+	    nat_cfg_from(c, &o, &nc) < 0)
+		return -1;
+	if (lin == lout)
+		return ctx_err(c, "inside and outside must be different links");
+	s = new_sym(c, st->argv[1], SYM_NAT);
+	if (!s)
+		return -1;
+	s->ip = nc.pub[0];
+	if (c->dry)
+		return 0;
+	s->obj = nat_node_new(c->net, s->name, lin->obj, &inip, lout->obj, &nc, err, sizeof(err));
+	return s->obj ? 0 : ctx_err(c, "nat %s: %s", s->name, err);
+}
+
+/* firewall NAT allow|deny in|out|any [proto=P] [src=NET[:PORTS]] [dst=NET[:PORTS]] */
+static int parse_net_ports(scn_ctx *c, const char *what, const char *s, uint32_t *ip, uint32_t *mask,
+			   uint16_t *lo, uint16_t *hi)
+{
+	char buf[80], *colon, *slash;
+	tv_ip a;
+	unsigned plen = 32, plo, phi;
+	char tail;
+
+	snprintf(buf, sizeof(buf), "%s", s);
+	*lo = 0;
+	*hi = 65535;
+	colon = strchr(buf, ':');
+	if (colon) {
+		*colon = '\0';
+		int n = sscanf(colon + 1, "%u-%u%c", &plo, &phi, &tail);
+		if (n == 1)
+			phi = plo;
+		if ((n != 1 && n != 2) || plo > phi || phi > 65535)
+			return ctx_err(c, "%s: bad port or range in '%s'", what, s);
+		*lo = (uint16_t)plo;
+		*hi = (uint16_t)phi;
+	}
+	slash = strchr(buf, '/');
+	if (slash) {
+		*slash = '\0';
+		if (sscanf(slash + 1, "%u%c", &plen, &tail) != 1 || plen > 32)
+			return ctx_err(c, "%s: bad prefix length in '%s'", what, s);
+	}
+	if (strcmp(buf, "any") == 0 || buf[0] == '\0') {
+		*ip = *mask = 0;
+		return 0;
+	}
+	if (parse_ip(c, what, buf, &a) < 0)
+		return -1;
+	*mask = plen ? 0xffffffffu << (32 - plen) : 0;
+	*ip = a.v4 & *mask;
+	return 0;
+}
+
+int topo_firewall(scn_ctx *c, const scn_stmt *st)
+{
+	static const char *const keys[] = { "proto", "src", "dst", NULL };
+	opts o;
+	const opt *v;
+	sym *s;
+	nat_rule r = { .src_mask = 0, .sport_hi = 65535, .dport_hi = 65535 };
+
+	if (st->argc < 4)
+		return ctx_err(c, "usage: firewall NAT allow|deny in|out|any [proto=udp|tcp|icmp] [src=NET[:PORTS]] [dst=NET[:PORTS]]");
+	s = need_sym(c, st->argv[1], SYM_NAT);
+	if (!s)
+		return -1;
+	if (strcmp(st->argv[2], "allow") && strcmp(st->argv[2], "deny"))
+		return ctx_err(c, "firewall: expected allow or deny, got '%s'", st->argv[2]);
+	r.allow = st->argv[2][0] == 'a';
+	if (!strcmp(st->argv[3], "in"))
+		r.dir = NAT_IN;
+	else if (!strcmp(st->argv[3], "out"))
+		r.dir = NAT_OUT;
+	else if (!strcmp(st->argv[3], "any"))
+		r.dir = NAT_IN | NAT_OUT;
+	else
+		return ctx_err(c, "firewall: expected in, out or any, got '%s'", st->argv[3]);
+	if (opts_parse(c, st, 4, keys, false, &o) < 0)
+		return -1;
+	if ((v = opts_get(&o, "proto"))) {
+		static const struct { const char *name; int v; } protos[] = {
+			{ "udp", TV_PROTO_UDP }, { "tcp", TV_PROTO_TCP }, { "icmp", TV_PROTO_ICMP }, { "any", 0 },
+		};
+		int p;
+		if (LOOKUP(c, v, protos, &p) < 0)
+			return -1;
+		r.proto = (uint8_t)p;
+	}
+	if ((v = opts_get(&o, "src")) &&
+	    parse_net_ports(c, "src", v->val, &r.src, &r.src_mask, &r.sport_lo, &r.sport_hi) < 0)
+		return -1;
+	if ((v = opts_get(&o, "dst")) &&
+	    parse_net_ports(c, "dst", v->val, &r.dst, &r.dst_mask, &r.dport_lo, &r.dport_hi) < 0)
+		return -1;
+	if (c->dry)
+		return 0;
+	return nat_add_rule(nat_node_engine(s->obj), &r) < 0 ? ctx_err(c, "too many firewall rules (max %d)", NAT_MAX_RULES) : 0;
+}
+
+int topo_host(scn_ctx *c, const scn_stmt *st)
+{
+	static const char *const keys[] = { "link", "ip", "icmp", NULL };
+	opts o;
+	const opt *l, *ip, *icmp;
+	sym *s, *ls;
+	tv_ip a;
+	bool icmp_on = true;
+
+	if (st->argc < 2)
+		return ctx_err(c, "usage: host NAME link=LINK ip=IP [icmp=on|off]");
+	if (opts_parse(c, st, 2, keys, false, &o) < 0)
+		return -1;
+	l = opts_get(&o, "link");
+	ip = opts_get(&o, "ip");
+	if (!l || !ip)
+		return ctx_err(c, "host needs link=LINK and ip=IP");
+	ls = need_sym(c, l->val, SYM_LINK);
+	if (!ls || parse_ip(c, "ip", ip->val, &a) < 0)
+		return -1;
+	if ((icmp = opts_get(&o, "icmp")) && opt_bool(c, icmp, &icmp_on) < 0)
+		return -1;
+	s = new_sym(c, st->argv[1], SYM_HOST);
+	if (!s)
+		return -1;
+	s->ip = a;
+	if (c->dry)
+		return 0;
+	s->obj = host_new(c->net, ls->obj, s->name, &a);
+	if (!s->obj)
+		return ctx_err(c, "host %s: address %s already in use on link %s", s->name, ip->val, ls->name);
+	host_set_icmp(s->obj, icmp_on);
+	return 0;
+}
+
+int topo_stun(scn_ctx *c, const scn_stmt *st)
+{
+	static const char *const keys[] = { "link", "ip", "port", NULL };
+	opts o;
+	const opt *l, *ip, *port;
+	sym *s, *ls;
+	tv_ip a[2];
+	unsigned p1 = STUN_PORT, p2 = STUN_PORT + 1;
+	char tail;
+	int n = 0, err;
+
+	if (st->argc < 2)
+		return ctx_err(c, "usage: stun-server NAME link=LINK ip=IP1,IP2 [port=P1,P2]");
+	if (opts_parse(c, st, 2, keys, false, &o) < 0)
+		return -1;
+	l = opts_get(&o, "link");
+	ip = opts_get(&o, "ip");
+	if (!l || !ip)
+		return ctx_err(c, "stun-server needs link=LINK and ip=IP1,IP2");
+	{
+		char buf[100];
+		snprintf(buf, sizeof(buf), "%s:%s", l->val, ip->val);
+		if (parse_attach(c, "ip", buf, &ls, a, 2, &n) < 0)
+			return -1;
+	}
+	if (n != 2)
+		return ctx_err(c, "stun-server needs two addresses (RFC 5780): ip=IP1,IP2");
+	if ((port = opts_get(&o, "port")) &&
+	    (sscanf(port->val, "%u,%u%c", &p1, &p2, &tail) != 2 || !p1 || !p2 || p1 > 65535 || p2 > 65535 || p1 == p2))
+		return ctx_err(c, "port: expected two different ports P1,P2, got '%s'", port->val);
+	s = new_sym(c, st->argv[1], SYM_STUN);
+	if (!s)
+		return -1;
+	s->ip = a[0];
+	s->port = (uint16_t)p1;
+	if (c->dry)
+		return 0;
+	s->obj2 = host_new(c->net, ls->obj, s->name, &a[0]);
+	if (!s->obj2 || host_add_ip(s->obj2, &a[1]) < 0)
+		return ctx_err(c, "stun-server %s: address already in use", s->name);
+	s->obj = stun_server_new(s->obj2, &a[0], &a[1], (uint16_t)p1, (uint16_t)p2, &err);
+	return s->obj ? 0 : ctx_err(c, "stun-server %s: cannot bind (%d)", s->name, err);
+}
