@@ -1,0 +1,127 @@
+/* test_scn.c - the scenario reader: tokens, comments, quotes, continuation
+ * lines, line numbers; validation errors and a tiny end-to-end run. */
+#include <criterion/criterion.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "scn.h"
+
+static char *write_tmp(const char *text)
+{
+	char *path = strdup("/tmp/traverse-test-XXXXXX");
+	int fd = mkstemp(path);
+
+	cr_assert_geq(fd, 0);
+	cr_assert_eq(write(fd, text, strlen(text)), (ssize_t)strlen(text));
+	close(fd);
+	return path;
+}
+
+Test(scn, tokens_comments_quotes_continuations)
+{
+	char *p = write_tmp("# header comment\n"
+			    "\n"
+			    "scenario \"a  title # not a comment\"   # trailing\n"
+			    "link internet \\\n"
+			    "    delay=10ms\t loss=1%\n"
+			    "   \n"
+			    "link home#comment right after\n");
+	scn_file f;
+
+	cr_assert_eq(scn_load(p, &f), 0);
+	cr_assert_eq(f.nstmts, 3);
+	cr_assert_eq(f.stmts[0].line, 3);
+	cr_assert_eq(f.stmts[0].argc, 2);
+	cr_assert_str_eq(f.stmts[0].argv[1], "a  title # not a comment");
+	cr_assert_eq(f.stmts[1].line, 4);
+	cr_assert_eq(f.stmts[1].argc, 4);
+	cr_assert_str_eq(f.stmts[1].argv[3], "loss=1%");
+	cr_assert_eq(f.stmts[2].line, 7);
+	cr_assert_eq(f.stmts[2].argc, 2);
+	cr_assert_str_eq(f.stmts[2].argv[1], "home");
+	scn_file_free(&f);
+	unlink(p);
+	free(p);
+}
+
+Test(scn, unterminated_quote_is_an_error)
+{
+	char *p = write_tmp("link a\nscenario \"oops\n");
+	scn_file f;
+
+	cr_assert_lt(scn_load(p, &f), 0);
+	unlink(p);
+	free(p);
+}
+
+Test(scn, nul_byte_is_an_error)
+{
+	char *p = write_tmp("link a\n");
+	FILE *fp = fopen(p, "ab");
+	scn_file f;
+
+	fputc(0, fp);
+	fclose(fp);
+	cr_assert_lt(scn_load(p, &f), 0);
+	unlink(p);
+	free(p);
+}
+
+Test(scn, check_counts_errors)
+{
+	char *p = write_tmp("link internet\n"
+			    "host a link=internet ip=1.2.3.4 colour=blue\n"
+			    "host b link=nowhere ip=1.2.3.5\n"
+			    "expect received a:5000 count=1\n");
+	scn_file f;
+
+	cr_assert_eq(scn_load(p, &f), 0);
+	cr_assert_eq(scn_check(&f), 3);   /* the third: "a" was never declared */
+	scn_file_free(&f);
+	unlink(p);
+	free(p);
+}
+
+Test(scn, run_passes_and_fails_on_what_it_sees)
+{
+	char *p = write_tmp("link l delay=1ms\n"
+			    "host a link=l ip=10.0.0.1\n"
+			    "host b link=l ip=10.0.0.2\n"
+			    "listen b:7\n"
+			    "send a:1000 -> b:7 count=4 interval=10ms\n"
+			    "wait 1s\n"
+			    "expect received b:7 count=4 from=a:1000\n"
+			    "expect received b:7 count=5\n");
+	scn_file f;
+	scn_opts o = { 0 };
+	scn_result r;
+
+	cr_assert_eq(scn_load(p, &f), 0);
+	cr_assert_eq(scn_run(&f, &o, &r), 0);
+	cr_assert_eq(r.expects, 2);
+	cr_assert_eq(r.failed, 1);
+	cr_assert_not(r.passed);
+	cr_assert(strstr(r.failures, ":8: received on b:7: expected count=5, got 4") != NULL, "%s", r.failures);
+	scn_result_free(&r);
+	scn_file_free(&f);
+	unlink(p);
+	free(p);
+}
+
+Test(scn, scenario_without_expectations_fails)
+{
+	char *p = write_tmp("link l\nwait 1s\n");
+	scn_file f;
+	scn_opts o = { 0 };
+	scn_result r;
+
+	cr_assert_eq(scn_load(p, &f), 0);
+	cr_assert_eq(scn_run(&f, &o, &r), 0);
+	cr_assert_not(r.passed);
+	scn_result_free(&r);
+	scn_file_free(&f);
+	unlink(p);
+	free(p);
+}
