@@ -42,10 +42,9 @@ void host_free(tv_host *h)
 	tv_map_free(&h->tcp);
 	tv_map_free(&h->tcp_listen);
 	/* The interface belongs to the link and is freed with the network. */
-	if (h->ifc) {
-		for (int i = 0; i < h->nips; i++)
-			sim_iface_del_ip(h->ifc, &h->ips[i]);
-		sim_iface_set_node(h->ifc, NULL, NULL);
+	for (int i = 0; i < h->nips; i++) {
+		sim_iface_del_ip(h->ip_ifc[i], &h->ips[i]);
+		sim_iface_set_node(h->ip_ifc[i], NULL, NULL);
 	}
 	free(h);
 }
@@ -59,6 +58,27 @@ int host_add_ip(tv_host *h, const tv_ip *ip)
 	rc = sim_iface_add_ip(h->ifc, ip);
 	if (rc < 0)
 		return rc;
+	h->ip_ifc[h->nips] = h->ifc;
+	h->ips[h->nips++] = *ip;
+	return 0;
+}
+
+int host_add_iface(tv_host *h, sim_link *l, const tv_ip *ip)
+{
+	sim_iface *ifc;
+	int rc;
+
+	if (h->nips == HOST_MAX_IPS || ip->af != TV_AF_INET)
+		return TV_EINVAL;
+	ifc = sim_iface_new(l, h, host_rx);
+	if (!ifc)
+		return TV_ENOMEM;
+	rc = sim_iface_add_ip(ifc, ip);
+	if (rc < 0) {
+		sim_iface_set_node(ifc, NULL, NULL);
+		return rc;
+	}
+	h->ip_ifc[h->nips] = ifc;
 	h->ips[h->nips++] = *ip;
 	return 0;
 }
@@ -82,8 +102,17 @@ void host_timer_cancel(tv_host *h, tv_timer *t)
 
 void host_xmit(tv_host *h, const uint8_t *pkt, size_t len)
 {
+	sim_iface *out = h->ifc;
+
+	/* Leave by the interface that owns the source address. */
+	if (len >= IP4_HDR) {
+		uint32_t src = pkt_get32(pkt + 12);
+		for (int i = 0; i < h->nips; i++)
+			if (h->ips[i].v4 == src)
+				out = h->ip_ifc[i];
+	}
 	h->st.tx++;
-	sim_iface_send(h->ifc, pkt, len);
+	sim_iface_send(out, pkt, len);
 }
 
 void host_inject(tv_host *h, const uint8_t *pkt, size_t len)

@@ -37,6 +37,10 @@ tv_host *host_new(sim_net *n, sim_link *l, const char *name, const tv_ip *ip);
 void host_free(tv_host *h);
 /* Give the host another address on its link (multi-homed servers). */
 int host_add_ip(tv_host *h, const tv_ip *ip);
+/* Attach the host to another link with an address there (a proxy between
+ * an access and a core network). Packets leave by the interface that owns
+ * their source address. */
+int host_add_iface(tv_host *h, sim_link *l, const tv_ip *ip);
 const char *host_name(const tv_host *h);
 const tv_ip *host_ip(const tv_host *h);
 tv_time host_now(const tv_host *h);

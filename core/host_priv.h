@@ -17,9 +17,10 @@ struct tv_udp {
 
 struct tv_host {
 	sim_net *net;
-	sim_iface *ifc;
+	sim_iface *ifc;                 /* the first interface */
 	char name[32];
 	tv_ip ips[HOST_MAX_IPS];
+	sim_iface *ip_ifc[HOST_MAX_IPS];        /* the interface owning each address */
 	int nips;
 	bool icmp;
 	uint16_t ip_id;
