@@ -335,6 +335,25 @@ static int heap_push(nat *n, tv_time when, nat_map *m)
 	return 0;
 }
 
+/* m->expires moved earlier: move m's heap entry up to it, so that it
+ * never comes due after the binding expires (nat_next_wake and the sweep
+ * in map_create rely on that). Linear search: only closing bindings. */
+static void heap_advance(nat *n, nat_map *m)
+{
+	size_t i;
+
+	for (i = 0; i < n->nheap && n->heap[i].m != m; i++)
+		;
+	if (i == n->nheap || n->heap[i].when <= m->expires)
+		return;
+	while (i > 0 && n->heap[(i - 1) / 2].when > m->expires) {
+		n->heap[i] = n->heap[(i - 1) / 2];
+		i = (i - 1) / 2;
+	}
+	n->heap[i].when = m->expires;
+	n->heap[i].m = m;
+}
+
 static heap_ent heap_pop(nat *n)
 {
 	heap_ent top = n->heap[0], last = n->heap[--n->nheap];
@@ -447,6 +466,10 @@ static int map_create(nat *n, tv_time now, uint8_t proto, uint32_t in_ip, uint16
 	uint16_t port;
 	nat_map *m;
 
+	/* Expired bindings still hold a slot and a port until their heap
+	 * entry pops: free them first, so that whether this packet gets a
+	 * binding (and which port) does not depend on when the sweep ran. */
+	nat_on_timeout(n, now);
 	if (n->full || (n->cfg.max_bindings && n->count >= n->cfg.max_bindings))
 		return NAT_DROP_TABLE_FULL;
 	if (n->cfg.pool == NAT_POOL_PAIRED || n->cfg.npub == 1)
@@ -537,6 +560,10 @@ static void tcp_track(nat_map *m, uint8_t flags, enum nat_dir dir)
 		return;
 	}
 	if (flags & TCP_SYN) {
+		if (m->state == MS_TCP_FIN) {   /* a new connection on the binding */
+			m->state = MS_TCP_SYN;
+			m->tcp_syn_out = m->tcp_syn_in = false;
+		}
 		if (dir == NAT_OUT)
 			m->tcp_syn_out = true;
 		else
@@ -700,9 +727,12 @@ static int translate_out(nat *n, tv_time now, uint8_t *pkt, pkt_info *pi)
 	filt_note(m, pi->dst.ip.v4, pi->dst.port, now);
 	m->last_out = now;
 	/* A state change may shorten the timeout (established -> closing). */
-	if (m->proto == TV_PROTO_TCP && m->state == MS_TCP_FIN)
+	if (m->proto == TV_PROTO_TCP && m->state == MS_TCP_FIN) {
+		tv_time old = m->expires;
 		m->expires = now + map_timeout(n, m);
-	else
+		if (m->expires < old)
+			heap_advance(n, m);
+	} else
 		refresh(n, m, now);
 	m->pkts_out++;
 	from = tv_ep4(m->ext_ip, m->ext_port);

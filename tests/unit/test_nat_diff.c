@@ -24,7 +24,9 @@
  *     the binding onto the established timer). A refresh sets the expiry
  *     to now + the state's timeout but never earlier than it was, except
  *     that an outbound packet on a closing TCP binding sets it to now +
- *     transitory. A binding is live while now < expiry.
+ *     transitory. The first inbound UDP packet moves the binding onto
+ *     the stream timer counted from its last outbound packet. A binding
+ *     is live while now < expiry.
  *   - filtering (REQ-8): endpoint-independent accepts anything; otherwise
  *     the binding must have sent to the source address (and port, for
  *     APD) within the binding's current timeout.
@@ -43,7 +45,14 @@
  *
  * Port allocation is restricted to preserve and sequential here: random
  * allocation is not predictable by a model. Reboot is not exercised
- * (it moves the sequential cursor randomly); test_nat.c covers it. */
+ * (it moves the sequential cursor randomly); test_nat.c covers it.
+ *
+ * Size: one test per mapping x filtering class, each running refresh x
+ * (preserve|sequential) x parity = 8 combinations x SEEDS seeds x PACKETS
+ * packets (864,000 packets in all), whole-table comparison every 100.
+ * Debugging: NAT_DIFF_VERBOSE=1 prints what each class covered;
+ * NAT_DIFF_TRACE=<part of a configuration name> [NAT_DIFF_SEED=n] prints
+ * every packet of the matching runs with both verdicts. */
 #include <criterion/criterion.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -80,7 +89,7 @@ struct m_bind {
 	uint16_t in_port, ext_port, rem_port;
 	enum m_state state;
 	bool syn_out, syn_in;
-	tv_time created, expires;
+	tv_time created, expires, last_out;
 	uint64_t pkts_out, pkts_in;
 	int nperm;
 	struct m_perm perm[M_MAX_PERM];
@@ -275,10 +284,15 @@ static int m_inbound(struct model *m, tv_time now, uint8_t proto, tv_ep src, tv_
 	}
 	if (!allowed)
 		return m_drop(m, NAT_DROP_FILTERED);
-	if (proto == TV_PROTO_TCP)
+	if (proto == TV_PROTO_TCP) {
 		m_tcp(b, flags, NAT_IN);
-	else if (b->state == M_UNREPLIED)
+	} else if (b->state == M_UNREPLIED) {
+		/* Stream timer from the last refresh (the last outbound packet
+		 * under outbound refresh); never shortened. */
 		b->state = M_STREAM;
+		if (b->last_out + m->cfg.udp_stream_timeout > b->expires)
+			b->expires = b->last_out + m->cfg.udp_stream_timeout;
+	}
 	if (m->cfg.refresh == NAT_REFRESH_BOTH || (proto == TV_PROTO_TCP && (flags & TCP_SYN)))
 		m_refresh(m, b, now);
 	b->pkts_in++;
@@ -333,6 +347,7 @@ static int m_outbound(struct model *m, tv_time now, const pkt_info *pi, struct e
 		b->perm[b->nperm++] = (struct m_perm){ pi->dst.ip.v4, pi->dst.port, now };
 	}
 	b->perm[k].last_out = now;
+	b->last_out = now;
 	if (pi->proto == TV_PROTO_TCP && b->state == M_CLOSING)
 		b->expires = now + m->cfg.tcp_transitory;
 	else
@@ -427,7 +442,8 @@ static const uint32_t pub_alt = IP(198, 51, 100, 101);
 struct cover {
 	uint64_t packets, runs;
 	uint64_t verdict[2 + NAT_DROP__COUNT];  /* [0] out, [1] in, [2 + d] drop d */
-	uint64_t hairpin, icmp_in, icmp_out, created, expired_seen, table_checks, sweeps;
+	uint64_t hairpin, icmp_in, icmp_out, created, expired, jumps, table_checks, sweeps;
+	uint64_t state_rows[5];  /* live bindings seen in each state at table checks */
 };
 
 struct run {
@@ -484,6 +500,29 @@ static tv_ep rand_pub_ep(struct run *r, uint8_t proto)
 	}
 	return tv_ep4(m->cfg.pub[rnd(r, (uint32_t)m->cfg.npub)].v4,
 		      (uint16_t)(m->cfg.port_lo - 3 + rnd(r, (uint32_t)(m->cfg.port_hi - m->cfg.port_lo) + 7)));
+}
+
+/* A reply: from a remote some live binding sent to, to that binding. */
+static bool rand_reply(struct run *r, uint8_t *proto, tv_ep *src, tv_ep *dst)
+{
+	const struct model *m = &r->m;
+	int live[M_MAX_BIND], nl = 0;
+	const struct m_bind *b;
+	const struct m_perm *p;
+
+	for (int i = 0; i < m->nb; i++)
+		if (m_live(&m->b[i], r->now) && m->b[i].nperm)
+			live[nl++] = i;
+	if (!nl)
+		return false;
+	b = &m->b[live[rnd(r, (uint32_t)nl)]];
+	p = &b->perm[rnd(r, (uint32_t)b->nperm)];
+	*proto = b->proto;
+	*src = tv_ep4(p->ip, p->port);
+	if (rnd(r, 4) == 0)     /* same address, other port: AD vs APD filtering */
+		src->port = remote_ports[rnd(r, N(remote_ports))];
+	*dst = tv_ep4(b->ext_ip, b->ext_port);
+	return true;
 }
 
 static int build(struct run *r, uint8_t *buf, uint8_t proto, tv_ep s, tv_ep d, uint8_t flags)
@@ -557,11 +596,8 @@ static void step_packet(struct run *r, enum nat_dir dir, const uint8_t *pkt, int
 			dir == NAT_OUT ? "out" : "in", r->what, ev, mv);
 	r->cov->packets++;
 	r->cov->verdict[ev > 0 ? ev - 1 : 2 + (-1 - ev)]++;
-	if (ev < 0) {
-		/* A dropped packet is left alone unless the drop came after
-		 * translation started (hairpin filtered or unmapped). */
+	if (ev < 0)
 		return;
-	}
 	cr_assert(parsed);
 	cr_assert_eq(pkt_parse(eng, (size_t)len, &out), 0, FAIL_CTX "forwarded packet does not parse "
 		     "(checksum or length broken)", CTX(r));
@@ -652,6 +688,7 @@ static void compare_tables(struct run *r)
 			m_state_name[b->state], b->expires - r->now, r->now - b->created,
 			b->pkts_out, b->pkts_in,
 		};
+		r->cov->state_rows[b->state]++;
 	}
 	snprintf(r->what, sizeof(r->what), "binding table");
 	cr_assert_eq(eng_rows.n, mod_rows.n, FAIL_CTX "engine lists %d live bindings, model has %d",
@@ -742,7 +779,7 @@ static void jump_to_expiry(struct run *r)
 			live[nl++] = i;
 	if (nl) {
 		r->now = r->m.b[live[rnd(r, (uint32_t)nl)]].expires - (tv_time)rnd(r, 2);
-		r->cov->expired_seen++;
+		r->cov->jumps++;
 	}
 }
 
@@ -757,9 +794,13 @@ static void one_packet(struct run *r)
 	if (k < 440) {                  /* outbound */
 		dir = NAT_OUT;
 		len = build(r, buf, proto, rand_int_ep(r), rand_rem_ep(r), flags);
-	} else if (k < 720) {           /* inbound, mostly to mapped ports */
+	} else if (k < 720) {           /* inbound: replies, or anything to mostly mapped ports */
+		tv_ep src, dst;
 		dir = NAT_IN;
-		len = build(r, buf, proto, rand_rem_ep(r), rand_pub_ep(r, proto), flags);
+		if (rnd(r, 2) && rand_reply(r, &proto, &src, &dst))
+			len = build(r, buf, proto, src, dst, proto == TV_PROTO_TCP ? rand_flags(r) : 0);
+		else
+			len = build(r, buf, proto, rand_rem_ep(r), rand_pub_ep(r, proto), flags);
 	} else if (k < 800) {           /* hairpin */
 		dir = NAT_OUT;
 		len = build(r, buf, proto, rand_int_ep(r), rand_pub_ep(r, proto), flags);
@@ -917,11 +958,12 @@ static void run_one(struct cover *cov, enum nat_behav mapping, enum nat_behav fi
 	cov->hairpin += r.m.st.hairpin;
 	cov->icmp_in += r.m.st.icmp_in;
 	cov->icmp_out += r.m.st.icmp_out;
+	cov->expired += nat_get_stats(r.n)->expired;
 	nat_free(r.n);
 }
 
-#define SEEDS 3
-#define PACKETS 2500
+#define SEEDS 4
+#define PACKETS 3000
 
 static void run_class(enum nat_behav mapping, enum nat_behav filtering)
 {
@@ -958,6 +1000,10 @@ static void run_class(enum nat_behav mapping, enum nat_behav filtering)
 	cr_assert_gt(cov.created, cov.packets / 50);
 	cr_assert_gt(cov.table_checks, 0);
 	cr_assert_gt(cov.sweeps, 0);
+	cr_assert_gt(cov.jumps, 0);
+	cr_assert_gt(cov.expired, cov.created / 4, "too few bindings expired");
+	for (int st = 0; st < 5; st++)
+		cr_assert_gt(cov.state_rows[st], 0, "no binding was ever seen %s", m_state_name[st]);
 	if (getenv("NAT_DIFF_VERBOSE")) {
 		fprintf(stderr, "%s/%s: %llu packets in %llu runs, %llu bindings created, %llu table checks, "
 			"%llu sweeps; out %llu in %llu hairpin %llu icmp %llu/%llu;",
@@ -967,6 +1013,10 @@ static void run_class(enum nat_behav mapping, enum nat_behav filtering)
 			(unsigned long long)cov.sweeps, (unsigned long long)cov.verdict[0],
 			(unsigned long long)cov.verdict[1], (unsigned long long)cov.hairpin,
 			(unsigned long long)cov.icmp_in, (unsigned long long)cov.icmp_out);
+		fprintf(stderr, " expired %llu;", (unsigned long long)cov.expired);
+		for (int st = 0; st < 5; st++)
+			fprintf(stderr, " %s %llu", m_state_name[st], (unsigned long long)cov.state_rows[st]);
+		fprintf(stderr, ";");
 		for (int d = 0; d < NAT_DROP__COUNT; d++)
 			fprintf(stderr, " %s %llu", nat_drop_name((enum nat_drop)d),
 				(unsigned long long)cov.verdict[2 + d]);
