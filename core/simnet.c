@@ -130,6 +130,7 @@ sim_link *sim_link_new(sim_net *n, const char *name, const sim_link_cfg *cfg)
 
 const char *sim_link_name(const sim_link *l) { return l->name; }
 void sim_link_set_cfg(sim_link *l, const sim_link_cfg *cfg) { l->cfg = *cfg; }
+const sim_link_cfg *sim_link_get_cfg(const sim_link *l) { return &l->cfg; }
 void sim_link_set_gateway(sim_link *l, sim_iface *gw) { l->gateway = gw; }
 const sim_link_stats *sim_link_stats_get(const sim_link *l) { return &l->st; }
 sim_link *sim_net_link_at(sim_net *n, size_t i) { return i < n->nlinks ? n->links[i] : NULL; }

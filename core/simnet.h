@@ -54,6 +54,7 @@ sim_link *sim_link_new(sim_net *n, const char *name, const sim_link_cfg *cfg);
 const char *sim_link_name(const sim_link *l);
 sim_link *sim_link_find(sim_net *n, const char *name);
 void sim_link_set_cfg(sim_link *l, const sim_link_cfg *cfg);
+const sim_link_cfg *sim_link_get_cfg(const sim_link *l);
 /* Start writing every packet sent on the link to a pcap file. */
 int sim_link_pcap_open(sim_link *l, const char *path, char *err, size_t errlen);
 void sim_link_set_gateway(sim_link *l, sim_iface *gw);

@@ -33,7 +33,7 @@ static const char usage_run[] =
 	"  --pcap DIR    write one pcap per link: DIR/<dir>-<scenario>/<link>.pcap\n"
 	"  --junit FILE  write a JUnit XML report\n"
 	"  --json FILE   write a JSON report\n"
-	"  -v            print each statement as it runs (repeat for more)\n"
+	"  -v            print each statement as it runs, with the virtual time\n"
 	"  -h, --help    this help\n"
 	"\n"
 	"Exit status: 0 if every scenario passed, 1 if any failed, 2 on usage or\n"
@@ -241,11 +241,15 @@ static int cmd_run(int argc, char **argv)
 	if (tty && !o.verbose)
 		fprintf(stderr, "\r\033[K");
 	report_text(stdout, rs, p.n);
-	if (junit && report_junit(junit, rs, p.n) < 0)
-		fprintf(stderr, "traverse run: cannot write %s\n", junit);
-	if (json && report_json(json, rs, p.n) < 0)
-		fprintf(stderr, "traverse run: cannot write %s\n", json);
 	rc = failed ? 1 : 0;
+	if (junit && report_junit(junit, rs, p.n) < 0) {
+		fprintf(stderr, "traverse run: cannot write %s\n", junit);
+		rc = 2;
+	}
+	if (json && report_json(json, rs, p.n) < 0) {
+		fprintf(stderr, "traverse run: cannot write %s\n", json);
+		rc = 2;
+	}
 out:
 	for (int i = 0; i < p.n; i++) {
 		if (rs)

@@ -25,6 +25,8 @@ static int c_wait(scn_ctx *c, const scn_stmt *st)
 	tv_time d, max = TV_SEC(4 * 3600);
 	sym *p;
 
+	if (st->argc < 2)
+		return ctx_err(c, "usage: wait DURATION | wait PROBE [max=D]");
 	if (st->argc == 2 && !ctx_sym(c, st->argv[1], SYM_PROBE)) {
 		if (tv_time_parse(st->argv[1], &d) < 0)
 			return ctx_err(c, "wait: '%s' is neither a duration nor a probe", st->argv[1]);
@@ -553,6 +555,7 @@ static int exec_stmt(scn_ctx *c, const scn_stmt *st)
 		sub = *st;
 		sub.argc -= 2;
 		memmove(sub.argv, st->argv + 2, (size_t)sub.argc * sizeof(char *));
+		memset(sub.argv + sub.argc, 0, 2 * sizeof(char *));
 		if (!strcmp(sub.argv[0], "at"))
 			return ctx_err(c, "at: nested 'at'");
 		return exec_stmt(c, &sub);
@@ -637,6 +640,18 @@ static int run_all(scn_ctx *c)
 		}
 	}
 	c->cur = NULL;
+	if (c->dry && !c->errors) {
+		bool any = false;
+		for (int i = 0; i < c->f->nstmts; i++) {
+			const scn_stmt *st = &c->f->stmts[i];
+			any |= !strcmp(st->argv[0], "expect") || (st->argc > 2 && !strcmp(st->argv[0], "at") &&
+								  !strcmp(st->argv[2], "expect"));
+		}
+		if (!any) {
+			fprintf(stderr, "%s:1: the scenario has no 'expect'; a scenario must check something\n", c->f->path);
+			c->errors++;
+		}
+	}
 	return c->errors;
 }
 

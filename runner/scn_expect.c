@@ -119,6 +119,8 @@ static int e_received(scn_ctx *c, const scn_stmt *st)
 			return -1;
 		from_port = strchr(v->val, ':') != NULL;
 	}
+	if (opts_get(&o, "from") && (opts_get(&o, "bytes") || opts_get(&o, "sources")))
+		return ctx_err(c, "expect received: from= restricts count only; check bytes/sources without from=");
 	cnt = opts_get(&o, "count");
 	if (!cnt && !opts_get(&o, "bytes") && !opts_get(&o, "sources"))
 		return ctx_err(c, "expect received needs count, bytes or sources");
@@ -236,10 +238,24 @@ static int e_binding(scn_ctx *c, const scn_stmt *st)
 	}
 	if (opts_parse(c, st, first_opt, keys, true, &o) < 0)
 		return -1;
+	for (int i = 0; i < o.n; i++)
+		if ((!strcmp(o.v[i].key, "external") || !strcmp(o.v[i].key, "port") || !strcmp(o.v[i].key, "state")) &&
+		    strcmp(o.v[i].op, "="))
+			return ctx_err(c, "expect binding: %s takes '=' only", o.v[i].key);
+	if ((v = opts_get(&o, "state"))) {
+		static const char *const states[] = { "unreplied", "stream", "syn", "established", "closing", "icmp" };
+		bool ok = false;
+		for (size_t i = 0; i < sizeof(states) / sizeof(states[0]); i++)
+			ok |= !strcmp(v->val, states[i]);
+		if (!ok)
+			return ctx_err(c, "state: expected unreplied, stream, syn, established, closing or icmp, got '%s'", v->val);
+	}
 	if ((v = opts_get(&o, "external")) && ctx_resolve(c, v->val, &q.external, false) < 0)
 		return -1;
 	if ((v = opts_get(&o, "port"))) {
-		bool ok = strtoul(v->val, NULL, 10) > 0;
+		char *end;
+		unsigned long pn = strtoul(v->val, &end, 10);
+		bool ok = pn > 0 && pn <= 65535 && *end == '\0';
 		for (size_t i = 0; i < sizeof(ports) / sizeof(ports[0]); i++)
 			ok |= !strcmp(v->val, ports[i]);
 		if (!ok)

@@ -121,8 +121,12 @@ int scn_load(const char *path, scn_file *f)
 				out += q - p - 1;
 				p = q + 1;
 			} else {
-				while (*p && *p != ' ' && *p != '\t' && *p != '\r' && *p != '\n' && *p != '#')
+				while (*p && *p != ' ' && *p != '\t' && *p != '\r' && *p != '\n' && *p != '#') {
+					/* a backslash ending the line continues it, even right after a word */
+					if (*p == '\\' && (p[1] == '\n' || (p[1] == '\r' && p[2] == '\n')))
+						break;
 					*out++ = *p++;
+				}
 			}
 			*out++ = '\0';
 		}

@@ -117,7 +117,11 @@ int topo_impair(scn_ctx *c, const scn_stmt *st)
 	if (st->argc < 2)
 		return ctx_err(c, "usage: impair LINK [delay=D] [jitter=D] [loss=P%%] [dup=P%%] [reorder=P%%]");
 	s = need_sym(c, st->argv[1], SYM_LINK);
-	if (!s || opts_parse(c, st, 2, link_keys, false, &o) < 0 || link_cfg(c, &o, &lc) < 0)
+	if (!s)
+		return -1;
+	if (!c->dry)
+		lc = *sim_link_get_cfg(s->obj);        /* change only what is given */
+	if (opts_parse(c, st, 2, link_keys, false, &o) < 0 || link_cfg(c, &o, &lc) < 0)
 		return -1;
 	if (!c->dry)
 		sim_link_set_cfg(s->obj, &lc);
@@ -155,12 +159,14 @@ static int nat_cfg_from(scn_ctx *c, const opts *o, nat_cfg *nc)
 	};
 
 	if ((v = opts_get(o, "mapping"))) {
-		if (nat_behav_parse(v->val, &b) < 0)
+		size_t n = strlen(v->val);
+		if (nat_behav_parse(v->val, &b) < 0 || (n <= 4 && v->val[n - 1] == 'f'))
 			return ctx_err(c, "mapping: '%s' (expected eim, adm or apdm)", v->val);
 		nc->mapping = b;
 	}
 	if ((v = opts_get(o, "filtering"))) {
-		if (nat_behav_parse(v->val, &b) < 0)
+		size_t n = strlen(v->val);
+		if (nat_behav_parse(v->val, &b) < 0 || (n <= 4 && v->val[n - 1] == 'm'))
 			return ctx_err(c, "filtering: '%s' (expected eif, adf or apdf)", v->val);
 		nc->filtering = b;
 	}

@@ -53,6 +53,7 @@ void ctx_expect(scn_ctx *c, bool ok, const char *fmt, ...)
 static const char *const kind_names[] = {
 	[SYM_LINK] = "link", [SYM_NAT] = "nat", [SYM_HOST] = "host",
 	[SYM_STUN] = "stun-server", [SYM_PROBE] = "probe", [SYM_TCP] = "connection",
+	[SYM_SOFTSWITCH] = "softswitch", [SYM_PROXY] = "proxy", [SYM_PHONE] = "phone",
 };
 
 sym *ctx_sym(scn_ctx *c, const char *name, int kind)
@@ -121,7 +122,7 @@ int ctx_resolve(scn_ctx *c, const char *s, tv_ep *ep, bool allow_noport)
 	if (!colon && !allow_noport)
 		return ctx_err(c, "'%s' needs a port (NAME:PORT or IP:PORT)", s);
 	y = ctx_sym(c, name, -1);
-	if (y && (y->kind == SYM_HOST || y->kind == SYM_NAT || y->kind == SYM_STUN)) {
+	if (y && y->kind != SYM_LINK && y->kind != SYM_PROBE && y->kind != SYM_TCP) {
 		ep->ip = y->ip;
 		if (!c->dry && y->kind == SYM_NAT)
 			ep->ip = nat_get_cfg(nat_node_engine(y->obj))->pub[0];

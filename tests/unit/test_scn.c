@@ -118,7 +118,8 @@ Test(scn, scenario_without_expectations_fails)
 	scn_result r;
 
 	cr_assert_eq(scn_load(p, &f), 0);
-	cr_assert_eq(scn_run(&f, &o, &r), 0);
+	cr_assert_eq(scn_check(&f), 1);
+	cr_assert_lt(scn_run(&f, &o, &r), 0);
 	cr_assert_not(r.passed);
 	scn_result_free(&r);
 	scn_file_free(&f);
