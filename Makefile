@@ -28,11 +28,11 @@ endif
 
 CFLAGS  ?= $(OPT) -g
 CFLAGS  += -std=c11 -D_GNU_SOURCE -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes \
-           -Icore -Isimnat -Isimterm -Irunner $(SANFLAGS) -MMD -MP
+           -Icore -Isimnat -Isimterm -Iproxy -Irunner $(SANFLAGS) -MMD -MP
 LDFLAGS += $(SANFLAGS)
-LIBS    := -lpcap -lm
+LIBS    := -lpcap -losipparser2 -losip2 -lm
 
-LIB_SRC := $(wildcard core/*.c simnat/*.c simterm/*.c runner/*.c)
+LIB_SRC := $(wildcard core/*.c simnat/*.c simterm/*.c proxy/*.c runner/*.c)
 LIB_SRC := $(filter-out runner/main.c,$(LIB_SRC))
 LIB_OBJ := $(LIB_SRC:%.c=$(BUILD)/%.o)
 LIB     := $(BUILD)/libtraverse.a

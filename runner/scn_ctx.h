@@ -10,8 +10,10 @@
 #include "host.h"
 #include "natnode.h"
 #include "stun.h"
+#include "sipua.h"
+#include "proxy.h"
 
-enum sym_kind { SYM_LINK, SYM_NAT, SYM_HOST, SYM_STUN, SYM_PROBE, SYM_TCP };
+enum sym_kind { SYM_LINK, SYM_NAT, SYM_HOST, SYM_STUN, SYM_PROBE, SYM_TCP, SYM_SOFTSWITCH, SYM_PROXY, SYM_PHONE };
 
 typedef struct sym {
 	char name[32];
@@ -21,7 +23,8 @@ typedef struct sym {
 	tv_time resolution;     /* probe: lifetime resolution */
 	uint16_t port;          /* stun: primary port */
 	void *obj;              /* NULL in a dry run */
-	void *obj2;             /* stun: its host */
+	void *obj2;             /* stun, softswitch, proxy, phone: its host */
+	char domain[64];        /* softswitch: its domain */
 } sym;
 
 #define RSOCK_SRCS 16
@@ -142,6 +145,17 @@ int topo_nat(scn_ctx *c, const scn_stmt *st);
 int topo_firewall(scn_ctx *c, const scn_stmt *st);
 int topo_host(scn_ctx *c, const scn_stmt *st);
 int topo_stun(scn_ctx *c, const scn_stmt *st);
+
+/* scn_sip.c: SIP statements and expectations. */
+int sip_softswitch(scn_ctx *c, const scn_stmt *st);
+int sip_proxy(scn_ctx *c, const scn_stmt *st);
+int sip_phone(scn_ctx *c, const scn_stmt *st);
+int sip_action(scn_ctx *c, const scn_stmt *st);
+int sip_expect_phone(scn_ctx *c, const scn_stmt *st);
+int sip_expect_media(scn_ctx *c, const scn_stmt *st);
+int sip_expect_proxy(scn_ctx *c, const scn_stmt *st);
+int sip_expect_relay(scn_ctx *c, const scn_stmt *st);
+void sip_free(scn_ctx *c, sym *s);
 
 /* scn_expect.c */
 int scn_expect(scn_ctx *c, const scn_stmt *st);

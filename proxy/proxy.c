@@ -1,0 +1,566 @@
+/* proxy.c - the proxy's life cycle, tables and keepalive.
+ *
+ * Timers:
+ *   binding ka   every keepalive interval: OPTIONS (a miss counted if the
+ *                last one is unanswered; dropped after keepalive_misses)
+ *                or a CRLF ping
+ *   leg t        ending guard (free a leg whose BYE/CANCEL got no final
+ *                response within 32 s) and media timeout checks */
+#include "proxy_priv.h"
+
+#include <osipparser2/osip_parser.h>
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+uint64_t px_hash_str(const char *s)
+{
+	uint64_t h = 1469598103934665603ULL;
+
+	while (*s)
+		h = (h ^ (uint8_t)*s++) * 1099511628211ULL;
+	return h;
+}
+
+static const char *const drop_names[PX_DROP__COUNT] = {
+	[PX_DROP_SIP_MALFORMED] = "sip-malformed", [PX_DROP_SIP_UNKNOWN] = "sip-unknown",
+	[PX_DROP_RTP_FOREIGN] = "rtp-foreign", [PX_DROP_RTP_STRICT] = "rtp-strict",
+	[PX_DROP_RTP_NO_DEST] = "rtp-no-dest", [PX_DROP_RTP_MALFORMED] = "rtp-malformed",
+};
+
+const char *proxy_drop_name(enum px_drop d) { return d < PX_DROP__COUNT ? drop_names[d] : "?"; }
+
+void proxy_cfg_default(proxy_cfg *cfg)
+{
+	memset(cfg, 0, sizeof(*cfg));
+	cfg->sip_port = 5060;
+	cfg->core_sig_lo = 5100;
+	cfg->core_sig_hi = 5999;
+	cfg->media_lo = 20000;
+	cfg->media_hi = 29999;
+	cfg->keepalive = PX_KA_OPTIONS;
+	cfg->keepalive_interval = TV_SEC(20);
+	cfg->keepalive_misses = 3;
+	cfg->latch = PX_LATCH_SIGNALING_IP;
+	cfg->latch_window = TV_SEC(30);
+}
+
+/* ---- sending ---------------------------------------------------------- */
+
+void px_send_access(proxy *p, px_binding *b, const char *msg, size_t len)
+{
+	p->st.sip_out_access++;
+	if (b->tcp)
+		host_tcp_send(b->tcp, msg, len);
+	else
+		host_udp_send(p->sip, &b->nat, msg, len);
+}
+
+void px_send_core(proxy *p, px_binding *b, const char *msg, size_t len)
+{
+	p->st.sip_out_core++;
+	host_udp_send(b->core_sock, &p->cfg.softswitch, msg, len);
+}
+
+/* ---- bindings --------------------------------------------------------- */
+
+static void core_rx(void *arg, tv_udp *s, const tv_ep *from, const uint8_t *data, size_t len, tv_time now)
+{
+	px_binding *b = arg;
+
+	(void)s;
+	(void)from;
+	(void)now;
+	b->p->st.sip_in_core++;
+	px_sip_from_core(b->p, b, (const char *)data, len);
+}
+
+static void ka_fire(tv_timer *t, tv_time now);
+
+px_binding *px_binding_get(proxy *p, const tv_ep *nat, tv_tcp *tcp, const char *user, bool create)
+{
+	px_binding *b = NULL, **na;
+	tv_ep core;
+	int err;
+
+	if (!tcp)
+		b = tv_map_get(&p->by_nat, px_ep_key(nat));
+	for (size_t i = 0; !b && tcp && i < p->nall; i++)
+		if (p->all[i]->tcp == tcp)
+			b = p->all[i];
+	if (b || !create)
+		return b;
+	/* A terminal moving to a new NAT mapping keeps its binding (and its
+	 * core-side port): the softswitch keeps seeing the same address. */
+	if (user && user[0]) {
+		for (b = tv_map_get(&p->by_user, px_hash_str(user)); b; b = NULL) {
+			if (strcmp(b->user, user))
+				break;
+			if (!b->tcp)
+				tv_map_del(&p->by_nat, px_ep_key(&b->nat));
+			b->nat = *nat;
+			b->tcp = tcp;
+			if (!tcp)
+				tv_map_put(&p->by_nat, px_ep_key(nat), b);
+			return b;
+		}
+	}
+	if (p->cfg.max_bindings && p->nall >= p->cfg.max_bindings)
+		return NULL;
+	if (p->nall == p->capall) {
+		size_t nc = p->capall ? p->capall * 2 : 16;
+		na = realloc(p->all, nc * sizeof(*na));
+		if (!na)
+			return NULL;
+		p->all = na;
+		p->capall = nc;
+	}
+	b = calloc(1, sizeof(*b));
+	if (!b)
+		return NULL;
+	b->p = p;
+	snprintf(b->user, sizeof(b->user), "%s", user ? user : "");
+	b->nat = *nat;
+	b->tcp = tcp;
+	b->core_port = pool_get(&p->sig_pool);
+	if (!b->core_port) {
+		free(b);
+		return NULL;
+	}
+	core = tv_ep4(p->cfg.core_ip.v4, b->core_port);
+	b->core_sock = host_udp_bind(p->h, &core, core_rx, b, &err);
+	if (!b->core_sock) {
+		pool_put(&p->sig_pool, b->core_port);
+		free(b);
+		return NULL;
+	}
+	tv_timer_init(&b->ka, ka_fire, b);
+	p->all[p->nall++] = b;
+	if (!tcp)
+		tv_map_put(&p->by_nat, px_ep_key(nat), b);
+	if (b->user[0])
+		tv_map_put(&p->by_user, px_hash_str(b->user), b);
+	p->st.bindings++;
+	p->st.ports_core++;
+	return b;
+}
+
+void px_binding_remove(proxy *p, px_binding *b)
+{
+	while (b->legs)
+		px_leg_free(b->legs);
+	host_timer_cancel(p->h, &b->ka);
+	if (!b->tcp && tv_map_get(&p->by_nat, px_ep_key(&b->nat)) == b)
+		tv_map_del(&p->by_nat, px_ep_key(&b->nat));
+	if (b->user[0] && tv_map_get(&p->by_user, px_hash_str(b->user)) == b)
+		tv_map_del(&p->by_user, px_hash_str(b->user));
+	host_udp_close(b->core_sock);
+	pool_put(&p->sig_pool, b->core_port);
+	p->st.ports_core--;
+	for (size_t i = 0; i < p->nall; i++) {
+		if (p->all[i] == b) {
+			p->all[i] = p->all[--p->nall];
+			break;
+		}
+	}
+	p->st.bindings--;
+	free(b->rxbuf);
+	free(b);
+}
+
+/* ---- legs and streams ------------------------------------------------- */
+
+static void leg_timer(tv_timer *t, tv_time now);
+
+px_leg *px_leg_find(px_binding *b, const char *call_id, bool create)
+{
+	px_leg *l;
+
+	for (l = b->legs; l; l = l->next)
+		if (strcmp(l->call_id, call_id) == 0)
+			return l;
+	if (!create)
+		return NULL;
+	l = calloc(1, sizeof(*l));
+	if (!l)
+		return NULL;
+	snprintf(l->call_id, sizeof(l->call_id), "%s", call_id);
+	l->b = b;
+	l->next = b->legs;
+	b->legs = l;
+	tv_timer_init(&l->t, leg_timer, l);
+	b->p->st.legs++;
+	b->p->st.calls_started++;
+	return l;
+}
+
+static void stream_close(proxy *p, px_stream *s)
+{
+	for (int i = 0; i < 4; i++) {
+		host_udp_close(s->sock[i].u);
+		s->sock[i].u = NULL;
+	}
+	if (s->a_port) {
+		pool_put_pair(&p->media_access, s->a_port);
+		p->st.ports_access -= 2;
+	}
+	if (s->c_port) {
+		pool_put_pair(&p->media_core, s->c_port);
+		p->st.ports_core -= 2;
+	}
+	s->a_port = s->c_port = 0;
+	p->st.streams--;
+}
+
+void px_leg_free(px_leg *l)
+{
+	px_binding *b = l->b;
+	proxy *p = b->p;
+
+	for (px_leg **pp = &b->legs; *pp; pp = &(*pp)->next) {
+		if (*pp == l) {
+			*pp = l->next;
+			break;
+		}
+	}
+	for (int i = 0; i < l->ns; i++)
+		stream_close(p, &l->s[i]);
+	host_timer_cancel(p->h, &l->t);
+	p->st.legs--;
+	p->st.calls_ended++;
+	free(l);
+}
+
+int px_stream_open(px_leg *l, int idx)
+{
+	proxy *p = l->b->p;
+	px_stream *s = &l->s[idx];
+	int err;
+
+	if (idx < l->ns)
+		return 0;
+	if (idx != l->ns || idx >= PX_MAX_STREAMS)
+		return TV_EINVAL;
+	memset(s, 0, sizeof(*s));
+	s->leg = l;
+	s->idx = idx;
+	s->a_port = pool_get_pair(&p->media_access);
+	s->c_port = s->a_port ? pool_get_pair(&p->media_core) : 0;
+	if (!s->a_port || !s->c_port) {
+		if (s->a_port)
+			pool_put_pair(&p->media_access, s->a_port);
+		p->st.no_ports++;
+		return TV_EFULL;
+	}
+	for (int i = 0; i < 4; i++) {
+		int side = i / 2, rtcp = i % 2;
+		tv_ep local = tv_ep4(side ? p->cfg.core_ip.v4 : p->cfg.access_ip.v4,
+				     (uint16_t)((side ? s->c_port : s->a_port) + rtcp));
+		s->sock[i].s = s;
+		s->sock[i].side = (uint8_t)side;
+		s->sock[i].rtcp = (uint8_t)rtcp;
+		s->sock[i].u = host_udp_bind(p->h, &local, px_relay_rx, &s->sock[i], &err);
+		if (!s->sock[i].u) {
+			for (int k = 0; k < i; k++)
+				host_udp_close(s->sock[k].u);
+			pool_put_pair(&p->media_access, s->a_port);
+			pool_put_pair(&p->media_core, s->c_port);
+			p->st.no_ports++;
+			return TV_EFULL;
+		}
+	}
+	s->last_media = host_now(p->h);
+	l->ns++;
+	p->st.streams++;
+	p->st.ports_access += 2;
+	p->st.ports_core += 2;
+	if (p->cfg.media_timeout && !tv_timer_armed(&l->t))
+		host_timer_arm(p->h, &l->t, host_now(p->h) + p->cfg.media_timeout);
+	return 0;
+}
+
+static void leg_timer(tv_timer *t, tv_time now)
+{
+	px_leg *l = t->arg;
+	proxy *p = l->b->p;
+	tv_time last = 0;
+	bool held = false;
+
+	if (l->ending) {
+		px_leg_free(l);         /* the final response to BYE/CANCEL never came */
+		return;
+	}
+	for (int i = 0; i < l->ns; i++) {
+		if (l->s[i].last_media > last)
+			last = l->s[i].last_media;
+		held |= l->s[i].held;
+	}
+	if (!held && p->cfg.media_timeout && now - last >= p->cfg.media_timeout) {
+		px_leg_free(l);
+		return;
+	}
+	if (p->cfg.media_timeout)
+		host_timer_arm(p->h, &l->t, (held ? now : last) + p->cfg.media_timeout);
+}
+
+/* ---- keepalive -------------------------------------------------------- */
+
+void px_ka_schedule(px_binding *b)
+{
+	proxy *p = b->p;
+	tv_time iv = b->ka_interval ? b->ka_interval : p->cfg.keepalive_interval;
+
+	if (p->cfg.keepalive == PX_KA_OFF || iv <= 0)
+		return;
+	if (!tv_timer_armed(&b->ka))
+		host_timer_arm(p->h, &b->ka, host_now(p->h) + iv);
+}
+
+void px_ka_answered(proxy *p, px_binding *b)
+{
+	b->ka_pending = false;
+	b->ka_misses = 0;
+	b->ka_answered++;
+	p->st.ka_answered++;
+}
+
+static void ka_fire(tv_timer *t, tv_time now)
+{
+	px_binding *b = t->arg;
+	proxy *p = b->p;
+	char msg[768], ip[TV_IP_STRLEN];
+	int n;
+
+	(void)now;
+	if (p->cfg.keepalive == PX_KA_CRLF) {
+		px_send_access(p, b, "\r\n\r\n", 4);
+	} else {
+		if (b->ka_pending && ++b->ka_misses >= p->cfg.keepalive_misses) {
+			p->st.dead++;
+			px_binding_remove(p, b);
+			return;
+		}
+		b->ka_seq++;
+		tv_ip_fmt(&p->cfg.access_ip, ip);
+		n = snprintf(msg, sizeof(msg),
+			     "OPTIONS sip:%s@%s SIP/2.0\r\n"
+			     "Via: SIP/2.0/%s %s:%u;branch=z9hG4bK-tvka-%u-%u\r\n"
+			     "Max-Forwards: 70\r\n"
+			     "From: <sip:keepalive@%s>;tag=tvka%u\r\n"
+			     "To: <sip:%s@%s>\r\n"
+			     "Call-ID: tvka-%u-%u@%s\r\n"
+			     "CSeq: %u OPTIONS\r\n"
+			     "Content-Length: 0\r\n\r\n",
+			     b->user, b->contact_hp, b->tcp ? "TCP" : "UDP", ip, p->cfg.sip_port, b->core_port, b->ka_seq,
+			     ip, b->core_port, b->user, b->contact_hp, b->core_port, b->ka_seq, ip, b->ka_seq);
+		if (n > 0 && (size_t)n < sizeof(msg))
+			px_send_access(p, b, msg, (size_t)n);
+		b->ka_pending = true;
+	}
+	b->ka_sent++;
+	p->st.ka_sent++;
+	px_ka_schedule(b);
+}
+
+int proxy_set_keepalive(proxy *p, const char *user, tv_time interval)
+{
+	px_binding *b = tv_map_get(&p->by_user, px_hash_str(user));
+
+	if (!b || strcmp(b->user, user))
+		return TV_ENOENT;
+	b->ka_interval = interval;
+	host_timer_cancel(p->h, &b->ka);
+	px_ka_schedule(b);
+	return 0;
+}
+
+/* ---- access side receive ---------------------------------------------- */
+
+static bool is_ping(const uint8_t *d, size_t len)
+{
+	for (size_t i = 0; i < len; i++)
+		if (d[i] != '\r' && d[i] != '\n')
+			return false;
+	return true;
+}
+
+static void access_msg(proxy *p, const tv_ep *from, tv_tcp *tcp, const char *msg, size_t len)
+{
+	p->st.sip_in_access++;
+	px_sip_from_access(p, tcp ? px_binding_get(p, from, tcp, NULL, false) : NULL, from, msg, len);
+}
+
+static void access_rx(void *arg, tv_udp *s, const tv_ep *from, const uint8_t *data, size_t len, tv_time now)
+{
+	(void)s;
+	(void)now;
+	if (is_ping(data, len))
+		return;
+	access_msg(arg, from, NULL, (const char *)data, len);
+}
+
+/* TCP: frame by the blank line and Content-Length (RFC 3261 18.3). */
+static void tcp_ev(void *arg, tv_tcp *c, enum tv_tcp_event ev, const uint8_t *data, size_t len, tv_time now);
+
+static void tcp_frames(proxy *p, px_binding *b, tv_tcp *c)
+{
+	for (;;) {
+		size_t hdr_end = 0, clen = 0;
+		char *end;
+
+		while (b->rxlen && (b->rxbuf[0] == '\r' || b->rxbuf[0] == '\n')) {
+			memmove(b->rxbuf, b->rxbuf + 1, --b->rxlen);
+		}
+		for (size_t i = 0; i + 3 < b->rxlen; i++)
+			if (!memcmp(b->rxbuf + i, "\r\n\r\n", 4)) {
+				hdr_end = i + 4;
+				break;
+			}
+		if (!hdr_end)
+			return;
+		for (size_t i = 0; i + 15 < hdr_end; i++) {
+			if ((i == 0 || b->rxbuf[i - 1] == '\n') && !strncasecmp(b->rxbuf + i, "Content-Length:", 15)) {
+				clen = strtoul(b->rxbuf + i + 15, &end, 10);
+				break;
+			}
+			if ((i == 0 || b->rxbuf[i - 1] == '\n') && !strncasecmp(b->rxbuf + i, "l:", 2)) {
+				clen = strtoul(b->rxbuf + i + 2, &end, 10);
+				break;
+			}
+		}
+		if (clen > PX_SIP_MAX) {
+			p->st.drop[PX_DROP_SIP_MALFORMED]++;
+			host_tcp_abort(c);
+			b->tcp = NULL;
+			b->rxlen = 0;
+			return;
+		}
+		if (b->rxlen < hdr_end + clen)
+			return;
+		p->st.sip_in_access++;
+		{
+			tv_ep from = host_tcp_remote(c);
+			px_sip_from_access(p, b, &from, b->rxbuf, hdr_end + clen);
+		}
+		memmove(b->rxbuf, b->rxbuf + hdr_end + clen, b->rxlen - hdr_end - clen);
+		b->rxlen -= hdr_end + clen;
+	}
+}
+
+static void tcp_ev(void *arg, tv_tcp *c, enum tv_tcp_event ev, const uint8_t *data, size_t len, tv_time now)
+{
+	proxy *p = arg;
+	tv_ep from = host_tcp_remote(c);
+	px_binding *b;
+
+	(void)now;
+	b = px_binding_get(p, &from, c, NULL, ev == TV_TCP_DATA);
+	if (ev == TV_TCP_DATA && b) {
+		char *nb = realloc(b->rxbuf, b->rxlen + len);
+		if (!nb || b->rxlen + len > 4 * PX_SIP_MAX) {
+			p->st.drop[PX_DROP_SIP_MALFORMED]++;
+			return;
+		}
+		b->rxbuf = nb;
+		memcpy(b->rxbuf + b->rxlen, data, len);
+		b->rxlen += len;
+		tcp_frames(p, b, c);
+	} else if (b && (ev == TV_TCP_CLOSED || ev == TV_TCP_RESET || ev == TV_TCP_TIMEOUT)) {
+		b->tcp = NULL;  /* the handle is gone; the binding waits for a new connection */
+	} else if (ev == TV_TCP_PEER_CLOSED) {
+		host_tcp_close(c);
+	}
+}
+
+static void tcp_accept(void *arg, tv_tcp *c, tv_time now)
+{
+	(void)now;
+	host_tcp_set_cb(c, tcp_ev, arg);
+}
+
+/* ---- life cycle ------------------------------------------------------- */
+
+proxy *proxy_new(tv_host *h, const proxy_cfg *cfg, int *err)
+{
+	proxy *p = calloc(1, sizeof(*p));
+	tv_ep sip;
+
+	if (!p) {
+		*err = TV_ENOMEM;
+		return NULL;
+	}
+	parser_init();          /* libosip2's tables; idempotent */
+	p->cfg = *cfg;
+	p->h = h;
+	pool_init(&p->sig_pool, cfg->core_sig_lo, cfg->core_sig_hi);
+	pool_init(&p->media_access, cfg->media_lo, cfg->media_hi);
+	pool_init(&p->media_core, cfg->media_lo, cfg->media_hi);
+	tv_map_init(&p->by_nat);
+	tv_map_init(&p->by_user);
+	sip = tv_ep4(cfg->access_ip.v4, cfg->sip_port);
+	p->sip = host_udp_bind(h, &sip, access_rx, p, err);
+	if (!p->sip) {
+		proxy_free(p);
+		return NULL;
+	}
+	p->tcpl = host_tcp_listen(h, cfg->sip_port, tcp_accept, p, err);
+	if (!p->tcpl) {
+		proxy_free(p);
+		return NULL;
+	}
+	*err = 0;
+	return p;
+}
+
+void proxy_free(proxy *p)
+{
+	if (!p)
+		return;
+	while (p->nall)
+		px_binding_remove(p, p->all[p->nall - 1]);
+	free(p->all);
+	host_udp_close(p->sip);
+	host_tcp_unlisten(p->tcpl);
+	tv_map_free(&p->by_nat);
+	tv_map_free(&p->by_user);
+	free(p);
+}
+
+const proxy_stats *proxy_get_stats(const proxy *p) { return &p->st; }
+
+void proxy_foreach_binding(const proxy *p, void (*fn)(void *arg, const proxy_binding_info *b), void *arg)
+{
+	for (size_t i = 0; i < p->nall; i++) {
+		const px_binding *b = p->all[i];
+		proxy_binding_info bi = {
+			.user = b->user, .nat = b->nat, .contact = b->contact,
+			.core = tv_ep4(p->cfg.core_ip.v4, b->core_port), .registered = b->registered,
+			.tcp = b->tcp != NULL, .ka_sent = b->ka_sent, .ka_answered = b->ka_answered,
+			.ka_misses = b->ka_misses,
+		};
+		fn(arg, &bi);
+	}
+}
+
+void proxy_foreach_stream(const proxy *p, void (*fn)(void *arg, const proxy_stream_info *s), void *arg)
+{
+	for (size_t i = 0; i < p->nall; i++) {
+		for (const px_leg *l = p->all[i]->legs; l; l = l->next) {
+			for (int k = 0; k < l->ns; k++) {
+				const px_stream *s = &l->s[k];
+				proxy_stream_info si = {
+					.user = p->all[i]->user, .call_id = l->call_id, .index = k,
+					.access_port = s->a_port, .core_port = s->c_port, .sdp_rtp = s->sdp_rtp,
+					.latched_rtp = s->latched[0], .latched_rtcp = s->latched[1],
+					.core_remote = s->core_remote[0], .to_core = s->to_core[0],
+					.to_access = s->to_access[0], .bytes_to_core = s->bytes_to_core,
+					.bytes_to_access = s->bytes_to_access, .rtcp_to_core = s->to_core[1],
+					.rtcp_to_access = s->to_access[1], .dropped = s->dropped, .held = s->held,
+				};
+				fn(arg, &si);
+			}
+		}
+	}
+}

@@ -1,0 +1,101 @@
+/* proxy.h - the Traverse reference proxy (SIP today).
+ *
+ * It sits outside the terminals' NATs in front of a softswitch. For every
+ * signaling message from a terminal it records the terminal's addresses
+ * (as written in Via/Contact/SDP, and as seen in the IP header: the NAT
+ * mapping), rewrites them to core-side addresses it assigns per terminal
+ * (signaling port) and per call and stream (RTP/RTCP port pairs), and
+ * forwards to the softswitch; on the way back it restores what the
+ * terminal wrote, puts its own access-side media ports in the SDP, and
+ * sends to the NAT mapping. It relays the media, latching each stream on
+ * the source of its first packet, and keeps NAT mappings open with
+ * keepalives. Claims 1-3, 5, 6, 9, 12 of shared/seed-claims.txt.
+ *
+ * The proxy runs on one host with two addresses: "access" (toward the
+ * terminals) and "core" (toward the softswitch); it uses only the host
+ * API, so the same code runs in simulation and, later, live. */
+#ifndef TV_PROXY_H
+#define TV_PROXY_H
+
+#include "host.h"
+
+enum px_keepalive { PX_KA_OFF, PX_KA_OPTIONS, PX_KA_CRLF };
+enum px_latch { PX_LATCH_SIGNALING_IP, PX_LATCH_ANY };
+
+typedef struct proxy_cfg {
+	tv_ip access_ip, core_ip;
+	uint16_t sip_port;                      /* access side, UDP and TCP [5060] */
+	tv_ep softswitch;
+	uint16_t core_sig_lo, core_sig_hi;      /* per-terminal core signaling ports [5100-5999] */
+	uint16_t media_lo, media_hi;            /* RTP/RTCP pairs, both realms [20000-29999] */
+	enum px_keepalive keepalive;            /* [OPTIONS] */
+	tv_time keepalive_interval;             /* [20 s]; must beat the NAT's UDP timer */
+	int keepalive_misses;                   /* unanswered OPTIONS before a terminal is dropped [3] */
+	enum px_latch latch;                    /* whose first packet may latch [signaling IP] */
+	tv_time latch_window;                   /* learning allowed this long after SDP [30 s] */
+	bool strict_source;                     /* after latching, drop everyone else */
+	tv_time media_timeout;                  /* no RTP either way (not on hold) -> call torn down [0: off] */
+	uint32_t max_bindings;                  /* [0: unlimited] */
+} proxy_cfg;
+
+enum px_drop {
+	PX_DROP_SIP_MALFORMED,
+	PX_DROP_SIP_UNKNOWN,            /* core message for nothing we know */
+	PX_DROP_RTP_FOREIGN,            /* media from an address that may not latch */
+	PX_DROP_RTP_STRICT,             /* strict source: not the latched address */
+	PX_DROP_RTP_NO_DEST,            /* nowhere to send yet */
+	PX_DROP_RTP_MALFORMED,
+	PX_DROP__COUNT
+};
+
+typedef struct proxy_stats {
+	uint64_t sip_in_access, sip_in_core, sip_out_access, sip_out_core;
+	uint64_t registers, invites, byes, cancels;
+	uint64_t calls_started, calls_ended, no_ports;
+	uint64_t relayed_to_core, relayed_to_access, bytes_to_core, bytes_to_access;
+	uint64_t latches, relatches;
+	uint64_t ka_sent, ka_answered, dead;
+	uint64_t drop[PX_DROP__COUNT];
+	uint32_t bindings, legs, streams;
+	uint32_t ports_access, ports_core;      /* in use now */
+} proxy_stats;
+
+/* One media stream of one terminal's call leg, for expectations. */
+typedef struct proxy_stream_info {
+	const char *user;
+	const char *call_id;
+	int index;
+	uint16_t access_port, core_port;        /* RTP; RTCP is +1 */
+	tv_ep sdp_rtp;                          /* what the terminal wrote */
+	tv_ep latched_rtp, latched_rtcp;        /* port 0: not latched */
+	tv_ep core_remote;                      /* where core-side RTP goes */
+	uint64_t to_core, to_access, bytes_to_core, bytes_to_access;
+	uint64_t rtcp_to_core, rtcp_to_access;
+	uint64_t dropped;
+	bool held;
+} proxy_stream_info;
+
+typedef struct proxy_binding_info {
+	const char *user;
+	tv_ep nat;                      /* the NAT mapping the terminal signals from */
+	tv_ep contact;                  /* as the terminal wrote it */
+	tv_ep core;                     /* assigned core-side signaling address */
+	bool registered, tcp;
+	uint64_t ka_sent, ka_answered;
+	int ka_misses;
+} proxy_binding_info;
+
+typedef struct proxy proxy;
+
+void proxy_cfg_default(proxy_cfg *cfg);
+/* h must own access_ip and core_ip. */
+proxy *proxy_new(tv_host *h, const proxy_cfg *cfg, int *err);
+void proxy_free(proxy *p);
+const proxy_stats *proxy_get_stats(const proxy *p);
+void proxy_foreach_binding(const proxy *p, void (*fn)(void *arg, const proxy_binding_info *b), void *arg);
+void proxy_foreach_stream(const proxy *p, void (*fn)(void *arg, const proxy_stream_info *s), void *arg);
+/* Per-terminal keepalive interval (0: the realm's). */
+int proxy_set_keepalive(proxy *p, const char *user, tv_time interval);
+const char *proxy_drop_name(enum px_drop d);
+
+#endif

@@ -1,0 +1,117 @@
+/* proxy_priv.h - the proxy's tables, shared by proxy.c (bindings, legs,
+ * keepalive), sip_alg.c (SIP/SDP rewriting) and relay.c (media). */
+#ifndef TV_PROXY_PRIV_H
+#define TV_PROXY_PRIV_H
+
+#include "proxy.h"
+#include "map.h"
+#include "pool.h"
+
+#define PX_MAX_STREAMS 4
+#define PX_HP 96                /* host:port text */
+#define PX_SIP_MAX 4096
+
+typedef struct px_binding px_binding;
+typedef struct px_leg px_leg;
+typedef struct px_stream px_stream;
+
+enum px_side { PX_ACCESS = 0, PX_CORE = 1 };
+
+/* A socket's callback context: which stream, which side, RTP or RTCP. */
+typedef struct px_sock {
+	px_stream *s;
+	tv_udp *u;
+	uint8_t side, rtcp;
+} px_sock;
+
+/* Latching, per stream and per RTP/RTCP: one enum, checked transitions. */
+enum px_latch_state { PX_UNLATCHED, PX_LATCHED };
+
+struct px_stream {
+	px_leg *leg;
+	int idx;
+	uint16_t a_port, c_port;        /* even; RTCP = +1 */
+	px_sock sock[4];                /* [side * 2 + rtcp] */
+	tv_ep sdp_rtp, sdp_rtcp;        /* what the terminal wrote */
+	enum px_latch_state latch[2];   /* [rtcp] */
+	tv_ep latched[2];
+	tv_ep core_remote[2];           /* peer's core-side RTP/RTCP, from core SDP */
+	bool core_known;
+	tv_time learn_until;
+	bool held;
+	tv_time last_media;
+	uint64_t to_core[2], to_access[2], bytes_to_core, bytes_to_access, dropped;
+};
+
+struct px_leg {
+	char call_id[128];
+	px_binding *b;
+	px_leg *next;                   /* in the binding's list */
+	px_stream s[PX_MAX_STREAMS];
+	int ns;
+	char peer_target[PX_HP];        /* core-side Contact host:port of the other party */
+	bool ending;                    /* BYE/CANCEL seen: free on its final response */
+	tv_timer t;                     /* media timeout / ending guard */
+};
+
+struct px_binding {
+	proxy *p;
+	char user[64];
+	tv_ep nat;                      /* source of its signaling (NAT mapping) */
+	tv_tcp *tcp;                    /* when it signals over TCP */
+	char sentby[PX_HP];             /* top Via sent-by as written */
+	char contact_hp[PX_HP];         /* Contact host:port as written */
+	tv_ep contact;
+	uint16_t core_port;
+	tv_udp *core_sock;
+	bool registered;
+	tv_time reg_until;
+	px_leg *legs;
+	/* keepalive */
+	tv_timer ka;
+	tv_time ka_interval;            /* 0: proxy default */
+	uint32_t ka_seq;
+	bool ka_pending;
+	int ka_misses;
+	uint64_t ka_sent, ka_answered;
+	/* TCP receive buffer */
+	char *rxbuf;
+	size_t rxlen;
+};
+
+struct proxy {
+	proxy_cfg cfg;
+	tv_host *h;
+	tv_udp *sip;                    /* access_ip:sip_port */
+	tv_tcp_listener *tcpl;
+	port_pool sig_pool, media_access, media_core;
+	tv_map by_nat;                  /* ep key -> binding (UDP terminals) */
+	tv_map by_user;                 /* hash(user) -> binding */
+	px_binding **all;
+	size_t nall, capall;
+	proxy_stats st;
+};
+
+static inline uint64_t px_ep_key(const tv_ep *ep) { return (uint64_t)ep->ip.v4 << 16 | ep->port; }
+uint64_t px_hash_str(const char *s);
+
+/* proxy.c */
+px_binding *px_binding_get(proxy *p, const tv_ep *nat, tv_tcp *tcp, const char *user, bool create);
+void px_binding_remove(proxy *p, px_binding *b);
+px_leg *px_leg_find(px_binding *b, const char *call_id, bool create);
+void px_leg_free(px_leg *l);
+int px_stream_open(px_leg *l, int idx);
+void px_ka_answered(proxy *p, px_binding *b);
+void px_ka_schedule(px_binding *b);
+/* Send a SIP message to a terminal (its NAT mapping, or its TCP connection). */
+void px_send_access(proxy *p, px_binding *b, const char *msg, size_t len);
+void px_send_core(proxy *p, px_binding *b, const char *msg, size_t len);
+
+/* sip_alg.c */
+void px_sip_from_access(proxy *p, px_binding *b, const tv_ep *from, const char *msg, size_t len);
+void px_sip_from_core(proxy *p, px_binding *b, const char *msg, size_t len);
+
+/* relay.c */
+void px_relay_rx(void *arg, tv_udp *s, const tv_ep *from, const uint8_t *data, size_t len, tv_time now);
+
+#endif

@@ -1,0 +1,257 @@
+/* sip_rw.c - see sip_rw.h. */
+#include "sip_rw.h"
+
+#include <stdio.h>
+#include <string.h>
+#include <strings.h>
+
+int rw_init(sip_rw *rw, const char *buf, size_t len)
+{
+	memset(rw, 0, sizeof(*rw));
+	rw->buf = buf;
+	rw->len = len;
+	for (size_t i = 0; i + 3 < len; i++) {
+		if (buf[i] == '\r' && buf[i + 1] == '\n' && buf[i + 2] == '\r' && buf[i + 3] == '\n') {
+			rw->body_off = i + 4;
+			return 0;
+		}
+	}
+	return -1;
+}
+
+int rw_replace(sip_rw *rw, rw_span at, const char *rep)
+{
+	size_t n = strlen(rep);
+
+	if (rw->nedits == RW_MAX_EDITS || n >= RW_REP_MAX || at.off + at.len > rw->len)
+		return -1;
+	for (int i = 0; i < rw->nedits; i++) {
+		rw_span o = rw->e[i].at;
+		if (at.off < o.off + o.len && o.off < at.off + at.len)
+			return -1;
+	}
+	rw->e[rw->nedits].at = at;
+	memcpy(rw->e[rw->nedits].rep, rep, n + 1);
+	rw->e[rw->nedits].replen = (uint16_t)n;
+	rw->nedits++;
+	return 0;
+}
+
+static bool is_ws(char c) { return c == ' ' || c == '\t'; }
+
+int rw_header(const char *buf, size_t hdr_len, const char *name, char compact, int idx, rw_span *val)
+{
+	size_t nlen = strlen(name), i = 0;
+
+	/* Skip the start line. */
+	while (i < hdr_len && buf[i] != '\n')
+		i++;
+	i++;
+	while (i < hdr_len) {
+		size_t eol = i, nend, v;
+		while (eol < hdr_len && buf[eol] != '\r' && buf[eol] != '\n')
+			eol++;
+		if (eol == i)
+			return 0;               /* blank line: end of header */
+		if (is_ws(buf[i]))
+			return -1;              /* folded continuation line */
+		nend = i;
+		while (nend < eol && buf[nend] != ':' && !is_ws(buf[nend]))
+			nend++;
+		if (((nend - i == nlen && strncasecmp(buf + i, name, nlen) == 0) ||
+		     (compact && nend - i == 1 && (buf[i] | 0x20) == (compact | 0x20)))) {
+			v = nend;
+			while (v < eol && is_ws(buf[v]))
+				v++;
+			if (v == eol || buf[v] != ':')
+				return -1;
+			v++;
+			while (v < eol && is_ws(buf[v]))
+				v++;
+			if (idx-- == 0) {
+				size_t end = eol;
+				while (end > v && is_ws(buf[end - 1]))
+					end--;
+				val->off = (uint32_t)v;
+				val->len = (uint32_t)(end - v);
+				return 1;
+			}
+		}
+		i = eol;
+		if (i < hdr_len && buf[i] == '\r')
+			i++;
+		if (i < hdr_len && buf[i] == '\n')
+			i++;
+	}
+	return 0;
+}
+
+int rw_via_sentby(const char *buf, rw_span val, rw_span *out)
+{
+	size_t i = val.off, end = val.off + val.len, s;
+	int slashes = 0;
+
+	/* SIP / 2.0 / UDP, with optional LWS around the slashes. */
+	while (i < end && slashes < 2) {
+		if (buf[i] == '/')
+			slashes++;
+		i++;
+	}
+	if (slashes < 2)
+		return -1;
+	while (i < end && is_ws(buf[i]))
+		i++;
+	while (i < end && !is_ws(buf[i]))       /* transport */
+		i++;
+	while (i < end && is_ws(buf[i]))
+		i++;
+	s = i;
+	while (i < end && buf[i] != ';' && buf[i] != ',' && !is_ws(buf[i]))
+		i++;
+	if (i == s)
+		return -1;
+	out->off = (uint32_t)s;
+	out->len = (uint32_t)(i - s);
+	return 1;
+}
+
+int rw_uri_hostport(const char *buf, rw_span val, rw_span *out)
+{
+	size_t i = val.off, end = val.off + val.len, s, at = 0;
+
+	for (; i + 4 <= end; i++)
+		if (strncasecmp(buf + i, "sip:", 4) == 0 || (i + 5 <= end && strncasecmp(buf + i, "sips:", 5) == 0))
+			break;
+	if (i + 4 > end)
+		return 0;
+	i += buf[i + 3] == ':' ? 4 : 5;
+	s = i;
+	/* userinfo ends at '@' before any URI delimiter */
+	for (size_t k = i; k < end && !strchr(";>?, \t", buf[k]); k++)
+		if (buf[k] == '@')
+			at = k + 1;
+	if (at)
+		s = at;
+	i = s;
+	while (i < end && !strchr(";>?, \t", buf[i]))
+		i++;
+	if (i == s)
+		return -1;
+	out->off = (uint32_t)s;
+	out->len = (uint32_t)(i - s);
+	return 1;
+}
+
+int rw_request_uri(const char *buf, size_t len, rw_span *out)
+{
+	size_t i = 0, s;
+
+	while (i < len && buf[i] != ' ' && buf[i] != '\r')
+		i++;
+	if (i >= len || buf[i] != ' ')
+		return -1;
+	s = ++i;
+	while (i < len && buf[i] != ' ' && buf[i] != '\r')
+		i++;
+	if (i >= len || buf[i] != ' ' || i == s)
+		return -1;
+	out->off = (uint32_t)s;
+	out->len = (uint32_t)(i - s);
+	return 1;
+}
+
+void rw_sdp_lines(sip_rw *rw, rw_sdp_line_fn fn, void *arg)
+{
+	size_t i = rw->body_off;
+	int media = -1;
+
+	while (i < rw->len) {
+		size_t eol = i;
+		rw_span line;
+		while (eol < rw->len && rw->buf[eol] != '\r' && rw->buf[eol] != '\n')
+			eol++;
+		line.off = (uint32_t)i;
+		line.len = (uint32_t)(eol - i);
+		if (line.len >= 2 && rw->buf[i] == 'm' && rw->buf[i + 1] == '=')
+			media++;
+		if (line.len >= 2)
+			fn(arg, rw, line, media);
+		i = eol;
+		while (i < rw->len && (rw->buf[i] == '\r' || rw->buf[i] == '\n'))
+			i++;
+	}
+}
+
+int rw_field(const char *buf, rw_span line, int n, rw_span *out)
+{
+	size_t i = line.off + 2, end = line.off + line.len;
+
+	if (line.len < 2 || buf[line.off + 1] != '=')
+		return -1;
+	for (int f = 0;; f++) {
+		size_t s;
+		while (i < end && buf[i] == ' ')
+			i++;
+		s = i;
+		while (i < end && buf[i] != ' ')
+			i++;
+		if (s == i)
+			return 0;
+		if (f == n) {
+			out->off = (uint32_t)s;
+			out->len = (uint32_t)(i - s);
+			return 1;
+		}
+	}
+}
+
+int rw_apply(const sip_rw *rw, char *out, size_t cap)
+{
+	int order[RW_MAX_EDITS + 1], n = rw->nedits;
+	long body_delta = 0;
+	rw_span cl;
+	char clbuf[16];
+	size_t pos = 0, o = 0;
+	struct { rw_span at; const char *rep; size_t replen; } ed[RW_MAX_EDITS + 1];
+
+	for (int i = 0; i < n; i++) {
+		ed[i].at = rw->e[i].at;
+		ed[i].rep = rw->e[i].rep;
+		ed[i].replen = rw->e[i].replen;
+		if (rw->e[i].at.off >= rw->body_off)
+			body_delta += (long)rw->e[i].replen - (long)rw->e[i].at.len;
+	}
+	/* Content-Length follows the body (absent over UDP means "the rest"). */
+	if (rw_header(rw->buf, rw->body_off, "Content-Length", 'l', 0, &cl) == 1) {
+		snprintf(clbuf, sizeof(clbuf), "%ld", (long)(rw->len - rw->body_off) + body_delta);
+		ed[n].at = cl;
+		ed[n].rep = clbuf;
+		ed[n].replen = strlen(clbuf);
+		n++;
+	}
+	for (int i = 0; i < n; i++)
+		order[i] = i;
+	/* insertion sort by offset: at most a few dozen edits */
+	for (int i = 1; i < n; i++)
+		for (int j = i; j > 0 && ed[order[j]].at.off < ed[order[j - 1]].at.off; j--) {
+			int t = order[j];
+			order[j] = order[j - 1];
+			order[j - 1] = t;
+		}
+	for (int k = 0; k < n; k++) {
+		int i = order[k];
+		size_t keep = ed[i].at.off - pos;
+		if (ed[i].at.off < pos || o + keep + ed[i].replen > cap)
+			return -1;
+		memcpy(out + o, rw->buf + pos, keep);
+		o += keep;
+		memcpy(out + o, ed[i].rep, ed[i].replen);
+		o += ed[i].replen;
+		pos = ed[i].at.off + ed[i].at.len;
+	}
+	if (o + (rw->len - pos) > cap)
+		return -1;
+	memcpy(out + o, rw->buf + pos, rw->len - pos);
+	o += rw->len - pos;
+	return (int)o;
+}

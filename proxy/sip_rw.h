@@ -1,0 +1,61 @@
+/* sip_rw.h - finding and rewriting spans of a SIP message in place.
+ *
+ * libosip2 tells the ALG what a message means; these helpers find where,
+ * byte for byte, the few values that must change are written (top Via
+ * sent-by, Contact and Request-URI host:port, SDP c=/o=/m=/a=rtcp), so the
+ * rewrite replaces only those spans, keeps every other byte as it arrived,
+ * and then repairs Content-Length. Finders never copy; they return
+ * 1 (found, with offset and length), 0 (absent) or -1 (malformed) and read
+ * only inside [0, len). */
+#ifndef TV_SIP_RW_H
+#define TV_SIP_RW_H
+
+#include "tv.h"
+
+#define RW_MAX_EDITS 48
+#define RW_REP_MAX 128
+
+typedef struct rw_span {
+	uint32_t off, len;
+} rw_span;
+
+typedef struct sip_rw {
+	const char *buf;
+	size_t len;
+	size_t body_off;        /* first byte after the blank line */
+	int nedits;
+	struct {
+		rw_span at;
+		char rep[RW_REP_MAX];
+		uint16_t replen;
+	} e[RW_MAX_EDITS];
+} sip_rw;
+
+/* Start a rewrite of buf; finds the end of the header. -1 if there is no
+ * blank line ending the header. */
+int rw_init(sip_rw *rw, const char *buf, size_t len);
+/* Replace span with rep. Edits must not overlap; -1 if they do or the
+ * table is full. */
+int rw_replace(sip_rw *rw, rw_span at, const char *rep);
+/* Write the rewritten message into out (cap bytes), with Content-Length
+ * set to the new body length. Returns the new length or -1. */
+int rw_apply(const sip_rw *rw, char *out, size_t cap);
+
+/* The value of the idx-th header line named name (or its compact form c,
+ * 0 if none), case-insensitive; folded lines are not supported (-1). */
+int rw_header(const char *buf, size_t hdr_len, const char *name, char compact, int idx, rw_span *val);
+/* host[:port] of the first Via value in a Via header value span. */
+int rw_via_sentby(const char *buf, rw_span val, rw_span *out);
+/* host[:port] of the first SIP URI in a span (Contact value, Request-URI). */
+int rw_uri_hostport(const char *buf, rw_span val, rw_span *out);
+/* The Request-URI of a request's first line. */
+int rw_request_uri(const char *buf, size_t len, rw_span *out);
+
+/* SDP: call fn for each line of the body in order; it may add edits. */
+typedef void (*rw_sdp_line_fn)(void *arg, sip_rw *rw, rw_span line, int media_idx);
+void rw_sdp_lines(sip_rw *rw, rw_sdp_line_fn fn, void *arg);
+/* Within a line span: the n-th blank-separated field (0-based), after
+ * the "x=" prefix for n = 0. */
+int rw_field(const char *buf, rw_span line, int n, rw_span *out);
+
+#endif
