@@ -85,6 +85,7 @@ check: all
 		--junit $(BUILD)/scenarios.xml --json $(BUILD)/scenarios.json
 	sh tests/broken.sh $(BIN)/traverse
 	sh tests/tshark_check.sh $(BUILD)/pcap
+	sh tests/sip_leak_check.sh $(BUILD)/pcap
 	sh tests/mutate.sh $(BIN)/traverse
 	sh tests/determinism.sh $(BIN)/traverse
 

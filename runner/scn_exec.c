@@ -532,6 +532,11 @@ static const struct cmd {
 	{ "connect", c_connect, false }, { "tcp-send", c_tcp_send, false }, { "close", c_close, false },
 	{ "abort", c_close, false }, { "probe", c_probe, false }, { "fault", c_fault, false },
 	{ "impair", topo_impair, false }, { "inject", c_inject, false }, { "expect", scn_expect, false },
+	{ "softswitch", sip_softswitch, true }, { "proxy", sip_proxy, true }, { "phone", sip_phone, true },
+	{ "register", sip_action, false }, { "call", sip_action, false }, { "answer", sip_action, false },
+	{ "reject", sip_action, false }, { "cancel", sip_action, false }, { "hangup", sip_action, false },
+	{ "hold", sip_action, false }, { "resume", sip_action, false }, { "mute", sip_action, false },
+	{ "unmute", sip_action, false },
 };
 
 static int exec_stmt(scn_ctx *c, const scn_stmt *st)
@@ -577,7 +582,8 @@ static int exec_stmt(scn_ctx *c, const scn_stmt *st)
 		return cmds[i].fn(c, st);
 	}
 	return ctx_err(c, "unknown statement '%s' (expected one of: scenario, seed, link, nat, firewall, host, "
-		       "stun-server, at, wait, listen, send, connect, tcp-send, close, abort, probe, fault, impair, inject, expect)",
+		       "stun-server, softswitch, proxy, phone, at, wait, listen, send, connect, tcp-send, close, abort, probe, "
+		       "fault, impair, inject, register, call, answer, reject, cancel, hangup, hold, resume, mute, unmute, expect)",
 		       st->argv[0]);
 }
 
@@ -603,6 +609,11 @@ static void ctx_free(scn_ctx *c)
 			break;
 		case SYM_TCP:
 			free(s->obj);   /* the tv_tcp itself is freed with its host */
+			break;
+		case SYM_PHONE:
+		case SYM_PROXY:
+		case SYM_SOFTSWITCH:
+			sip_free(c, s);
 			break;
 		default:
 			break;

@@ -445,6 +445,8 @@ static const struct {
 } subjects[] = {
 	{ "probe", e_probe }, { "received", e_received }, { "binding", e_binding }, { "nat", e_nat },
 	{ "link", e_link }, { "tcp", e_tcp }, { "accepted", e_accepted },
+	{ "phone", sip_expect_phone }, { "media", sip_expect_media }, { "proxy", sip_expect_proxy },
+	{ "relay", sip_expect_relay },
 };
 
 int scn_expect(scn_ctx *c, const scn_stmt *st)
@@ -456,6 +458,7 @@ int scn_expect(scn_ctx *c, const scn_stmt *st)
 	for (size_t i = 0; i < sizeof(subjects) / sizeof(subjects[0]); i++)
 		if (!strcmp(st->argv[1], subjects[i].name))
 			return subjects[i].fn(c, st);
-	return ctx_err(c, "expect: unknown subject '%s' (expected probe, received, binding, nat, link, tcp or accepted)",
+	return ctx_err(c, "expect: unknown subject '%s' (expected probe, received, binding, nat, link, tcp, accepted, "
+		       "phone, media, proxy or relay)",
 		       st->argv[1]);
 }

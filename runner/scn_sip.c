@@ -1,0 +1,592 @@
+/* scn_sip.c - SIP in scenarios: softswitch, proxy and phone declarations,
+ * call actions, and the phone/media/proxy/relay expectations. */
+#include "scn_ctx.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+/* ---- declarations ----------------------------------------------------- */
+
+/* softswitch NAME link=LINK ip=IP [port=5060] [domain=D] */
+int sip_softswitch(scn_ctx *c, const scn_stmt *st)
+{
+	static const char *const keys[] = { "link", "ip", "port", "domain", NULL };
+	opts o;
+	const opt *v;
+	sym *s, *l;
+	tv_ip ip;
+	uint64_t port = 5060;
+	int err;
+
+	if (st->argc < 2)
+		return ctx_err(c, "usage: softswitch NAME link=LINK ip=IP [port=5060] [domain=example.net]");
+	if (opts_parse(c, st, 2, keys, false, &o) < 0)
+		return -1;
+	if (!opts_get(&o, "link") || !opts_get(&o, "ip"))
+		return ctx_err(c, "softswitch needs link=LINK and ip=IP");
+	l = need_sym(c, opts_get(&o, "link")->val, SYM_LINK);
+	if (!l || parse_ip(c, "ip", opts_get(&o, "ip")->val, &ip) < 0)
+		return -1;
+	if ((v = opts_get(&o, "port")) && (opt_u64(c, v, &port) < 0 || !port || port > 65535))
+		return v ? ctx_err(c, "port: 1-65535") : -1;
+	s = new_sym(c, st->argv[1], SYM_SOFTSWITCH);
+	if (!s)
+		return -1;
+	s->ip = ip;
+	s->port = (uint16_t)port;
+	snprintf(s->domain, sizeof(s->domain), "%s", (v = opts_get(&o, "domain")) ? v->val : "example.net");
+	if (c->dry)
+		return 0;
+	s->obj2 = host_new(c->net, l->obj, s->name, &ip);
+	if (!s->obj2)
+		return ctx_err(c, "softswitch %s: address in use", s->name);
+	s->obj = softswitch_new(s->obj2, s->port, s->domain, &err);
+	return s->obj ? 0 : ctx_err(c, "softswitch %s: cannot start (%d)", s->name, err);
+}
+
+static const struct { const char *name; int v; } ka_modes[] = {
+	{ "options", PX_KA_OPTIONS }, { "crlf", PX_KA_CRLF }, { "off", PX_KA_OFF },
+}, latch_modes[] = {
+	{ "signaling-ip", PX_LATCH_SIGNALING_IP }, { "any", PX_LATCH_ANY },
+};
+
+static int port_range(scn_ctx *c, const opt *v, uint16_t *lo, uint16_t *hi)
+{
+	unsigned a, b;
+	char tail;
+
+	if (sscanf(v->val, "%u-%u%c", &a, &b, &tail) != 2 || !a || a > b || b > 65535)
+		return ctx_err(c, "%s: expected LO-HI within 1-65535, got '%s'", v->key, v->val);
+	*lo = (uint16_t)a;
+	*hi = (uint16_t)b;
+	return 0;
+}
+
+/* proxy NAME access=LINK:IP core=LINK:IP softswitch=SS [options] */
+int sip_proxy(scn_ctx *c, const scn_stmt *st)
+{
+	static const char *const keys[] = {
+		"access", "core", "softswitch", "keepalive", "keepalive-method", "keepalive-misses", "latch",
+		"latch-window", "strict", "media-timeout", "media-ports", "sig-ports", "max-bindings", NULL
+	};
+	opts o;
+	const opt *v;
+	proxy_cfg pc;
+	sym *s, *la, *lc, *ss;
+	tv_ip a, k;
+	int n, iv, err;
+	uint64_t u;
+
+	if (st->argc < 2)
+		return ctx_err(c, "usage: proxy NAME access=LINK:IP core=LINK:IP softswitch=SOFTSWITCH [options]");
+	if (opts_parse(c, st, 2, keys, false, &o) < 0)
+		return -1;
+	if (!opts_get(&o, "access") || !opts_get(&o, "core") || !opts_get(&o, "softswitch"))
+		return ctx_err(c, "proxy needs access=LINK:IP, core=LINK:IP and softswitch=NAME");
+	if (parse_attach(c, "access", opts_get(&o, "access")->val, &la, &a, 1, &n) < 0 ||
+	    parse_attach(c, "core", opts_get(&o, "core")->val, &lc, &k, 1, &n) < 0)
+		return -1;
+	ss = need_sym(c, opts_get(&o, "softswitch")->val, SYM_SOFTSWITCH);
+	if (!ss)
+		return -1;
+	proxy_cfg_default(&pc);
+	pc.access_ip = a;
+	pc.core_ip = k;
+	pc.softswitch = tv_ep4(ss->ip.v4, ss->port);
+	if ((v = opts_get(&o, "keepalive")) && opt_time(c, v, &pc.keepalive_interval) < 0)
+		return -1;
+	if ((v = opts_get(&o, "keepalive-method"))) {
+		if (LOOKUP(c, v, ka_modes, &iv) < 0)
+			return -1;
+		pc.keepalive = (enum px_keepalive)iv;
+	}
+	if ((v = opts_get(&o, "keepalive-misses"))) {
+		if (opt_u64(c, v, &u) < 0 || u < 1 || u > 100)
+			return ctx_err(c, "keepalive-misses: 1-100");
+		pc.keepalive_misses = (int)u;
+	}
+	if ((v = opts_get(&o, "latch"))) {
+		if (LOOKUP(c, v, latch_modes, &iv) < 0)
+			return -1;
+		pc.latch = (enum px_latch)iv;
+	}
+	if ((v = opts_get(&o, "latch-window")) && opt_time(c, v, &pc.latch_window) < 0)
+		return -1;
+	if ((v = opts_get(&o, "strict")) && opt_bool(c, v, &pc.strict_source) < 0)
+		return -1;
+	if ((v = opts_get(&o, "media-timeout")) && opt_time(c, v, &pc.media_timeout) < 0)
+		return -1;
+	if ((v = opts_get(&o, "media-ports")) && port_range(c, v, &pc.media_lo, &pc.media_hi) < 0)
+		return -1;
+	if ((v = opts_get(&o, "sig-ports")) && port_range(c, v, &pc.core_sig_lo, &pc.core_sig_hi) < 0)
+		return -1;
+	if ((v = opts_get(&o, "max-bindings"))) {
+		if (opt_u64(c, v, &u) < 0)
+			return -1;
+		pc.max_bindings = (uint32_t)u;
+	}
+	s = new_sym(c, st->argv[1], SYM_PROXY);
+	if (!s)
+		return -1;
+	s->ip = a;
+	if (c->dry)
+		return 0;
+	s->obj2 = host_new(c->net, la->obj, s->name, &a);
+	if (!s->obj2 || host_add_iface(s->obj2, lc->obj, &k) < 0)
+		return ctx_err(c, "proxy %s: address in use", s->name);
+	s->obj = proxy_new(s->obj2, &pc, &err);
+	return s->obj ? 0 : ctx_err(c, "proxy %s: cannot start (%d)", s->name, err);
+}
+
+static const struct { const char *name; int v; } answer_modes[] = {
+	{ "auto", SIPUA_ANSWER_AUTO }, { "manual", SIPUA_ANSWER_MANUAL }, { "busy", SIPUA_ANSWER_BUSY },
+};
+
+/* phone NAME link=LINK ip=IP via=PROXY|SOFTSWITCH [user=U] [options] */
+int sip_phone(scn_ctx *c, const scn_stmt *st)
+{
+	static const char *const keys[] = {
+		"link", "ip", "via", "user", "port", "tcp", "rport", "expires", "rtp-port", "video", "rtcp-mux",
+		"rtcp-nonadjacent", "asymmetric", "answer", "answer-delay", "options", NULL
+	};
+	opts o;
+	const opt *v;
+	sipua_cfg uc = { 0 };
+	sym *s, *l, *via, *ss = NULL;
+	tv_ip ip;
+	uint64_t u;
+	int iv, err;
+	bool b;
+
+	if (st->argc < 2)
+		return ctx_err(c, "usage: phone NAME link=LINK ip=IP via=PROXY|SOFTSWITCH [user=U] [options]");
+	if (opts_parse(c, st, 2, keys, false, &o) < 0)
+		return -1;
+	if (!opts_get(&o, "link") || !opts_get(&o, "ip") || !opts_get(&o, "via"))
+		return ctx_err(c, "phone needs link=LINK, ip=IP and via=PROXY|SOFTSWITCH");
+	l = need_sym(c, opts_get(&o, "link")->val, SYM_LINK);
+	if (!l || parse_ip(c, "ip", opts_get(&o, "ip")->val, &ip) < 0)
+		return -1;
+	via = ctx_sym(c, opts_get(&o, "via")->val, -1);
+	if (!via || (via->kind != SYM_PROXY && via->kind != SYM_SOFTSWITCH))
+		return ctx_err(c, "via: no proxy or softswitch named '%s'", opts_get(&o, "via")->val);
+	for (int i = 0; i < c->nsyms; i++)
+		if (c->syms[i].kind == SYM_SOFTSWITCH)
+			ss = &c->syms[i];
+	uc.proxy = tv_ep4(via->ip.v4, via->kind == SYM_PROXY ? 5060 : via->port);
+	uc.domain = ss ? ss->domain : "example.net";
+	uc.sip_port = 5060;
+	if ((v = opts_get(&o, "port")) && (opt_u64(c, v, &u) < 0 || !u || u > 65535))
+		return v ? ctx_err(c, "port: 1-65535") : -1;
+	if (v)
+		uc.sip_port = (uint16_t)u;
+	if ((v = opts_get(&o, "rtp-port")) && (opt_u64(c, v, &u) < 0 || !u || u > 65000))
+		return ctx_err(c, "rtp-port: 1-65000");
+	if (v)
+		uc.rtp_port = (uint16_t)u;
+	if ((v = opts_get(&o, "expires")) && opt_time(c, v, &uc.reg_expires) < 0)
+		return -1;
+	if ((v = opts_get(&o, "answer-delay")) && opt_time(c, v, &uc.answer_delay) < 0)
+		return -1;
+	if ((v = opts_get(&o, "answer"))) {
+		if (LOOKUP(c, v, answer_modes, &iv) < 0)
+			return -1;
+		uc.answer = (enum sipua_answer)iv;
+	}
+	static const struct { const char *key; size_t off; } flags[] = {
+		{ "tcp", offsetof(sipua_cfg, tcp) }, { "rport", offsetof(sipua_cfg, rport) },
+		{ "video", offsetof(sipua_cfg, video) }, { "rtcp-mux", offsetof(sipua_cfg, rtcp_mux) },
+		{ "rtcp-nonadjacent", offsetof(sipua_cfg, rtcp_nonadjacent) },
+		{ "asymmetric", offsetof(sipua_cfg, asymmetric_rtp) },
+	};
+	for (size_t i = 0; i < sizeof(flags) / sizeof(flags[0]); i++)
+		if ((v = opts_get(&o, flags[i].key)) && opt_bool(c, v, (bool *)((char *)&uc + flags[i].off)) < 0)
+			return -1;
+	if ((v = opts_get(&o, "options"))) {
+		if (opt_bool(c, v, &b) < 0)
+			return -1;
+		uc.no_options_answer = !b;
+	}
+	s = new_sym(c, st->argv[1], SYM_PHONE);
+	if (!s)
+		return -1;
+	s->ip = ip;
+	snprintf(s->domain, sizeof(s->domain), "%s", (v = opts_get(&o, "user")) ? v->val : s->name);
+	uc.user = s->domain;
+	if (c->dry)
+		return 0;
+	s->obj2 = host_new(c->net, l->obj, s->name, &ip);
+	if (!s->obj2)
+		return ctx_err(c, "phone %s: address in use", s->name);
+	s->obj = sipua_new(s->obj2, &uc, &err);
+	return s->obj ? 0 : ctx_err(c, "phone %s: cannot start (%d)", s->name, err);
+}
+
+/* ---- actions ------------------------------------------------------------ */
+
+/* register P | call P USER | answer P | reject P [code=N] | cancel P |
+ * hangup P | hold P | resume P | mute P | unmute P */
+int sip_action(scn_ctx *c, const scn_stmt *st)
+{
+	const char *a = st->argv[0];
+	sym *ph;
+	sipua *ua;
+	int rc = 0;
+	uint64_t code = 486;
+
+	if (st->argc < 2)
+		return ctx_err(c, "usage: %s PHONE%s", a, !strcmp(a, "call") ? " USER" : "");
+	ph = need_sym(c, st->argv[1], SYM_PHONE);
+	if (!ph)
+		return -1;
+	if (!strcmp(a, "call") && st->argc != 3)
+		return ctx_err(c, "usage: call PHONE USER (the user part of the callee's address)");
+	if (!strcmp(a, "reject") && st->argc == 3) {
+		opts o;
+		static const char *const keys[] = { "code", NULL };
+		if (opts_parse(c, st, 2, keys, false, &o) < 0 || opt_u64(c, opts_get(&o, "code"), &code) < 0 ||
+		    code < 300 || code > 699)
+			return ctx_err(c, "reject: code must be 300-699");
+	} else if (strcmp(a, "call") && st->argc != 2) {
+		return ctx_err(c, "usage: %s PHONE", a);
+	}
+	if (c->dry)
+		return 0;
+	ua = ph->obj;
+	if (!strcmp(a, "register"))
+		rc = sipua_register(ua);
+	else if (!strcmp(a, "call"))
+		rc = sipua_call(ua, st->argv[2]);
+	else if (!strcmp(a, "answer"))
+		rc = sipua_answer(ua);
+	else if (!strcmp(a, "reject"))
+		rc = sipua_reject(ua, (int)code);
+	else if (!strcmp(a, "cancel"))
+		rc = sipua_cancel(ua);
+	else if (!strcmp(a, "hangup"))
+		rc = sipua_hangup(ua);
+	else if (!strcmp(a, "hold") || !strcmp(a, "resume"))
+		rc = sipua_hold(ua, a[0] == 'h');
+	else if (!strcmp(a, "mute") || !strcmp(a, "unmute"))
+		sipua_mute(ua, a[0] == 'm');
+	if (rc < 0)
+		return ctx_err(c, "%s %s: not possible now (phone state %s)", a, ph->name,
+			       sipua_state_name(sipua_get_status(ua)->state));
+	return 0;
+}
+
+/* ---- expectations ----------------------------------------------------- */
+
+static void check(scn_ctx *c, const char *what, const opt *o, uint64_t got)
+{
+	uint64_t want;
+
+	if (opt_u64(c, o, &want) < 0 || c->dry)
+		return;
+	ctx_expect(c, cmp_u64(o->op, got, want), "%s: expected %s%s%s, got %llu", what, o->key, o->op, o->val,
+		   (unsigned long long)got);
+}
+
+static void check_time(scn_ctx *c, const char *what, const opt *o, tv_time got)
+{
+	tv_time want;
+	char g[32];
+
+	if (opt_time(c, o, &want) < 0 || c->dry)
+		return;
+	ctx_expect(c, cmp_u64(o->op, (uint64_t)got, (uint64_t)want), "%s: expected %s%s%s, got %s", what, o->key,
+		   o->op, o->val, tv_time_fmt(got, g, sizeof(g)));
+}
+
+static void check_str(scn_ctx *c, const char *what, const opt *o, const char *got)
+{
+	if (c->dry)
+		return;
+	ctx_expect(c, !strcmp(o->op, "=") ? !strcmp(got, o->val) : strcmp(got, o->val) != 0,
+		   "%s: expected %s%s%s, got %s", what, o->key, o->op, o->val, got);
+}
+
+/* expect phone P [registered=yes|no] [state=S] [held=yes|no] [last-code OP N] [end=R]
+ *               [options-answered OP N] [options-rx OP N] [keepalive-rx OP N] [answered OP N] */
+int sip_expect_phone(scn_ctx *c, const scn_stmt *st)
+{
+	static const char *const keys[] = { "registered", "state", "held", "last-code", "end", "options-answered",
+					    "options-rx", "keepalive-rx", "answered", "calls", "rx-bad", NULL };
+	opts o;
+	sym *ph;
+	const sipua_status *s;
+	char what[64];
+
+	if (st->argc < 4)
+		return ctx_err(c, "usage: expect phone PHONE registered=yes|no state=S ...");
+	ph = need_sym(c, st->argv[2], SYM_PHONE);
+	if (!ph || opts_parse(c, st, 3, keys, true, &o) < 0)
+		return -1;
+	snprintf(what, sizeof(what), "phone %s", ph->name);
+	s = c->dry ? NULL : sipua_get_status(ph->obj);
+	for (int i = 0; i < o.n; i++) {
+		const opt *v = &o.v[i];
+		bool bv;
+		if (!strcmp(v->key, "registered") || !strcmp(v->key, "held")) {
+			if (opt_bool(c, v, &bv) < 0)
+				return -1;
+			if (s)
+				ctx_expect(c, bv == (v->key[0] == 'r' ? s->registered : s->held), "%s: expected %s=%s",
+					   what, v->key, v->val);
+		} else if (!strcmp(v->key, "state")) {
+			if (s)
+				check_str(c, what, v, sipua_state_name(s->state));
+		} else if (!strcmp(v->key, "end")) {
+			if (s)
+				check_str(c, what, v, s->end_reason ? s->end_reason : "-");
+		} else {
+			uint64_t got = 0;
+			if (s) {
+				if (!strcmp(v->key, "last-code")) got = (uint64_t)s->last_code;
+				else if (!strcmp(v->key, "options-answered")) got = s->options_answered;
+				else if (!strcmp(v->key, "options-rx")) got = s->options_rx;
+				else if (!strcmp(v->key, "keepalive-rx")) got = s->keepalive_rx;
+				else if (!strcmp(v->key, "answered")) got = s->calls_answered;
+				else if (!strcmp(v->key, "calls")) got = s->calls_made;
+				else got = s->rx_bad;
+			}
+			check(c, what, v, got);
+		}
+	}
+	return 0;
+}
+
+/* expect media P [stream=audio|video] [rtp-rx OP N] [rtp-tx OP N] [rtcp-rx OP N] [lost OP N]
+ *               [dup OP N] [bad OP N] [ssrc-changes OP N] [sources OP N] [from=ADDR] [max-gap OP D] */
+int sip_expect_media(scn_ctx *c, const scn_stmt *st)
+{
+	static const char *const keys[] = { "stream", "rtp-rx", "rtp-tx", "rtcp-rx", "lost", "dup", "bad",
+					    "ssrc-changes", "sources", "from", "max-gap", "bytes-rx", NULL };
+	opts o;
+	const opt *v;
+	sym *ph;
+	int idx = 0;
+	const media_stats *ms = NULL;
+	char what[64];
+
+	if (st->argc < 4)
+		return ctx_err(c, "usage: expect media PHONE [stream=audio|video] rtp-rx>=N ...");
+	ph = need_sym(c, st->argv[2], SYM_PHONE);
+	if (!ph || opts_parse(c, st, 3, keys, true, &o) < 0)
+		return -1;
+	if ((v = opts_get(&o, "stream"))) {
+		if (strcmp(v->val, "audio") && strcmp(v->val, "video"))
+			return ctx_err(c, "stream: audio or video");
+		idx = v->val[0] == 'v';
+	}
+	snprintf(what, sizeof(what), "%s media of %s", idx ? "video" : "audio", ph->name);
+	if (!c->dry) {
+		media_stream *m = sipua_media(ph->obj, idx);
+		if (!m) {
+			ctx_expect(c, false, "%s: there is no such stream", what);
+			return 0;
+		}
+		ms = media_get_stats(m);
+	}
+	for (int i = 0; i < o.n; i++) {
+		v = &o.v[i];
+		if (!strcmp(v->key, "stream"))
+			continue;
+		if (!strcmp(v->key, "from")) {
+			tv_ep ep;
+			uint64_t n = 0;
+			if (ctx_resolve(c, v->val, &ep, true) < 0)
+				return -1;
+			for (int k = 0; ms && k < ms->nsrc; k++)
+				if (ms->src[k].ep.ip.v4 == ep.ip.v4 && (!ep.port || ms->src[k].ep.port == ep.port))
+					n += ms->src[k].n;
+			if (ms)
+				ctx_expect(c, n > 0 && n == ms->rtp_rx, "%s: expected all RTP from %s, got %llu of %llu",
+					   what, v->val, (unsigned long long)n, (unsigned long long)ms->rtp_rx);
+			continue;
+		}
+		if (!strcmp(v->key, "max-gap")) {
+			check_time(c, what, v, ms ? ms->max_gap : 0);
+			continue;
+		}
+		uint64_t got = 0;
+		if (ms) {
+			if (!strcmp(v->key, "rtp-rx")) got = ms->rtp_rx;
+			else if (!strcmp(v->key, "rtp-tx")) got = ms->rtp_tx;
+			else if (!strcmp(v->key, "rtcp-rx")) got = ms->rtcp_rx;
+			else if (!strcmp(v->key, "lost")) got = ms->lost;
+			else if (!strcmp(v->key, "dup")) got = ms->dup;
+			else if (!strcmp(v->key, "bad")) got = ms->bad;
+			else if (!strcmp(v->key, "ssrc-changes")) got = ms->ssrc_changes;
+			else if (!strcmp(v->key, "sources")) got = (uint64_t)ms->nsrc;
+			else got = ms->rtp_rx_bytes;
+		}
+		check(c, what, v, got);
+	}
+	return 0;
+}
+
+/* expect proxy X COUNTER OP N ... */
+int sip_expect_proxy(scn_ctx *c, const scn_stmt *st)
+{
+	static const char *const keys[] = {
+		"bindings", "legs", "streams", "ports-access", "ports-core", "registers", "invites", "byes",
+		"cancels", "calls-started", "calls-ended", "no-ports", "relayed-to-core", "relayed-to-access",
+		"latches", "relatches", "ka-sent", "ka-answered", "dead", "sip-in-access", "sip-in-core",
+		"drop.sip-malformed", "drop.sip-unknown", "drop.rtp-foreign", "drop.rtp-strict",
+		"drop.rtp-no-dest", "drop.rtp-malformed", NULL
+	};
+	opts o;
+	sym *px;
+	char what[64];
+
+	if (st->argc < 4)
+		return ctx_err(c, "usage: expect proxy PROXY COUNTER OP N ...");
+	px = need_sym(c, st->argv[2], SYM_PROXY);
+	if (!px || opts_parse(c, st, 3, keys, true, &o) < 0)
+		return -1;
+	snprintf(what, sizeof(what), "proxy %s", px->name);
+	for (int i = 0; i < o.n; i++) {
+		const opt *v = &o.v[i];
+		uint64_t got = 0;
+		if (!c->dry) {
+			const proxy_stats *s = proxy_get_stats(px->obj);
+			const struct { const char *k; uint64_t v; } t[] = {
+				{ "bindings", s->bindings }, { "legs", s->legs }, { "streams", s->streams },
+				{ "ports-access", s->ports_access }, { "ports-core", s->ports_core },
+				{ "registers", s->registers }, { "invites", s->invites }, { "byes", s->byes },
+				{ "cancels", s->cancels }, { "calls-started", s->calls_started },
+				{ "calls-ended", s->calls_ended }, { "no-ports", s->no_ports },
+				{ "relayed-to-core", s->relayed_to_core }, { "relayed-to-access", s->relayed_to_access },
+				{ "latches", s->latches }, { "relatches", s->relatches }, { "ka-sent", s->ka_sent },
+				{ "ka-answered", s->ka_answered }, { "dead", s->dead },
+				{ "sip-in-access", s->sip_in_access }, { "sip-in-core", s->sip_in_core },
+			};
+			for (size_t k = 0; k < sizeof(t) / sizeof(t[0]); k++)
+				if (!strcmp(v->key, t[k].k))
+					got = t[k].v;
+			for (int d = 0; d < PX_DROP__COUNT; d++)
+				if (!strncmp(v->key, "drop.", 5) && !strcmp(v->key + 5, proxy_drop_name((enum px_drop)d)))
+					got = s->drop[d];
+		}
+		check(c, what, v, got);
+	}
+	return 0;
+}
+
+/* expect relay X PHONE [stream=N] [latched=yes|no] [latched-from=ADDR] [to-core OP N] [to-access OP N]
+ *                      [rtcp-to-core OP N] [rtcp-to-access OP N] [dropped OP N] [count OP N] */
+typedef struct relay_q {
+	const char *user;
+	int idx;
+	proxy_stream_info si;
+	int found;
+} relay_q;
+
+static void relay_visit(void *arg, const proxy_stream_info *si)
+{
+	relay_q *q = arg;
+
+	if (strcmp(si->user, q->user) || si->index != q->idx)
+		return;
+	if (!q->found++)
+		q->si = *si;
+}
+
+int sip_expect_relay(scn_ctx *c, const scn_stmt *st)
+{
+	static const char *const keys[] = { "stream", "latched", "latched-from", "to-core", "to-access",
+					    "rtcp-to-core", "rtcp-to-access", "dropped", "count", "accounting", NULL };
+	opts o;
+	const opt *v;
+	sym *px, *ph;
+	relay_q q = { 0 };
+	char what[96];
+
+	if (st->argc < 5)
+		return ctx_err(c, "usage: expect relay PROXY PHONE [stream=N] latched=yes to-core>=N ...");
+	px = need_sym(c, st->argv[2], SYM_PROXY);
+	ph = px ? need_sym(c, st->argv[3], SYM_PHONE) : NULL;
+	if (!ph || opts_parse(c, st, 4, keys, true, &o) < 0)
+		return -1;
+	if ((v = opts_get(&o, "stream"))) {
+		uint64_t n;
+		if (opt_u64(c, v, &n) < 0 || n > 3)
+			return ctx_err(c, "stream: 0-3 (m= line index)");
+		q.idx = (int)n;
+	}
+	q.user = ph->domain;
+	snprintf(what, sizeof(what), "proxy %s, stream %d of %s", px->name, q.idx, ph->name);
+	if (!c->dry)
+		proxy_foreach_stream(px->obj, relay_visit, &q);
+	for (int i = 0; i < o.n; i++) {
+		v = &o.v[i];
+		if (!strcmp(v->key, "stream"))
+			continue;
+		if (!strcmp(v->key, "count")) {
+			check(c, what, v, (uint64_t)q.found);
+			continue;
+		}
+		if (!c->dry && !q.found) {
+			ctx_expect(c, false, "%s: no such stream at the proxy", what);
+			return 0;
+		}
+		if (!strcmp(v->key, "accounting")) {
+			/* The proxy's per-stream counters against what the phone's
+			 * media source sent and its sink counted (RTP, no mux). */
+			const media_stats *ms;
+			if (strcmp(v->val, "exact"))
+				return ctx_err(c, "accounting: the only value is 'exact'");
+			if (c->dry)
+				continue;
+			ms = sipua_media(ph->obj, q.idx) ? media_get_stats(sipua_media(ph->obj, q.idx)) : NULL;
+			if (!ms) {
+				ctx_expect(c, false, "%s: the phone has no such stream", what);
+				continue;
+			}
+			ctx_expect(c, q.si.to_core == ms->rtp_tx && q.si.to_access == ms->rtp_rx,
+				   "%s: accounting differs: proxy relayed %llu to core / %llu to access, phone sent %llu / "
+				   "received %llu", what, (unsigned long long)q.si.to_core, (unsigned long long)q.si.to_access,
+				   (unsigned long long)ms->rtp_tx, (unsigned long long)ms->rtp_rx);
+		} else if (!strcmp(v->key, "latched")) {
+			bool b;
+			if (opt_bool(c, v, &b) < 0)
+				return -1;
+			if (!c->dry)
+				ctx_expect(c, b == (q.si.latched_rtp.port != 0), "%s: expected latched=%s", what, v->val);
+		} else if (!strcmp(v->key, "latched-from")) {
+			tv_ep ep;
+			char g[TV_EP_STRLEN];
+			if (ctx_resolve(c, v->val, &ep, true) < 0)
+				return -1;
+			if (!c->dry)
+				ctx_expect(c, q.si.latched_rtp.ip.v4 == ep.ip.v4 && (!ep.port || ep.port == q.si.latched_rtp.port),
+					   "%s: expected latched from %s, got %s", what, v->val, tv_ep_fmt(&q.si.latched_rtp, g));
+		} else {
+			uint64_t got = !strcmp(v->key, "to-core") ? q.si.to_core : !strcmp(v->key, "to-access") ? q.si.to_access
+				: !strcmp(v->key, "rtcp-to-core") ? q.si.rtcp_to_core
+				: !strcmp(v->key, "rtcp-to-access") ? q.si.rtcp_to_access : q.si.dropped;
+			check(c, what, v, got);
+		}
+	}
+	return 0;
+}
+
+void sip_free(scn_ctx *c, sym *s)
+{
+	(void)c;
+	switch (s->kind) {
+	case SYM_PHONE:
+		sipua_free(s->obj);
+		break;
+	case SYM_SOFTSWITCH:
+		softswitch_free(s->obj);
+		break;
+	case SYM_PROXY:
+		proxy_free(s->obj);
+		break;
+	default:
+		return;
+	}
+	host_free(s->obj2);
+}

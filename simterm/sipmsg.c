@@ -1,0 +1,550 @@
+/* sipmsg.c - SIP/SDP helpers on top of libosip2 (see sipmsg.h).
+ *
+ * libosip2's getters take non-const lists and names although they only
+ * read them; the casts below that drop const are for that reason only. */
+#include "sipmsg.h"
+
+#include <osipparser2/sdp_message.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+void sipmsg_init(void)
+{
+	parser_init();
+}
+
+bool sipmsg_is_keepalive(const uint8_t *data, size_t len)
+{
+	for (size_t i = 0; i < len; i++)
+		if (data[i] != '\r' && data[i] != '\n')
+			return false;
+	return true;
+}
+
+/* The headers every transaction matches on must be there. */
+static bool msg_complete(const osip_message_t *m)
+{
+	osip_via_t *v = NULL;
+
+	if (osip_message_get_via(m, 0, &v) < 0 || !v || !v->host || !v->protocol)
+		return false;
+	if (!m->from || !m->to || !m->call_id || !m->call_id->number)
+		return false;
+	if (!m->cseq || !m->cseq->number || !m->cseq->method)
+		return false;
+	if (MSG_IS_REQUEST(m))
+		return m->sip_method && m->req_uri && m->req_uri->host;
+	return m->status_code >= 100 && m->status_code <= 699;
+}
+
+int sipmsg_parse(const uint8_t *data, size_t len, osip_message_t **out)
+{
+	osip_message_t *m;
+
+	*out = NULL;
+	if (len == 0 || len > SIPMSG_MAX_LEN)
+		return TV_EINVAL;
+	if (osip_message_init(&m) != 0)
+		return TV_ENOMEM;
+	if (osip_message_parse(m, (const char *)data, len) != 0 || !msg_complete(m)) {
+		osip_message_free(m);
+		return TV_EINVAL;
+	}
+	*out = m;
+	return 0;
+}
+
+int sipmsg_to_str(osip_message_t *m, char **buf, size_t *len)
+{
+	int rc = osip_message_to_str(m, buf, len);
+
+	if (rc == OSIP_NOMEM)
+		return TV_ENOMEM;
+	return rc == 0 ? 0 : TV_EINVAL;
+}
+
+static int vias_copy(const osip_message_t *from, osip_message_t *to)
+{
+	osip_via_t *v, *c;
+
+	for (int i = 0; osip_message_get_via(from, i, &v) >= 0 && v; i++) {
+		if (osip_via_clone(v, &c) != 0)
+			return TV_ENOMEM;
+		if (osip_list_add(&to->vias, c, -1) < 0) {
+			osip_via_free(c);
+			return TV_ENOMEM;
+		}
+	}
+	return 0;
+}
+
+int sipmsg_response(const osip_message_t *req, int code, const char *to_tag, osip_message_t **out)
+{
+	osip_message_t *r;
+	const char *reason = osip_message_get_reason(code);
+	int rc = 0;
+
+	*out = NULL;
+	if (osip_message_init(&r) != 0)
+		return TV_ENOMEM;
+	osip_message_set_version(r, osip_strdup("SIP/2.0"));
+	osip_message_set_status_code(r, code);
+	osip_message_set_reason_phrase(r, osip_strdup(reason ? reason : "Unknown"));
+	if (vias_copy(req, r) != 0 ||
+	    osip_from_clone(req->from, &r->from) != 0 ||
+	    osip_to_clone(req->to, &r->to) != 0 ||
+	    osip_call_id_clone(req->call_id, &r->call_id) != 0 ||
+	    osip_cseq_clone(req->cseq, &r->cseq) != 0) {
+		rc = TV_ENOMEM;
+		goto fail;
+	}
+	if (to_tag && !sipmsg_tag(r->to) && osip_to_set_tag(r->to, osip_strdup(to_tag)) != 0) {
+		rc = TV_ENOMEM;
+		goto fail;
+	}
+	osip_message_set_header(r, "User-Agent", "Traverse simterm");
+	*out = r;
+	return 0;
+fail:
+	osip_message_free(r);
+	return rc;
+}
+
+static osip_generic_param_t *via_param(const osip_via_t *v, const char *name)
+{
+	osip_generic_param_t *p = NULL;
+
+	if (osip_via_param_get_byname((osip_via_t *)v, (char *)name, &p) != 0)
+		return NULL;
+	return p;
+}
+
+static int param_set(osip_via_t *v, const char *name, const char *value)
+{
+	osip_generic_param_t *p = via_param(v, name);
+	char *dup = osip_strdup(value);
+
+	if (!dup)
+		return TV_ENOMEM;
+	if (p) {
+		osip_free(p->gvalue);
+		p->gvalue = dup;
+		return 0;
+	}
+	if (osip_via_param_add(v, osip_strdup(name), dup) != 0) {
+		osip_free(dup);
+		return TV_ENOMEM;
+	}
+	return 0;
+}
+
+int sipmsg_via_stamp(osip_message_t *req, const tv_ep *from)
+{
+	osip_via_t *v = NULL;
+	osip_generic_param_t *rport;
+	char ip[TV_IP_STRLEN], port[8];
+	tv_ip host;
+	int rc = 0;
+
+	if (osip_message_get_via(req, 0, &v) < 0 || !v)
+		return TV_ENOENT;
+	tv_ip_fmt(&from->ip, ip);
+	rport = via_param(v, "rport");
+	if (rport && (!rport->gvalue || !rport->gvalue[0])) {
+		snprintf(port, sizeof(port), "%u", from->port);
+		rc = param_set(v, "rport", port);
+		if (rc == 0)
+			rc = param_set(v, "received", ip);
+	} else if (tv_ip_parse(v->host, &host) < 0 || !tv_ip_eq(&host, &from->ip)) {
+		rc = param_set(v, "received", ip);
+	}
+	osip_message_force_update(req);
+	return rc;
+}
+
+int sipmsg_via_target(const osip_message_t *m, int pos, tv_ep *out)
+{
+	osip_via_t *v = NULL;
+	osip_generic_param_t *recv, *rport;
+	const char *host;
+	unsigned long port = 5060;
+
+	if (osip_message_get_via(m, pos, &v) < 0 || !v || !v->host)
+		return TV_ENOENT;
+	recv = via_param(v, "received");
+	rport = via_param(v, "rport");
+	host = recv && recv->gvalue ? recv->gvalue : v->host;
+	if (tv_ip_parse(host, &out->ip) < 0)
+		return TV_EINVAL;
+	if (rport && rport->gvalue && rport->gvalue[0]) {
+		if (sipmsg_uint(rport->gvalue, 65535, &port) < 0)
+			return TV_EINVAL;
+	} else if (v->port && sipmsg_uint(v->port, 65535, &port) < 0) {
+		return TV_EINVAL;
+	}
+	if (port == 0)
+		return TV_EINVAL;
+	out->port = (uint16_t)port;
+	return 0;
+}
+
+int sipmsg_uri_ep(const osip_uri_t *u, tv_ep *out)
+{
+	unsigned long port = 5060;
+
+	if (!u || !u->host || tv_ip_parse(u->host, &out->ip) < 0)
+		return TV_EINVAL;
+	if (u->port && u->port[0] && (sipmsg_uint(u->port, 65535, &port) < 0 || port == 0))
+		return TV_EINVAL;
+	out->port = (uint16_t)port;
+	return 0;
+}
+
+const char *sipmsg_branch(const osip_message_t *m)
+{
+	osip_via_t *v = NULL;
+	osip_generic_param_t *p;
+
+	if (osip_message_get_via(m, 0, &v) < 0 || !v)
+		return NULL;
+	p = via_param(v, "branch");
+	return p ? p->gvalue : NULL;
+}
+
+const char *sipmsg_header(const osip_message_t *m, const char *name)
+{
+	osip_header_t *h = NULL;
+
+	if (osip_message_header_get_byname(m, name, 0, &h) < 0 || !h)
+		return NULL;
+	return h->hvalue;
+}
+
+const char *sipmsg_tag(const osip_from_t *f)
+{
+	osip_generic_param_t *p = NULL;
+
+	if (!f || osip_from_get_tag((osip_from_t *)f, &p) != 0 || !p)
+		return NULL;
+	return p->gvalue;
+}
+
+int sipmsg_contact_uri(const osip_message_t *m, char *buf, size_t cap)
+{
+	osip_contact_t *c = NULL;
+	char *s = NULL;
+	int rc = 0;
+
+	if (osip_message_get_contact(m, 0, &c) < 0 || !c || !c->url)
+		return TV_ENOENT;
+	if (osip_uri_to_str(c->url, &s) != 0)
+		return TV_EINVAL;
+	if (strlen(s) >= cap)
+		rc = TV_ENOSPC;
+	else
+		memcpy(buf, s, strlen(s) + 1);
+	osip_free(s);
+	return rc;
+}
+
+int sipmsg_uint(const char *s, unsigned long max, unsigned long *out)
+{
+	char *end;
+	unsigned long v;
+
+	while (s && (*s == ' ' || *s == '\t'))
+		s++;
+	if (!s || *s < '0' || *s > '9')
+		return TV_EINVAL;
+	v = strtoul(s, &end, 10);
+	while (*end == ' ' || *end == '\t')
+		end++;
+	if (*end || v > max)
+		return TV_EINVAL;
+	*out = v;
+	return 0;
+}
+
+uint64_t sipmsg_hash(uint64_t h, const char *s)
+{
+	for (; s && *s; s++) {
+		h ^= (uint8_t)*s;
+		h *= 0x100000001b3ULL;
+	}
+	/* A separator, so ("ab", "c") and ("a", "bc") differ. */
+	h ^= 0xff;
+	return h * 0x100000001b3ULL;
+}
+
+void sipmsg_rand_hex(tv_rng *r, char *out, size_t nhex)
+{
+	static const char hex[] = "0123456789abcdef";
+	uint64_t x = 0;
+
+	for (size_t i = 0; i < nhex; i++) {
+		if (i % 16 == 0)
+			x = tv_rng_next(r);
+		out[i] = hex[x & 15];
+		x >>= 4;
+	}
+	out[nhex] = '\0';
+}
+
+/* ---- stream framing ---------------------------------------------------- */
+
+void sipmsg_stream_free(sipmsg_stream *s)
+{
+	free(s->buf);
+	memset(s, 0, sizeof(*s));
+}
+
+int sipmsg_stream_feed(sipmsg_stream *s, const uint8_t *data, size_t len)
+{
+	if (len > SIPMSG_MAX_LEN || s->len + len > 2 * SIPMSG_MAX_LEN)
+		return TV_EFULL;
+	if (s->len + len > s->cap) {
+		size_t cap = s->cap ? s->cap : 4096;
+		uint8_t *nb;
+
+		while (cap < s->len + len)
+			cap *= 2;
+		nb = realloc(s->buf, cap);
+		if (!nb)
+			return TV_ENOMEM;
+		s->buf = nb;
+		s->cap = cap;
+	}
+	memcpy(s->buf + s->len, data, len);
+	s->len += len;
+	return 0;
+}
+
+/* s->buf holds [consumed message][rest]; the message handed out last time
+ * stays readable until this call drops it. */
+int sipmsg_stream_next(sipmsg_stream *s, const uint8_t **msg, size_t *mlen, uint64_t *keepalives)
+{
+	const uint8_t *end;
+	osip_message_t *head;
+	size_t skip = 0, hlen;
+	unsigned long clen = 0;
+	int rc;
+
+	if (s->taken) {
+		memmove(s->buf, s->buf + s->taken, s->len - s->taken);
+		s->len -= s->taken;
+		s->taken = 0;
+	}
+	while (skip < s->len && (s->buf[skip] == '\r' || s->buf[skip] == '\n'))
+		skip++;
+	if (skip) {
+		/* RFC 5626 4.4.1: a ping is CRLF CRLF; count pairs, at least one. */
+		*keepalives += skip / 4 ? skip / 4 : 1;
+		memmove(s->buf, s->buf + skip, s->len - skip);
+		s->len -= skip;
+	}
+	end = s->len >= 4 ? memmem(s->buf, s->len, "\r\n\r\n", 4) : NULL;
+	if (!end)
+		return s->len > SIPMSG_MAX_LEN ? TV_EINVAL : 0;
+	hlen = (size_t)(end - s->buf) + 4;
+	/* Let libosip2 read the head, Content-Length (or "l") included. */
+	if (osip_message_init(&head) != 0)
+		return TV_ENOMEM;
+	rc = osip_message_parse(head, (const char *)s->buf, hlen);
+	if (rc == 0 && head->content_length && head->content_length->value)
+		rc = sipmsg_uint(head->content_length->value, SIPMSG_MAX_LEN, &clen);
+	osip_message_free(head);
+	if (rc != 0 || hlen + clen > SIPMSG_MAX_LEN)
+		return TV_EINVAL;
+	if (s->len < hlen + clen)
+		return 0;
+	*msg = s->buf;
+	*mlen = hlen + clen;
+	s->taken = *mlen;
+	return 1;
+}
+
+/* ---- SDP ----------------------------------------------------------------- */
+
+static const struct {
+	const char *name;
+	int dir;
+} sdp_dirs[] = {
+	{ "sendrecv", SIPMSG_DIR_SENDRECV },
+	{ "sendonly", SIPMSG_DIR_SEND },
+	{ "recvonly", SIPMSG_DIR_RECV },
+	{ "inactive", 0 },
+};
+
+#define SDP_NDIRS (sizeof(sdp_dirs) / sizeof(sdp_dirs[0]))
+
+static const struct {
+	const char *media;
+	const char *pt;
+	const char *rtpmap;
+} sdp_codecs[SIPMSG_NMEDIA] = {
+	[SIPMSG_AUDIO] = { "audio", "0", "0 PCMU/8000" },
+	[SIPMSG_VIDEO] = { "video", "96", "96 H264/90000" },
+};
+
+/* Direction attribute at pos_media (-1: session level); -1 if none. */
+static int sdp_dir_get(sdp_message_t *sdp, int pos_media)
+{
+	const char *f;
+
+	for (int i = 0; (f = sdp_message_a_att_field_get(sdp, pos_media, i)) != NULL; i++)
+		for (size_t k = 0; k < SDP_NDIRS; k++)
+			if (strcasecmp(f, sdp_dirs[k].name) == 0)
+				return sdp_dirs[k].dir;
+	return -1;
+}
+
+/* "port" or "port IN IP4 addr" (RFC 3605). */
+static int sdp_rtcp_attr(const char *v, sipmsg_media *md)
+{
+	char addr[TV_IP_STRLEN];
+	unsigned long port;
+	char *end;
+
+	if (!v || *v < '0' || *v > '9')
+		return TV_EINVAL;
+	port = strtoul(v, &end, 10);
+	if (port == 0 || port > 65535)
+		return TV_EINVAL;
+	md->rtcp_port = (uint16_t)port;
+	if (*end == '\0')
+		return 0;
+	if (sscanf(end, " IN IP4 %45s", addr) != 1 || tv_ip_parse(addr, &md->rtcp_addr) < 0)
+		return TV_EINVAL;
+	md->rtcp_has_addr = true;
+	return 0;
+}
+
+static int sdp_media_read(sdp_message_t *sdp, int pos, sipmsg_media *md, int session_dir)
+{
+	const char *port = sdp_message_m_port_get(sdp, pos);
+	const char *c = sdp_message_c_addr_get(sdp, pos, 0);
+	const char *f;
+	unsigned long p;
+	int dir;
+
+	if (!c)
+		c = sdp_message_c_addr_get(sdp, -1, 0);
+	if (!port || sipmsg_uint(port, 65535, &p) < 0)
+		return TV_EINVAL;
+	md->present = true;
+	md->port = (uint16_t)p;
+	if (p == 0)
+		return 0;
+	if (!c || tv_ip_parse(c, &md->addr) < 0)
+		return TV_EINVAL;
+	dir = sdp_dir_get(sdp, pos);
+	md->dir = dir >= 0 ? dir : session_dir;
+	if (md->addr.v4 == 0)
+		md->dir = 0;
+	for (int i = 0; (f = sdp_message_a_att_field_get(sdp, pos, i)) != NULL; i++) {
+		if (strcasecmp(f, "rtcp-mux") == 0)
+			md->mux = true;
+		else if (strcasecmp(f, "rtcp") == 0 &&
+			 sdp_rtcp_attr(sdp_message_a_att_value_get(sdp, pos, i), md) < 0)
+			return TV_EINVAL;
+	}
+	return 0;
+}
+
+int sipmsg_sdp_read(const osip_message_t *m, sipmsg_sdp *out)
+{
+	osip_body_t *b = NULL;
+	sdp_message_t *sdp;
+	const char *media;
+	int rc = 0, sdir;
+
+	memset(out, 0, sizeof(*out));
+	if (osip_message_get_body(m, 0, &b) < 0 || !b || !b->body || !b->length)
+		return TV_ENOENT;
+	if (m->content_type && m->content_type->type && m->content_type->subtype &&
+	    (strcasecmp(m->content_type->type, "application") != 0 ||
+	     strcasecmp(m->content_type->subtype, "sdp") != 0))
+		return TV_EINVAL;
+	if (sdp_message_init(&sdp) != 0)
+		return TV_ENOMEM;
+	if (sdp_message_parse(sdp, b->body) != 0) {
+		sdp_message_free(sdp);
+		return TV_EINVAL;
+	}
+	sdir = sdp_dir_get(sdp, -1);
+	if (sdir < 0)
+		sdir = SIPMSG_DIR_SENDRECV;
+	for (int i = 0; rc == 0 && (media = sdp_message_m_media_get(sdp, i)) != NULL; i++)
+		for (int k = 0; k < SIPMSG_NMEDIA; k++)
+			if (strcasecmp(media, sdp_codecs[k].media) == 0 && !out->m[k].present)
+				rc = sdp_media_read(sdp, i, &out->m[k], sdir);
+	sdp_message_free(sdp);
+	if (rc == 0 && !out->m[SIPMSG_AUDIO].present && !out->m[SIPMSG_VIDEO].present)
+		rc = TV_EINVAL;
+	return rc;
+}
+
+static char *dupf(const char *fmt, unsigned long long v)
+{
+	char buf[24];
+
+	snprintf(buf, sizeof(buf), fmt, v);
+	return osip_strdup(buf);
+}
+
+/* libosip2's setters take ownership of the strings they are given. */
+static int sdp_media_write(sdp_message_t *sdp, int pos, int kind, const sipmsg_media *md)
+{
+	const char *dir = "inactive";
+	int rc;
+
+	rc = sdp_message_m_media_add(sdp, osip_strdup(sdp_codecs[kind].media), dupf("%llu", md->port),
+				     NULL, osip_strdup("RTP/AVP"));
+	rc |= sdp_message_m_payload_add(sdp, pos, osip_strdup(sdp_codecs[kind].pt));
+	if (md->port == 0)
+		return rc ? TV_ENOMEM : 0;
+	rc |= sdp_message_a_attribute_add(sdp, pos, osip_strdup("rtpmap"), osip_strdup(sdp_codecs[kind].rtpmap));
+	if (md->rtcp_port)
+		rc |= sdp_message_a_attribute_add(sdp, pos, osip_strdup("rtcp"), dupf("%llu", md->rtcp_port));
+	if (md->mux)
+		rc |= sdp_message_a_attribute_add(sdp, pos, osip_strdup("rtcp-mux"), NULL);
+	for (size_t k = 0; k < SDP_NDIRS; k++)
+		if (sdp_dirs[k].dir == md->dir)
+			dir = sdp_dirs[k].name;
+	rc |= sdp_message_a_attribute_add(sdp, pos, osip_strdup(dir), NULL);
+	return rc ? TV_ENOMEM : 0;
+}
+
+int sipmsg_sdp_attach(osip_message_t *m, const char *user, const tv_ip *ip,
+		      uint64_t sess_id, uint64_t sess_ver, const sipmsg_sdp *d)
+{
+	sdp_message_t *sdp;
+	char ipstr[TV_IP_STRLEN], *body = NULL;
+	int rc = 0, pos = 0;
+
+	tv_ip_fmt(ip, ipstr);
+	if (sdp_message_init(&sdp) != 0)
+		return TV_ENOMEM;
+	rc |= sdp_message_v_version_set(sdp, osip_strdup("0"));
+	rc |= sdp_message_o_origin_set(sdp, osip_strdup(user), dupf("%llu", sess_id), dupf("%llu", sess_ver),
+				       osip_strdup("IN"), osip_strdup("IP4"), osip_strdup(ipstr));
+	rc |= sdp_message_s_name_set(sdp, osip_strdup("Traverse"));
+	rc |= sdp_message_c_connection_add(sdp, -1, osip_strdup("IN"), osip_strdup("IP4"),
+					   osip_strdup(ipstr), NULL, NULL);
+	rc |= sdp_message_t_time_descr_add(sdp, osip_strdup("0"), osip_strdup("0"));
+	for (int k = 0; rc == 0 && k < SIPMSG_NMEDIA; k++)
+		if (d->m[k].present)
+			rc = sdp_media_write(sdp, pos++, k, &d->m[k]);
+	if (rc == 0 && sdp_message_to_str(sdp, &body) != 0)
+		rc = TV_ENOMEM;
+	sdp_message_free(sdp);
+	if (rc != 0)
+		return TV_ENOMEM;
+	if (osip_message_set_body(m, body, strlen(body)) != 0 ||
+	    osip_message_set_content_type(m, "application/sdp") != 0)
+		rc = TV_ENOMEM;
+	osip_free(body);
+	return rc;
+}

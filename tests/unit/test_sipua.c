@@ -1,0 +1,1246 @@
+/* test_sipua.c - the simulated SIP phone and the softswitch.
+ *
+ * Topology (one link, no NAT, 5 ms each way):
+ *
+ *   alice 10.0.0.10 ---+
+ *   bob   10.0.0.20 ---+--- lan --- softswitch 10.0.0.1:5060 (example.net)
+ *   probe 10.0.0.99 ---+
+ *
+ * Both phones use the softswitch as outbound proxy. The probe is the
+ * test's own hand: it sends hand-made SIP (OPTIONS, keepalives, garbage),
+ * plays a scripted peer that re-INVITEs alice, or is a TCP registrar. */
+#include <criterion/criterion.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "host.h"
+#include "sipmsg.h"
+#include "sipua.h"
+
+#define IP_SS "10.0.0.1"
+#define IP_A "10.0.0.10"
+#define IP_B "10.0.0.20"
+#define IP_P "10.0.0.99"
+
+static tv_ip ip(const char *s)
+{
+	tv_ip x;
+
+	cr_assert_eq(tv_ip_parse(s, &x), 0, "bad test address %s", s);
+	return x;
+}
+
+static tv_ep ep(const char *s)
+{
+	tv_ep x;
+
+	cr_assert_eq(tv_ep_parse(s, &x, false), 0, "bad test endpoint %s", s);
+	return x;
+}
+
+/* ---- the world ------------------------------------------------------------ */
+
+struct world {
+	sim_net *net;
+	sim_link *lan;
+	tv_host *ha, *hb, *hs, *hp;
+	softswitch *ss;
+	sipua *a, *b;
+};
+
+static sipua_cfg ua_cfg(const char *user)
+{
+	sipua_cfg c = {
+		.user = user, .domain = "example.net", .proxy = ep(IP_SS ":5060"),
+	};
+
+	return c;
+}
+
+static void world_init(struct world *w, const sipua_cfg *acfg, const sipua_cfg *bcfg, double loss)
+{
+	sim_link_cfg lc = { .delay = TV_MS(5), .loss = loss };
+	tv_ip is = ip(IP_SS), ia = ip(IP_A), ib = ip(IP_B), ipr = ip(IP_P);
+	int err;
+
+	memset(w, 0, sizeof(*w));
+	w->net = sim_net_new(7);
+	w->lan = sim_link_new(w->net, "lan", &lc);
+	w->hs = host_new(w->net, w->lan, "softswitch", &is);
+	w->ha = host_new(w->net, w->lan, "alice", &ia);
+	w->hb = host_new(w->net, w->lan, "bob", &ib);
+	w->hp = host_new(w->net, w->lan, "probe", &ipr);
+	cr_assert(w->net && w->lan && w->hs && w->ha && w->hb && w->hp);
+	w->ss = softswitch_new(w->hs, 5060, "example.net", &err);
+	cr_assert_not_null(w->ss, "softswitch_new: %d", err);
+	if (acfg) {
+		w->a = sipua_new(w->ha, acfg, &err);
+		cr_assert_not_null(w->a, "sipua_new alice: %d", err);
+	}
+	if (bcfg) {
+		w->b = sipua_new(w->hb, bcfg, &err);
+		cr_assert_not_null(w->b, "sipua_new bob: %d", err);
+	}
+}
+
+static void world_free(struct world *w)
+{
+	sipua_free(w->a);
+	sipua_free(w->b);
+	softswitch_free(w->ss);
+	host_free(w->ha);
+	host_free(w->hb);
+	host_free(w->hs);
+	host_free(w->hp);
+	/* Deliver what is in flight before the network goes (see test_tcp.c). */
+	sim_net_run_until(w->net, sim_net_now(w->net) + TV_SEC(60));
+	sim_net_free(w->net);
+}
+
+static void run(struct world *w, tv_time d)
+{
+	sim_net_run_until(w->net, sim_net_now(w->net) + d);
+}
+
+static const sipua_status *st(const sipua *ua)
+{
+	return sipua_get_status(ua);
+}
+
+static void register_both(struct world *w)
+{
+	cr_assert_eq(sipua_register(w->a), 0);
+	cr_assert_eq(sipua_register(w->b), 0);
+	run(w, TV_SEC(1));
+	cr_assert(st(w->a)->registered);
+	cr_assert(st(w->b)->registered);
+}
+
+/* alice calls bob (auto answer after 1 s); both end up established. */
+static void call_up(struct world *w)
+{
+	register_both(w);
+	cr_assert_eq(sipua_call(w->a, "bob"), 0);
+	cr_assert_eq(st(w->a)->state, SIPUA_CALLING);
+	run(w, TV_MS(500));
+	cr_assert_eq(st(w->a)->state, SIPUA_RINGING, "alice %s", sipua_state_name(st(w->a)->state));
+	cr_assert_eq(st(w->b)->state, SIPUA_RINGING);
+	run(w, TV_SEC(1));
+	cr_assert_eq(st(w->a)->state, SIPUA_ESTABLISHED, "alice %s", sipua_state_name(st(w->a)->state));
+	cr_assert_eq(st(w->b)->state, SIPUA_ESTABLISHED, "bob %s", sipua_state_name(st(w->b)->state));
+}
+
+static uint64_t rtp_rx(sipua *ua, int idx)
+{
+	media_stream *m = sipua_media(ua, idx);
+
+	cr_assert_not_null(m);
+	return media_get_stats(m)->rtp_rx;
+}
+
+/* RTP received over d, from one source only: from. */
+static void expect_rtp(struct world *w, sipua *ua, int idx, tv_time d, const char *from)
+{
+	uint64_t n0 = rtp_rx(ua, idx), n;
+	const media_stats *ms;
+	tv_ep src = ep(from);
+	uint64_t want = (uint64_t)(d / TV_MS(20));
+
+	run(w, d);
+	n = rtp_rx(ua, idx) - n0;
+	cr_assert(n + 2 >= want && n <= want + 2, "%llu RTP packets in %lld ms, want ~%llu",
+		  (unsigned long long)n, (long long)(d / 1000), (unsigned long long)want);
+	ms = media_get_stats(sipua_media(ua, idx));
+	cr_assert_eq(ms->nsrc, 1);
+	cr_assert(tv_ep_eq(&ms->src[0].ep, &src));
+}
+
+/* ---- the probe: hand-made SIP ------------------------------------------------ */
+
+#define PROBE_MAX 32
+
+struct probe {
+	tv_udp *u;
+	int n;
+	osip_message_t *m[PROBE_MAX];   /* parsed, in arrival order */
+	tv_ep from[PROBE_MAX];
+};
+
+static void probe_rx(void *arg, tv_udp *s, const tv_ep *from, const uint8_t *data, size_t len, tv_time now)
+{
+	struct probe *p = arg;
+	osip_message_t *m;
+
+	(void)s, (void)now;
+	if (p->n == PROBE_MAX || sipmsg_parse(data, len, &m) < 0)
+		return;
+	p->from[p->n] = *from;
+	p->m[p->n++] = m;
+}
+
+static void probe_open(struct probe *p, tv_host *h, uint16_t port)
+{
+	tv_ep l = tv_ep4(0, port);
+	int err;
+
+	memset(p, 0, sizeof(*p));
+	p->u = host_udp_bind(h, &l, probe_rx, p, &err);
+	cr_assert_not_null(p->u);
+}
+
+static void probe_close(struct probe *p)
+{
+	for (int i = 0; i < p->n; i++)
+		osip_message_free(p->m[i]);
+	host_udp_close(p->u);
+}
+
+static void probe_send(struct probe *p, const char *to, const char *text)
+{
+	tv_ep dst = ep(to);
+
+	cr_assert_eq(host_udp_send(p->u, &dst, text, strlen(text)), 0);
+}
+
+static void probe_send_msg(struct probe *p, const tv_ep *to, osip_message_t *m)
+{
+	char *buf;
+	size_t len;
+
+	cr_assert_eq(sipmsg_to_str(m, &buf, &len), 0);
+	cr_assert_eq(host_udp_send(p->u, to, buf, len), 0);
+	osip_free(buf);
+}
+
+/* The last message received that is a request for method (or, with
+ * code != 0, a response with that code to method). */
+static osip_message_t *probe_find(struct probe *p, const char *method, int code)
+{
+	for (int i = p->n - 1; i >= 0; i--) {
+		osip_message_t *m = p->m[i];
+
+		if (code && m->status_code == code && strcmp(m->cseq->method, method) == 0)
+			return m;
+		if (!code && MSG_IS_REQUEST(m) && strcmp(m->sip_method, method) == 0)
+			return m;
+	}
+	return NULL;
+}
+
+static const char options_to_alice[] =
+	"OPTIONS sip:alice@" IP_A ":5060 SIP/2.0\r\n"
+	"Via: SIP/2.0/UDP " IP_P ":5060;branch=z9hG4bKopt1\r\n"
+	"From: <sip:probe@example.net>;tag=p1\r\n"
+	"To: <sip:alice@example.net>\r\n"
+	"Call-ID: opt1@" IP_P "\r\n"
+	"CSeq: 1 OPTIONS\r\n"
+	"Max-Forwards: 70\r\n"
+	"Content-Length: 0\r\n\r\n";
+
+/* ---- registration ------------------------------------------------------------ */
+
+Test(sipua_reg, both_register_and_are_found)
+{
+	struct world w;
+	sipua_cfg a = ua_cfg("alice"), b = ua_cfg("bob");
+	tv_ep c, ca = ep(IP_A ":5060"), cb = ep(IP_B ":5060");
+
+	world_init(&w, &a, &b, 0);
+	register_both(&w);
+	cr_assert_eq(st(w.a)->reg_code, 200);
+	cr_assert_eq(softswitch_lookup(w.ss, "alice", &c), 0);
+	cr_assert(tv_ep_eq(&c, &ca));
+	cr_assert_eq(softswitch_lookup(w.ss, "bob", &c), 0);
+	cr_assert(tv_ep_eq(&c, &cb));
+	cr_assert_eq(softswitch_lookup(w.ss, "carol", &c), TV_ENOENT);
+	cr_assert_eq(softswitch_get_stats(w.ss)->bindings, 2);
+	cr_assert_eq(softswitch_get_stats(w.ss)->registers, 2);
+	world_free(&w);
+}
+
+Test(sipua_reg, refreshes_at_half_the_expiry)
+{
+	struct world w;
+	sipua_cfg a = ua_cfg("alice");
+
+	a.reg_expires = TV_SEC(60);
+	world_init(&w, &a, NULL, 0);
+	cr_assert_eq(sipua_register(w.a), 0);
+	run(&w, TV_SEC(100));           /* at 0, 30, 60, 90 s */
+	cr_assert_eq(softswitch_get_stats(w.ss)->registers, 4);
+	cr_assert(st(w.a)->registered);
+	world_free(&w);
+}
+
+Test(sipua_reg, binding_expires_without_refresh)
+{
+	struct world w;
+	sipua_cfg a = ua_cfg("alice");
+	tv_ep c;
+
+	a.reg_expires = TV_SEC(60);
+	world_init(&w, &a, NULL, 0);
+	cr_assert_eq(sipua_register(w.a), 0);
+	run(&w, TV_SEC(1));
+	sipua_free(w.a);
+	w.a = NULL;
+	run(&w, TV_SEC(58));
+	cr_assert_eq(softswitch_lookup(w.ss, "alice", &c), 0);
+	run(&w, TV_SEC(2));
+	cr_assert_eq(softswitch_lookup(w.ss, "alice", &c), TV_ENOENT);
+	cr_assert_eq(softswitch_get_stats(w.ss)->bindings, 0);
+	world_free(&w);
+}
+
+Test(sipua_reg, times_out_without_registrar)
+{
+	struct world w;
+	sipua_cfg a = ua_cfg("alice");
+
+	a.proxy = ep("10.0.0.77:5060");   /* nobody */
+	world_init(&w, &a, NULL, 0);
+	cr_assert_eq(sipua_register(w.a), 0);
+	run(&w, TV_SEC(31));
+	cr_assert_not(st(w.a)->registered);
+	cr_assert_eq(st(w.a)->reg_code, 0);
+	run(&w, TV_SEC(2));
+	cr_assert_not(st(w.a)->registered);
+	cr_assert_eq(st(w.a)->reg_code, 408);
+	/* Sent at 0, .5, 1.5, 3.5, 7.5, then every 4 s to 31.5: 11 in all. */
+	cr_assert_eq(host_stats(w.ha)->tx, 11);
+	world_free(&w);
+}
+
+/* ---- calls -------------------------------------------------------------------- */
+
+Test(sipua_call, media_flows_and_caller_hangs_up)
+{
+	struct world w;
+	sipua_cfg a = ua_cfg("alice"), b = ua_cfg("bob");
+
+	b.rtp_port = 20000;
+	world_init(&w, &a, &b, 0);
+	call_up(&w);
+	cr_assert_eq(st(w.a)->last_code, 200);
+	cr_assert_eq(st(w.a)->calls_made, 1);
+	cr_assert_eq(st(w.b)->calls_answered, 1);
+	cr_assert_null(sipua_media(w.a, 1));
+	expect_rtp(&w, w.a, 0, TV_SEC(5), IP_B ":20000");
+	expect_rtp(&w, w.b, 0, TV_SEC(5), IP_A ":10000");
+	cr_assert_eq(sipua_hangup(w.a), 0);
+	run(&w, TV_MS(500));
+	cr_assert_eq(st(w.a)->state, SIPUA_ENDED);
+	cr_assert_str_eq(st(w.a)->end_reason, "bye-sent");
+	cr_assert_eq(st(w.b)->state, SIPUA_ENDED);
+	cr_assert_str_eq(st(w.b)->end_reason, "bye-received");
+	/* The media is kept, readable and silent. */
+	{
+		uint64_t na = rtp_rx(w.a, 0), nb = rtp_rx(w.b, 0);
+
+		run(&w, TV_SEC(2));
+		cr_assert_eq(rtp_rx(w.a, 0), na);
+		cr_assert_eq(rtp_rx(w.b, 0), nb);
+		cr_assert_gt(na, 500);
+	}
+	cr_assert_eq(sipua_hangup(w.a), TV_ESTATE);
+	world_free(&w);
+}
+
+Test(sipua_call, callee_hangs_up)
+{
+	struct world w;
+	sipua_cfg a = ua_cfg("alice"), b = ua_cfg("bob");
+
+	world_init(&w, &a, &b, 0);
+	call_up(&w);
+	run(&w, TV_SEC(1));
+	cr_assert_eq(sipua_hangup(w.b), 0);
+	run(&w, TV_MS(500));
+	cr_assert_str_eq(st(w.b)->end_reason, "bye-sent");
+	cr_assert_str_eq(st(w.a)->end_reason, "bye-received");
+	/* Both can call again: a new call replaces the old media. */
+	run(&w, TV_SEC(1));
+	cr_assert_eq(sipua_call(w.b, "alice"), 0);
+	run(&w, TV_SEC(2));
+	cr_assert_eq(st(w.a)->state, SIPUA_ESTABLISHED);
+	cr_assert_eq(st(w.b)->state, SIPUA_ESTABLISHED);
+	expect_rtp(&w, w.b, 0, TV_SEC(1), IP_A ":10000");
+	world_free(&w);
+}
+
+Test(sipua_call, busy_gets_486_and_is_acked)
+{
+	struct world w;
+	sipua_cfg a = ua_cfg("alice"), b = ua_cfg("bob");
+	uint64_t routed;
+
+	b.answer = SIPUA_ANSWER_BUSY;
+	world_init(&w, &a, &b, 0);
+	register_both(&w);
+	cr_assert_eq(sipua_call(w.a, "bob"), 0);
+	run(&w, TV_SEC(1));
+	cr_assert_eq(st(w.a)->state, SIPUA_ENDED);
+	cr_assert_eq(st(w.a)->last_code, 486);
+	cr_assert_str_eq(st(w.a)->end_reason, "rejected");
+	cr_assert_eq(st(w.b)->last_code, 486);
+	/* INVITE, 100, 486, ACK: then quiet (the ACK stopped bob's resends). */
+	routed = softswitch_get_stats(w.ss)->requests_routed + softswitch_get_stats(w.ss)->responses_routed;
+	cr_assert_eq(routed, 4);
+	run(&w, TV_SEC(40));
+	cr_assert_eq(softswitch_get_stats(w.ss)->requests_routed + softswitch_get_stats(w.ss)->responses_routed,
+		     routed);
+	world_free(&w);
+}
+
+Test(sipua_call, unknown_user_gets_404)
+{
+	struct world w;
+	sipua_cfg a = ua_cfg("alice");
+
+	world_init(&w, &a, NULL, 0);
+	cr_assert_eq(sipua_register(w.a), 0);
+	run(&w, TV_SEC(1));
+	cr_assert_eq(sipua_call(w.a, "carol"), 0);
+	run(&w, TV_SEC(1));
+	cr_assert_eq(st(w.a)->state, SIPUA_ENDED);
+	cr_assert_eq(st(w.a)->last_code, 404);
+	cr_assert_eq(softswitch_get_stats(w.ss)->not_found, 1);
+	world_free(&w);
+}
+
+Test(sipua_call, cancel_before_answer)
+{
+	struct world w;
+	sipua_cfg a = ua_cfg("alice"), b = ua_cfg("bob");
+
+	b.answer = SIPUA_ANSWER_MANUAL;
+	world_init(&w, &a, &b, 0);
+	register_both(&w);
+	cr_assert_eq(sipua_call(w.a, "bob"), 0);
+	run(&w, TV_SEC(5));
+	cr_assert_eq(st(w.a)->state, SIPUA_RINGING);
+	cr_assert_eq(st(w.b)->state, SIPUA_RINGING);
+	cr_assert_eq(sipua_cancel(w.a), 0);
+	cr_assert_eq(sipua_cancel(w.a), TV_ESTATE);
+	run(&w, TV_SEC(1));
+	cr_assert_eq(st(w.a)->state, SIPUA_ENDED);
+	cr_assert_eq(st(w.a)->last_code, 487);
+	cr_assert_str_eq(st(w.a)->end_reason, "cancelled");
+	cr_assert_eq(st(w.b)->state, SIPUA_ENDED);
+	cr_assert_str_eq(st(w.b)->end_reason, "cancelled");
+	cr_assert_eq(sipua_answer(w.b), TV_ESTATE);
+	world_free(&w);
+}
+
+Test(sipua_call, cancel_right_away_waits_for_a_provisional)
+{
+	struct world w;
+	sipua_cfg a = ua_cfg("alice"), b = ua_cfg("bob");
+
+	b.answer = SIPUA_ANSWER_MANUAL;
+	world_init(&w, &a, &b, 0);
+	register_both(&w);
+	cr_assert_eq(sipua_call(w.a, "bob"), 0);
+	cr_assert_eq(sipua_cancel(w.a), 0);
+	run(&w, TV_SEC(1));
+	cr_assert_str_eq(st(w.a)->end_reason, "cancelled");
+	cr_assert_str_eq(st(w.b)->end_reason, "cancelled");
+	world_free(&w);
+}
+
+Test(sipua_call, manual_answer_and_reject)
+{
+	struct world w;
+	sipua_cfg a = ua_cfg("alice"), b = ua_cfg("bob");
+
+	b.answer = SIPUA_ANSWER_MANUAL;
+	world_init(&w, &a, &b, 0);
+	register_both(&w);
+	cr_assert_eq(sipua_answer(w.b), TV_ESTATE);
+	cr_assert_eq(sipua_call(w.a, "bob"), 0);
+	cr_assert_eq(sipua_call(w.a, "bob"), TV_ESTATE);
+	run(&w, TV_SEC(10));
+	cr_assert_eq(st(w.b)->state, SIPUA_RINGING);
+	cr_assert_eq(sipua_answer(w.b), 0);
+	run(&w, TV_MS(100));
+	cr_assert_eq(st(w.a)->state, SIPUA_ESTABLISHED);
+	cr_assert_eq(st(w.b)->state, SIPUA_ESTABLISHED);
+	cr_assert_eq(sipua_hangup(w.a), 0);
+	run(&w, TV_SEC(1));
+	cr_assert_eq(sipua_call(w.a, "bob"), 0);
+	run(&w, TV_SEC(1));
+	cr_assert_eq(sipua_reject(w.b, 200), TV_EINVAL);
+	cr_assert_eq(sipua_reject(w.b, 603), 0);
+	run(&w, TV_MS(100));
+	cr_assert_eq(st(w.a)->last_code, 603);
+	cr_assert_str_eq(st(w.a)->end_reason, "rejected");
+	cr_assert_str_eq(st(w.b)->end_reason, "rejected");
+	world_free(&w);
+}
+
+/* Over the hold the sender stops on both sides; after it media resumes. */
+static void hold_resume(sipua *holder, sipua *other, struct world *w)
+{
+	uint64_t h0, o0;
+
+	cr_assert_eq(sipua_hold(holder, true), 0);
+	run(w, TV_MS(200));
+	cr_assert(st(holder)->held);
+	cr_assert(st(other)->held);
+	cr_assert_eq(st(holder)->state, SIPUA_ESTABLISHED);
+	h0 = rtp_rx(holder, 0);
+	o0 = rtp_rx(other, 0);
+	run(w, TV_SEC(3));
+	cr_assert_eq(rtp_rx(holder, 0), h0);
+	cr_assert_eq(rtp_rx(other, 0), o0);
+	cr_assert_eq(sipua_hold(holder, false), 0);
+	run(w, TV_MS(200));
+	cr_assert_not(st(holder)->held);
+	cr_assert_not(st(other)->held);
+	h0 = rtp_rx(holder, 0);
+	o0 = rtp_rx(other, 0);
+	run(w, TV_SEC(2));
+	cr_assert_geq(rtp_rx(holder, 0) - h0, 98);
+	cr_assert_geq(rtp_rx(other, 0) - o0, 98);
+}
+
+Test(sipua_call, caller_holds_and_resumes)
+{
+	struct world w;
+	sipua_cfg a = ua_cfg("alice"), b = ua_cfg("bob");
+
+	world_init(&w, &a, &b, 0);
+	call_up(&w);
+	run(&w, TV_SEC(1));
+	hold_resume(w.a, w.b, &w);
+	world_free(&w);
+}
+
+Test(sipua_call, callee_holds_and_resumes)
+{
+	struct world w;
+	sipua_cfg a = ua_cfg("alice"), b = ua_cfg("bob");
+
+	world_init(&w, &a, &b, 0);
+	call_up(&w);
+	run(&w, TV_SEC(1));
+	hold_resume(w.b, w.a, &w);
+	cr_assert_eq(sipua_hangup(w.b), 0);
+	run(&w, TV_SEC(1));
+	cr_assert_str_eq(st(w.a)->end_reason, "bye-received");
+	world_free(&w);
+}
+
+Test(sipua_call, mute_stops_rtp_only)
+{
+	struct world w;
+	sipua_cfg a = ua_cfg("alice"), b = ua_cfg("bob");
+	uint64_t n;
+
+	world_init(&w, &a, &b, 0);
+	call_up(&w);
+	sipua_mute(w.a, true);
+	run(&w, TV_MS(100));
+	n = rtp_rx(w.b, 0);
+	run(&w, TV_SEC(6));
+	cr_assert_eq(rtp_rx(w.b, 0), n);
+	cr_assert_gt(media_get_stats(sipua_media(w.b, 0))->rtcp_rx, 0);
+	sipua_mute(w.a, false);
+	expect_rtp(&w, w.b, 0, TV_SEC(1), IP_A ":10000");
+	world_free(&w);
+}
+
+Test(sipua_call, video_has_two_streams)
+{
+	struct world w;
+	sipua_cfg a = ua_cfg("alice"), b = ua_cfg("bob");
+
+	a.video = b.video = true;
+	b.rtp_port = 30000;
+	world_init(&w, &a, &b, 0);
+	call_up(&w);
+	cr_assert_eq(media_rtp_port(sipua_media(w.a, 1)), 10002);
+	cr_assert_eq(media_rtcp_port(sipua_media(w.a, 1)), 10003);
+	expect_rtp(&w, w.a, 1, TV_SEC(2), IP_B ":30002");
+	expect_rtp(&w, w.b, 1, TV_SEC(2), IP_A ":10002");
+	expect_rtp(&w, w.b, 0, TV_SEC(1), IP_A ":10000");
+	cr_assert_null(sipua_media(w.a, 2));
+	world_free(&w);
+}
+
+Test(sipua_call, video_declined_by_callee)
+{
+	struct world w;
+	sipua_cfg a = ua_cfg("alice"), b = ua_cfg("bob");
+
+	a.video = true;
+	world_init(&w, &a, &b, 0);
+	call_up(&w);
+	cr_assert_null(sipua_media(w.a, 1));
+	cr_assert_null(sipua_media(w.b, 1));
+	expect_rtp(&w, w.b, 0, TV_SEC(1), IP_A ":10000");
+	world_free(&w);
+}
+
+Test(sipua_call, rtcp_mux)
+{
+	struct world w;
+	sipua_cfg a = ua_cfg("alice"), b = ua_cfg("bob");
+	const media_stats *ms;
+
+	a.rtcp_mux = b.rtcp_mux = true;
+	world_init(&w, &a, &b, 0);
+	call_up(&w);
+	cr_assert_eq(media_rtcp_port(sipua_media(w.a, 0)), 10000);
+	cr_assert_eq(media_rtcp_port(sipua_media(w.b, 0)), 10000);
+	run(&w, TV_SEC(6));
+	ms = media_get_stats(sipua_media(w.a, 0));
+	cr_assert_gt(ms->rtcp_rx, 0);
+	cr_assert_eq(ms->bad, 0);
+	world_free(&w);
+}
+
+Test(sipua_call, rtcp_mux_offered_but_not_answered)
+{
+	struct world w;
+	sipua_cfg a = ua_cfg("alice"), b = ua_cfg("bob");
+
+	a.rtcp_mux = true;
+	world_init(&w, &a, &b, 0);
+	call_up(&w);
+	cr_assert_eq(media_rtcp_port(sipua_media(w.a, 0)), 10001);
+	run(&w, TV_SEC(6));
+	cr_assert_gt(media_get_stats(sipua_media(w.a, 0))->rtcp_rx, 0);
+	cr_assert_gt(media_get_stats(sipua_media(w.b, 0))->rtcp_rx, 0);
+	world_free(&w);
+}
+
+Test(sipua_call, rtcp_nonadjacent)
+{
+	struct world w;
+	sipua_cfg a = ua_cfg("alice"), b = ua_cfg("bob");
+
+	a.rtcp_nonadjacent = true;
+	world_init(&w, &a, &b, 0);
+	call_up(&w);
+	cr_assert_eq(media_rtcp_port(sipua_media(w.a, 0)), 10011);
+	run(&w, TV_SEC(6));
+	cr_assert_gt(media_get_stats(sipua_media(w.a, 0))->rtcp_rx, 0);
+	world_free(&w);
+}
+
+Test(sipua_call, asymmetric_rtp_sends_from_another_port)
+{
+	struct world w;
+	sipua_cfg a = ua_cfg("alice"), b = ua_cfg("bob");
+
+	a.asymmetric_rtp = true;
+	world_init(&w, &a, &b, 0);
+	call_up(&w);
+	expect_rtp(&w, w.b, 0, TV_SEC(1), IP_A ":11000");
+	expect_rtp(&w, w.a, 0, TV_SEC(1), IP_B ":10000");
+	world_free(&w);
+}
+
+Test(sipua_call, survives_loss)
+{
+	struct world w;
+	sipua_cfg a = ua_cfg("alice"), b = ua_cfg("bob");
+
+	world_init(&w, &a, &b, 0.2);
+	cr_assert_eq(sipua_register(w.a), 0);
+	cr_assert_eq(sipua_register(w.b), 0);
+	run(&w, TV_SEC(10));
+	cr_assert(st(w.a)->registered && st(w.b)->registered);
+	cr_assert_eq(sipua_call(w.a, "bob"), 0);
+	run(&w, TV_SEC(10));
+	cr_assert_eq(st(w.a)->state, SIPUA_ESTABLISHED);
+	cr_assert_eq(st(w.b)->state, SIPUA_ESTABLISHED);
+	cr_assert_eq(sipua_hangup(w.a), 0);
+	run(&w, TV_SEC(10));
+	cr_assert_eq(st(w.b)->state, SIPUA_ENDED);
+	world_free(&w);
+}
+
+Test(sipua_call, invite_times_out)
+{
+	struct world w;
+	sipua_cfg a = ua_cfg("alice"), b = ua_cfg("bob");
+
+	world_init(&w, &a, &b, 0);
+	register_both(&w);
+	sipua_free(w.b);                /* bob's phone dies, its binding stays */
+	w.b = NULL;
+	cr_assert_eq(sipua_call(w.a, "bob"), 0);
+	run(&w, TV_SEC(31));
+	cr_assert_eq(st(w.a)->state, SIPUA_CALLING);
+	run(&w, TV_SEC(2));
+	cr_assert_eq(st(w.a)->state, SIPUA_ENDED);
+	cr_assert_str_eq(st(w.a)->end_reason, "timeout");
+	world_free(&w);
+}
+
+/* ---- OPTIONS, keepalives, garbage ------------------------------------------------- */
+
+Test(sipua_misc, options_answered)
+{
+	struct world w;
+	sipua_cfg a = ua_cfg("alice");
+	struct probe p;
+	osip_message_t *r;
+
+	world_init(&w, &a, NULL, 0);
+	probe_open(&p, w.hp, 5060);
+	probe_send(&p, IP_A ":5060", options_to_alice);
+	run(&w, TV_MS(100));
+	cr_assert_eq(st(w.a)->options_rx, 1);
+	cr_assert_eq(st(w.a)->options_answered, 1);
+	r = probe_find(&p, "OPTIONS", 200);
+	cr_assert_not_null(r);
+	cr_assert_not_null(sipmsg_tag(r->to));
+	probe_close(&p);
+	world_free(&w);
+}
+
+Test(sipua_misc, options_ignored_by_a_dead_phone)
+{
+	struct world w;
+	sipua_cfg a = ua_cfg("alice");
+	struct probe p;
+
+	a.no_options_answer = true;
+	world_init(&w, &a, NULL, 0);
+	probe_open(&p, w.hp, 5060);
+	probe_send(&p, IP_A ":5060", options_to_alice);
+	run(&w, TV_MS(100));
+	cr_assert_eq(st(w.a)->options_rx, 1);
+	cr_assert_eq(st(w.a)->options_answered, 0);
+	cr_assert_eq(p.n, 0);
+	probe_close(&p);
+	world_free(&w);
+}
+
+Test(sipua_misc, keepalives_and_garbage)
+{
+	struct world w;
+	sipua_cfg a = ua_cfg("alice");
+	struct probe p;
+
+	world_init(&w, &a, NULL, 0);
+	probe_open(&p, w.hp, 5060);
+	probe_send(&p, IP_A ":5060", "\r\n\r\n");
+	probe_send(&p, IP_A ":5060", "\r\n");
+	probe_send(&p, IP_A ":5060", "this is not SIP\r\n\r\n");
+	probe_send(&p, IP_A ":5060", "INVITE sip:alice@x SIP/2.0\r\nCSeq: 1 INVITE\r\n\r\n");
+	probe_send(&p, IP_SS ":5060", "garbage");
+	probe_send(&p, IP_SS ":5060", "\r\n\r\n");
+	run(&w, TV_MS(100));
+	cr_assert_eq(st(w.a)->keepalive_rx, 2);
+	cr_assert_eq(st(w.a)->rx_bad, 2);
+	cr_assert_eq(softswitch_get_stats(w.ss)->rx_bad, 1);
+	cr_assert_eq(softswitch_get_stats(w.ss)->rx, 2);
+	cr_assert_eq(p.n, 0);
+	probe_close(&p);
+	world_free(&w);
+}
+
+Test(sipua_misc, unknown_method_gets_501)
+{
+	struct world w;
+	sipua_cfg a = ua_cfg("alice");
+	struct probe p;
+	char msg[sizeof(options_to_alice) + 8];
+
+	world_init(&w, &a, NULL, 0);
+	probe_open(&p, w.hp, 5060);
+	snprintf(msg, sizeof(msg), "%s", options_to_alice);
+	memcpy(msg, "MESSAGE", 7);                      /* same length as OPTIONS */
+	memcpy(strstr(msg, "1 OPTIONS") + 2, "MESSAGE", 7);
+	probe_send(&p, IP_A ":5060", msg);
+	run(&w, TV_MS(100));
+	cr_assert_not_null(probe_find(&p, "MESSAGE", 501));
+	probe_close(&p);
+	world_free(&w);
+}
+
+Test(sipua_names, states)
+{
+	cr_assert_str_eq(sipua_state_name(SIPUA_IDLE), "idle");
+	cr_assert_str_eq(sipua_state_name(SIPUA_ESTABLISHED), "established");
+	cr_assert_str_eq(sipua_state_name((enum sipua_call_state)42), "?");
+}
+
+Test(sipua_names, bad_config)
+{
+	sim_net *n = sim_net_new(1);
+	sim_link *l = sim_link_new(n, "lan", &(sim_link_cfg){ .delay = TV_MS(1) });
+	tv_ip i = ip(IP_A);
+	tv_host *h = host_new(n, l, "h", &i);
+	sipua_cfg c = ua_cfg("");
+	int err = 0;
+	sipua *ua;
+
+	cr_assert_null(sipua_new(h, &c, &err));
+	cr_assert_eq(err, TV_EINVAL);
+	cr_assert_null(softswitch_new(h, 5060, "", &err));
+	cr_assert_eq(err, TV_EINVAL);
+	c = ua_cfg("alice");
+	ua = sipua_new(h, &c, &err);
+	cr_assert_not_null(ua);
+	cr_assert_null(sipua_new(h, &c, &err));         /* port taken */
+	cr_assert_eq(err, TV_EEXIST);
+	cr_assert_eq(sipua_call(ua, ""), TV_EINVAL);
+	cr_assert_eq(sipua_hold(ua, true), TV_ESTATE);
+	cr_assert_eq(sipua_cancel(ua), TV_ESTATE);
+	cr_assert_null(sipua_media(ua, 0));
+	cr_assert_null(sipua_media(ua, -1));
+	sipua_free(ua);
+	host_free(h);
+	sim_net_free(n);
+}
+
+/* ---- the softswitch on its own ------------------------------------------------------ */
+
+static void probe_sendf(struct probe *p, const char *to, const char *method, const char *ruri,
+			const char *via_extra, const char *extra_hdrs, const char *branch)
+{
+	char buf[1024];
+
+	snprintf(buf, sizeof(buf),
+		 "%s %s SIP/2.0\r\n"
+		 "Via: SIP/2.0/UDP " IP_P ":5060;branch=z9hG4bK%s%s\r\n"
+		 "From: <sip:probe@example.net>;tag=pt\r\n"
+		 "To: <%s>\r\n"
+		 "Call-ID: %s@" IP_P "\r\n"
+		 "CSeq: 1 %s\r\n"
+		 "%s"
+		 "Content-Length: 0\r\n\r\n",
+		 method, ruri, branch, via_extra, ruri, branch, method, extra_hdrs);
+	probe_send(p, to, buf);
+}
+
+Test(softswitch, answers_options_to_itself)
+{
+	struct world w;
+	struct probe p;
+	osip_message_t *r;
+
+	world_init(&w, NULL, NULL, 0);
+	probe_open(&p, w.hp, 5060);
+	probe_sendf(&p, IP_SS ":5060", "OPTIONS", "sip:" IP_SS, "", "Max-Forwards: 70\r\n", "o1");
+	probe_sendf(&p, IP_SS ":5060", "OPTIONS", "sip:example.net", "", "", "o2");
+	run(&w, TV_MS(100));
+	cr_assert_eq(p.n, 2);
+	r = probe_find(&p, "OPTIONS", 200);
+	cr_assert_not_null(r);
+	cr_assert_not_null(sipmsg_tag(r->to));
+	probe_close(&p);
+	world_free(&w);
+}
+
+Test(softswitch, registrar_binding_life)
+{
+	struct world w;
+	struct probe p;
+	osip_message_t *r;
+	osip_contact_t *c = NULL;
+	osip_generic_param_t *e = NULL;
+	tv_ep got, want = ep(IP_P ":5062");
+
+	world_init(&w, NULL, NULL, 0);
+	probe_open(&p, w.hp, 5060);
+	probe_sendf(&p, IP_SS ":5060", "REGISTER", "sip:example.net", "",
+		    "Contact: <sip:carol@" IP_P ":5062>;expires=60\r\n", "r1");
+	run(&w, TV_MS(100));
+	/* To is sip:example.net here: no user, so 400. */
+	cr_assert_not_null(probe_find(&p, "REGISTER", 400));
+	probe_send(&p, IP_SS ":5060",
+		   "REGISTER sip:example.net SIP/2.0\r\n"
+		   "Via: SIP/2.0/UDP " IP_P ":5060;branch=z9hG4bKr2\r\n"
+		   "From: <sip:carol@example.net>;tag=c1\r\n"
+		   "To: <sip:carol@example.net>\r\n"
+		   "Call-ID: reg@" IP_P "\r\n"
+		   "CSeq: 1 REGISTER\r\n"
+		   "Contact: <sip:carol@" IP_P ":5062>\r\n"
+		   "Expires: 60\r\n"
+		   "Content-Length: 0\r\n\r\n");
+	run(&w, TV_MS(100));
+	r = probe_find(&p, "REGISTER", 200);
+	cr_assert_not_null(r);
+	cr_assert_eq(osip_message_get_contact(r, 0, &c), 0);
+	cr_assert_eq(osip_contact_param_get_byname(c, "expires", &e), 0);
+	cr_assert_str_eq(e->gvalue, "60");
+	cr_assert_eq(softswitch_lookup(w.ss, "carol", &got), 0);
+	cr_assert(tv_ep_eq(&got, &want));
+	probe_send(&p, IP_SS ":5060",
+		   "REGISTER sip:example.net SIP/2.0\r\n"
+		   "Via: SIP/2.0/UDP " IP_P ":5060;branch=z9hG4bKr3\r\n"
+		   "From: <sip:carol@example.net>;tag=c1\r\n"
+		   "To: <sip:carol@example.net>\r\n"
+		   "Call-ID: reg@" IP_P "\r\n"
+		   "CSeq: 2 REGISTER\r\n"
+		   "Contact: <sip:carol@" IP_P ":5062>\r\n"
+		   "Expires: 0\r\n"
+		   "Content-Length: 0\r\n\r\n");
+	run(&w, TV_MS(100));
+	cr_assert_eq(softswitch_lookup(w.ss, "carol", &got), TV_ENOENT);
+	cr_assert_eq(softswitch_get_stats(w.ss)->bindings, 0);
+	cr_assert_eq(softswitch_get_stats(w.ss)->registers, 3);
+	probe_close(&p);
+	world_free(&w);
+}
+
+Test(softswitch, max_forwards_zero_gets_483)
+{
+	struct world w;
+	sipua_cfg b = ua_cfg("bob");
+	struct probe p;
+
+	world_init(&w, NULL, &b, 0);
+	cr_assert_eq(sipua_register(w.b), 0);
+	run(&w, TV_SEC(1));
+	probe_open(&p, w.hp, 5060);
+	probe_sendf(&p, IP_SS ":5060", "OPTIONS", "sip:bob@example.net", "", "Max-Forwards: 0\r\n", "m0");
+	run(&w, TV_MS(100));
+	cr_assert_not_null(probe_find(&p, "OPTIONS", 483));
+	cr_assert_eq(st(w.b)->options_rx, 0);
+	probe_sendf(&p, IP_SS ":5060", "OPTIONS", "sip:bob@example.net", "", "Max-Forwards: 1\r\n", "m1");
+	run(&w, TV_MS(100));
+	cr_assert_eq(st(w.b)->options_rx, 1);
+	cr_assert_not_null(probe_find(&p, "OPTIONS", 200));
+	probe_close(&p);
+	world_free(&w);
+}
+
+/* Responses come back along the Via path: to rport when asked (RFC 3581),
+ * else to sent-by, whatever port the request left from. */
+Test(softswitch, routes_responses_by_via)
+{
+	struct world w;
+	sipua_cfg a = ua_cfg("alice");
+	struct probe p, q;
+	osip_message_t *r;
+	osip_via_t *v = NULL;
+
+	world_init(&w, &a, NULL, 0);
+	probe_open(&p, w.hp, 5060);
+	probe_open(&q, w.hp, 5070);
+	/* q sends, claiming sent-by port 5060 */
+	probe_sendf(&q, IP_SS ":5060", "OPTIONS", "sip:alice@" IP_A ":5060", ";rport", "", "v1");
+	run(&w, TV_MS(100));
+	cr_assert_eq(q.n, 1);
+	cr_assert_eq(p.n, 0);
+	r = q.m[0];
+	cr_assert_eq(r->status_code, 200);
+	cr_assert_eq(osip_list_size(&r->vias), 1);
+	osip_message_get_via(r, 0, &v);
+	cr_assert_str_eq(v->host, IP_P);
+	probe_sendf(&q, IP_SS ":5060", "OPTIONS", "sip:alice@" IP_A ":5060", "", "", "v2");
+	run(&w, TV_MS(100));
+	cr_assert_eq(q.n, 1);
+	cr_assert_eq(p.n, 1);
+	cr_assert_eq(softswitch_get_stats(w.ss)->responses_routed, 2);
+	/* A response whose top Via is not the softswitch's is dropped. */
+	probe_send(&q, IP_SS ":5060",
+		   "SIP/2.0 200 OK\r\n"
+		   "Via: SIP/2.0/UDP " IP_P ":5060;branch=z9hG4bKx\r\n"
+		   "From: <sip:probe@example.net>;tag=pt\r\n"
+		   "To: <sip:alice@example.net>;tag=x\r\n"
+		   "Call-ID: x@" IP_P "\r\n"
+		   "CSeq: 1 OPTIONS\r\n"
+		   "Content-Length: 0\r\n\r\n");
+	run(&w, TV_MS(100));
+	cr_assert_eq(softswitch_get_stats(w.ss)->responses_routed, 2);
+	cr_assert_eq(p.n + q.n, 2);
+	probe_close(&p);
+	probe_close(&q);
+	world_free(&w);
+}
+
+/* ---- a scripted peer: re-INVITEs re-target and hold ---------------------------------- */
+
+struct sink {
+	tv_udp *u;
+	uint64_t n;
+};
+
+static void sink_rx(void *arg, tv_udp *s, const tv_ep *from, const uint8_t *data, size_t len, tv_time now)
+{
+	(void)s, (void)from, (void)data, (void)len, (void)now;
+	((struct sink *)arg)->n++;
+}
+
+static void sink_open(struct sink *k, tv_host *h, uint16_t port)
+{
+	tv_ep l = tv_ep4(0, port);
+	int err;
+
+	k->n = 0;
+	k->u = host_udp_bind(h, &l, sink_rx, k, &err);
+	cr_assert_not_null(k->u);
+}
+
+/* The peer's side of the dialog alice opened. */
+struct peer {
+	struct probe p;
+	char call_id[128], alice_tag[64], alice_contact[128];
+	unsigned long cseq;
+};
+
+static void peer_sdp(osip_message_t *m, uint16_t port, int dir, uint64_t ver)
+{
+	sipmsg_sdp d = { .m[SIPMSG_AUDIO] = { .present = true, .port = port, .dir = dir } };
+	tv_ip pip = ip(IP_P);
+
+	cr_assert_eq(sipmsg_sdp_attach(m, "peer", &pip, 42, ver, &d), 0);
+}
+
+/* A request from the peer inside the dialog, sent straight to alice. */
+static void peer_request(struct peer *pr, const char *method, const char *branch, int port, int dir, int ver)
+{
+	osip_message_t *m;
+	osip_uri_t *u;
+	char hdr[256];
+	tv_ep to = ep(IP_A ":5060");
+
+	cr_assert_eq(osip_message_init(&m), 0);
+	osip_message_set_method(m, osip_strdup(method));
+	osip_message_set_version(m, osip_strdup("SIP/2.0"));
+	osip_uri_init(&u);
+	cr_assert_eq(osip_uri_parse(u, pr->alice_contact), 0);
+	osip_message_set_uri(m, u);
+	snprintf(hdr, sizeof(hdr), "SIP/2.0/UDP " IP_P ":5060;branch=z9hG4bK%s", branch);
+	osip_message_set_via(m, hdr);
+	osip_message_set_from(m, "<sip:peer@example.net>;tag=ptag");
+	snprintf(hdr, sizeof(hdr), "<sip:alice@example.net>;tag=%s", pr->alice_tag);
+	osip_message_set_to(m, hdr);
+	osip_message_set_call_id(m, pr->call_id);
+	if (strcmp(method, "INVITE") == 0)
+		pr->cseq++;
+	snprintf(hdr, sizeof(hdr), "%lu %s", pr->cseq, method);
+	osip_message_set_cseq(m, hdr);
+	osip_message_set_contact(m, "<sip:peer@" IP_P ":5060>");
+	osip_message_set_max_forwards(m, "70");
+	if (port)
+		peer_sdp(m, (uint16_t)port, dir, (uint64_t)ver);
+	probe_send_msg(&pr->p, &to, m);
+	osip_message_free(m);
+}
+
+Test(sipua_reinvite, peer_retargets_and_holds)
+{
+	struct world w;
+	sipua_cfg a = ua_cfg("alice");
+	struct peer pr = { .cseq = 0 };
+	struct sink s1, s2;
+	osip_message_t *inv, *r, *ack;
+	sipmsg_sdp got;
+	tv_ip aip = ip(IP_A);
+	tv_ep to;
+	uint64_t n;
+
+	a.proxy = ep(IP_P ":5060");
+	world_init(&w, &a, NULL, 0);
+	probe_open(&pr.p, w.hp, 5060);
+	sink_open(&s1, w.hp, 20000);
+	sink_open(&s2, w.hp, 30000);
+	cr_assert_eq(sipua_call(w.a, "peer"), 0);
+	run(&w, TV_MS(50));
+	inv = probe_find(&pr.p, "INVITE", 0);
+	cr_assert_not_null(inv);
+	cr_assert_eq(sipmsg_sdp_read(inv, &got), 0);
+	cr_assert_eq(got.m[SIPMSG_AUDIO].port, 10000);
+	cr_assert_eq(got.m[SIPMSG_AUDIO].dir, SIPMSG_DIR_SENDRECV);
+	cr_assert(tv_ip_eq(&got.m[SIPMSG_AUDIO].addr, &aip));
+	snprintf(pr.call_id, sizeof(pr.call_id), "%s", inv->call_id->number);
+	snprintf(pr.alice_tag, sizeof(pr.alice_tag), "%s", sipmsg_tag(inv->from));
+	cr_assert_eq(sipmsg_contact_uri(inv, pr.alice_contact, sizeof(pr.alice_contact)), 0);
+	cr_assert_str_eq(pr.alice_contact, "sip:alice@" IP_A ":5060");
+
+	/* 200 with media at 20000 */
+	cr_assert_eq(sipmsg_response(inv, 200, "ptag", &r), 0);
+	osip_message_set_contact(r, "<sip:peer@" IP_P ":5060>");
+	peer_sdp(r, 20000, SIPMSG_DIR_SENDRECV, 1);
+	cr_assert_eq(sipmsg_via_target(inv, 0, &to), 0);
+	probe_send_msg(&pr.p, &to, r);
+	osip_message_free(r);
+	run(&w, TV_MS(50));
+	cr_assert_eq(st(w.a)->state, SIPUA_ESTABLISHED);
+	ack = probe_find(&pr.p, "ACK", 0);
+	cr_assert_not_null(ack);
+	{
+		char ruri[128];
+		char *s = NULL;
+
+		osip_uri_to_str(ack->req_uri, &s);
+		snprintf(ruri, sizeof(ruri), "%s", s);
+		osip_free(s);
+		cr_assert_str_eq(ruri, "sip:peer@" IP_P ":5060");
+	}
+	cr_assert_str_eq(sipmsg_tag(ack->to), "ptag");
+	cr_assert_str_eq(ack->cseq->number, "1");
+	run(&w, TV_SEC(1));
+	cr_assert_geq(s1.n, 49);
+
+	/* re-INVITE: media moves to 30000 */
+	peer_request(&pr, "INVITE", "re1", 30000, SIPMSG_DIR_SENDRECV, 2);
+	run(&w, TV_MS(50));
+	r = probe_find(&pr.p, "INVITE", 200);
+	cr_assert_not_null(r);
+	cr_assert_eq(sipmsg_sdp_read(r, &got), 0);
+	cr_assert_eq(got.m[SIPMSG_AUDIO].dir, SIPMSG_DIR_SENDRECV);
+	peer_request(&pr, "ACK", "ack1", 0, 0, 0);
+	n = s1.n;
+	run(&w, TV_SEC(1));
+	cr_assert_leq(s1.n - n, 1);
+	cr_assert_geq(s2.n, 49);
+
+	/* re-INVITE sendonly: alice answers recvonly and falls silent */
+	peer_request(&pr, "INVITE", "re2", 30000, SIPMSG_DIR_SEND, 3);
+	run(&w, TV_MS(50));
+	r = probe_find(&pr.p, "INVITE", 200);
+	cr_assert_eq(sipmsg_sdp_read(r, &got), 0);
+	cr_assert_eq(got.m[SIPMSG_AUDIO].dir, SIPMSG_DIR_RECV);
+	cr_assert(st(w.a)->held);
+	peer_request(&pr, "ACK", "ack2", 0, 0, 0);
+	n = s2.n;
+	run(&w, TV_SEC(1));
+	cr_assert_eq(s2.n, n);
+
+	/* without the ACK alice resends her 200 */
+	peer_request(&pr, "INVITE", "re3", 30000, SIPMSG_DIR_SENDRECV, 4);
+	run(&w, TV_SEC(2));
+	n = 0;
+	for (int i = 0; i < pr.p.n; i++)
+		n += pr.p.m[i]->status_code == 200 && strcmp(pr.p.m[i]->cseq->number, "4") == 0;
+	cr_assert_geq(n, 3, "n=%llu msgs=%d", (unsigned long long)n, pr.p.n);
+	cr_assert_not(st(w.a)->held);
+	peer_request(&pr, "ACK", "ack3", 0, 0, 0);
+
+	peer_request(&pr, "BYE", "bye1", 0, 0, 0);
+	run(&w, TV_MS(50));
+	cr_assert_not_null(probe_find(&pr.p, "BYE", 200));
+	cr_assert_str_eq(st(w.a)->end_reason, "bye-received");
+	host_udp_close(s1.u);
+	host_udp_close(s2.u);
+	probe_close(&pr.p);
+	world_free(&w);
+}
+
+/* ---- SIP over TCP: a small registrar on the probe ------------------------------------- */
+
+struct tcpreg {
+	tv_tcp *c;
+	int accepts, registers, options_ok;
+	char buf[8192];
+	size_t len;
+};
+
+/* Frame by Content-Length the simple way (independent of sipmsg_stream). */
+static void tcpreg_cb(void *arg, tv_tcp *c, enum tv_tcp_event ev, const uint8_t *data, size_t len, tv_time now)
+{
+	struct tcpreg *t = arg;
+	char *end, *cl;
+	size_t mlen;
+
+	(void)now;
+	if (ev != TV_TCP_DATA) {
+		if (ev != TV_TCP_CONNECTED && ev != TV_TCP_PEER_CLOSED)
+			t->c = NULL;
+		return;
+	}
+	cr_assert_lt(t->len + len, sizeof(t->buf));
+	memcpy(t->buf + t->len, data, len);
+	t->len += len;
+	t->buf[t->len] = '\0';
+	while ((end = strstr(t->buf, "\r\n\r\n")) != NULL) {
+		osip_message_t *m, *r;
+		char *out;
+		size_t olen;
+
+		cl = strcasestr(t->buf, "\r\nContent-Length:");
+		cr_assert(cl && cl < end);
+		mlen = (size_t)(end + 4 - t->buf) + strtoul(cl + 17, NULL, 10);
+		if (t->len < mlen)
+			return;
+		cr_assert_eq(osip_message_init(&m), 0);
+		cr_assert_eq(osip_message_parse(m, t->buf, mlen), 0);
+		if (MSG_IS_REGISTER(m)) {
+			osip_via_t *v = NULL;
+
+			osip_message_get_via(m, 0, &v);
+			cr_assert_str_eq(v->protocol, "TCP");
+			t->registers++;
+			cr_assert_eq(sipmsg_response(m, 200, "reg", &r), 0);
+			osip_message_set_contact(r, "<sip:alice@" IP_A ":5060;transport=tcp>;expires=120");
+			cr_assert_eq(sipmsg_to_str(r, &out, &olen), 0);
+			cr_assert_eq(host_tcp_send(c, out, olen), 0);
+			osip_free(out);
+			osip_message_free(r);
+		} else if (MSG_IS_RESPONSE(m) && m->status_code == 200 && strcmp(m->cseq->method, "OPTIONS") == 0) {
+			t->options_ok++;
+		}
+		osip_message_free(m);
+		memmove(t->buf, t->buf + mlen, t->len - mlen + 1);
+		t->len -= mlen;
+	}
+}
+
+static void tcpreg_accept(void *arg, tv_tcp *c, tv_time now)
+{
+	struct tcpreg *t = arg;
+
+	(void)now;
+	t->accepts++;
+	t->c = c;
+	host_tcp_set_cb(c, tcpreg_cb, t);
+}
+
+Test(sipua_tcp, registers_and_answers_on_its_connection)
+{
+	struct world w;
+	sipua_cfg a = ua_cfg("alice");
+	struct tcpreg t = { .accepts = 0 };
+	tv_tcp_listener *l;
+	int err;
+	const char *opt1 = "\r\n\r\nOPTIONS sip:alice@" IP_A ":5060;transport=tcp SIP/2.0\r\n"
+			   "Via: SIP/2.0/TCP " IP_P ":5060;branch=z9hG4bKt1\r\n"
+			   "From: <sip:probe@example.net>;tag=t1\r\n",
+		   *opt2 = "To: <sip:alice@example.net>\r\n"
+			   "Call-ID: t1@" IP_P "\r\n"
+			   "CSeq: 7 OPTIONS\r\n"
+			   "Content-Length: 4\r\n\r\nabcd";
+
+	a.tcp = true;
+	a.reg_expires = TV_SEC(120);
+	a.proxy = ep(IP_P ":5060");
+	world_init(&w, &a, NULL, 0);
+	l = host_tcp_listen(w.hp, 5060, tcpreg_accept, &t, &err);
+	cr_assert_not_null(l);
+	cr_assert_eq(sipua_register(w.a), 0);
+	run(&w, TV_SEC(1));
+	cr_assert(st(w.a)->registered);
+	cr_assert_eq(t.registers, 1);
+	/* A keepalive and an OPTIONS cut in two: answered on the connection. */
+	cr_assert_eq(host_tcp_send(t.c, opt1, strlen(opt1)), 0);
+	run(&w, TV_MS(50));
+	cr_assert_eq(host_tcp_send(t.c, opt2, strlen(opt2)), 0);
+	run(&w, TV_MS(100));
+	cr_assert_eq(st(w.a)->keepalive_rx, 1);
+	cr_assert_eq(st(w.a)->options_answered, 1);
+	cr_assert_eq(t.options_ok, 1);
+	/* Refresh at 60 s on the same connection. */
+	run(&w, TV_SEC(61));
+	cr_assert_eq(t.registers, 2);
+	cr_assert_eq(t.accepts, 1);
+	/* The registrar closes; the next refresh opens a new connection. */
+	host_tcp_close(t.c);
+	run(&w, TV_SEC(61));
+	cr_assert_eq(t.registers, 3);
+	cr_assert_eq(t.accepts, 2);
+	cr_assert(st(w.a)->registered);
+	if (t.c)
+		host_tcp_abort(t.c);
+	host_tcp_unlisten(l);
+	world_free(&w);
+}
