@@ -66,6 +66,7 @@ typedef struct sender {
 	uint32_t left, seq;
 	tv_time interval;
 	uint16_t size;
+	bool rtp;               /* payload=rtp: RTP-shaped datagrams */
 } sender;
 
 typedef struct scn_ctx {
@@ -102,6 +103,9 @@ int ctx_resolve(scn_ctx *c, const char *s, tv_ep *ep, bool allow_noport);
 int ctx_host_port(scn_ctx *c, const char *s, sym **host, uint16_t *port);
 rsock *ctx_rsock(scn_ctx *c, sym *host, uint16_t port, bool create);
 rlisten *ctx_rlisten(scn_ctx *c, const char *host, uint16_t port);
+
+/* The tv_host behind a host or phone symbol. */
+#define SYM_HOSTOF(s) ((tv_host *)((s)->kind == SYM_PHONE ? (s)->obj2 : (s)->obj))
 
 /* Options: key[op]value words after the positional ones. */
 typedef struct opt {

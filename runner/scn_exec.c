@@ -71,7 +71,7 @@ rsock *ctx_rsock(scn_ctx *c, sym *host, uint16_t port, bool create)
 		return NULL;
 	snprintf(rs->host, sizeof(rs->host), "%s", host->name);
 	rs->port = port;
-	rs->h = host->obj;
+	rs->h = host->kind == SYM_PHONE ? host->obj2 : host->obj;
 	c->socks[c->nsocks++] = rs;
 	return rs;
 }
@@ -175,7 +175,7 @@ static int c_listen(scn_ctx *c, const scn_stmt *st)
 		snprintf(rl->host, sizeof(rl->host), "%s", h->name);
 		rl->port = port;
 		rl->echo = echo;
-		rl->l = host_tcp_listen(h->obj, port, tcp_accept, rl, &err);
+		rl->l = host_tcp_listen(SYM_HOSTOF(h), port, tcp_accept, rl, &err);
 		return rl->l ? 0 : ctx_err(c, "cannot listen on %s (%d)", st->argv[1], err);
 	}
 	{
@@ -195,8 +195,17 @@ static void sender_fire(tv_timer *t, tv_time now)
 
 	(void)now;
 	memset(buf, 0, s->size);
-	n = snprintf((char *)buf, s->size, "traverse seq=%u", s->seq++);
-	(void)n;
+	if (s->rtp && s->size >= 12) {
+		/* RTP v2, PT 0, a stranger's SSRC: looks like media to a relay */
+		buf[0] = 0x80;
+		pkt_put16(buf + 2, (uint16_t)s->seq);
+		pkt_put32(buf + 4, s->seq * 160);
+		pkt_put32(buf + 8, 0x5ca1ab1e);
+		s->seq++;
+	} else {
+		n = snprintf((char *)buf, s->size, "traverse seq=%u", s->seq++);
+		(void)n;
+	}
 	host_udp_send(s->rs->s, &s->to, buf, s->size);
 	if (--s->left > 0)
 		host_timer_arm(s->rs->h, &s->t, now + s->interval);
@@ -204,7 +213,7 @@ static void sender_fire(tv_timer *t, tv_time now)
 
 static int c_send(scn_ctx *c, const scn_stmt *st)
 {
-	static const char *const keys[] = { "count", "interval", "size", NULL };
+	static const char *const keys[] = { "count", "interval", "size", "payload", NULL };
 	opts o;
 	const opt *v;
 	sym *h;
@@ -232,6 +241,8 @@ static int c_send(scn_ctx *c, const scn_stmt *st)
 		return ctx_err(c, "size: must be 1 to 1400 bytes");
 	if (interval < TV_US(1))
 		return ctx_err(c, "interval: must be positive");
+	if ((v = opts_get(&o, "payload")) && strcmp(v->val, "text") && strcmp(v->val, "rtp"))
+		return ctx_err(c, "payload: text or rtp");
 	if (c->dry)
 		return 0;
 	rs = ctx_rsock(c, h, port, true);
@@ -252,6 +263,7 @@ static int c_send(scn_ctx *c, const scn_stmt *st)
 	s->left = (uint32_t)count;
 	s->interval = interval;
 	s->size = (uint16_t)size;
+	s->rtp = (v = opts_get(&o, "payload")) && !strcmp(v->val, "rtp");
 	tv_timer_init(&s->t, sender_fire, s);
 	host_timer_arm(rs->h, &s->t, c->cursor);
 	return 0;
@@ -317,7 +329,7 @@ static int c_connect(scn_ctx *c, const scn_stmt *st)
 	s->obj = rc;
 	rc->sym = s;
 	rc->state = "connecting";
-	rc->c = host_tcp_connect(h->obj, port, &to, conn_ev, rc, &err);
+	rc->c = host_tcp_connect(SYM_HOSTOF(h), port, &to, conn_ev, rc, &err);
 	if (!rc->c)
 		return ctx_err(c, "connect %s: failed (%d)", s->name, err);
 	if (idle)
@@ -595,6 +607,17 @@ static void ctx_free(scn_ctx *c)
 		free(c->senders[i]);
 	}
 	free(c->senders);
+	/* Sockets first: some live on hosts that phones own. */
+	for (int i = 0; i < c->nlistens; i++) {
+		host_tcp_unlisten(c->listens[i]->l);
+		free(c->listens[i]);
+	}
+	free(c->listens);
+	for (int i = 0; i < c->nsocks; i++) {
+		host_udp_close(c->socks[i]->s);
+		free(c->socks[i]);
+	}
+	free(c->socks);
 	for (int i = c->nsyms - 1; i >= 0; i--) {
 		sym *s = &c->syms[i];
 		if (!s->obj && !s->obj2)
@@ -619,16 +642,6 @@ static void ctx_free(scn_ctx *c)
 			break;
 		}
 	}
-	for (int i = 0; i < c->nlistens; i++) {
-		host_tcp_unlisten(c->listens[i]->l);
-		free(c->listens[i]);
-	}
-	free(c->listens);
-	for (int i = 0; i < c->nsocks; i++) {
-		host_udp_close(c->socks[i]->s);
-		free(c->socks[i]);
-	}
-	free(c->socks);
 	for (int i = c->nsyms - 1; i >= 0; i--) {
 		sym *s = &c->syms[i];
 		if (s->kind == SYM_HOST)

@@ -151,9 +151,11 @@ int ctx_host_port(scn_ctx *c, const char *s, sym **host, uint16_t *port)
 		return ctx_err(c, "'%s' should be HOST:PORT", s);
 	memcpy(name, s, (size_t)(colon - s));
 	name[colon - s] = '\0';
-	*host = need_sym(c, name, SYM_HOST);
+	*host = ctx_sym(c, name, SYM_HOST);
 	if (!*host)
-		return -1;
+		*host = ctx_sym(c, name, SYM_PHONE);    /* a phone is a host too */
+	if (!*host)
+		return ctx_err(c, "no host named '%s' is declared", name);
 	p = strtoul(colon + 1, &end, 10);
 	if (!colon[1] || *end || p == 0 || p > 65535)
 		return ctx_err(c, "bad port in '%s' (1-65535)", s);
