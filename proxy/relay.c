@@ -38,12 +38,16 @@ void px_relay_rx(void *arg, tv_udp *u, const tv_ep *from, const uint8_t *data, s
 	px_stream *s = k->s;
 	proxy *p = s->leg->b->p;
 	int r = k->rtcp;
+	bool rtp;
 
 	(void)u;
 	if (len < 8 || (data[0] >> 6) != 2) {   /* RTP and RTCP are version 2 */
 		drop(p, s, PX_DROP_RTP_MALFORMED);
 		return;
 	}
+	/* Media activity for the silence timeout is RTP only: a muted phone
+	 * keeps sending RTCP (RFC 5761 demux for RTCP on the RTP port). */
+	rtp = !r && !(data[1] >= 200 && data[1] <= 204);
 	if (k->side == PX_ACCESS) {
 		if (s->latch[r] == PX_UNLATCHED) {
 			if (!may_latch(p, s, from, now)) {
@@ -65,7 +69,8 @@ void px_relay_rx(void *arg, tv_udp *u, const tv_ep *from, const uint8_t *data, s
 			s->latched[r] = *from;
 			p->st.relatches++;
 		}
-		s->last_media = now;
+		if (rtp)
+			s->last_media = now;
 		if (!s->core_known) {
 			drop(p, s, PX_DROP_RTP_NO_DEST);
 			return;
@@ -76,7 +81,8 @@ void px_relay_rx(void *arg, tv_udp *u, const tv_ep *from, const uint8_t *data, s
 		p->st.relayed_to_core++;
 		p->st.bytes_to_core += len;
 	} else {
-		s->last_media = now;
+		if (rtp)
+			s->last_media = now;
 		if (s->latch[r] != PX_LATCHED) {
 			drop(p, s, PX_DROP_RTP_NO_DEST);
 			return;
