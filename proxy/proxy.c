@@ -51,6 +51,12 @@ void proxy_cfg_default(proxy_cfg *cfg)
 
 void px_send_access(proxy *p, px_binding *b, const char *msg, size_t len)
 {
+	if (b->tcp_flow && !b->tcp) {
+		/* Its connection is gone and its NAT only has a TCP binding:
+		 * nothing reaches it until it connects again (RFC 5626 flow). */
+		p->st.drop[PX_DROP_SIP_UNKNOWN]++;
+		return;
+	}
 	p->st.sip_out_access++;
 	if (b->tcp)
 		host_tcp_send(b->tcp, msg, len);
@@ -102,6 +108,7 @@ px_binding *px_binding_get(proxy *p, const tv_ep *nat, tv_tcp *tcp, const char *
 				tv_map_del(&p->by_nat, px_ep_key(&b->nat));
 			b->nat = *nat;
 			b->tcp = tcp;
+			b->tcp_flow = tcp != NULL;
 			if (!tcp)
 				tv_map_put(&p->by_nat, px_ep_key(nat), b);
 			return b;
@@ -124,6 +131,7 @@ px_binding *px_binding_get(proxy *p, const tv_ep *nat, tv_tcp *tcp, const char *
 	snprintf(b->user, sizeof(b->user), "%s", user ? user : "");
 	b->nat = *nat;
 	b->tcp = tcp;
+	b->tcp_flow = tcp != NULL;
 	b->core_port = pool_get(&p->sig_pool);
 	if (!b->core_port) {
 		free(b);

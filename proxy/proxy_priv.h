@@ -36,6 +36,8 @@ struct px_stream {
 	enum px_latch_state latch[2];   /* [rtcp] */
 	tv_ep latched[2];
 	tv_ep core_remote[2];           /* peer's core-side RTP/RTCP, from core SDP */
+	uint16_t core_rtcp_port;        /* its RTCP port when not multiplexed */
+	bool mux_term, mux_core;        /* a=rtcp-mux on each side: in effect only if both (RFC 5761) */
 	bool core_known;
 	tv_time learn_until;
 	bool held;
@@ -59,6 +61,7 @@ struct px_binding {
 	char user[64];
 	tv_ep nat;                      /* source of its signaling (NAT mapping) */
 	tv_tcp *tcp;                    /* when it signals over TCP */
+	bool tcp_flow;                  /* it did: never fall back to UDP */
 	char sentby[PX_HP];             /* top Via sent-by as written */
 	char contact_hp[PX_HP];         /* Contact host:port as written */
 	tv_ep contact;

@@ -191,20 +191,26 @@ static int sdp_handle(proxy *p, px_leg *leg, sipmsg *sm, enum px_side from)
 			}
 		}
 		if (rtcp <= 0 || rtcp > 65535)
-			rtcp = mux ? port : port + 1;
+			rtcp = port + 1;
 		s = &leg->s[i];
 		s->held = held;
 		if (from == PX_ACCESS) {
+			s->mux_term = mux;
 			s->sdp_rtp = tv_ep4(a.v4, (uint16_t)port);
-			s->sdp_rtcp = tv_ep4(a.v4, (uint16_t)rtcp);
+			s->sdp_rtcp = tv_ep4(a.v4, (uint16_t)(mux ? port : rtcp));
 			s->learn_until = now + p->cfg.latch_window;
 			if (p->cfg.strict_source)       /* a new offer/answer: learn again */
 				s->latch[0] = s->latch[1] = PX_UNLATCHED;
 		} else {
+			s->mux_core = mux;
 			s->core_remote[0] = tv_ep4(a.v4, (uint16_t)port);
-			s->core_remote[1] = tv_ep4(a.v4, (uint16_t)rtcp);
+			s->core_rtcp_port = (uint16_t)rtcp;
 			s->core_known = port != 0;
 		}
+		/* Multiplexing holds only when offer and answer both ask for it. */
+		s->core_remote[1] = s->core_remote[0];
+		if (!(s->mux_term && s->mux_core))
+			s->core_remote[1].port = s->core_rtcp_port;
 	}
 	sdp_message_free(sdp);
 	if (rc < 0)
