@@ -694,6 +694,12 @@ static int translate_in(nat *n, tv_time now, uint8_t *pkt, pkt_info *pi, bool ha
 	}
 	if (n->cfg.refresh == NAT_REFRESH_BOTH || (m->proto == TV_PROTO_TCP && (pi->tcp_flags & TCP_SYN)))
 		refresh(n, m, now);
+	/* Refreshing on inbound traffic also renews the permission that let
+	 * it in; otherwise the filter would close on a live binding. */
+	if (n->cfg.refresh == NAT_REFRESH_BOTH)
+		for (uint16_t i = 0; i < m->nfilt; i++)
+			if (m->filt[i].ip == pi->src.ip.v4 && (n->cfg.filtering != NAT_APD || m->filt[i].port == pi->src.port))
+				m->filt[i].last_out = now;
 	m->pkts_in++;
 	to = tv_ep4(m->in_ip, m->in_port);
 	pkt_rewrite_dst(pkt, pi, &to);

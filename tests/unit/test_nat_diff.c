@@ -295,6 +295,11 @@ static int m_inbound(struct model *m, tv_time now, uint8_t proto, tv_ep src, tv_
 	}
 	if (m->cfg.refresh == NAT_REFRESH_BOTH || (proto == TV_PROTO_TCP && (flags & TCP_SYN)))
 		m_refresh(m, b, now);
+	/* Inbound refresh renews the permissions that admitted the packet. */
+	if (m->cfg.refresh == NAT_REFRESH_BOTH)
+		for (int i = 0; i < b->nperm; i++)
+			if (b->perm[i].ip == src.ip.v4 && (m->cfg.filtering != NAT_APD || b->perm[i].port == src.port))
+				b->perm[i].last_out = now;
 	b->pkts_in++;
 	e->src = src;
 	e->dst = tv_ep4(b->in_ip, b->in_port);
