@@ -221,10 +221,13 @@ static void bench_nat_mem(void)
 	nat_free(n);
 }
 
+void bench_sip(void);
+
 int main(void)
 {
 	bench_nat();
 	bench_nat_mem();
 	bench_keepalive();
+	bench_sip();
 	return 0;
 }

@@ -1,20 +1,34 @@
 /* pkt.c - IPv4/UDP/TCP/ICMP wire format. See pkt.h for the contract. */
 #include "pkt.h"
 
+#include <arpa/inet.h>
 #include <string.h>
 
 uint32_t pkt_csum_add(uint32_t sum, const void *data, size_t len)
 {
 	const uint8_t *p = data;
+	uint64_t s = sum;
 
-	while (len > 1) {
-		sum += (uint32_t)(p[0] << 8 | p[1]);
+	/* 32-bit big-endian words: 2^16 = 1 (mod 2^16 - 1), so summing them
+	 * and folding gives the same one's complement sum as 16-bit words. */
+	while (len >= 4) {
+		uint32_t w;
+		memcpy(&w, p, 4);
+		s += ntohl(w);
+		p += 4;
+		len -= 4;
+	}
+	if (len >= 2) {
+		s += (uint32_t)(p[0] << 8 | p[1]);
 		p += 2;
 		len -= 2;
 	}
 	if (len)
-		sum += (uint32_t)p[0] << 8;
-	return sum;
+		s += (uint32_t)p[0] << 8;
+	s = (s & 0xffffffff) + (s >> 32);
+	s = (s & 0xffff) + (s >> 16);
+	s = (s & 0xffff) + (s >> 16);
+	return (uint32_t)s;
 }
 
 uint16_t pkt_csum_fold(uint32_t sum)

@@ -194,7 +194,11 @@ px_leg *px_leg_find(px_binding *b, const char *call_id, bool create)
 	l = calloc(1, sizeof(*l));
 	if (!l)
 		return NULL;
-	snprintf(l->call_id, sizeof(l->call_id), "%s", call_id);
+	l->call_id = strdup(call_id);
+	if (!l->call_id) {
+		free(l);
+		return NULL;
+	}
 	l->b = b;
 	l->next = b->legs;
 	b->legs = l;
@@ -233,25 +237,30 @@ void px_leg_free(px_leg *l)
 			break;
 		}
 	}
-	for (int i = 0; i < l->ns; i++)
-		stream_close(p, &l->s[i]);
+	for (int i = 0; i < l->ns; i++) {
+		stream_close(p, l->s[i]);
+		free(l->s[i]);
+	}
 	host_timer_cancel(p->h, &l->t);
 	p->st.legs--;
 	p->st.calls_ended++;
+	free(l->call_id);
 	free(l);
 }
 
 int px_stream_open(px_leg *l, int idx)
 {
 	proxy *p = l->b->p;
-	px_stream *s = &l->s[idx];
+	px_stream *s;
 	int err;
 
 	if (idx < l->ns)
 		return 0;
 	if (idx != l->ns || idx >= PX_MAX_STREAMS)
 		return TV_EINVAL;
-	memset(s, 0, sizeof(*s));
+	s = calloc(1, sizeof(*s));
+	if (!s)
+		return TV_ENOMEM;
 	s->leg = l;
 	s->idx = idx;
 	s->a_port = pool_get_pair(&p->media_access);
@@ -260,6 +269,7 @@ int px_stream_open(px_leg *l, int idx)
 		if (s->a_port)
 			pool_put_pair(&p->media_access, s->a_port);
 		p->st.no_ports++;
+		free(s);
 		return TV_EFULL;
 	}
 	for (int i = 0; i < 4; i++) {
@@ -276,11 +286,12 @@ int px_stream_open(px_leg *l, int idx)
 			pool_put_pair(&p->media_access, s->a_port);
 			pool_put_pair(&p->media_core, s->c_port);
 			p->st.no_ports++;
+			free(s);
 			return TV_EFULL;
 		}
 	}
 	s->last_media = host_now(p->h);
-	l->ns++;
+	l->s[l->ns++] = s;
 	p->st.streams++;
 	p->st.ports_access += 2;
 	p->st.ports_core += 2;
@@ -301,9 +312,9 @@ static void leg_timer(tv_timer *t, tv_time now)
 		return;
 	}
 	for (int i = 0; i < l->ns; i++) {
-		if (l->s[i].last_media > last)
-			last = l->s[i].last_media;
-		held |= l->s[i].held;
+		if (l->s[i]->last_media > last)
+			last = l->s[i]->last_media;
+		held |= l->s[i]->held;
 	}
 	if (!held && p->cfg.media_timeout && now - last >= p->cfg.media_timeout) {
 		px_leg_free(l);
@@ -557,7 +568,7 @@ void proxy_foreach_stream(const proxy *p, void (*fn)(void *arg, const proxy_stre
 	for (size_t i = 0; i < p->nall; i++) {
 		for (const px_leg *l = p->all[i]->legs; l; l = l->next) {
 			for (int k = 0; k < l->ns; k++) {
-				const px_stream *s = &l->s[k];
+				const px_stream *s = l->s[k];
 				proxy_stream_info si = {
 					.user = p->all[i]->user, .call_id = l->call_id, .index = k,
 					.access_port = s->a_port, .core_port = s->c_port, .sdp_rtp = s->sdp_rtp,

@@ -46,10 +46,10 @@ struct px_stream {
 };
 
 struct px_leg {
-	char call_id[128];
+	char *call_id;
 	px_binding *b;
 	px_leg *next;                   /* in the binding's list */
-	px_stream s[PX_MAX_STREAMS];
+	px_stream *s[PX_MAX_STREAMS];  /* allocated as SDP brings m= lines */
 	int ns;
 	char peer_target[PX_HP];        /* core-side Contact host:port of the other party */
 	bool ending;                    /* BYE/CANCEL seen: free on its final response */

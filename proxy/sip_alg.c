@@ -109,14 +109,14 @@ static void sdp_line(void *arg, sip_rw *rw, rw_span line, int media)
 	} else if (b[line.off] == 'c' && rw_field(b, line, 2, &f) == 1) {
 		rw_replace(rw, f, c->ip);
 	} else if (b[line.off] == 'm' && media >= 0 && media < c->leg->ns && rw_field(b, line, 1, &f) == 1) {
-		px_stream *s = &c->leg->s[media];
+		px_stream *s = c->leg->s[media];
 		if (!(f.len == 1 && b[f.off] == '0')) {
 			snprintf(port, sizeof(port), "%u", c->to == PX_CORE ? s->c_port : s->a_port);
 			rw_replace(rw, f, port);
 		}
 	} else if (b[line.off] == 'a' && line.len > 7 && !strncmp(b + line.off, "a=rtcp:", 7) && media >= 0 &&
 		   media < c->leg->ns) {
-		px_stream *s = &c->leg->s[media];
+		px_stream *s = c->leg->s[media];
 		rw_span pf = { line.off + 7, 0 };
 		while (pf.off + pf.len < line.off + line.len && b[pf.off + pf.len] >= '0' && b[pf.off + pf.len] <= '9')
 			pf.len++;
@@ -192,7 +192,7 @@ static int sdp_handle(proxy *p, px_leg *leg, sipmsg *sm, enum px_side from)
 		}
 		if (rtcp <= 0 || rtcp > 65535)
 			rtcp = port + 1;
-		s = &leg->s[i];
+		s = leg->s[i];
 		s->held = held;
 		if (from == PX_ACCESS) {
 			s->mux_term = mux;

@@ -5,10 +5,13 @@
 #include "sipmsg.h"
 
 #include <osipparser2/sdp_message.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+
+#define SIPMSG_AGENT "Traverse simterm"
 
 void sipmsg_init(void)
 {
@@ -65,6 +68,62 @@ int sipmsg_to_str(osip_message_t *m, char **buf, size_t *len)
 	return rc == 0 ? 0 : TV_EINVAL;
 }
 
+int sipmsg_request(const sipmsg_req *r, osip_message_t **out)
+{
+	osip_message_t *m;
+	osip_uri_t *u;
+	char hdr[512];
+	int rc = 0;
+
+	*out = NULL;
+	if (osip_message_init(&m) != 0)
+		return TV_ENOMEM;
+	osip_message_set_method(m, osip_strdup(r->method));
+	osip_message_set_version(m, osip_strdup("SIP/2.0"));
+	if (osip_uri_init(&u) != 0) {
+		osip_message_free(m);
+		return TV_ENOMEM;
+	}
+	if (osip_uri_parse(u, r->ruri) != 0) {
+		osip_uri_free(u);
+		osip_message_free(m);
+		return TV_EINVAL;
+	}
+	osip_message_set_uri(m, u);
+	rc |= osip_message_set_via(m, r->via);
+	snprintf(hdr, sizeof(hdr), "<%s>;tag=%s", r->from_uri, r->from_tag);
+	rc |= osip_message_set_from(m, hdr);
+	if (r->to_tag && r->to_tag[0])
+		snprintf(hdr, sizeof(hdr), "<%s>;tag=%s", r->to_uri, r->to_tag);
+	else
+		snprintf(hdr, sizeof(hdr), "<%s>", r->to_uri);
+	rc |= osip_message_set_to(m, hdr);
+	rc |= osip_message_set_call_id(m, r->call_id);
+	snprintf(hdr, sizeof(hdr), "%lu %s", r->cseq, r->method);
+	rc |= osip_message_set_cseq(m, hdr);
+	if (r->contact)
+		rc |= sipmsg_add_contact(m, r->contact, r->allow);
+	rc |= osip_message_set_max_forwards(m, "70");
+	rc |= osip_message_set_header(m, "User-Agent", SIPMSG_AGENT);
+	if (rc != 0) {
+		osip_message_free(m);
+		return TV_ENOMEM;
+	}
+	*out = m;
+	return 0;
+}
+
+int sipmsg_add_contact(osip_message_t *m, const char *uri, const char *allow)
+{
+	char hdr[512];
+
+	snprintf(hdr, sizeof(hdr), "<%s>", uri);
+	if (osip_message_set_contact(m, hdr) != 0 ||
+	    (allow && osip_message_set_header(m, "Allow", allow) != 0))
+		return TV_ENOMEM;
+	return 0;
+}
+
 static int vias_copy(const osip_message_t *from, osip_message_t *to)
 {
 	osip_via_t *v, *c;
@@ -104,7 +163,7 @@ int sipmsg_response(const osip_message_t *req, int code, const char *to_tag, osi
 		rc = TV_ENOMEM;
 		goto fail;
 	}
-	osip_message_set_header(r, "User-Agent", "Traverse simterm");
+	osip_message_set_header(r, "User-Agent", SIPMSG_AGENT);
 	*out = r;
 	return 0;
 fail:
@@ -231,15 +290,12 @@ const char *sipmsg_tag(const osip_from_t *f)
 	return p->gvalue;
 }
 
-int sipmsg_contact_uri(const osip_message_t *m, char *buf, size_t cap)
+int sipmsg_uri_str(const osip_uri_t *u, char *buf, size_t cap)
 {
-	osip_contact_t *c = NULL;
 	char *s = NULL;
 	int rc = 0;
 
-	if (osip_message_get_contact(m, 0, &c) < 0 || !c || !c->url)
-		return TV_ENOENT;
-	if (osip_uri_to_str(c->url, &s) != 0)
+	if (!u || osip_uri_to_str(u, &s) != 0)
 		return TV_EINVAL;
 	if (strlen(s) >= cap)
 		rc = TV_ENOSPC;
@@ -247,6 +303,30 @@ int sipmsg_contact_uri(const osip_message_t *m, char *buf, size_t cap)
 		memcpy(buf, s, strlen(s) + 1);
 	osip_free(s);
 	return rc;
+}
+
+int sipmsg_contact_uri(const osip_message_t *m, char *buf, size_t cap)
+{
+	osip_contact_t *c = NULL;
+
+	if (osip_message_get_contact(m, 0, &c) < 0 || !c || !c->url)
+		return TV_ENOENT;
+	return sipmsg_uri_str(c->url, buf, cap);
+}
+
+unsigned long sipmsg_expires(const osip_message_t *m, const osip_contact_t *c, unsigned long dflt,
+			     unsigned long max)
+{
+	osip_generic_param_t *p = NULL;
+	const char *h = sipmsg_header(m, "expires");
+	unsigned long v = dflt;
+
+	if (c && osip_contact_param_get_byname((osip_contact_t *)c, "expires", &p) == 0 && p &&
+	    sipmsg_uint(p->gvalue, ULONG_MAX, &v) == 0)
+		return v > max ? max : v;
+	if (h && sipmsg_uint(h, ULONG_MAX, &v) < 0)
+		v = dflt;
+	return v > max ? max : v;
 }
 
 int sipmsg_uint(const char *s, unsigned long max, unsigned long *out)
@@ -321,26 +401,62 @@ int sipmsg_stream_feed(sipmsg_stream *s, const uint8_t *data, size_t len)
 	return 0;
 }
 
-/* s->buf holds [consumed message][rest]; the message handed out last time
- * stays readable until this call drops it. */
+/* Content-Length (or its compact form "l") from a message head ending in
+ * CRLF CRLF: framing only (RFC 3261 18.3), the message itself is parsed
+ * by libosip2 once it is whole. A head without one frames as length 0. */
+static int head_content_length(const uint8_t *h, size_t hlen, unsigned long *out)
+{
+	const uint8_t *line = h, *end = h + hlen, *eol, *colon;
+	char val[16];
+	size_t n;
+
+	*out = 0;
+	for (; line < end && (eol = memmem(line, (size_t)(end - line), "\r\n", 2)) != NULL; line = eol + 2) {
+		colon = memchr(line, ':', (size_t)(eol - line));
+		if (!colon)
+			continue;
+		n = (size_t)(colon - line);
+		while (n && (line[n - 1] == ' ' || line[n - 1] == '\t'))
+			n--;
+		if (!((n == 14 && strncasecmp((const char *)line, "Content-Length", 14) == 0) ||
+		      (n == 1 && (line[0] == 'l' || line[0] == 'L'))))
+			continue;
+		n = (size_t)(eol - colon - 1);
+		if (n >= sizeof(val))
+			return TV_EINVAL;
+		memcpy(val, colon + 1, n);
+		val[n] = '\0';
+		return sipmsg_uint(val, SIPMSG_MAX_LEN, out);
+	}
+	return 0;
+}
+
+/* s->buf holds [message handed out last time][rest]; the first is
+ * dropped here, so the caller could read it until now. */
 int sipmsg_stream_next(sipmsg_stream *s, const uint8_t **msg, size_t *mlen, uint64_t *keepalives)
 {
 	const uint8_t *end;
-	osip_message_t *head;
 	size_t skip = 0, hlen;
-	unsigned long clen = 0;
-	int rc;
+	unsigned long clen;
 
 	if (s->taken) {
 		memmove(s->buf, s->buf + s->taken, s->len - s->taken);
 		s->len -= s->taken;
 		s->taken = 0;
 	}
-	while (skip < s->len && (s->buf[skip] == '\r' || s->buf[skip] == '\n'))
+	/* RFC 5626 4.4.1: a ping is CRLF CRLF, a pong CRLF; runs may arrive
+	 * in pieces, so the run length carries over. */
+	while (skip < s->len && (s->buf[skip] == '\r' || s->buf[skip] == '\n')) {
 		skip++;
+		if (++s->crlf % 4 == 0)
+			(*keepalives)++;
+	}
+	if (skip < s->len && s->crlf) {
+		if (s->crlf % 4 >= 2)
+			(*keepalives)++;
+		s->crlf = 0;
+	}
 	if (skip) {
-		/* RFC 5626 4.4.1: a ping is CRLF CRLF; count pairs, at least one. */
-		*keepalives += skip / 4 ? skip / 4 : 1;
 		memmove(s->buf, s->buf + skip, s->len - skip);
 		s->len -= skip;
 	}
@@ -348,14 +464,7 @@ int sipmsg_stream_next(sipmsg_stream *s, const uint8_t **msg, size_t *mlen, uint
 	if (!end)
 		return s->len > SIPMSG_MAX_LEN ? TV_EINVAL : 0;
 	hlen = (size_t)(end - s->buf) + 4;
-	/* Let libosip2 read the head, Content-Length (or "l") included. */
-	if (osip_message_init(&head) != 0)
-		return TV_ENOMEM;
-	rc = osip_message_parse(head, (const char *)s->buf, hlen);
-	if (rc == 0 && head->content_length && head->content_length->value)
-		rc = sipmsg_uint(head->content_length->value, SIPMSG_MAX_LEN, &clen);
-	osip_message_free(head);
-	if (rc != 0 || hlen + clen > SIPMSG_MAX_LEN)
+	if (head_content_length(s->buf, hlen, &clen) < 0 || hlen + clen > SIPMSG_MAX_LEN)
 		return TV_EINVAL;
 	if (s->len < hlen + clen)
 		return 0;
@@ -484,6 +593,30 @@ int sipmsg_sdp_read(const osip_message_t *m, sipmsg_sdp *out)
 	if (rc == 0 && !out->m[SIPMSG_AUDIO].present && !out->m[SIPMSG_VIDEO].present)
 		rc = TV_EINVAL;
 	return rc;
+}
+
+/* We may send what the peer receives and receive what it sends. */
+static int dir_mirror(int peer)
+{
+	return (peer & SIPMSG_DIR_SEND ? SIPMSG_DIR_RECV : 0) | (peer & SIPMSG_DIR_RECV ? SIPMSG_DIR_SEND : 0);
+}
+
+void sipmsg_sdp_local(const sipmsg_sdp_pref *p, const sipmsg_sdp *peer, sipmsg_sdp *out)
+{
+	memset(out, 0, sizeof(*out));
+	for (int k = 0; k < SIPMSG_NMEDIA; k++) {
+		sipmsg_media *md = &out->m[k];
+		bool want = k == SIPMSG_AUDIO || p->video;
+
+		md->present = peer ? peer->m[k].present : want;
+		if (!md->present || (peer && (!want || peer->m[k].port == 0)))
+			continue;               /* absent, or refused: port 0 */
+		md->port = (uint16_t)(p->rtp_port + 2 * k);
+		if (k == SIPMSG_AUDIO)
+			md->rtcp_port = p->rtcp_port;
+		md->mux = p->mux && (!peer || peer->m[k].mux);
+		md->dir = peer ? p->dir & dir_mirror(peer->m[k].dir) : p->dir;
+	}
 }
 
 static char *dupf(const char *fmt, unsigned long long v)

@@ -19,7 +19,9 @@
 
 #define SIPMSG_MAX_LEN 65535            /* largest message we frame over TCP */
 
-/* Prepare libosip2's parser; idempotent. */
+/* Prepare libosip2's parser; idempotent but not free (it rebuilds
+ * libosip2's tables), so call it once per engine: sipua_new and
+ * softswitch_new do. Every other function here needs it done. */
 void sipmsg_init(void);
 
 /* A datagram holding nothing but CR/LF (or nothing): a keepalive ping. */
@@ -33,6 +35,23 @@ int sipmsg_parse(const uint8_t *data, size_t len, osip_message_t **out);
 /* Serialize m (Content-Length is recomputed by libosip2). *buf is
  * osip_malloc'd. Returns 0 or TV_ENOMEM/TV_EINVAL. */
 int sipmsg_to_str(osip_message_t *m, char **buf, size_t *len);
+
+/* A request's fields. via is the whole Via value; to_tag may be NULL or
+ * empty; contact is a URI (NULL: no Contact), allow an Allow value (NULL:
+ * none). Max-Forwards is 70. */
+typedef struct sipmsg_req {
+	const char *method, *ruri, *via, *call_id;
+	const char *from_uri, *from_tag, *to_uri, *to_tag;
+	unsigned long cseq;
+	const char *contact, *allow;
+} sipmsg_req;
+
+/* Build a request (also sets User-Agent). Returns 0, TV_ENOMEM, or
+ * TV_EINVAL if the Request-URI does not parse. */
+int sipmsg_request(const sipmsg_req *r, osip_message_t **out);
+
+/* Add Contact: <uri> and, if allow is non-NULL, Allow. */
+int sipmsg_add_contact(osip_message_t *m, const char *uri, const char *allow);
 
 /* A response to req with its Via list, From, To (plus to_tag if To has
  * none and to_tag is non-NULL), Call-ID and CSeq, and the standard reason
@@ -61,9 +80,16 @@ const char *sipmsg_branch(const osip_message_t *m);
 const char *sipmsg_header(const osip_message_t *m, const char *name);
 /* The tag of a From/To header, or NULL. */
 const char *sipmsg_tag(const osip_from_t *f);
+/* u as a string into buf; TV_EINVAL if absent, TV_ENOSPC if too long. */
+int sipmsg_uri_str(const osip_uri_t *u, char *buf, size_t cap);
 /* The first Contact's URI as a string into buf; TV_ENOENT if none,
  * TV_ENOSPC if it does not fit. */
 int sipmsg_contact_uri(const osip_message_t *m, char *buf, size_t cap);
+/* A registration's expiry in seconds (RFC 3261 10.2.1.1): c's expires
+ * parameter if c is given and has one, else the Expires header, else dflt;
+ * values above max are clamped. */
+unsigned long sipmsg_expires(const osip_message_t *m, const osip_contact_t *c, unsigned long dflt,
+			     unsigned long max);
 /* Parse a decimal header value into [0, max]; TV_EINVAL otherwise. */
 int sipmsg_uint(const char *s, unsigned long max, unsigned long *out);
 
@@ -80,6 +106,7 @@ typedef struct sipmsg_stream {
 	uint8_t *buf;
 	size_t len, cap;
 	size_t taken;                   /* bytes of the message handed out last */
+	unsigned crlf;                  /* CR/LF bytes skipped in the current run */
 } sipmsg_stream;
 
 void sipmsg_stream_free(sipmsg_stream *s);
@@ -87,8 +114,9 @@ void sipmsg_stream_free(sipmsg_stream *s);
 int sipmsg_stream_feed(sipmsg_stream *s, const uint8_t *data, size_t len);
 /* Take the next complete message: returns 1 and sets *msg and *mlen (borrowed,
  * valid until the next call on s, feed included), 0 if more bytes are needed, TV_EINVAL
- * if the head cannot be framed (the stream is then unusable). Leading
- * CR/LF (keepalives) are skipped and counted in *keepalives. */
+ * if the head cannot be framed (the stream is then unusable). CR/LF
+ * between messages is skipped; each CRLF CRLF ping and each lone CRLF
+ * pong adds one to *keepalives. */
 int sipmsg_stream_next(sipmsg_stream *s, const uint8_t **msg, size_t *mlen, uint64_t *keepalives);
 
 /* ---- SDP ----------------------------------------------------------------- */
@@ -111,6 +139,20 @@ typedef struct sipmsg_media {
 typedef struct sipmsg_sdp {
 	sipmsg_media m[SIPMSG_NMEDIA];
 } sipmsg_sdp;
+
+/* What a phone wants to write: audio at rtp_port (RTCP at rtcp_port if
+ * non-zero, a=rtcp), video at rtp_port + 2 if video, a=rtcp-mux if mux,
+ * direction dir (SIPMSG_DIR_* bits). */
+typedef struct sipmsg_sdp_pref {
+	uint16_t rtp_port, rtcp_port;
+	bool video, mux;
+	int dir;
+} sipmsg_sdp_pref;
+
+/* An offer (peer == NULL) or the RFC 3264 answer to peer: the same m=
+ * lines, port 0 for those refused (video when !video), mux only if both
+ * ask, the direction what we want within what the peer allows. */
+void sipmsg_sdp_local(const sipmsg_sdp_pref *p, const sipmsg_sdp *peer, sipmsg_sdp *out);
 
 /* Read the first audio and video m= lines of m's body. TV_ENOENT if there
  * is no body, TV_EINVAL if it is not SDP we can use (no usable c=, bad

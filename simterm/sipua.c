@@ -14,9 +14,15 @@
  *   reg_refresh  re-REGISTER at half the granted expiry, or UA_REG_RETRY
  *                after a failure or timeout.
  *
+ * Media: one stream per m= line this phone wrote, opened with the call and
+ * kept (stopped) after it ends; RTCP mux is used only if both sides asked;
+ * RTP is sent only while established, not holding, and the peer's SDP
+ * says it receives (so a=sendonly from the peer silences this phone too).
+ *
  * Limits: one call; offers come in INVITEs (an INVITE without SDP gets
- * 488); no PRACK, no early media, no authentication; over TCP the phone
- * keeps one connection to the outbound proxy and does not listen. */
+ * 488); no PRACK, no early media, no authentication, no glare handling
+ * beyond 491; over TCP the phone keeps one connection to the outbound
+ * proxy, reopened when needed, and does not listen. */
 #include "sipua.h"
 #include "sipmsg.h"
 
@@ -24,7 +30,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define UA_AGENT "Traverse simterm"
 #define UA_ALLOW "INVITE, ACK, CANCEL, BYE, OPTIONS"
 #define UA_REG_RETRY TV_SEC(30)
 #define UA_URI_MAX 256
@@ -151,19 +156,10 @@ static void rand_id(sipua *ua, char *out, size_t nhex)
 	sipmsg_rand_hex(host_rng(ua->h), out, nhex);
 }
 
-static void uri_copy(const osip_uri_t *u, char *out, size_t cap)
-{
-	char *s = NULL;
-
-	out[0] = '\0';
-	if (u && osip_uri_to_str(u, &s) == 0 && strlen(s) < cap)
-		memcpy(out, s, strlen(s) + 1);
-	osip_free(s);
-}
-
 /* ---- transport ------------------------------------------------------------- */
 
-static void ua_tcp_cb(void *arg, tv_tcp *c, enum tv_tcp_event ev, const uint8_t *data, size_t len, tv_time now);
+static void ua_tcp_cb(void *arg, tv_tcp *c, enum tv_tcp_event ev, const uint8_t *data, size_t len,
+		      tv_time now);
 
 static void tcp_noop(void *arg, tv_tcp *c, enum tv_tcp_event ev, const uint8_t *data, size_t len, tv_time now)
 {
@@ -181,12 +177,17 @@ static void tcp_drop(sipua *ua)
 	sipmsg_stream_free(&ua->rxs);
 }
 
+/* Connect from the SIP port, as phones do (sent-by then names the
+ * connection's own port); from an ephemeral one if that is still taken
+ * by the previous connection (TIME_WAIT). */
 static int ua_send_tcp(sipua *ua, const char *buf, size_t len)
 {
 	int err;
 
 	if (!ua->tcp) {
-		ua->tcp = host_tcp_connect(ua->h, 0, &ua->cfg.proxy, ua_tcp_cb, ua, &err);
+		ua->tcp = host_tcp_connect(ua->h, ua->cfg.sip_port, &ua->cfg.proxy, ua_tcp_cb, ua, &err);
+		if (!ua->tcp && err == TV_EEXIST)
+			ua->tcp = host_tcp_connect(ua->h, 0, &ua->cfg.proxy, ua_tcp_cb, ua, &err);
 		if (!ua->tcp)
 			return err;
 	}
@@ -223,7 +224,7 @@ static int ua_respond(sipua *ua, const osip_message_t *req, const ua_src *src, c
 {
 	osip_message_t *r;
 	ua_src dst = *src;
-	char *buf, hdr[UA_URI_MAX + 2];
+	char *buf;
 	size_t len;
 	int rc;
 
@@ -232,11 +233,8 @@ static int ua_respond(sipua *ua, const osip_message_t *req, const ua_src *src, c
 	rc = sipmsg_response(req, p->code, p->tag, &r);
 	if (rc < 0)
 		return rc;
-	if (p->contact) {
-		snprintf(hdr, sizeof(hdr), "<%s>", ua->contact);
-		if (osip_message_set_contact(r, hdr) != 0 || osip_message_set_header(r, "Allow", UA_ALLOW) != 0)
-			rc = TV_ENOMEM;
-	}
+	if (p->contact)
+		rc = sipmsg_add_contact(r, ua->contact, UA_ALLOW);
 	if (rc == 0 && p->sdp)
 		rc = sipmsg_sdp_attach(r, ua->user, host_ip(ua->h), ua->c.sess_id, ua->c.sess_ver, p->sdp);
 	if (rc == 0)
@@ -265,61 +263,17 @@ static int ua_reply(sipua *ua, const osip_message_t *req, const ua_src *src, int
 
 /* ---- building requests ------------------------------------------------------- */
 
-typedef struct ua_req {
-	const char *method, *ruri, *branch, *call_id;
-	const char *from_uri, *from_tag, *to_uri, *to_tag;
-	unsigned long cseq;
-	bool contact;
-} ua_req;
-
-static int ua_build(sipua *ua, const ua_req *r, osip_message_t **out)
+/* Our request: Via, From, Contact and the rest filled in by sipmsg. */
+static int ua_build(sipua *ua, sipmsg_req *r, const char *branch, bool contact, osip_message_t **out)
 {
-	osip_message_t *m;
-	osip_uri_t *u;
-	char hdr[UA_URI_MAX + 96];
-	int rc = 0;
+	char via[160];
 
-	*out = NULL;
-	if (osip_message_init(&m) != 0)
-		return TV_ENOMEM;
-	osip_message_set_method(m, osip_strdup(r->method));
-	osip_message_set_version(m, osip_strdup("SIP/2.0"));
-	if (osip_uri_init(&u) != 0) {
-		osip_message_free(m);
-		return TV_ENOMEM;
-	}
-	if (osip_uri_parse(u, r->ruri) != 0) {
-		osip_uri_free(u);
-		osip_message_free(m);
-		return TV_EINVAL;
-	}
-	osip_message_set_uri(m, u);
-	snprintf(hdr, sizeof(hdr), "SIP/2.0/%s %s:%u;branch=%s%s", ua->cfg.tcp ? "TCP" : "UDP",
-		 ua->ip, ua->cfg.sip_port, r->branch, ua->cfg.rport ? ";rport" : "");
-	rc |= osip_message_set_via(m, hdr);
-	snprintf(hdr, sizeof(hdr), "<%s>;tag=%s", r->from_uri, r->from_tag);
-	rc |= osip_message_set_from(m, hdr);
-	if (r->to_tag && r->to_tag[0])
-		snprintf(hdr, sizeof(hdr), "<%s>;tag=%s", r->to_uri, r->to_tag);
-	else
-		snprintf(hdr, sizeof(hdr), "<%s>", r->to_uri);
-	rc |= osip_message_set_to(m, hdr);
-	rc |= osip_message_set_call_id(m, r->call_id);
-	snprintf(hdr, sizeof(hdr), "%lu %s", r->cseq, r->method);
-	rc |= osip_message_set_cseq(m, hdr);
-	if (r->contact) {
-		snprintf(hdr, sizeof(hdr), "<%s>", ua->contact);
-		rc |= osip_message_set_contact(m, hdr);
-		rc |= osip_message_set_header(m, "Allow", UA_ALLOW);
-	}
-	rc |= osip_message_set_max_forwards(m, "70");
-	rc |= osip_message_set_header(m, "User-Agent", UA_AGENT);
-	if (rc != 0) {
-		osip_message_free(m);
-		return TV_ENOMEM;
-	}
-	*out = m;
-	return 0;
+	snprintf(via, sizeof(via), "SIP/2.0/%s %s:%u;branch=%s%s", ua->cfg.tcp ? "TCP" : "UDP",
+		 ua->ip, ua->cfg.sip_port, branch, ua->cfg.rport ? ";rport" : "");
+	r->via = via;
+	r->contact = contact ? ua->contact : NULL;
+	r->allow = UA_ALLOW;
+	return sipmsg_request(r, out);
 }
 
 /* A request inside the call's dialog, to the remote target. */
@@ -327,14 +281,13 @@ static int ua_build_dialog(sipua *ua, const char *method, unsigned long cseq, co
 			   bool contact, osip_message_t **out)
 {
 	const ua_call *c = &ua->c;
-	ua_req r = {
-		.method = method, .ruri = c->target, .branch = branch, .call_id = c->call_id,
+	sipmsg_req r = {
+		.method = method, .ruri = c->target, .call_id = c->call_id,
 		.from_uri = c->local_uri, .from_tag = c->local_tag,
-		.to_uri = c->remote_uri, .to_tag = c->remote_tag,
-		.cseq = cseq, .contact = contact,
+		.to_uri = c->remote_uri, .to_tag = c->remote_tag, .cseq = cseq,
 	};
 
-	return ua_build(ua, &r, out);
+	return ua_build(ua, &r, branch, contact, out);
 }
 
 /* ---- client transactions ------------------------------------------------------ */
@@ -404,36 +357,16 @@ static ua_txn *txn_match(sipua *ua, const osip_message_t *rsp)
 
 /* ---- media -------------------------------------------------------------------- */
 
-/* Direction we may use given the peer's: we send if it receives. */
-static int dir_mirror(int peer)
-{
-	return (peer & SIPMSG_DIR_SEND ? SIPMSG_DIR_RECV : 0) | (peer & SIPMSG_DIR_RECV ? SIPMSG_DIR_SEND : 0);
-}
-
-static int dir_wanted(const sipua *ua)
-{
-	return ua->c.local_hold ? SIPMSG_DIR_SEND : SIPMSG_DIR_SENDRECV;
-}
-
 /* What this phone writes: an offer (peer == NULL) or an answer to peer. */
 static void sdp_local(const sipua *ua, const sipmsg_sdp *peer, sipmsg_sdp *out)
 {
-	memset(out, 0, sizeof(*out));
-	for (int k = 0; k < SIPMSG_NMEDIA; k++) {
-		sipmsg_media *md = &out->m[k];
-		bool want = k == SIPMSG_AUDIO || ua->cfg.video;
+	sipmsg_sdp_pref p = {
+		.rtp_port = ua->cfg.rtp_port, .video = ua->cfg.video, .mux = ua->cfg.rtcp_mux,
+		.rtcp_port = ua->cfg.rtcp_nonadjacent ? (uint16_t)(ua->cfg.rtp_port + 11) : 0,
+		.dir = ua->c.local_hold ? SIPMSG_DIR_SEND : SIPMSG_DIR_SENDRECV,
+	};
 
-		md->present = peer ? peer->m[k].present : want;
-		if (!md->present)
-			continue;
-		if (peer && (!want || peer->m[k].port == 0))
-			continue;               /* rejected: port 0 */
-		md->port = (uint16_t)(ua->cfg.rtp_port + 2 * k);
-		if (k == SIPMSG_AUDIO && ua->cfg.rtcp_nonadjacent)
-			md->rtcp_port = (uint16_t)(ua->cfg.rtp_port + 11);
-		md->mux = ua->cfg.rtcp_mux && (!peer || peer->m[k].mux);
-		md->dir = peer ? dir_wanted(ua) & dir_mirror(peer->m[k].dir) : dir_wanted(ua);
-	}
+	sipmsg_sdp_local(&p, peer, out);
 }
 
 /* Open (or re-open, if its ports changed) the stream for what we wrote. */
@@ -557,12 +490,19 @@ static void call_reset(sipua *ua)
 	host_timer_cancel(ua->h, &ua->answer);
 	txn_stop(&ua->txn[UA_TX_INVITE]);
 	txn_stop(&ua->txn[UA_TX_CANCEL]);
-	c->sess_id = tv_rng_below(host_rng(ua->h), 1000000000u) + 1;
-	c->sess_ver = 1;
 	ua->st.held = false;
 	ua->st.last_code = 0;
 	ua->st.end_reason = NULL;
 	ua->st.established_at = 0;
+}
+
+/* A new call: a clean slate and a new SDP session. */
+static void call_begin(sipua *ua, bool outgoing)
+{
+	call_reset(ua);
+	ua->c.outgoing = outgoing;
+	ua->c.sess_id = tv_rng_below(host_rng(ua->h), 1000000000u) + 1;
+	ua->c.sess_ver = 1;
 }
 
 static void bye_send(sipua *ua, const char *reason)
@@ -584,9 +524,9 @@ static int reg_send(sipua *ua)
 {
 	osip_message_t *m;
 	char br[24] = "z9hG4bK", ruri[sizeof(ua->domain) + 4], exp[24];
-	ua_req r = {
-		.method = "REGISTER", .ruri = ruri, .branch = br, .call_id = ua->reg_call_id,
-		.from_uri = ua->aor, .from_tag = ua->reg_tag, .to_uri = ua->aor, .contact = true,
+	sipmsg_req r = {
+		.method = "REGISTER", .ruri = ruri, .call_id = ua->reg_call_id,
+		.from_uri = ua->aor, .from_tag = ua->reg_tag, .to_uri = ua->aor,
 	};
 	int rc;
 
@@ -595,7 +535,7 @@ static int reg_send(sipua *ua)
 	r.cseq = ++ua->reg_cseq;
 	rand_id(ua, br + 7, 16);
 	snprintf(ruri, sizeof(ruri), "sip:%s", ua->domain);
-	rc = ua_build(ua, &r, &m);
+	rc = ua_build(ua, &r, br, true, &m);
 	if (rc < 0)
 		return rc;
 	snprintf(exp, sizeof(exp), "%lld", (long long)(ua->cfg.reg_expires / TV_SEC(1)));
@@ -620,23 +560,13 @@ int sipua_register(sipua *ua)
 /* The expiry granted: our Contact's expires, else Expires, else asked. */
 static tv_time reg_granted(const sipua *ua, const osip_message_t *m)
 {
-	osip_contact_t *c = NULL;
-	osip_generic_param_t *p = NULL;
-	const char *h = sipmsg_header(m, "expires");
-	unsigned long v;
+	osip_contact_t *c = NULL, *mine = NULL;
+	char uri[UA_URI_MAX];
 
-	for (int i = 0; osip_message_get_contact(m, i, &c) >= 0 && c; i++) {
-		char uri[UA_URI_MAX];
-
-		uri_copy(c->url, uri, sizeof(uri));
-		if (strcmp(uri, ua->contact) == 0 &&
-		    osip_contact_param_get_byname(c, "expires", &p) == 0 && p &&
-		    sipmsg_uint(p->gvalue, 1u << 30, &v) == 0)
-			return TV_SEC(v);
-	}
-	if (h && sipmsg_uint(h, 1u << 30, &v) == 0)
-		return TV_SEC(v);
-	return ua->cfg.reg_expires;
+	for (int i = 0; !mine && osip_message_get_contact(m, i, &c) >= 0 && c; i++)
+		if (sipmsg_uri_str(c->url, uri, sizeof(uri)) == 0 && strcmp(uri, ua->contact) == 0)
+			mine = c;
+	return TV_SEC(sipmsg_expires(m, mine, (unsigned long)(ua->cfg.reg_expires / TV_SEC(1)), 1ul << 30));
 }
 
 static void reg_final(sipua *ua, int code, tv_time granted)
@@ -666,15 +596,14 @@ int sipua_call(sipua *ua, const char *user)
 	ua_call *c = &ua->c;
 	osip_message_t *m;
 	char br[24] = "z9hG4bK";
-	ua_req r = { .method = "INVITE", .branch = br, .cseq = 1, .contact = true };
+	sipmsg_req r = { .method = "INVITE", .cseq = 1 };
 	int rc = 0;
 
 	if (!user || !*user || strlen(user) > 64)
 		return TV_EINVAL;
 	if (in_call(ua))
 		return TV_ESTATE;
-	call_reset(ua);
-	c->outgoing = true;
+	call_begin(ua, true);
 	rand_id(ua, c->call_id, 24);
 	rand_id(ua, c->local_tag, 12);
 	rand_id(ua, br + 7, 16);
@@ -690,7 +619,7 @@ int sipua_call(sipua *ua, const char *user)
 	r.from_uri = c->local_uri;
 	r.from_tag = c->local_tag;
 	if (rc == 0)
-		rc = ua_build(ua, &r, &m);
+		rc = ua_build(ua, &r, br, true, &m);
 	if (rc < 0) {
 		media_release(ua);
 		return rc;
@@ -710,16 +639,16 @@ static void cancel_send(sipua *ua)
 {
 	const ua_call *c = &ua->c;
 	osip_message_t *m;
-	ua_req r = {
-		.method = "CANCEL", .ruri = c->remote_uri, .branch = ua->txn[UA_TX_INVITE].branch,
-		.call_id = c->call_id, .from_uri = c->local_uri, .from_tag = c->local_tag,
+	sipmsg_req r = {
+		.method = "CANCEL", .ruri = c->remote_uri, .call_id = c->call_id,
+		.from_uri = c->local_uri, .from_tag = c->local_tag,
 		.to_uri = c->remote_uri, .cseq = c->invite_cseq,
 	};
 	ua_txn *inv = &ua->txn[UA_TX_INVITE];
 
 	ua->c.cancel_pending = false;
 	ua->c.cancelled = true;
-	if (ua_build(ua, &r, &m) < 0)
+	if (ua_build(ua, &r, inv->branch, false, &m) < 0)
 		return;
 	txn_start(ua, UA_TX_CANCEL, m);
 	osip_message_free(m);
@@ -751,21 +680,17 @@ static void ack_send(sipua *ua, const osip_message_t *rsp, bool ok)
 	const ua_txn *x = &ua->txn[UA_TX_INVITE];
 	osip_message_t *m;
 	char br[24] = "z9hG4bK";
-	const char *tag = sipmsg_tag(rsp->to);
-	ua_req r = {
-		.method = "ACK", .ruri = c->target, .branch = br, .call_id = c->call_id,
+	sipmsg_req r = {
+		.method = "ACK", .ruri = c->target, .call_id = c->call_id,
 		.from_uri = c->local_uri, .from_tag = c->local_tag, .to_uri = c->remote_uri,
-		.to_tag = tag, .cseq = strtoul(rsp->cseq->number, NULL, 10),
+		.to_tag = sipmsg_tag(rsp->to), .cseq = strtoul(rsp->cseq->number, NULL, 10),
 	};
 
-	if (ok) {
+	if (ok)
 		rand_id(ua, br + 7, 16);
-	} else {
-		r.branch = x->branch;
-		if (!c->reinvite)
-			r.ruri = c->remote_uri;
-	}
-	if (ua_build(ua, &r, &m) < 0)
+	else if (!c->reinvite)
+		r.ruri = c->remote_uri;
+	if (ua_build(ua, &r, ok ? br : x->branch, false, &m) < 0)
 		return;
 	osip_free(c->ack);
 	c->ack = NULL;
@@ -871,7 +796,8 @@ static void srv_fire(tv_timer *t, tv_time now)
 	}
 	ua_send_to(ua, s->buf, s->len, &s->dst);
 	s->interval = s->interval * 2 > SIPMSG_T2 ? SIPMSG_T2 : s->interval * 2;
-	host_timer_arm(ua->h, &s->t, now + s->interval);
+	host_timer_arm(ua->h, &s->t, now + s->interval < s->start + SIPMSG_TIMEOUT ?
+		       now + s->interval : s->start + SIPMSG_TIMEOUT);
 }
 
 /* The final response to c->inv (a re-INVITE if reinvite); a 2xx carries
@@ -907,22 +833,23 @@ static int uas_final(sipua *ua, int code, bool reinvite)
 	return 0;
 }
 
-int sipua_answer(sipua *ua)
+/* Answer (200) or refuse a call that is ringing here. */
+static int uas_decide(sipua *ua, int code)
 {
-	if (ua->c.outgoing || ua->st.state != SIPUA_RINGING || ua->srv.active)
-		return TV_ESTATE;
-	host_timer_cancel(ua->h, &ua->answer);
-	return uas_final(ua, 200, false);
-}
-
-int sipua_reject(sipua *ua, int code)
-{
-	if (code < 300 || code > 699)
-		return TV_EINVAL;
 	if (ua->c.outgoing || ua->st.state != SIPUA_RINGING || ua->srv.active)
 		return TV_ESTATE;
 	host_timer_cancel(ua->h, &ua->answer);
 	return uas_final(ua, code, false);
+}
+
+int sipua_answer(sipua *ua)
+{
+	return uas_decide(ua, 200);
+}
+
+int sipua_reject(sipua *ua, int code)
+{
+	return code < 300 || code > 699 ? TV_EINVAL : uas_decide(ua, code);
 }
 
 static void answer_fire(tv_timer *t, tv_time now)
@@ -995,13 +922,13 @@ static void uas_invite(sipua *ua, const osip_message_t *m, const ua_src *src)
 		ua_reply(ua, m, src, 486, rtag);
 		return;
 	}
-	call_reset(ua);
+	call_begin(ua, false);
 	snprintf(c->local_tag, sizeof(c->local_tag), "%s", rtag);
 	snprintf(c->call_id, sizeof(c->call_id), "%s", m->call_id->number);
 	tag = sipmsg_tag(m->from);
 	snprintf(c->remote_tag, sizeof(c->remote_tag), "%s", tag ? tag : "");
-	uri_copy(m->from->url, c->remote_uri, sizeof(c->remote_uri));
-	uri_copy(m->to->url, c->local_uri, sizeof(c->local_uri));
+	sipmsg_uri_str(m->from->url, c->remote_uri, sizeof(c->remote_uri));
+	sipmsg_uri_str(m->to->url, c->local_uri, sizeof(c->local_uri));
 	if (sipmsg_contact_uri(m, c->target, sizeof(c->target)) < 0)
 		snprintf(c->target, sizeof(c->target), "%s", c->remote_uri);
 	c->invite_cseq = strtoul(m->cseq->number, NULL, 10);
@@ -1113,7 +1040,7 @@ int sipua_hold(sipua *ua, bool hold)
 	c->prev_hold = c->local_hold;
 	c->local_hold = hold;
 	for (int k = 0; k < SIPMSG_NMEDIA; k++)
-		c->local.m[k].dir = dir_wanted(ua);
+		c->local.m[k].dir = hold ? SIPMSG_DIR_SEND : SIPMSG_DIR_SENDRECV;
 	c->sess_ver++;
 	c->invite_cseq = ++c->local_cseq;
 	rc = ua_build_dialog(ua, "INVITE", c->invite_cseq, br, true, &m);
@@ -1215,7 +1142,8 @@ static void ua_udp_rx(void *arg, tv_udp *s, const tv_ep *from, const uint8_t *da
 	ua_input(arg, data, len, &src);
 }
 
-static void ua_tcp_cb(void *arg, tv_tcp *c, enum tv_tcp_event ev, const uint8_t *data, size_t len, tv_time now)
+static void ua_tcp_cb(void *arg, tv_tcp *c, enum tv_tcp_event ev, const uint8_t *data, size_t len,
+		      tv_time now)
 {
 	sipua *ua = arg;
 	ua_src src = { .tcp = true, .ep = host_tcp_remote(c) };
@@ -1260,6 +1188,7 @@ sipua *sipua_new(tv_host *h, const sipua_cfg *cfg, int *err)
 	tv_ep local;
 
 	if (!h || !cfg || !cfg->user || !cfg->domain || !*cfg->user || !*cfg->domain ||
+	    cfg->proxy.ip.af != TV_AF_INET ||
 	    strlen(cfg->user) >= sizeof(ua->user) || strlen(cfg->domain) >= sizeof(ua->domain)) {
 		*err = TV_EINVAL;
 		return NULL;

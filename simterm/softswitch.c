@@ -164,20 +164,6 @@ static void ss_reply(softswitch *ss, const osip_message_t *req, int code, const 
 
 /* ---- registrar --------------------------------------------------------------- */
 
-static unsigned long reg_expires(const osip_message_t *m, const osip_contact_t *c)
-{
-	osip_generic_param_t *p = NULL;
-	const char *h = sipmsg_header(m, "expires");
-	unsigned long v;
-
-	if (c && osip_contact_param_get_byname((osip_contact_t *)c, "expires", &p) == 0 && p &&
-	    sipmsg_uint(p->gvalue, SS_MAX_EXPIRES, &v) == 0)
-		return v;
-	if (h && sipmsg_uint(h, SS_MAX_EXPIRES, &v) == 0)
-		return v;
-	return SS_DEFAULT_EXPIRES;
-}
-
 static void ss_register(softswitch *ss, const osip_message_t *m, tv_time now)
 {
 	const char *user = m->to->url ? m->to->url->username : NULL;
@@ -193,7 +179,7 @@ static void ss_register(softswitch *ss, const osip_message_t *m, tv_time now)
 		return;
 	}
 	osip_message_get_contact(m, 0, &c);
-	exp = reg_expires(m, c);
+	exp = sipmsg_expires(m, c, SS_DEFAULT_EXPIRES, SS_MAX_EXPIRES);
 	if (c && !c->url && exp == 0) {                 /* Contact: * */
 		if ((b = binding_find(ss, user)) != NULL)
 			binding_del(ss, b);

@@ -799,6 +799,175 @@ Test(sipua_names, bad_config)
 	sim_net_free(n);
 }
 
+/* ---- sipmsg helpers ------------------------------------------------------------------- */
+
+static char *invite_text(size_t *len)
+{
+	sipmsg_req r = {
+		.method = "INVITE", .ruri = "sip:bob@example.net",
+		.via = "SIP/2.0/TCP " IP_A ":5060;branch=z9hG4bKs1", .call_id = "s1",
+		.from_uri = "sip:alice@example.net", .from_tag = "a", .to_uri = "sip:bob@example.net",
+		.cseq = 1, .contact = "sip:alice@" IP_A, .allow = "INVITE",
+	};
+	sipmsg_sdp d = { .m[SIPMSG_AUDIO] = { .present = true, .port = 4000, .dir = SIPMSG_DIR_SENDRECV } };
+	tv_ip a = ip(IP_A);
+	osip_message_t *m;
+	char *buf;
+
+	cr_assert_eq(sipmsg_request(&r, &m), 0);
+	cr_assert_eq(sipmsg_sdp_attach(m, "alice", &a, 1, 1, &d), 0);
+	cr_assert_eq(sipmsg_to_str(m, &buf, len), 0);
+	osip_message_free(m);
+	return buf;
+}
+
+Test(sipmsg, stream_frames_byte_by_byte, .init = sipmsg_init)
+{
+	sipmsg_stream s = { 0 };
+	size_t len, mlen;
+	char *inv = invite_text(&len);
+	const uint8_t *msg;
+	uint64_t ka = 0;
+	int n = 0, rc;
+	char all[4096];
+	size_t total = 0;
+
+	memcpy(all, "\r\n\r\n", 4);
+	total = 4;
+	memcpy(all + total, inv, len);
+	total += len;
+	memcpy(all + total, inv, len);
+	total += len;
+	for (size_t i = 0; i < total; i++) {
+		cr_assert_eq(sipmsg_stream_feed(&s, (const uint8_t *)all + i, 1), 0);
+		while ((rc = sipmsg_stream_next(&s, &msg, &mlen, &ka)) == 1) {
+			osip_message_t *m;
+			sipmsg_sdp d;
+
+			cr_assert_eq(mlen, len);
+			cr_assert_eq(sipmsg_parse(msg, mlen, &m), 0);
+			cr_assert_eq(sipmsg_sdp_read(m, &d), 0);
+			cr_assert_eq(d.m[SIPMSG_AUDIO].port, 4000);
+			osip_message_free(m);
+			n++;
+		}
+		cr_assert_eq(rc, 0);
+	}
+	cr_assert_eq(n, 2);
+	cr_assert_eq(ka, 1);
+	sipmsg_stream_free(&s);
+	osip_free(inv);
+	/* A Content-Length that is not a number cannot be framed. */
+	cr_assert_eq(sipmsg_stream_feed(&s, (const uint8_t *)"OPTIONS sip:x SIP/2.0\r\nl: x1\r\n\r\n", 33), 0);
+	cr_assert_eq(sipmsg_stream_next(&s, &msg, &mlen, &ka), TV_EINVAL);
+	sipmsg_stream_free(&s);
+}
+
+Test(sipmsg, sdp_reads_what_peers_write, .init = sipmsg_init)
+{
+	static const char body[] =
+		"v=0\r\no=- 1 1 IN IP4 192.0.2.1\r\ns=-\r\nc=IN IP4 192.0.2.1\r\nt=0 0\r\n"
+		"a=sendonly\r\n"
+		"m=video 5002 RTP/AVP 96\r\nc=IN IP4 192.0.2.9\r\na=rtcp-mux\r\n"
+		"m=audio 5000 RTP/AVP 0 8\r\na=rtcp:6001 IN IP4 192.0.2.7\r\na=recvonly\r\n"
+		"m=audio 7000 RTP/AVP 0\r\n";
+	tv_ip want1 = ip("192.0.2.1"), want7 = ip("192.0.2.7"), want9 = ip("192.0.2.9");
+	osip_message_t *m;
+	sipmsg_sdp d;
+
+	cr_assert_eq(osip_message_init(&m), 0);
+	osip_message_set_body(m, body, strlen(body));
+	cr_assert_eq(sipmsg_sdp_read(m, &d), 0);
+	cr_assert_eq(d.m[SIPMSG_AUDIO].port, 5000);
+	cr_assert(tv_ip_eq(&d.m[SIPMSG_AUDIO].addr, &want1));
+	cr_assert_eq(d.m[SIPMSG_AUDIO].rtcp_port, 6001);
+	cr_assert(d.m[SIPMSG_AUDIO].rtcp_has_addr);
+	cr_assert(tv_ip_eq(&d.m[SIPMSG_AUDIO].rtcp_addr, &want7));
+	cr_assert_eq(d.m[SIPMSG_AUDIO].dir, SIPMSG_DIR_RECV);
+	cr_assert_eq(d.m[SIPMSG_VIDEO].port, 5002);
+	cr_assert(tv_ip_eq(&d.m[SIPMSG_VIDEO].addr, &want9));
+	cr_assert(d.m[SIPMSG_VIDEO].mux);
+	cr_assert_eq(d.m[SIPMSG_VIDEO].dir, SIPMSG_DIR_SEND);        /* session level */
+	osip_message_free(m);
+
+	/* RFC 2543 hold: c=0.0.0.0 reads as inactive. */
+	cr_assert_eq(osip_message_init(&m), 0);
+	{
+		static const char hold[] = "v=0\r\no=- 1 1 IN IP4 0.0.0.0\r\ns=-\r\nc=IN IP4 0.0.0.0\r\nt=0 0\r\n"
+					   "m=audio 5000 RTP/AVP 0\r\n";
+
+		osip_message_set_body(m, hold, strlen(hold));
+	}
+	cr_assert_eq(sipmsg_sdp_read(m, &d), 0);
+	cr_assert_eq(d.m[SIPMSG_AUDIO].dir, 0);
+	osip_message_free(m);
+
+	cr_assert_eq(osip_message_init(&m), 0);
+	cr_assert_eq(sipmsg_sdp_read(m, &d), TV_ENOENT);
+	{
+		static const char bad[] = "v=0\r\no=- 1 1 IN IP4 192.0.2.1\r\ns=-\r\nc=IN IP4 192.0.2.1\r\nt=0 0\r\n"
+					  "m=audio 99999 RTP/AVP 0\r\n";
+
+		osip_message_set_body(m, bad, strlen(bad));
+	}
+	cr_assert_eq(sipmsg_sdp_read(m, &d), TV_EINVAL);
+	osip_message_free(m);
+}
+
+Test(sipmsg, sdp_answer_follows_offer, .init = sipmsg_init)
+{
+	sipmsg_sdp_pref p = { .rtp_port = 8000, .mux = true, .dir = SIPMSG_DIR_SENDRECV };
+	sipmsg_sdp offer = { .m = {
+		[SIPMSG_AUDIO] = { .present = true, .port = 5000, .dir = SIPMSG_DIR_SEND },
+		[SIPMSG_VIDEO] = { .present = true, .port = 5002, .dir = SIPMSG_DIR_SENDRECV, .mux = true },
+	} }, ans;
+
+	sipmsg_sdp_local(&p, &offer, &ans);
+	cr_assert(ans.m[SIPMSG_AUDIO].present);
+	cr_assert_eq(ans.m[SIPMSG_AUDIO].port, 8000);
+	cr_assert_eq(ans.m[SIPMSG_AUDIO].dir, SIPMSG_DIR_RECV);
+	cr_assert_not(ans.m[SIPMSG_AUDIO].mux);
+	cr_assert(ans.m[SIPMSG_VIDEO].present);
+	cr_assert_eq(ans.m[SIPMSG_VIDEO].port, 0);              /* no video here */
+	p.video = true;
+	p.dir = SIPMSG_DIR_SEND;
+	sipmsg_sdp_local(&p, &offer, &ans);
+	cr_assert_eq(ans.m[SIPMSG_VIDEO].port, 8002);
+	cr_assert(ans.m[SIPMSG_VIDEO].mux);
+	cr_assert_eq(ans.m[SIPMSG_VIDEO].dir, SIPMSG_DIR_SEND);
+	cr_assert_eq(ans.m[SIPMSG_AUDIO].dir, 0);               /* sendonly vs sendonly */
+}
+
+Test(sipmsg, via_stamp_and_target, .init = sipmsg_init)
+{
+	osip_message_t *m;
+	tv_ep from = ep("203.0.113.5:40000"), to, want;
+	size_t len;
+	char *text = invite_text(&len);
+	osip_via_t *v = NULL;
+
+	cr_assert_eq(sipmsg_parse((const uint8_t *)text, len, &m), 0);
+	cr_assert_eq(sipmsg_via_target(m, 0, &to), 0);
+	want = ep(IP_A ":5060");
+	cr_assert(tv_ep_eq(&to, &want));
+	/* NATed source, no rport: received only, port from sent-by. */
+	cr_assert_eq(sipmsg_via_stamp(m, &from), 0);
+	cr_assert_eq(sipmsg_via_target(m, 0, &to), 0);
+	want = ep("203.0.113.5:5060");
+	cr_assert(tv_ep_eq(&to, &want));
+	osip_message_free(m);
+	/* With ;rport the source port comes back too (RFC 3581). */
+	cr_assert_eq(sipmsg_parse((const uint8_t *)text, len, &m), 0);
+	osip_message_get_via(m, 0, &v);
+	osip_via_param_add(v, osip_strdup("rport"), NULL);
+	cr_assert_eq(sipmsg_via_stamp(m, &from), 0);
+	cr_assert_eq(sipmsg_via_target(m, 0, &to), 0);
+	cr_assert(tv_ep_eq(&to, &from));
+	cr_assert_eq(sipmsg_via_target(m, 1, &to), TV_ENOENT);
+	osip_message_free(m);
+	osip_free(text);
+}
+
 /* ---- the softswitch on its own ------------------------------------------------------ */
 
 static void probe_sendf(struct probe *p, const char *to, const char *method, const char *ruri,
@@ -1112,8 +1281,8 @@ Test(sipua_reinvite, peer_retargets_and_holds)
 	run(&w, TV_SEC(2));
 	n = 0;
 	for (int i = 0; i < pr.p.n; i++)
-		n += pr.p.m[i]->status_code == 200 && strcmp(pr.p.m[i]->cseq->number, "4") == 0;
-	cr_assert_geq(n, 3, "n=%llu msgs=%d", (unsigned long long)n, pr.p.n);
+		n += pr.p.m[i]->status_code == 200 && strcmp(pr.p.m[i]->cseq->number, "3") == 0;
+	cr_assert_geq(n, 3);
 	cr_assert_not(st(w.a)->held);
 	peer_request(&pr, "ACK", "ack3", 0, 0, 0);
 
@@ -1131,7 +1300,8 @@ Test(sipua_reinvite, peer_retargets_and_holds)
 
 struct tcpreg {
 	tv_tcp *c;
-	int accepts, registers, options_ok;
+	int accepts, registers, options_ok, invites, acks;
+	size_t invite_body;
 	char buf[8192];
 	size_t len;
 };
@@ -1144,8 +1314,10 @@ static void tcpreg_cb(void *arg, tv_tcp *c, enum tv_tcp_event ev, const uint8_t 
 	size_t mlen;
 
 	(void)now;
+	if (ev == TV_TCP_PEER_CLOSED)
+		host_tcp_close(c);
 	if (ev != TV_TCP_DATA) {
-		if (ev != TV_TCP_CONNECTED && ev != TV_TCP_PEER_CLOSED)
+		if (ev != TV_TCP_CONNECTED && ev != TV_TCP_PEER_CLOSED && c == t->c)
 			t->c = NULL;
 		return;
 	}
@@ -1177,6 +1349,19 @@ static void tcpreg_cb(void *arg, tv_tcp *c, enum tv_tcp_event ev, const uint8_t 
 			cr_assert_eq(host_tcp_send(c, out, olen), 0);
 			osip_free(out);
 			osip_message_free(r);
+		} else if (MSG_IS_INVITE(m)) {
+			osip_body_t *b = NULL;
+
+			t->invites++;
+			osip_message_get_body(m, 0, &b);
+			t->invite_body = b ? b->length : 0;
+			cr_assert_eq(sipmsg_response(m, 486, "busy", &r), 0);
+			cr_assert_eq(sipmsg_to_str(r, &out, &olen), 0);
+			cr_assert_eq(host_tcp_send(c, out, olen), 0);
+			osip_free(out);
+			osip_message_free(r);
+		} else if (MSG_IS_ACK(m)) {
+			t->acks++;
 		} else if (MSG_IS_RESPONSE(m) && m->status_code == 200 && strcmp(m->cseq->method, "OPTIONS") == 0) {
 			t->options_ok++;
 		}
@@ -1189,8 +1374,11 @@ static void tcpreg_cb(void *arg, tv_tcp *c, enum tv_tcp_event ev, const uint8_t 
 static void tcpreg_accept(void *arg, tv_tcp *c, tv_time now)
 {
 	struct tcpreg *t = arg;
+	tv_ep want = ep(IP_A ":5060"), from = host_tcp_remote(c);
 
 	(void)now;
+	if (t->accepts == 0)
+		cr_assert(tv_ep_eq(&from, &want), "the phone connects from its SIP port");
 	t->accepts++;
 	t->c = c;
 	host_tcp_set_cb(c, tcpreg_cb, t);
@@ -1209,7 +1397,8 @@ Test(sipua_tcp, registers_and_answers_on_its_connection)
 		   *opt2 = "To: <sip:alice@example.net>\r\n"
 			   "Call-ID: t1@" IP_P "\r\n"
 			   "CSeq: 7 OPTIONS\r\n"
-			   "Content-Length: 4\r\n\r\nabcd";
+			   "Content-Length: 4\r\n\r\nabcd",
+		   *bad = "OPTIONS x SIP/2.0\r\nl: many\r\n\r\n";
 
 	a.tcp = true;
 	a.reg_expires = TV_SEC(120);
@@ -1229,6 +1418,13 @@ Test(sipua_tcp, registers_and_answers_on_its_connection)
 	cr_assert_eq(st(w.a)->keepalive_rx, 1);
 	cr_assert_eq(st(w.a)->options_answered, 1);
 	cr_assert_eq(t.options_ok, 1);
+	/* An INVITE with its SDP, a 486, the ACK: all on the connection. */
+	cr_assert_eq(sipua_call(w.a, "bob"), 0);
+	run(&w, TV_MS(100));
+	cr_assert_eq(t.invites, 1);
+	cr_assert_gt(t.invite_body, 100);
+	cr_assert_eq(t.acks, 1);
+	cr_assert_eq(st(w.a)->last_code, 486);
 	/* Refresh at 60 s on the same connection. */
 	run(&w, TV_SEC(61));
 	cr_assert_eq(t.registers, 2);
@@ -1239,6 +1435,16 @@ Test(sipua_tcp, registers_and_answers_on_its_connection)
 	cr_assert_eq(t.registers, 3);
 	cr_assert_eq(t.accepts, 2);
 	cr_assert(st(w.a)->registered);
+	/* Unframeable bytes: the phone drops the connection (and sits in
+	 * TIME_WAIT on its SIP port), so the next one leaves from another. */
+	cr_assert_eq(host_tcp_send(t.c, bad, strlen(bad)), 0);
+	run(&w, TV_MS(50));
+	cr_assert_eq(st(w.a)->rx_bad, 1);
+	cr_assert_eq(sipua_register(w.a), 0);
+	run(&w, TV_MS(100));
+	cr_assert_eq(t.registers, 4);
+	cr_assert_eq(t.accepts, 3);
+	cr_assert_neq(host_tcp_remote(t.c).port, 5060);
 	if (t.c)
 		host_tcp_abort(t.c);
 	host_tcp_unlisten(l);
