@@ -155,6 +155,7 @@ int sip_softswitch(scn_ctx *c, const scn_stmt *st);
 int sip_proxy(scn_ctx *c, const scn_stmt *st);
 int sip_phone(scn_ctx *c, const scn_stmt *st);
 int sip_action(scn_ctx *c, const scn_stmt *st);
+int sip_keepalive(scn_ctx *c, const scn_stmt *st);
 int sip_expect_phone(scn_ctx *c, const scn_stmt *st);
 int sip_expect_media(scn_ctx *c, const scn_stmt *st);
 int sip_expect_proxy(scn_ctx *c, const scn_stmt *st);

@@ -548,7 +548,7 @@ static const struct cmd {
 	{ "register", sip_action, false }, { "call", sip_action, false }, { "answer", sip_action, false },
 	{ "reject", sip_action, false }, { "cancel", sip_action, false }, { "hangup", sip_action, false },
 	{ "hold", sip_action, false }, { "resume", sip_action, false }, { "mute", sip_action, false },
-	{ "unmute", sip_action, false },
+	{ "unmute", sip_action, false }, { "keepalive", sip_keepalive, false },
 };
 
 static int exec_stmt(scn_ctx *c, const scn_stmt *st)
@@ -595,7 +595,7 @@ static int exec_stmt(scn_ctx *c, const scn_stmt *st)
 	}
 	return ctx_err(c, "unknown statement '%s' (expected one of: scenario, seed, link, nat, firewall, host, "
 		       "stun-server, softswitch, proxy, phone, at, wait, listen, send, connect, tcp-send, close, abort, probe, "
-		       "fault, impair, inject, register, call, answer, reject, cancel, hangup, hold, resume, mute, unmute, expect)",
+		       "fault, impair, inject, register, call, answer, reject, cancel, hangup, hold, resume, mute, unmute, keepalive, expect)",
 		       st->argv[0]);
 }
 

@@ -275,6 +275,27 @@ int sip_action(scn_ctx *c, const scn_stmt *st)
 	return 0;
 }
 
+/* keepalive PROXY PHONE INTERVAL: a per-terminal keepalive interval. */
+int sip_keepalive(scn_ctx *c, const scn_stmt *st)
+{
+	sym *px, *ph;
+	tv_time iv;
+
+	if (st->argc != 4)
+		return ctx_err(c, "usage: keepalive PROXY PHONE INTERVAL");
+	px = need_sym(c, st->argv[1], SYM_PROXY);
+	ph = px ? need_sym(c, st->argv[2], SYM_PHONE) : NULL;
+	if (!ph)
+		return -1;
+	if (tv_time_parse(st->argv[3], &iv) < 0 || iv < TV_SEC(1))
+		return ctx_err(c, "keepalive: '%s' is not a duration of at least 1s", st->argv[3]);
+	if (c->dry)
+		return 0;
+	if (proxy_set_keepalive(px->obj, ph->domain, iv) < 0)
+		return ctx_err(c, "keepalive: proxy %s has no binding for %s yet (register it first)", px->name, ph->name);
+	return 0;
+}
+
 /* ---- expectations ----------------------------------------------------- */
 
 static void check(scn_ctx *c, const char *what, const opt *o, uint64_t got)
