@@ -363,8 +363,18 @@ static void media_send_rtp(media_stream *m)
 	put16(b + 2, m->seq);
 	put32(b + 4, m->ts);
 	put32(b + 8, m->cfg.ssrc);
-	for (size_t i = MEDIA_RTP_HDR; i < len; i++)
-		b[i] = (uint8_t)(m->seq + i);
+	if (m->cfg.pt >= 96) {
+		/* A dynamic payload type is video here (H.264 in the phones' SDP):
+		 * send a well-formed filler-data NAL unit (RFC 6184 single NAL
+		 * unit packet, type 12: 0xff bytes, RBSP trailing bits) so
+		 * protocol analysers decode it cleanly. */
+		b[MEDIA_RTP_HDR] = 0x0c;
+		memset(b + MEDIA_RTP_HDR + 1, 0xff, len - MEDIA_RTP_HDR - 1);
+		b[len - 1] = 0x80;
+	} else {
+		for (size_t i = MEDIA_RTP_HDR; i < len; i++)
+			b[i] = (uint8_t)(m->seq + i);
+	}
 	if (host_udp_send(s, &m->rem_rtp, b, len) < 0)
 		return;
 	m->marker = false;
