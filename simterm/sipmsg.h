@@ -1,6 +1,7 @@
 /* sipmsg.h - SIP and SDP helpers shared by the simulated phone (sipua.c)
  * and the softswitch (softswitch.c). Everything here reads and builds
- * messages through libosip2; nothing here sends or keeps state.
+ * messages through libosip2; nothing here sends, and the only state is
+ * the caller-owned stream reassembly buffer (sipmsg_stream).
  *
  * Strings returned by the osip-based builders are allocated with
  * osip_malloc and released with osip_free. Parsed messages belong to the

@@ -903,8 +903,7 @@ static void uas_invite(sipua *ua, const osip_message_t *m, const ua_src *src)
 	char rtag[24];
 	int rc;
 
-	if (same_call(ua, m) && c->inv && !c->outgoing &&
-	    strcmp(m->cseq->number, c->inv->cseq->number) == 0) {
+	if (same_call(ua, m) && c->inv && strcmp(m->cseq->number, c->inv->cseq->number) == 0) {
 		if (ua->srv.buf)                /* a resent INVITE: say it again */
 			ua_send_to(ua, ua->srv.buf, ua->srv.len, &ua->srv.dst);
 		return;
