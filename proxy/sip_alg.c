@@ -407,7 +407,9 @@ void px_sip_from_access(proxy *p, px_binding *b, const tv_ep *from, const char *
 	if (leg && (rc = sdp_handle(p, leg, &sm, PX_ACCESS)) < 0) {
 		if (sm.request && rc == TV_EFULL)
 			reply_access(p, b, from, &sm, 503, "Service Unavailable (no media ports)");
-		else
+		else if (sm.request && !is_method(&sm, "ACK"))
+			reply_access(p, b, from, &sm, 400, "Bad Request (SDP)");
+		if (rc != TV_EFULL)
 			p->st.drop[PX_DROP_SIP_MALFORMED]++;
 		if (leg->ns == 0 || is_method(&sm, "INVITE"))
 			px_leg_free(leg);

@@ -1,0 +1,285 @@
+/* test_proxy.c - the proxy's SIP ALG on the wire: hand-written messages in,
+ * exact bytes out (as curl's tests do). A raw "terminal" on the access
+ * link (as if already behind its NAT: 203.0.113.10) and a raw "softswitch"
+ * on the core link record every datagram the proxy sends them. */
+#include <criterion/criterion.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "host.h"
+#include "proxy.h"
+
+typedef struct box {
+	char msg[8][4096];
+	tv_ep from[8];
+	int n;
+} box;
+
+static void rec(void *arg, tv_udp *s, const tv_ep *from, const uint8_t *d, size_t len, tv_time now)
+{
+	box *b = arg;
+
+	(void)s;
+	(void)now;
+	if (b->n < 8 && len < 4096) {
+		memcpy(b->msg[b->n], d, len);
+		b->msg[b->n][len] = '\0';
+		b->from[b->n++] = *from;
+	}
+}
+
+static struct world {
+	sim_net *net;
+	tv_host *px_h, *term, *ss;
+	tv_udp *term_s, *ss_s;
+	proxy *px;
+	box at_term, at_ss;
+} w;
+
+static void setup(void)
+{
+	sim_link_cfg d = { .delay = TV_MS(1) };
+	sim_link *inet, *core;
+	proxy_cfg pc;
+	tv_ip ip;
+	tv_ep ep;
+	int err;
+
+	memset(&w, 0, sizeof(w));
+	w.net = sim_net_new(1);
+	inet = sim_link_new(w.net, "internet", &d);
+	core = sim_link_new(w.net, "core", &d);
+	proxy_cfg_default(&pc);
+	pc.access_ip = tv_ip4(0xc633640a);      /* 198.51.100.10 */
+	pc.core_ip = tv_ip4(0x0a000001);        /* 10.0.0.1 */
+	pc.softswitch = tv_ep4(0x0a000064, 5060);
+	pc.keepalive = PX_KA_OFF;
+	pc.media_lo = 20000;
+	pc.media_hi = 20003;                    /* two pairs per realm */
+	w.px_h = host_new(w.net, inet, "px", &pc.access_ip);
+	cr_assert_eq(host_add_iface(w.px_h, core, &pc.core_ip), 0);
+	w.px = proxy_new(w.px_h, &pc, &err);
+	cr_assert_not_null(w.px);
+	ip = tv_ip4(0xcb00710a);                /* 203.0.113.10: the NAT's mapping */
+	w.term = host_new(w.net, inet, "term", &ip);
+	ep = tv_ep4(0, 40000);
+	w.term_s = host_udp_bind(w.term, &ep, rec, &w.at_term, &err);
+	ip = tv_ip4(0x0a000064);
+	w.ss = host_new(w.net, core, "ss", &ip);
+	ep = tv_ep4(0, 5060);
+	w.ss_s = host_udp_bind(w.ss, &ep, rec, &w.at_ss, &err);
+}
+
+static void teardown(void)
+{
+	proxy_free(w.px);
+	host_udp_close(w.term_s);
+	host_udp_close(w.ss_s);
+	host_free(w.px_h);
+	host_free(w.term);
+	host_free(w.ss);
+	sim_net_free(w.net);
+}
+
+static void step(void)
+{
+	sim_net_run_until(w.net, sim_net_now(w.net) + TV_MS(50));
+}
+
+static void from_term(const char *m)
+{
+	tv_ep to = tv_ep4(0xc633640a, 5060);
+
+	host_udp_send(w.term_s, &to, m, strlen(m));
+	step();
+}
+
+static void from_ss(const char *m)
+{
+	tv_ep to = tv_ep4(0x0a000001, 5100);
+
+	host_udp_send(w.ss_s, &to, m, strlen(m));
+	step();
+}
+
+#define REGISTER \
+	"REGISTER sip:example.net SIP/2.0\r\n" \
+	"Via: SIP/2.0/UDP 192.168.1.10:5060;branch=z9hG4bKreg1;rport\r\n" \
+	"Max-Forwards: 70\r\n" \
+	"From: <sip:alice@example.net>;tag=a1\r\n" \
+	"To: <sip:alice@example.net>\r\n" \
+	"Call-ID: reg-1@192.168.1.10\r\n" \
+	"CSeq: 1 REGISTER\r\n" \
+	"Contact: <sip:alice@192.168.1.10:5060>\r\n" \
+	"Expires: 3600\r\n" \
+	"Content-Length: 0\r\n\r\n"
+
+Test(proxy_wire, register_is_rewritten_byte_exactly, .init = setup, .fini = teardown)
+{
+	from_term(REGISTER);
+	cr_assert_eq(w.at_ss.n, 1);
+	cr_assert_str_eq(w.at_ss.msg[0],
+			 "REGISTER sip:example.net SIP/2.0\r\n"
+			 "Via: SIP/2.0/UDP 10.0.0.1:5100;branch=z9hG4bKreg1;rport\r\n"
+			 "Max-Forwards: 70\r\n"
+			 "From: <sip:alice@example.net>;tag=a1\r\n"
+			 "To: <sip:alice@example.net>\r\n"
+			 "Call-ID: reg-1@192.168.1.10\r\n"
+			 "CSeq: 1 REGISTER\r\n"
+			 "Contact: <sip:alice@10.0.0.1:5100>\r\n"
+			 "Expires: 3600\r\n"
+			 "Content-Length: 0\r\n\r\n");
+	cr_assert_eq(w.at_ss.from[0].ip.v4, 0x0a000001);
+	cr_assert_eq(w.at_ss.from[0].port, 5100, "IP header source is the terminal's core address");
+
+	from_ss("SIP/2.0 200 OK\r\n"
+		"Via: SIP/2.0/UDP 10.0.0.1:5100;branch=z9hG4bKreg1;rport=5100;received=10.0.0.1\r\n"
+		"From: <sip:alice@example.net>;tag=a1\r\n"
+		"To: <sip:alice@example.net>;tag=ss\r\n"
+		"Call-ID: reg-1@192.168.1.10\r\n"
+		"CSeq: 1 REGISTER\r\n"
+		"Contact: <sip:alice@10.0.0.1:5100>;expires=3600\r\n"
+		"Content-Length: 0\r\n\r\n");
+	cr_assert_eq(w.at_term.n, 1);
+	cr_assert_str_eq(w.at_term.msg[0],
+			 "SIP/2.0 200 OK\r\n"
+			 "Via: SIP/2.0/UDP 192.168.1.10:5060;branch=z9hG4bKreg1;rport=5100;received=10.0.0.1\r\n"
+			 "From: <sip:alice@example.net>;tag=a1\r\n"
+			 "To: <sip:alice@example.net>;tag=ss\r\n"
+			 "Call-ID: reg-1@192.168.1.10\r\n"
+			 "CSeq: 1 REGISTER\r\n"
+			 "Contact: <sip:alice@10.0.0.1:5100>;expires=3600\r\n"
+			 "Content-Length: 0\r\n\r\n");
+	cr_assert_eq(w.at_term.from[0].port, 5060);
+	cr_assert_eq(proxy_get_stats(w.px)->bindings, 1);
+}
+
+#define SDP_OFFER "v=0\r\no=alice 1 1 IN IP4 192.168.1.10\r\ns=-\r\nc=IN IP4 192.168.1.10\r\nt=0 0\r\n" \
+		  "m=audio 10000 RTP/AVP 0\r\na=rtcp:10001\r\na=sendrecv\r\n"
+
+static void invite_with(const char *sdp)
+{
+	char m[2048];
+
+	snprintf(m, sizeof(m),
+		 "INVITE sip:bob@example.net SIP/2.0\r\n"
+		 "Via: SIP/2.0/UDP 192.168.1.10:5060;branch=z9hG4bKinv1\r\n"
+		 "Max-Forwards: 70\r\n"
+		 "From: <sip:alice@example.net>;tag=a2\r\n"
+		 "To: <sip:bob@example.net>\r\n"
+		 "Call-ID: call-1@192.168.1.10\r\n"
+		 "CSeq: 1 INVITE\r\n"
+		 "Contact: <sip:alice@192.168.1.10:5060>\r\n"
+		 "Content-Type: application/sdp\r\n"
+		 "Content-Length: %zu\r\n\r\n%s", strlen(sdp), sdp);
+	from_term(m);
+}
+
+Test(proxy_wire, invite_sdp_goes_to_core_ports_with_right_length, .init = setup, .fini = teardown)
+{
+	const char *body;
+
+	invite_with(SDP_OFFER);
+	cr_assert_eq(w.at_ss.n, 1);
+	body = strstr(w.at_ss.msg[0], "\r\n\r\n") + 4;
+	cr_assert_str_eq(body, "v=0\r\no=alice 1 1 IN IP4 10.0.0.1\r\ns=-\r\nc=IN IP4 10.0.0.1\r\nt=0 0\r\n"
+			       "m=audio 20000 RTP/AVP 0\r\na=rtcp:20001\r\na=sendrecv\r\n");
+	cr_assert(strstr(w.at_ss.msg[0], "Content-Length: 116\r\n") != NULL, "%s", w.at_ss.msg[0]);
+	cr_assert_eq(strlen(body), 116);
+	cr_assert_eq(strlen(SDP_OFFER), 124, "the terminal's body was 8 bytes longer");
+	cr_assert_eq(proxy_get_stats(w.px)->streams, 1);
+	/* Only the Call-ID still names the phone's address: the proxy does not
+	 * rewrite Call-IDs (see docs/proxy.md, limits). */
+	cr_assert_null(strstr(strstr(w.at_ss.msg[0], "CSeq:"), "192.168."), "no private address after Call-ID");
+}
+
+Test(proxy_wire, bad_sdp_gets_400_and_allocates_nothing, .init = setup, .fini = teardown)
+{
+	invite_with("v=0\r\no=alice 1 1 IN IP4 192.168.1.10\r\ns=-\r\nc=IN IP4 192.168.1.10\r\nt=0 0\r\n"
+		    "m=audio tenthousand RTP/AVP 0\r\n");
+	cr_assert_eq(w.at_ss.n, 0, "nothing forwarded");
+	cr_assert_eq(w.at_term.n, 1);
+	cr_assert(!strncmp(w.at_term.msg[0], "SIP/2.0 400 ", 12), "%s", w.at_term.msg[0]);
+	cr_assert(strstr(w.at_term.msg[0], "Via: SIP/2.0/UDP 192.168.1.10:5060;branch=z9hG4bKinv1\r\n") != NULL);
+	cr_assert_eq(proxy_get_stats(w.px)->streams, 0);
+	cr_assert_eq(proxy_get_stats(w.px)->ports_access, 0);
+	cr_assert_eq(proxy_get_stats(w.px)->legs, 0);
+}
+
+Test(proxy_wire, port_exhaustion_gets_503_and_leaks_nothing, .init = setup, .fini = teardown)
+{
+	char sdp[512];
+
+	/* three m= lines, the pool has two pairs */
+	snprintf(sdp, sizeof(sdp), "v=0\r\no=a 1 1 IN IP4 192.168.1.10\r\ns=-\r\nc=IN IP4 192.168.1.10\r\nt=0 0\r\n"
+		 "m=audio 10000 RTP/AVP 0\r\nm=video 10002 RTP/AVP 96\r\nm=audio 10004 RTP/AVP 0\r\n");
+	invite_with(sdp);
+	cr_assert_eq(w.at_ss.n, 0);
+	cr_assert_eq(w.at_term.n, 1);
+	cr_assert(!strncmp(w.at_term.msg[0], "SIP/2.0 503 ", 12), "%s", w.at_term.msg[0]);
+	cr_assert_eq(proxy_get_stats(w.px)->ports_access, 0);
+	cr_assert_eq(proxy_get_stats(w.px)->ports_core, 1, "only the terminal's signaling port");
+	cr_assert_eq(proxy_get_stats(w.px)->legs, 0);
+	cr_assert_geq(proxy_get_stats(w.px)->no_ports, 1);
+}
+
+Test(proxy_wire, request_from_core_gets_our_via_and_the_terminals_target, .init = setup, .fini = teardown)
+{
+	from_term(REGISTER);
+	w.at_ss.n = 0;
+	from_ss("OPTIONS sip:alice@10.0.0.1:5100 SIP/2.0\r\n"
+		"Via: SIP/2.0/UDP 10.0.0.100:5060;branch=z9hG4bKss1\r\n"
+		"Max-Forwards: 69\r\n"
+		"From: <sip:ss@example.net>;tag=s1\r\n"
+		"To: <sip:alice@example.net>\r\n"
+		"Call-ID: opt-1@10.0.0.100\r\n"
+		"CSeq: 7 OPTIONS\r\n"
+		"Content-Length: 0\r\n\r\n");
+	cr_assert_eq(w.at_term.n, 1);
+	cr_assert(!strncmp(w.at_term.msg[0], "OPTIONS sip:alice@192.168.1.10:5060 SIP/2.0\r\n"
+			   "Via: SIP/2.0/UDP 198.51.100.10:5060;branch=z9hG4bK-tvpx-", 98), "%s", w.at_term.msg[0]);
+	cr_assert(strstr(w.at_term.msg[0], ";rport\r\nVia: SIP/2.0/UDP 10.0.0.100:5060;branch=z9hG4bKss1\r\n") != NULL);
+	cr_assert_eq(w.at_term.from[0].port, 5060, "sent from the proxy's SIP port to the NAT mapping");
+
+	/* the terminal answers; our Via comes off, the rest goes to the softswitch */
+	{
+		char resp[2048], via[256];
+		const char *v = strstr(w.at_term.msg[0], "Via: SIP/2.0/UDP 198.51.100.10");
+		size_t vl = (size_t)(strstr(v, "\r\n") - v);
+		memcpy(via, v, vl);
+		via[vl] = '\0';
+		snprintf(resp, sizeof(resp),
+			 "SIP/2.0 200 OK\r\n%s\r\n"
+			 "Via: SIP/2.0/UDP 10.0.0.100:5060;branch=z9hG4bKss1\r\n"
+			 "From: <sip:ss@example.net>;tag=s1\r\n"
+			 "To: <sip:alice@example.net>;tag=t9\r\n"
+			 "Call-ID: opt-1@10.0.0.100\r\n"
+			 "CSeq: 7 OPTIONS\r\n"
+			 "Content-Length: 0\r\n\r\n", via);
+		from_term(resp);
+	}
+	cr_assert_eq(w.at_ss.n, 1);
+	cr_assert_str_eq(w.at_ss.msg[0],
+			 "SIP/2.0 200 OK\r\n"
+			 "Via: SIP/2.0/UDP 10.0.0.100:5060;branch=z9hG4bKss1\r\n"
+			 "From: <sip:ss@example.net>;tag=s1\r\n"
+			 "To: <sip:alice@example.net>;tag=t9\r\n"
+			 "Call-ID: opt-1@10.0.0.100\r\n"
+			 "CSeq: 7 OPTIONS\r\n"
+			 "Content-Length: 0\r\n\r\n");
+}
+
+Test(proxy_wire, garbage_is_counted_and_dropped, .init = setup, .fini = teardown)
+{
+	static const char *const junk[] = {
+		"hello", "INVITE\r\n\r\n", "SIP/2.0 200 OK\r\n\r\n",
+		"INVITE sip:x SIP/2.0\r\nVia: SIP/2.0/UDP 1.2.3.4\r\n\r\n",   /* no Call-ID/CSeq/From/To */
+	};
+
+	for (size_t i = 0; i < sizeof(junk) / sizeof(junk[0]); i++)
+		from_term(junk[i]);
+	cr_assert_eq(w.at_ss.n, 0);
+	cr_assert_eq(proxy_get_stats(w.px)->drop[PX_DROP_SIP_MALFORMED], 4);
+	from_term(REGISTER);
+	cr_assert_eq(w.at_ss.n, 1, "still works");
+}
