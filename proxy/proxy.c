@@ -352,7 +352,12 @@ static void ka_fire(tv_timer *t, tv_time now)
 	char msg[768], ip[TV_IP_STRLEN];
 	int n;
 
-	(void)now;
+	if (b->reg_until && now >= b->reg_until && !b->legs) {
+		/* Its registration lapsed and it is in no call: forget it. */
+		p->st.unregistered++;
+		px_binding_remove(p, b);
+		return;
+	}
 	if (p->cfg.keepalive == PX_KA_CRLF) {
 		px_send_access(p, b, "\r\n\r\n", 4);
 	} else {

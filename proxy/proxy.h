@@ -55,6 +55,7 @@ typedef struct proxy_stats {
 	uint64_t relayed_to_core, relayed_to_access, bytes_to_core, bytes_to_access;
 	uint64_t latches, relatches;
 	uint64_t ka_sent, ka_answered, dead;
+	uint64_t unregistered;           /* bindings removed: Expires 0, or registration lapsed */
 	uint64_t drop[PX_DROP__COUNT];
 	uint32_t bindings, legs, streams;
 	uint32_t ports_access, ports_core;      /* in use now */

@@ -53,6 +53,7 @@ struct px_leg {
 	int ns;
 	char peer_target[PX_HP];        /* core-side Contact host:port of the other party */
 	bool ending;                    /* BYE/CANCEL seen: free on its final response */
+	bool confirmed;                 /* a 2xx to INVITE passed: failures of re-INVITEs keep it */
 	tv_timer t;                     /* media timeout / ending guard */
 };
 

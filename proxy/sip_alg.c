@@ -194,11 +194,13 @@ static int sdp_handle(proxy *p, px_leg *leg, sipmsg *sm, enum px_side from)
 			rtcp = port + 1;
 		s = leg->s[i];
 		s->held = held;
+		/* Learning is allowed for a while after any offer or answer, so a
+		 * call answered after long ringing still latches. */
+		s->learn_until = now + p->cfg.latch_window;
 		if (from == PX_ACCESS) {
 			s->mux_term = mux;
 			s->sdp_rtp = tv_ep4(a.v4, (uint16_t)port);
 			s->sdp_rtcp = tv_ep4(a.v4, (uint16_t)(mux ? port : rtcp));
-			s->learn_until = now + p->cfg.latch_window;
 			if (p->cfg.strict_source)       /* a new offer/answer: learn again */
 				s->latch[0] = s->latch[1] = PX_UNLATCHED;
 		} else {
@@ -223,9 +225,12 @@ static int sdp_handle(proxy *p, px_leg *leg, sipmsg *sm, enum px_side from)
 
 /* ---- replies the proxy makes itself ----------------------------------- */
 
-/* A response to a terminal's request (e.g. 503 when ports ran out): the
- * request's Via, From, To, Call-ID and CSeq lines copied as they were. */
-static void reply_access(proxy *p, px_binding *b, const tv_ep *from, const sipmsg *sm, int code, const char *reason)
+/* A response the proxy makes itself (400 for bad SDP, 503 when ports ran
+ * out): the request's Via, From, To, Call-ID and CSeq lines copied as they
+ * were, sent back the way the request came (to the terminal, or with
+ * side PX_CORE to the softswitch from the terminal's core address). */
+static void reply(proxy *p, px_binding *b, const tv_ep *from, const sipmsg *sm, int code, const char *reason,
+		  enum px_side side)
 {
 	static const struct { const char *name; char compact; } copy[] = {
 		{ "Via", 'v' }, { "From", 'f' }, { "To", 't' }, { "Call-ID", 'i' }, { "CSeq", 0 },
@@ -245,12 +250,86 @@ static void reply_access(proxy *p, px_binding *b, const tv_ep *from, const sipms
 	n += snprintf(out + n, sizeof(out) - (size_t)n, "Content-Length: 0\r\n\r\n");
 	if ((size_t)n >= sizeof(out))
 		return;
-	if (b) {
+	if (side == PX_CORE) {
+		px_send_core(p, b, out, (size_t)n);
+	} else if (b) {
 		px_send_access(p, b, out, (size_t)n);
 	} else {
 		p->st.sip_out_access++;
 		host_udp_send(p->sip, from, out, (size_t)n);
 	}
+}
+
+/* Call-ID topology hiding. Phones commonly write "random@PRIVATE-IP"; on
+ * the core side that host part becomes the proxy's core address, and back.
+ * The swap is per terminal and symmetric (private <-> core address), so it
+ * needs no state: whatever a terminal's messages carry toward the core is
+ * turned back the same way in what comes to it. The leg is always looked
+ * up by the access-side form. */
+static void callid_swap(proxy *p, const px_binding *b, sipmsg *sm, enum px_side from)
+{
+	char priv[TV_IP_STRLEN], core[TV_IP_STRLEN], host[TV_IP_STRLEN];
+	const char *want, *put;
+	size_t plen = strcspn(b->sentby, ":");
+	rw_span v, h;
+	char *at;
+
+	if (!plen || plen >= sizeof(priv) || rw_header(sm->rw.buf, sm->rw.body_off, "Call-ID", 'i', 0, &v) != 1)
+		return;
+	memcpy(priv, b->sentby, plen);
+	priv[plen] = '\0';
+	tv_ip_fmt(&p->cfg.core_ip, core);
+	want = from == PX_ACCESS ? priv : core;
+	put = from == PX_ACCESS ? core : priv;
+	for (h.off = v.off + v.len; h.off > v.off && sm->rw.buf[h.off - 1] != '@'; h.off--)
+		;
+	if (h.off == v.off)
+		return;
+	h.len = v.off + v.len - h.off;
+	if (h.len >= sizeof(host))
+		return;
+	memcpy(host, sm->rw.buf + h.off, h.len);
+	host[h.len] = '\0';
+	if (strcmp(host, want))
+		return;
+	rw_replace(&sm->rw, h, put);
+	if (from == PX_CORE && (at = strrchr(sm->call_id, '@')) != NULL &&
+	    (size_t)(at + 1 - sm->call_id) + strlen(put) < sizeof(sm->call_id))
+		strcpy(at + 1, put);
+}
+
+/* A 2xx to REGISTER: the registrar's Contact (our core address for this
+ * terminal) goes back as the terminal wrote it, and the granted lifetime
+ * bounds the binding (0: unregistered). */
+static void register_ok(proxy *p, px_binding *b, sipmsg *sm)
+{
+	osip_contact_t *ct = NULL;
+	osip_generic_param_t *ex = NULL;
+	osip_header_t *eh = NULL;
+	long expires = 3600;
+	rw_span v, hp;
+	char mine[PX_HP];
+
+	if (osip_message_get_contact(sm->m, 0, &ct) == 0 && ct && osip_contact_param_get_byname(ct, "expires", &ex) == 0 &&
+	    ex && ex->gvalue)
+		expires = strtol(ex->gvalue, NULL, 10);
+	else if (osip_message_get_expires(sm->m, 0, &eh) == 0 && eh && eh->hvalue)
+		expires = strtol(eh->hvalue, NULL, 10);
+	if (!ct)
+		expires = 0;                    /* no binding left at the registrar */
+	b->registered = expires > 0;
+	b->reg_until = expires > 0 ? host_now(p->h) + TV_SEC(expires) : 0;
+	hp_fmt(&p->cfg.core_ip, b->core_port, mine, sizeof(mine));
+	for (int i = 0; rw_header(sm->rw.buf, sm->rw.body_off, "Contact", 'm', i, &v) == 1; i++) {
+		char t[PX_HP];
+		if (rw_uri_hostport(sm->rw.buf, v, &hp) != 1 || !b->contact_hp[0])
+			continue;
+		span_text(sm->rw.buf, hp, t, sizeof(t));
+		if (!strcmp(t, mine))
+			rw_replace(&sm->rw, hp, b->contact_hp);
+	}
+	if (b->registered)
+		px_ka_schedule(b);
 }
 
 /* ---- forwarding ------------------------------------------------------- */
@@ -276,11 +355,14 @@ static void end_leg_after(proxy *p, px_binding *b, const sipmsg *sm)
 	px_leg *leg = px_leg_find(b, sm->call_id, false);
 	int code = sm->m->status_code;
 
+	(void)p;
 	if (!leg || sm->request || code < 200)
 		return;
-	if ((!strcmp(sm->cseq_method, "INVITE") && code >= 300) || !strcmp(sm->cseq_method, "BYE"))
+	if (!strcmp(sm->cseq_method, "INVITE") && code < 300)
+		leg->confirmed = true;
+	/* A failed re-INVITE (491, 488...) leaves the call as it was. */
+	if ((!strcmp(sm->cseq_method, "INVITE") && code >= 300 && !leg->confirmed) || !strcmp(sm->cseq_method, "BYE"))
 		px_leg_free(leg);
-	(void)p;
 }
 
 static void mark_ending(proxy *p, px_binding *b, const sipmsg *sm)
@@ -362,7 +444,7 @@ void px_sip_from_access(proxy *p, px_binding *b, const tv_ep *from, const char *
 		if (!b)
 			b = px_binding_get(p, from, NULL, user, true);
 		if (!b) {
-			reply_access(p, NULL, from, &sm, 503, "Service Unavailable");
+			reply(p, NULL, from, &sm, 503, "Service Unavailable", PX_ACCESS);
 			goto out;
 		}
 		if (!b->user[0] && user) {
@@ -401,17 +483,18 @@ void px_sip_from_access(proxy *p, px_binding *b, const tv_ep *from, const char *
 		hp_fmt(&p->cfg.core_ip, b->core_port, hp, sizeof(hp));
 		rw_replace(&sm.rw, span, hp);
 	}
+	callid_swap(p, b, &sm, PX_ACCESS);
 	leg = px_leg_find(b, sm.call_id, false);
 	if (!leg && osip_list_size(&sm.m->bodies) > 0)
 		leg = px_leg_find(b, sm.call_id, true);
 	if (leg && (rc = sdp_handle(p, leg, &sm, PX_ACCESS)) < 0) {
 		if (sm.request && rc == TV_EFULL)
-			reply_access(p, b, from, &sm, 503, "Service Unavailable (no media ports)");
+			reply(p, b, from, &sm, 503, "Service Unavailable (no media ports)", PX_ACCESS);
 		else if (sm.request && !is_method(&sm, "ACK"))
-			reply_access(p, b, from, &sm, 400, "Bad Request (SDP)");
+			reply(p, b, from, &sm, 400, "Bad Request (SDP)", PX_ACCESS);
 		if (rc != TV_EFULL)
 			p->st.drop[PX_DROP_SIP_MALFORMED]++;
-		if (leg->ns == 0 || is_method(&sm, "INVITE"))
+		if (leg->ns == 0 || !leg->confirmed)
 			px_leg_free(leg);
 		goto out;
 	}
@@ -429,9 +512,11 @@ void px_sip_from_core(proxy *p, px_binding *b, const char *msg, size_t len)
 	rw_span span, val;
 	char hp[PX_HP], ip[TV_IP_STRLEN];
 	px_leg *leg;
+	int rc;
 
 	if (msg_parse(p, msg, len, &sm) < 0)
 		return;
+	callid_swap(p, b, &sm, PX_CORE);
 	leg = px_leg_find(b, sm.call_id, false);
 	if (sm.request) {
 		osip_via_t *v;
@@ -464,10 +549,8 @@ void px_sip_from_core(proxy *p, px_binding *b, const char *msg, size_t len)
 		if (rw_header(sm.rw.buf, sm.rw.body_off, "Via", 'v', 0, &val) == 1 &&
 		    rw_via_sentby(sm.rw.buf, val, &span) == 1 && b->sentby[0])
 			rw_replace(&sm.rw, span, b->sentby);
-		if (!strcmp(sm.cseq_method, "REGISTER") && sm.m->status_code >= 200 && sm.m->status_code < 300) {
-			b->registered = true;
-			px_ka_schedule(b);
-		}
+		if (!strcmp(sm.cseq_method, "REGISTER") && sm.m->status_code >= 200 && sm.m->status_code < 300)
+			register_ok(p, b, &sm);
 	}
 	/* Contact of the other party -> our access address; remember it. */
 	if (rw_header(sm.rw.buf, sm.rw.body_off, "Contact", 'm', 0, &val) == 1 &&
@@ -481,12 +564,23 @@ void px_sip_from_core(proxy *p, px_binding *b, const char *msg, size_t len)
 	}
 	if (!leg && osip_list_size(&sm.m->bodies) > 0)
 		leg = px_leg_find(b, sm.call_id, true);
-	if (leg && sdp_handle(p, leg, &sm, PX_CORE) < 0) {
-		p->st.drop[PX_DROP_SIP_MALFORMED]++;
+	if (leg && (rc = sdp_handle(p, leg, &sm, PX_CORE)) < 0) {
+		if (sm.request && !is_method(&sm, "ACK"))
+			reply(p, b, NULL, &sm, rc == TV_EFULL ? 503 : 400,
+			      rc == TV_EFULL ? "Service Unavailable (no media ports)" : "Bad Request (SDP)", PX_CORE);
+		if (rc != TV_EFULL)
+			p->st.drop[PX_DROP_SIP_MALFORMED]++;
+		if (!leg->confirmed)
+			px_leg_free(leg);
 		goto out;
 	}
 	if (emit(p, b, &sm, PX_ACCESS) == 0)
 		end_leg_after(p, b, &sm);
+	if (!sm.request && !strcmp(sm.cseq_method, "REGISTER") && sm.m->status_code >= 200 &&
+	    sm.m->status_code < 300 && !b->registered && !b->legs) {
+		p->st.unregistered++;
+		px_binding_remove(p, b);
+	}
 out:
 	msg_free(&sm);
 }

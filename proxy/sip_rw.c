@@ -23,12 +23,16 @@ int rw_replace(sip_rw *rw, rw_span at, const char *rep)
 {
 	size_t n = strlen(rep);
 
-	if (rw->nedits == RW_MAX_EDITS || n >= RW_REP_MAX || at.off + at.len > rw->len)
+	if (rw->nedits == RW_MAX_EDITS || n >= RW_REP_MAX || at.off + at.len > rw->len) {
+		rw->failed = true;
 		return -1;
+	}
 	for (int i = 0; i < rw->nedits; i++) {
 		rw_span o = rw->e[i].at;
-		if (at.off < o.off + o.len && o.off < at.off + at.len)
+		if (at.off < o.off + o.len && o.off < at.off + at.len) {
+			rw->failed = true;
 			return -1;
+		}
 	}
 	rw->e[rw->nedits].at = at;
 	memcpy(rw->e[rw->nedits].rep, rep, n + 1);
@@ -214,6 +218,8 @@ int rw_apply(const sip_rw *rw, char *out, size_t cap)
 	size_t pos = 0, o = 0;
 	struct { rw_span at; const char *rep; size_t replen; } ed[RW_MAX_EDITS + 1];
 
+	if (rw->failed)
+		return -1;
 	for (int i = 0; i < n; i++) {
 		ed[i].at = rw->e[i].at;
 		ed[i].rep = rw->e[i].rep;

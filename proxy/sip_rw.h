@@ -24,6 +24,7 @@ typedef struct sip_rw {
 	size_t len;
 	size_t body_off;        /* first byte after the blank line */
 	int nedits;
+	bool failed;            /* an edit was refused: the message must not go out */
 	struct {
 		rw_span at;
 		char rep[RW_REP_MAX];
@@ -35,7 +36,8 @@ typedef struct sip_rw {
  * blank line ending the header. */
 int rw_init(sip_rw *rw, const char *buf, size_t len);
 /* Replace span with rep. Edits must not overlap; -1 if they do or the
- * table is full. */
+ * table is full, and then rw_apply refuses the whole message (a half
+ * rewritten message could leak an address). */
 int rw_replace(sip_rw *rw, rw_span at, const char *rep);
 /* Write the rewritten message into out (cap bytes), with Content-Length
  * set to the new body length. Returns the new length or -1. */

@@ -138,7 +138,7 @@ Test(proxy_wire, register_is_rewritten_byte_exactly, .init = setup, .fini = tear
 			 "Max-Forwards: 70\r\n"
 			 "From: <sip:alice@example.net>;tag=a1\r\n"
 			 "To: <sip:alice@example.net>\r\n"
-			 "Call-ID: reg-1@192.168.1.10\r\n"
+			 "Call-ID: reg-1@10.0.0.1\r\n"
 			 "CSeq: 1 REGISTER\r\n"
 			 "Contact: <sip:alice@10.0.0.1:5100>\r\n"
 			 "Expires: 3600\r\n"
@@ -150,7 +150,7 @@ Test(proxy_wire, register_is_rewritten_byte_exactly, .init = setup, .fini = tear
 		"Via: SIP/2.0/UDP 10.0.0.1:5100;branch=z9hG4bKreg1;rport=5100;received=10.0.0.1\r\n"
 		"From: <sip:alice@example.net>;tag=a1\r\n"
 		"To: <sip:alice@example.net>;tag=ss\r\n"
-		"Call-ID: reg-1@192.168.1.10\r\n"
+		"Call-ID: reg-1@10.0.0.1\r\n"
 		"CSeq: 1 REGISTER\r\n"
 		"Contact: <sip:alice@10.0.0.1:5100>;expires=3600\r\n"
 		"Content-Length: 0\r\n\r\n");
@@ -162,7 +162,7 @@ Test(proxy_wire, register_is_rewritten_byte_exactly, .init = setup, .fini = tear
 			 "To: <sip:alice@example.net>;tag=ss\r\n"
 			 "Call-ID: reg-1@192.168.1.10\r\n"
 			 "CSeq: 1 REGISTER\r\n"
-			 "Contact: <sip:alice@10.0.0.1:5100>;expires=3600\r\n"
+			 "Contact: <sip:alice@192.168.1.10:5060>;expires=3600\r\n"
 			 "Content-Length: 0\r\n\r\n");
 	cr_assert_eq(w.at_term.from[0].port, 5060);
 	cr_assert_eq(proxy_get_stats(w.px)->bindings, 1);
@@ -202,9 +202,8 @@ Test(proxy_wire, invite_sdp_goes_to_core_ports_with_right_length, .init = setup,
 	cr_assert_eq(strlen(body), 116);
 	cr_assert_eq(strlen(SDP_OFFER), 124, "the terminal's body was 8 bytes longer");
 	cr_assert_eq(proxy_get_stats(w.px)->streams, 1);
-	/* Only the Call-ID still names the phone's address: the proxy does not
-	 * rewrite Call-IDs (see docs/proxy.md, limits). */
-	cr_assert_null(strstr(strstr(w.at_ss.msg[0], "CSeq:"), "192.168."), "no private address after Call-ID");
+	cr_assert_null(strstr(w.at_ss.msg[0], "192.168."), "no private address reaches the core, Call-ID included");
+	cr_assert(strstr(w.at_ss.msg[0], "Call-ID: call-1@10.0.0.1\r\n") != NULL);
 }
 
 Test(proxy_wire, bad_sdp_gets_400_and_allocates_nothing, .init = setup, .fini = teardown)
@@ -359,4 +358,51 @@ Test(proxy_wire, survives_mutated_messages_from_both_sides, .init = setup, .fini
 	w.at_ss.n = 0;
 	from_term(REGISTER);
 	cr_assert_eq(w.at_ss.n, 1, "still forwards a good REGISTER");
+}
+
+Test(proxy_wire, unregister_removes_the_binding, .init = setup, .fini = teardown)
+{
+	from_term(REGISTER);
+	cr_assert_eq(proxy_get_stats(w.px)->bindings, 1);
+	from_ss("SIP/2.0 200 OK\r\n"
+		"Via: SIP/2.0/UDP 10.0.0.1:5100;branch=z9hG4bKreg1;rport\r\n"
+		"From: <sip:alice@example.net>;tag=a1\r\n"
+		"To: <sip:alice@example.net>;tag=ss\r\n"
+		"Call-ID: reg-1@10.0.0.1\r\n"
+		"CSeq: 1 REGISTER\r\n"
+		"Expires: 0\r\n"
+		"Content-Length: 0\r\n\r\n");
+	cr_assert_eq(w.at_term.n, 1, "the 200 still reaches the phone");
+	cr_assert_eq(proxy_get_stats(w.px)->bindings, 0);
+	cr_assert_eq(proxy_get_stats(w.px)->ports_core, 0, "its core port is back");
+	cr_assert_eq(proxy_get_stats(w.px)->unregistered, 1);
+}
+
+Test(proxy_wire, core_invite_without_ports_gets_503_toward_the_core, .init = setup, .fini = teardown)
+{
+	static const char sdp3[] = "v=0\r\no=b 1 1 IN IP4 10.0.0.1\r\ns=-\r\nc=IN IP4 10.0.0.1\r\nt=0 0\r\n"
+				   "m=audio 20000 RTP/AVP 0\r\nm=video 20002 RTP/AVP 96\r\nm=audio 20004 RTP/AVP 0\r\n";
+	char m[2048];
+
+	from_term(REGISTER);
+	w.at_ss.n = w.at_term.n = 0;
+	snprintf(m, sizeof(m),
+		 "INVITE sip:alice@10.0.0.1:5100 SIP/2.0\r\n"
+		 "Via: SIP/2.0/UDP 10.0.0.100:5060;branch=z9hG4bKss9\r\n"
+		 "From: <sip:bob@example.net>;tag=b9\r\n"
+		 "To: <sip:alice@example.net>\r\n"
+		 "Call-ID: in-1@10.9.9.9\r\n"
+		 "CSeq: 1 INVITE\r\n"
+		 "Contact: <sip:bob@10.0.0.1:5101>\r\n"
+		 "Content-Type: application/sdp\r\n"
+		 "Content-Length: %zu\r\n\r\n%s", strlen(sdp3), sdp3);
+	from_ss(m);
+	cr_assert_eq(w.at_term.n, 0, "nothing reaches the phone");
+	cr_assert_eq(w.at_ss.n, 1);
+	cr_assert(!strncmp(w.at_ss.msg[0], "SIP/2.0 503 ", 12), "%s", w.at_ss.msg[0]);
+	cr_assert(strstr(w.at_ss.msg[0], "Via: SIP/2.0/UDP 10.0.0.100:5060;branch=z9hG4bKss9\r\n") != NULL);
+	cr_assert_eq(w.at_ss.from[0].port, 5100, "from the terminal's core address");
+	cr_assert_eq(proxy_get_stats(w.px)->legs, 0);
+	cr_assert_eq(proxy_get_stats(w.px)->ports_access, 0);
+	cr_assert_eq(proxy_get_stats(w.px)->ports_core, 1);
 }

@@ -106,7 +106,11 @@ Test(sip_rw, rewrite_keeps_other_bytes_and_fixes_content_length)
 	cr_assert_eq(rw_replace(&rw, s, "10.0.0.1:5100"), 0);
 	cr_assert_eq(rw_replace(&rw, (rw_span){ (uint32_t)(c_line - invite), 12 }, "10.0.0.1"), 0);
 	cr_assert_eq(rw_replace(&rw, (rw_span){ (uint32_t)(m_port - invite), 5 }, "20000"), 0);
-	cr_assert_lt(rw_replace(&rw, (rw_span){ (uint32_t)(m_port - invite + 1), 2 }, "x"), 0, "overlap refused");
+	{
+		sip_rw bad = rw;
+		cr_assert_lt(rw_replace(&bad, (rw_span){ (uint32_t)(m_port - invite + 1), 2 }, "x"), 0, "overlap refused");
+		cr_assert_lt(rw_apply(&bad, out, sizeof(out)), 0, "and the half-rewritten message is refused");
+	}
 	n = rw_apply(&rw, out, sizeof(out));
 	cr_assert_gt(n, 0);
 	out[n] = '\0';
