@@ -11,13 +11,34 @@
  * requests and sip:user@domain otherwise; no Route header is used.
  * One call at a time. Over UDP it retransmits requests (RFC 3261 timers A/E,
  * T1 = 500 ms) and 2xx to INVITE until the ACK; over TCP it keeps one
- * connection to the outbound proxy.
+ * connection to the outbound proxy, opened from sip_port as phones do
+ * (from an ephemeral port if sip_port is still in TIME_WAIT from the
+ * previous connection), and does not listen.
+ *
+ * Registration: refreshed at half the granted expiry; a REGISTER that
+ * fails (a final response other than a 2xx granting time, or none within
+ * 64*T1) is retried after 30 s, as long as sipua_register was called.
+ *
+ * Calls: an INVITE for a new call gets 100 Trying, then 180 or a final
+ * response (486 if configured busy; 488 if it has no SDP or no usable
+ * audio, since offers only come in INVITEs; 500 if media cannot open).
+ * While another call is up it gets 486 alone. A re-INVITE gets no 100:
+ * 491 while another INVITE is pending, 488 without SDP. sipua_cancel
+ * before any provisional response is deferred: the CANCEL leaves when the
+ * first 1xx arrives (RFC 3261 9.1). RTCP mux is used only if both offer
+ * and answer ask for it (a=rtcp-mux). Hold is a re-INVITE with
+ * a=sendonly; the holder then stops sending RTP and RTCP (no music on
+ * hold), and the held phone, seeing a=sendonly, stops too. Mute stops RTP
+ * only; RTCP continues.
  *
  * The softswitch is a registrar (location service: user -> Contact, as
  * written) and a proxy without Record-Route: a request whose Request-URI
  * host is its domain or its own address is routed to the registered
  * Contact of the user (404 if none); any other request is forwarded to the
- * Request-URI's host:port. It adds its Via to requests it forwards and
+ * Request-URI's host:port; one that would come back to the softswitch
+ * itself is answered 482 (Loop Detected), one out of Max-Forwards 483.
+ * It stamps received/rport on the top Via of every request it receives
+ * (RFC 3261 18.2.1, RFC 3581), adds its Via to requests it forwards and
  * routes responses back by popping it, sending to the next Via's received/
  * rport or sent-by (RFC 3261 18.2.2, RFC 3581). It trusts Contact and SDP:
  * which is why the proxy exists. */
@@ -43,7 +64,7 @@ typedef struct sipua_cfg {
 	bool rtcp_nonadjacent;          /* a=rtcp:<rtp_port + 11> for audio (RFC 3605) */
 	bool asymmetric_rtp;            /* send media from rtp_port + 1000 (not symmetric) */
 	enum sipua_answer answer;       /* [auto] */
-	tv_time answer_delay;           /* ringing before an auto answer [1 s] */
+	tv_time answer_delay;           /* ringing before an auto answer [1 s; 0 = 1 s] */
 	bool no_options_answer;         /* do not answer OPTIONS (a dead phone) */
 } sipua_cfg;
 
@@ -61,7 +82,21 @@ typedef struct sipua_status {
 	enum sipua_call_state state;
 	bool held;                      /* we put the call on hold / were put on hold */
 	int last_code;                  /* last final response code seen for the call */
-	const char *end_reason;         /* "bye-sent", "bye-received", "cancelled", "rejected", "timeout" */
+	/* Why the call ended; NULL until it does.
+	 *   "bye-sent"      we hung up (sipua_hangup).
+	 *   "bye-received"  the peer hung up (also while our 200 awaited its ACK).
+	 *   "cancelled"     caller: we cancelled; the 487, the 200 that crossed
+	 *                   the CANCEL (ACKed, then BYE) or no final response
+	 *                   at all ended it. Callee: the caller cancelled while
+	 *                   we rang (we answered 487).
+	 *   "rejected"      caller: a final response >= 300 to our INVITE (in
+	 *                   last_code). Callee: we refused it: sipua_reject,
+	 *                   busy (486), 488 (no usable SDP) or 500.
+	 *   "timeout"       caller: no response to our INVITE within 64*T1.
+	 *                   Callee: our 200 never ACKed (then a BYE, RFC 3261
+	 *                   13.3.1.4). Either side: a re-INVITE (hold) we sent
+	 *                   got no response in 64*T1 (then a BYE, RFC 3261 14.1). */
+	const char *end_reason;
 	uint64_t options_rx, options_answered, keepalive_rx;    /* keepalive_rx: CRLF/empty pings */
 	uint64_t rx_bad;                /* unparseable datagrams */
 	uint64_t calls_answered, calls_made;
@@ -70,19 +105,23 @@ typedef struct sipua_status {
 
 typedef struct sipua sipua;
 
+/* Indexes for sipua_media. */
+enum { SIPUA_AUDIO = 0, SIPUA_VIDEO = 1 };
+
 sipua *sipua_new(tv_host *h, const sipua_cfg *cfg, int *err);
 void sipua_free(sipua *ua);
-int sipua_register(sipua *ua);                  /* and keep refreshing */
+int sipua_register(sipua *ua);                  /* and keep refreshing (retry 30 s after a failure) */
 int sipua_call(sipua *ua, const char *user);    /* INVITE sip:user@domain */
 int sipua_answer(sipua *ua);                    /* for SIPUA_ANSWER_MANUAL */
 int sipua_reject(sipua *ua, int code);          /* e.g. 486 */
-int sipua_cancel(sipua *ua);
+int sipua_cancel(sipua *ua);                    /* deferred until a provisional response */
 int sipua_hangup(sipua *ua);                    /* BYE */
-int sipua_hold(sipua *ua, bool hold);           /* re-INVITE a=sendonly / a=sendrecv */
-void sipua_mute(sipua *ua, bool mute);          /* stop/resume sending RTP */
+int sipua_hold(sipua *ua, bool hold);           /* re-INVITE a=sendonly / a=sendrecv; no RTP/RTCP while held */
+void sipua_mute(sipua *ua, bool mute);          /* stop/resume sending RTP (RTCP goes on) */
 const sipua_status *sipua_get_status(const sipua *ua);
-/* The call's media: 0 audio, 1 video; NULL if absent. Valid while the UA
- * lives (kept after the call ends so scenarios can read the counters). */
+/* The call's media: SIPUA_AUDIO or SIPUA_VIDEO; NULL if absent. Valid
+ * while the UA lives (kept after the call ends so scenarios can read the
+ * counters). */
 media_stream *sipua_media(sipua *ua, int idx);
 const char *sipua_state_name(enum sipua_call_state s);
 

@@ -1,0 +1,153 @@
+/* sipua_priv.h - what the two halves of the simulated phone share.
+ *
+ * sipua.c owns the transport, the client transactions and their
+ * retransmissions, registration, OPTIONS and keepalives, the dispatch of
+ * what arrives, and the life cycle; sipua_call.c owns the call: its state
+ * machine, dialog, offer/answer, media, the INVITE server transaction and
+ * hold/mute/cancel/hangup. Not for use outside these two files.
+ *
+ * The types keep their ua_ prefix (sipua_call is already the public
+ * "place a call"); the functions shared across the two files are sipua_*,
+ * everything else stays static. */
+#ifndef TV_SIPUA_PRIV_H
+#define TV_SIPUA_PRIV_H
+
+#include "sipua.h"
+#include "sipmsg.h"
+
+#define UA_URI_MAX 256
+#define UA_ID_MAX 80
+
+/* Client transaction slots: one of each kind at a time. */
+enum ua_txn_kind { UA_TX_REG, UA_TX_INVITE, UA_TX_CANCEL, UA_TX_BYE, UA_TX_N };
+
+/* Where a message came from, or where a response goes. */
+typedef struct ua_src {
+	bool tcp;
+	tv_ep ep;
+} ua_src;
+
+typedef struct ua_txn {
+	sipua *ua;
+	bool active;                    /* no final response yet */
+	char *buf;                      /* the request as sent (osip_malloc) */
+	size_t len;
+	char branch[UA_ID_MAX];
+	char method[12];
+	tv_time start, interval;
+	tv_timer t;
+} ua_txn;
+
+typedef struct ua_call {
+	bool outgoing;
+	char call_id[UA_ID_MAX];
+	char local_tag[24], remote_tag[UA_ID_MAX];
+	char local_uri[UA_URI_MAX], remote_uri[UA_URI_MAX];
+	char target[UA_URI_MAX];        /* remote target: the peer's Contact */
+	unsigned long local_cseq, invite_cseq;
+	bool cancel_pending;            /* cancel asked before any 1xx */
+	bool cancelled;                 /* CANCEL sent */
+	bool reinvite;                  /* the INVITE slot holds a re-INVITE */
+	bool prev_hold;                 /* local_hold before that re-INVITE */
+	bool local_hold, muted;
+	uint64_t sess_id, sess_ver;
+	sipmsg_sdp local, remote;       /* last SDP written / read */
+	char *ack;                      /* last ACK sent, for resent finals */
+	size_t ack_len;
+	osip_message_t *inv;            /* the INVITE we are answering */
+	ua_src inv_src;
+	bool got_1xx;                   /* any provisional for our INVITE */
+} ua_call;
+
+/* The final response to an INVITE we received, until its ACK. */
+typedef struct ua_srv {
+	sipua *ua;
+	bool active, reinvite;
+	int code;
+	unsigned long cseq;
+	char *buf;                      /* also the last provisional, for resent INVITEs */
+	size_t len;
+	ua_src dst;
+	tv_time start, interval;
+	tv_timer t;
+} ua_srv;
+
+struct sipua {
+	tv_host *h;
+	sipua_cfg cfg;
+	char user[64], domain[128];
+	char ip[TV_IP_STRLEN];
+	char contact[UA_URI_MAX];
+	char aor[UA_URI_MAX];           /* sip:user@domain */
+	tv_udp *udp;
+	tv_tcp *tcp;
+	sipmsg_stream rxs;
+	sipua_status st;
+	ua_txn txn[UA_TX_N];
+	/* registration */
+	bool reg_wanted;
+	char reg_call_id[UA_ID_MAX], reg_tag[24];
+	unsigned long reg_cseq;
+	tv_timer reg_refresh;
+	/* the call */
+	ua_call c;
+	ua_srv srv;
+	tv_timer answer;
+	media_stream *ms[SIPMSG_NMEDIA];
+};
+
+/* What a response carries beyond what sipmsg_response copies. */
+typedef struct ua_rsp {
+	int code;
+	const char *tag;                /* To tag to add */
+	bool contact;                   /* Contact and Allow */
+	const sipmsg_sdp *sdp;
+	ua_srv *keep;                   /* keep the bytes and destination here */
+} ua_rsp;
+
+/* ---- sipua.c ---- */
+
+/* nhex random hex digits from the host's seeded generator into out
+ * (which holds nhex + 1). */
+void sipua_rand_id(sipua *ua, char *out, size_t nhex);
+
+/* Send a request to the outbound proxy (UDP, or the one TCP connection,
+ * opened on demand). 0 or a negative error. */
+int sipua_send_req(sipua *ua, const char *buf, size_t len);
+/* Send bytes to dst: its UDP address, or the TCP connection. */
+int sipua_send_to(sipua *ua, const char *buf, size_t len, const ua_src *dst);
+/* Build and send a response to req, which came from src (RFC 3261 18.2.2:
+ * over UDP to its stamped top Via). With p->keep the serialized bytes and
+ * destination stay there (for retransmission) even if sending failed. */
+int sipua_respond(sipua *ua, const osip_message_t *req, const ua_src *src, const ua_rsp *p);
+/* A bare response: code and To tag only. */
+int sipua_reply(sipua *ua, const osip_message_t *req, const ua_src *src, int code, const char *tag);
+/* Our request from r (its Via, Contact if asked, and Allow filled in here);
+ * *out is the caller's to free. */
+int sipua_build(sipua *ua, sipmsg_req *r, const char *branch, bool contact, osip_message_t **out);
+
+/* Send m as a new client transaction in slot k, replacing what was there;
+ * its retransmissions and timeout are then sipua.c's business. */
+int sipua_txn_start(sipua *ua, enum ua_txn_kind k, osip_message_t *m);
+/* No final response expected any more: stop retransmitting and timing. */
+void sipua_txn_stop(ua_txn *x);
+
+/* ---- sipua_call.c ---- */
+
+/* Set up the call's timers (from sipua_new). */
+void sipua_call_init(sipua *ua);
+/* Forget the call: its media, kept messages and timers (sipua_free too). */
+void sipua_call_reset(sipua *ua);
+/* A response matched to the INVITE slot (an INVITE or re-INVITE). */
+void sipua_invite_response(sipua *ua, ua_txn *x, const osip_message_t *m);
+/* The INVITE slot timed out (64*T1 without a final response). */
+void sipua_invite_timeout(sipua *ua);
+
+/* Requests for the call, from the dispatch table; the Via is stamped
+ * already, m and src are borrowed for the call. */
+void sipua_uas_invite(sipua *ua, const osip_message_t *m, const ua_src *src);
+void sipua_uas_ack(sipua *ua, const osip_message_t *m, const ua_src *src);
+void sipua_uas_cancel(sipua *ua, const osip_message_t *m, const ua_src *src);
+void sipua_uas_bye(sipua *ua, const osip_message_t *m, const ua_src *src);
+
+#endif
