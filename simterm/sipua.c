@@ -466,7 +466,7 @@ sipua *sipua_new(tv_host *h, const sipua_cfg *cfg, int *err)
 	}
 	sipua_call_init(ua);
 	tv_timer_init(&ua->reg_refresh, reg_refresh_fire, ua);
-	sipua_rand_id(ua, ua->reg_call_id, 24);
+	sipua_callid_new(ua, ua->reg_call_id, sizeof(ua->reg_call_id));
 	sipua_rand_id(ua, ua->reg_tag, 12);
 	local = tv_ep4(0, ua->cfg.sip_port);
 	ua->udp = host_udp_bind(h, &local, ua_udp_rx, ua, err);
@@ -495,3 +495,29 @@ void sipua_free(sipua *ua)
 }
 
 const sipua_status *sipua_get_status(const sipua *ua) { return &ua->st; }
+
+void sipua_callid_full(const osip_message_t *m, char *out, size_t cap)
+{
+	const osip_call_id_t *c = m->call_id;
+
+	snprintf(out, cap, "%s%s%s", c && c->number ? c->number : "", c && c->host ? "@" : "",
+		 c && c->host ? c->host : "");
+}
+
+bool sipua_callid_is(const osip_message_t *m, const char *full)
+{
+	char id[2 * UA_ID_MAX];
+
+	sipua_callid_full(m, id, sizeof(id));
+	return strcmp(id, full) == 0;
+}
+
+void sipua_callid_new(sipua *ua, char *out, size_t cap)
+{
+	char ip[TV_IP_STRLEN];
+	size_t n;
+
+	sipua_rand_id(ua, out, 24);
+	n = strlen(out);
+	snprintf(out + n, cap - n, "@%s", tv_ip_fmt(host_ip(ua->h), ip));
+}

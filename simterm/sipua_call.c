@@ -270,7 +270,7 @@ int sipua_call(sipua *ua, const char *user)
 	if (in_call(ua))
 		return TV_ESTATE;
 	call_begin(ua, true);
-	sipua_rand_id(ua, c->call_id, 24);
+	sipua_callid_new(ua, c->call_id, sizeof(c->call_id));
 	sipua_rand_id(ua, c->local_tag, 12);
 	sipua_rand_id(ua, br + 7, 16);
 	snprintf(c->local_uri, sizeof(c->local_uri), "%s", ua->aor);
@@ -394,9 +394,9 @@ void sipua_invite_response(sipua *ua, ua_txn *x, const osip_message_t *m)
 	ua_call *c = &ua->c;
 	int code = m->status_code;
 
-	if (!x->active || strcmp(m->call_id->number, c->call_id) != 0) {
+	if (!x->active || !sipua_callid_is(m, c->call_id)) {
 		/* A resent final after ours was ACKed: ACK it again. */
-		if (code >= 200 && c->ack && strcmp(m->call_id->number, c->call_id) == 0)
+		if (code >= 200 && c->ack && sipua_callid_is(m, c->call_id))
 			sipua_send_req(ua, c->ack, c->ack_len);
 		return;
 	}
@@ -519,7 +519,7 @@ static void answer_fire(tv_timer *t, tv_time now)
 
 static bool same_call(const sipua *ua, const osip_message_t *m)
 {
-	return strcmp(m->call_id->number, ua->c.call_id) == 0;
+	return sipua_callid_is(m, ua->c.call_id);
 }
 
 static int inv_keep(sipua *ua, const osip_message_t *m, const ua_src *src)
@@ -582,7 +582,7 @@ void sipua_uas_invite(sipua *ua, const osip_message_t *m, const ua_src *src)
 	}
 	call_begin(ua, false);
 	snprintf(c->local_tag, sizeof(c->local_tag), "%s", rtag);
-	snprintf(c->call_id, sizeof(c->call_id), "%s", m->call_id->number);
+	sipua_callid_full(m, c->call_id, sizeof(c->call_id));
 	tag = sipmsg_tag(m->from);
 	snprintf(c->remote_tag, sizeof(c->remote_tag), "%s", tag ? tag : "");
 	sipmsg_uri_str(m->from->url, c->remote_uri, sizeof(c->remote_uri));

@@ -150,4 +150,10 @@ void sipua_uas_ack(sipua *ua, const osip_message_t *m, const ua_src *src);
 void sipua_uas_cancel(sipua *ua, const osip_message_t *m, const ua_src *src);
 void sipua_uas_bye(sipua *ua, const osip_message_t *m, const ua_src *src);
 
+/* Call-IDs are compared and kept whole ("number@host"), as RFC 3261 does. */
+void sipua_callid_full(const osip_message_t *m, char *out, size_t cap);
+bool sipua_callid_is(const osip_message_t *m, const char *full);
+/* A new Call-ID the way deployed phones write it: random@private-address. */
+void sipua_callid_new(sipua *ua, char *out, size_t cap);
+
 #endif

@@ -1295,7 +1295,8 @@ Test(sipua_reinvite, peer_retargets_and_holds)
 	cr_assert_eq(got.m[SIPMSG_AUDIO].port, 10000);
 	cr_assert_eq(got.m[SIPMSG_AUDIO].dir, SIPMSG_DIR_SENDRECV);
 	cr_assert(tv_ip_eq(&got.m[SIPMSG_AUDIO].addr, &aip));
-	snprintf(pr.call_id, sizeof(pr.call_id), "%s", inv->call_id->number);
+	snprintf(pr.call_id, sizeof(pr.call_id), "%s%s%s", inv->call_id->number, inv->call_id->host ? "@" : "",
+		 inv->call_id->host ? inv->call_id->host : "");
 	snprintf(pr.alice_tag, sizeof(pr.alice_tag), "%s", sipmsg_tag(inv->from));
 	cr_assert_eq(sipmsg_contact_uri(inv, pr.alice_contact, sizeof(pr.alice_contact)), 0);
 	cr_assert_str_eq(pr.alice_contact, "sip:alice@" IP_A ":5060");
