@@ -86,6 +86,7 @@ check: all
 	sh tests/broken.sh $(BIN)/traverse
 	sh tests/tshark_check.sh $(BUILD)/pcap
 	sh tests/sip_leak_check.sh $(BUILD)/pcap
+	sh tests/sans_io.sh $(BUILD)
 	sh tests/mutate.sh $(BIN)/traverse
 	sh tests/determinism.sh $(BIN)/traverse
 
