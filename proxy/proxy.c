@@ -300,15 +300,22 @@ int px_stream_open(px_leg *l, int idx)
 	return 0;
 }
 
+/* The leg's one timer serves three deadlines: the ending guard, the media
+ * silence timeout and the session timer (RFC 4028). */
 static void leg_timer(tv_timer *t, tv_time now)
 {
 	px_leg *l = t->arg;
 	proxy *p = l->b->p;
-	tv_time last = 0;
+	tv_time last = 0, next = TV_NEVER;
 	bool held = false;
 
 	if (l->ending) {
 		px_leg_free(l);         /* the final response to BYE/CANCEL never came */
+		return;
+	}
+	if (l->session_until && now >= l->session_until) {
+		p->st.session_expired++;        /* nobody refreshed the session */
+		px_leg_free(l);
 		return;
 	}
 	for (int i = 0; i < l->ns; i++) {
@@ -317,11 +324,26 @@ static void leg_timer(tv_timer *t, tv_time now)
 		held |= l->s[i]->held;
 	}
 	if (!held && p->cfg.media_timeout && now - last >= p->cfg.media_timeout) {
+		p->st.media_expired++;
 		px_leg_free(l);
 		return;
 	}
 	if (p->cfg.media_timeout)
-		host_timer_arm(p->h, &l->t, (held ? now : last) + p->cfg.media_timeout);
+		next = (held ? now : last) + p->cfg.media_timeout;
+	if (l->session_until && l->session_until < next)
+		next = l->session_until;
+	if (next != TV_NEVER)
+		host_timer_arm(p->h, &l->t, next);
+}
+
+void px_leg_session(px_leg *l, tv_time expires)
+{
+	proxy *p = l->b->p;
+	tv_time now = host_now(p->h);
+
+	l->session_until = now + expires;
+	if (!l->ending && (!tv_timer_armed(&l->t) || l->t.when > l->session_until))
+		host_timer_arm(p->h, &l->t, l->session_until);
 }
 
 /* ---- keepalive -------------------------------------------------------- */

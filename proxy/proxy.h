@@ -56,6 +56,8 @@ typedef struct proxy_stats {
 	uint64_t latches, relatches;
 	uint64_t ka_sent, ka_answered, dead;
 	uint64_t unregistered;           /* bindings removed: Expires 0, or registration lapsed */
+	uint64_t session_expired;        /* legs ended: no session refresh in time (RFC 4028) */
+	uint64_t media_expired;          /* legs ended: no RTP either way for media_timeout */
 	uint64_t drop[PX_DROP__COUNT];
 	uint32_t bindings, legs, streams;
 	uint32_t ports_access, ports_core;      /* in use now */

@@ -54,7 +54,8 @@ struct px_leg {
 	char peer_target[PX_HP];        /* core-side Contact host:port of the other party */
 	bool ending;                    /* BYE/CANCEL seen: free on its final response */
 	bool confirmed;                 /* a 2xx to INVITE passed: failures of re-INVITEs keep it */
-	tv_timer t;                     /* media timeout / ending guard */
+	tv_timer t;                     /* ending guard, media timeout, session timer */
+	tv_time session_until;          /* RFC 4028: 0 when the dialog has no session timer */
 };
 
 struct px_binding {
@@ -104,6 +105,8 @@ px_binding *px_binding_get(proxy *p, const tv_ep *nat, tv_tcp *tcp, const char *
 void px_binding_remove(proxy *p, px_binding *b);
 px_leg *px_leg_find(px_binding *b, const char *call_id, bool create);
 void px_leg_free(px_leg *l);
+/* A 2xx with Session-Expires: the session must be refreshed within expires. */
+void px_leg_session(px_leg *l, tv_time expires);
 int px_stream_open(px_leg *l, int idx);
 void px_ka_answered(proxy *p, px_binding *b);
 void px_ka_schedule(px_binding *b);

@@ -360,6 +360,16 @@ static void end_leg_after(proxy *p, px_binding *b, const sipmsg *sm)
 		return;
 	if (!strcmp(sm->cseq_method, "INVITE") && code < 300)
 		leg->confirmed = true;
+	if ((!strcmp(sm->cseq_method, "INVITE") || !strcmp(sm->cseq_method, "UPDATE")) && code < 300) {
+		/* A 2xx establishing or refreshing a session timer (RFC 4028). */
+		osip_header_t *h = NULL;
+		if ((osip_message_header_get_byname(sm->m, "session-expires", 0, &h) >= 0 && h && h->hvalue) ||
+		    (osip_message_header_get_byname(sm->m, "x", 0, &h) >= 0 && h && h->hvalue)) {
+			long se = strtol(h->hvalue, NULL, 10);
+			if (se >= 1 && se <= 86400)
+				px_leg_session(leg, TV_SEC(se));
+		}
+	}
 	/* A failed re-INVITE (491, 488...) leaves the call as it was. */
 	if ((!strcmp(sm->cseq_method, "INVITE") && code >= 300 && !leg->confirmed) || !strcmp(sm->cseq_method, "BYE"))
 		px_leg_free(leg);

@@ -453,7 +453,8 @@ int sip_expect_proxy(scn_ctx *c, const scn_stmt *st)
 	static const char *const keys[] = {
 		"bindings", "legs", "streams", "ports-access", "ports-core", "registers", "invites", "byes",
 		"cancels", "calls-started", "calls-ended", "no-ports", "relayed-to-core", "relayed-to-access",
-		"latches", "relatches", "ka-sent", "ka-answered", "dead", "unregistered", "sip-in-access", "sip-in-core",
+		"latches", "relatches", "ka-sent", "ka-answered", "dead", "unregistered", "session-expired", "media-expired",
+		"sip-in-access", "sip-in-core",
 		"drop.sip-malformed", "drop.sip-unknown", "drop.rtp-foreign", "drop.rtp-strict",
 		"drop.rtp-no-dest", "drop.rtp-malformed", NULL
 	};
@@ -481,6 +482,7 @@ int sip_expect_proxy(scn_ctx *c, const scn_stmt *st)
 				{ "relayed-to-core", s->relayed_to_core }, { "relayed-to-access", s->relayed_to_access },
 				{ "latches", s->latches }, { "relatches", s->relatches }, { "ka-sent", s->ka_sent },
 				{ "ka-answered", s->ka_answered }, { "dead", s->dead }, { "unregistered", s->unregistered },
+				{ "session-expired", s->session_expired }, { "media-expired", s->media_expired },
 				{ "sip-in-access", s->sip_in_access }, { "sip-in-core", s->sip_in_core },
 			};
 			for (size_t k = 0; k < sizeof(t) / sizeof(t[0]); k++)

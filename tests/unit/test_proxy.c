@@ -406,3 +406,48 @@ Test(proxy_wire, core_invite_without_ports_gets_503_toward_the_core, .init = set
 	cr_assert_eq(proxy_get_stats(w.px)->ports_access, 0);
 	cr_assert_eq(proxy_get_stats(w.px)->ports_core, 1);
 }
+
+static void ok_from_ss(const char *extra)
+{
+	static const char sdp[] = "v=0\r\no=b 1 1 IN IP4 10.0.0.1\r\ns=-\r\nc=IN IP4 10.0.0.1\r\nt=0 0\r\n"
+				  "m=audio 20002 RTP/AVP 0\r\n";
+	char m[2048];
+
+	snprintf(m, sizeof(m),
+		 "SIP/2.0 200 OK\r\n"
+		 "Via: SIP/2.0/UDP 10.0.0.1:5100;branch=z9hG4bKinv1\r\n"
+		 "From: <sip:alice@example.net>;tag=a2\r\n"
+		 "To: <sip:bob@example.net>;tag=b2\r\n"
+		 "Call-ID: call-1@10.0.0.1\r\n"
+		 "CSeq: 1 INVITE\r\n"
+		 "Contact: <sip:bob@10.0.0.1:5101>\r\n"
+		 "%s"
+		 "Content-Type: application/sdp\r\n"
+		 "Content-Length: %zu\r\n\r\n%s", extra, strlen(sdp), sdp);
+	from_ss(m);
+}
+
+Test(proxy_wire, session_timer_ends_an_unrefreshed_leg, .init = setup, .fini = teardown)
+{
+	invite_with(SDP_OFFER);
+	ok_from_ss("Session-Expires: 90;refresher=uac\r\nRequire: timer\r\n");
+	cr_assert_eq(w.at_term.n, 1);
+	cr_assert_eq(proxy_get_stats(w.px)->legs, 1);
+	sim_net_run_until(w.net, sim_net_now(w.net) + TV_SEC(60));
+	ok_from_ss("Session-Expires: 90;refresher=uac\r\n");        /* a refresh's 2xx */
+	sim_net_run_until(w.net, sim_net_now(w.net) + TV_SEC(60));
+	cr_assert_eq(proxy_get_stats(w.px)->legs, 1, "refreshed at 60 s: alive at 120 s");
+	sim_net_run_until(w.net, sim_net_now(w.net) + TV_SEC(31));
+	cr_assert_eq(proxy_get_stats(w.px)->legs, 0, "90 s after the last refresh: gone");
+	cr_assert_eq(proxy_get_stats(w.px)->session_expired, 1);
+	cr_assert_eq(proxy_get_stats(w.px)->ports_access, 0);
+}
+
+Test(proxy_wire, no_session_timer_without_session_expires, .init = setup, .fini = teardown)
+{
+	invite_with(SDP_OFFER);
+	ok_from_ss("");
+	sim_net_run_until(w.net, sim_net_now(w.net) + TV_SEC(3600));
+	cr_assert_eq(proxy_get_stats(w.px)->legs, 1);
+	cr_assert_eq(proxy_get_stats(w.px)->session_expired, 0);
+}
