@@ -85,32 +85,39 @@ static void core_rx(void *arg, tv_udp *s, const tv_ep *from, const uint8_t *data
 
 static void ka_fire(tv_timer *t, tv_time now);
 
+/* Where a terminal's signaling comes from: a NAT mapping (UDP) or a TCP
+ * connection. Keeps the by_nat / by_tcp indexes in step. */
+static void binding_transport(proxy *p, px_binding *b, const tv_ep *nat, tv_tcp *tcp)
+{
+	if (tv_map_get(&p->by_nat, px_ep_key(&b->nat)) == b)
+		tv_map_del(&p->by_nat, px_ep_key(&b->nat));
+	if (b->tcp && tv_map_get(&p->by_tcp, (uintptr_t)b->tcp) == b)
+		tv_map_del(&p->by_tcp, (uintptr_t)b->tcp);
+	b->nat = *nat;
+	b->tcp = tcp;
+	b->tcp_flow = tcp != NULL;
+	if (tcp)
+		tv_map_put(&p->by_tcp, (uintptr_t)tcp, b);
+	else
+		tv_map_put(&p->by_nat, px_ep_key(nat), b);
+}
+
 px_binding *px_binding_get(proxy *p, const tv_ep *nat, tv_tcp *tcp, const char *user, bool create)
 {
 	px_binding *b = NULL, **na;
 	tv_ep core;
 	int err;
 
-	if (!tcp)
-		b = tv_map_get(&p->by_nat, px_ep_key(nat));
-	for (size_t i = 0; !b && tcp && i < p->nall; i++)
-		if (p->all[i]->tcp == tcp)
-			b = p->all[i];
+	b = tcp ? tv_map_get(&p->by_tcp, (uintptr_t)tcp) : tv_map_get(&p->by_nat, px_ep_key(nat));
 	if (b || !create)
 		return b;
-	/* A terminal moving to a new NAT mapping keeps its binding (and its
-	 * core-side port): the softswitch keeps seeing the same address. */
+	/* A terminal moving to a new NAT mapping or a new TCP connection keeps
+	 * its binding (and its core-side port): the softswitch keeps seeing
+	 * the same address. */
 	if (user && user[0]) {
-		for (b = tv_map_get(&p->by_user, px_hash_str(user)); b; b = NULL) {
-			if (strcmp(b->user, user))
-				break;
-			if (!b->tcp)
-				tv_map_del(&p->by_nat, px_ep_key(&b->nat));
-			b->nat = *nat;
-			b->tcp = tcp;
-			b->tcp_flow = tcp != NULL;
-			if (!tcp)
-				tv_map_put(&p->by_nat, px_ep_key(nat), b);
+		b = tv_map_get(&p->by_user, px_hash_str(user));
+		if (b && !strcmp(b->user, user)) {
+			binding_transport(p, b, nat, tcp);
 			return b;
 		}
 	}
@@ -129,9 +136,6 @@ px_binding *px_binding_get(proxy *p, const tv_ep *nat, tv_tcp *tcp, const char *
 		return NULL;
 	b->p = p;
 	snprintf(b->user, sizeof(b->user), "%s", user ? user : "");
-	b->nat = *nat;
-	b->tcp = tcp;
-	b->tcp_flow = tcp != NULL;
 	b->core_port = pool_get(&p->sig_pool);
 	if (!b->core_port) {
 		free(b);
@@ -146,8 +150,7 @@ px_binding *px_binding_get(proxy *p, const tv_ep *nat, tv_tcp *tcp, const char *
 	}
 	tv_timer_init(&b->ka, ka_fire, b);
 	p->all[p->nall++] = b;
-	if (!tcp)
-		tv_map_put(&p->by_nat, px_ep_key(nat), b);
+	binding_transport(p, b, nat, tcp);
 	if (b->user[0])
 		tv_map_put(&p->by_user, px_hash_str(b->user), b);
 	p->st.bindings++;
@@ -160,8 +163,10 @@ void px_binding_remove(proxy *p, px_binding *b)
 	while (b->legs)
 		px_leg_free(b->legs);
 	host_timer_cancel(p->h, &b->ka);
-	if (!b->tcp && tv_map_get(&p->by_nat, px_ep_key(&b->nat)) == b)
+	if (tv_map_get(&p->by_nat, px_ep_key(&b->nat)) == b)
 		tv_map_del(&p->by_nat, px_ep_key(&b->nat));
+	if (b->tcp && tv_map_get(&p->by_tcp, (uintptr_t)b->tcp) == b)
+		tv_map_del(&p->by_tcp, (uintptr_t)b->tcp);
 	if (b->user[0] && tv_map_get(&p->by_user, px_hash_str(b->user)) == b)
 		tv_map_del(&p->by_user, px_hash_str(b->user));
 	host_udp_close(b->core_sock);
@@ -174,7 +179,6 @@ void px_binding_remove(proxy *p, px_binding *b)
 		}
 	}
 	p->st.bindings--;
-	free(b->rxbuf);
 	free(b);
 }
 
@@ -432,98 +436,132 @@ static bool is_ping(const uint8_t *d, size_t len)
 	return true;
 }
 
-static void access_msg(proxy *p, const tv_ep *from, tv_tcp *tcp, const char *msg, size_t len)
-{
-	p->st.sip_in_access++;
-	px_sip_from_access(p, tcp ? px_binding_get(p, from, tcp, NULL, false) : NULL, from, msg, len);
-}
-
 static void access_rx(void *arg, tv_udp *s, const tv_ep *from, const uint8_t *data, size_t len, tv_time now)
 {
+	proxy *p = arg;
+
 	(void)s;
 	(void)now;
 	if (is_ping(data, len))
 		return;
-	access_msg(arg, from, NULL, (const char *)data, len);
+	p->st.sip_in_access++;
+	px_sip_from_access(p, NULL, from, (const char *)data, len);
 }
 
-/* TCP: frame by the blank line and Content-Length (RFC 3261 18.3). */
-static void tcp_ev(void *arg, tv_tcp *c, enum tv_tcp_event ev, const uint8_t *data, size_t len, tv_time now);
-
-static void tcp_frames(proxy *p, px_binding *b, tv_tcp *c)
+/* TCP: one px_conn per accepted connection frames messages by the blank
+ * line and Content-Length (RFC 3261 18.3). Which terminal a message is
+ * from is decided per message (by its connection, else its user), so a
+ * terminal that reconnects keeps its binding and core port. */
+static void conn_free(px_conn *k)
 {
+	proxy *p = k->p;
+	px_binding *b = tv_map_del(&p->by_tcp, (uintptr_t)k->c);
+
+	for (px_conn **pp = &p->conns; *pp; pp = &(*pp)->next) {
+		if (*pp == k) {
+			*pp = k->next;
+			break;
+		}
+	}
+	if (b)
+		b->tcp = NULL;          /* it waits for a new connection */
+	free(k->rxbuf);
+	free(k);
+}
+
+static void tcp_frames(px_conn *k)
+{
+	proxy *p = k->p;
+
 	for (;;) {
 		size_t hdr_end = 0, clen = 0;
-		char *end;
+		tv_ep from;
 
-		while (b->rxlen && (b->rxbuf[0] == '\r' || b->rxbuf[0] == '\n')) {
-			memmove(b->rxbuf, b->rxbuf + 1, --b->rxlen);
-		}
-		for (size_t i = 0; i + 3 < b->rxlen; i++)
-			if (!memcmp(b->rxbuf + i, "\r\n\r\n", 4)) {
+		while (k->rxlen && (k->rxbuf[0] == '\r' || k->rxbuf[0] == '\n'))
+			memmove(k->rxbuf, k->rxbuf + 1, --k->rxlen);
+		for (size_t i = 0; i + 3 < k->rxlen; i++)
+			if (!memcmp(k->rxbuf + i, "\r\n\r\n", 4)) {
 				hdr_end = i + 4;
 				break;
 			}
 		if (!hdr_end)
 			return;
-		for (size_t i = 0; i + 15 < hdr_end; i++) {
-			if ((i == 0 || b->rxbuf[i - 1] == '\n') && !strncasecmp(b->rxbuf + i, "Content-Length:", 15)) {
-				clen = strtoul(b->rxbuf + i + 15, &end, 10);
+		for (size_t i = 0; i + 2 < hdr_end; i++) {
+			if (i && k->rxbuf[i - 1] != '\n')
+				continue;
+			if (!strncasecmp(k->rxbuf + i, "Content-Length:", 15)) {
+				clen = strtoul(k->rxbuf + i + 15, NULL, 10);
 				break;
 			}
-			if ((i == 0 || b->rxbuf[i - 1] == '\n') && !strncasecmp(b->rxbuf + i, "l:", 2)) {
-				clen = strtoul(b->rxbuf + i + 2, &end, 10);
+			if (!strncasecmp(k->rxbuf + i, "l:", 2)) {
+				clen = strtoul(k->rxbuf + i + 2, NULL, 10);
 				break;
 			}
 		}
 		if (clen > PX_SIP_MAX) {
 			p->st.drop[PX_DROP_SIP_MALFORMED]++;
-			host_tcp_abort(c);
-			b->tcp = NULL;
-			b->rxlen = 0;
+			host_tcp_abort(k->c);   /* no callback follows an abort */
+			conn_free(k);
 			return;
 		}
-		if (b->rxlen < hdr_end + clen)
+		if (k->rxlen < hdr_end + clen)
 			return;
 		p->st.sip_in_access++;
-		{
-			tv_ep from = host_tcp_remote(c);
-			px_sip_from_access(p, b, &from, b->rxbuf, hdr_end + clen);
-		}
-		memmove(b->rxbuf, b->rxbuf + hdr_end + clen, b->rxlen - hdr_end - clen);
-		b->rxlen -= hdr_end + clen;
+		from = host_tcp_remote(k->c);
+		px_sip_from_access(p, k->c, &from, k->rxbuf, hdr_end + clen);
+		memmove(k->rxbuf, k->rxbuf + hdr_end + clen, k->rxlen - hdr_end - clen);
+		k->rxlen -= hdr_end + clen;
 	}
 }
 
 static void tcp_ev(void *arg, tv_tcp *c, enum tv_tcp_event ev, const uint8_t *data, size_t len, tv_time now)
 {
-	proxy *p = arg;
-	tv_ep from = host_tcp_remote(c);
-	px_binding *b;
+	px_conn *k = arg;
 
 	(void)now;
-	b = px_binding_get(p, &from, c, NULL, ev == TV_TCP_DATA);
-	if (ev == TV_TCP_DATA && b) {
-		char *nb = realloc(b->rxbuf, b->rxlen + len);
-		if (!nb || b->rxlen + len > 4 * PX_SIP_MAX) {
-			p->st.drop[PX_DROP_SIP_MALFORMED]++;
+	switch (ev) {
+	case TV_TCP_DATA: {
+		char *nb;
+		if (k->rxlen + len > 4 * PX_SIP_MAX || !(nb = realloc(k->rxbuf, k->rxlen + len))) {
+			k->p->st.drop[PX_DROP_SIP_MALFORMED]++;
+			host_tcp_abort(c);
+			conn_free(k);
 			return;
 		}
-		b->rxbuf = nb;
-		memcpy(b->rxbuf + b->rxlen, data, len);
-		b->rxlen += len;
-		tcp_frames(p, b, c);
-	} else if (b && (ev == TV_TCP_CLOSED || ev == TV_TCP_RESET || ev == TV_TCP_TIMEOUT)) {
-		b->tcp = NULL;  /* the handle is gone; the binding waits for a new connection */
-	} else if (ev == TV_TCP_PEER_CLOSED) {
+		k->rxbuf = nb;
+		memcpy(k->rxbuf + k->rxlen, data, len);
+		k->rxlen += len;
+		tcp_frames(k);
+		break;
+	}
+	case TV_TCP_PEER_CLOSED:
 		host_tcp_close(c);
+		break;
+	case TV_TCP_CLOSED:
+	case TV_TCP_RESET:
+	case TV_TCP_TIMEOUT:
+		conn_free(k);           /* the handle is freed after this callback */
+		break;
+	default:
+		break;
 	}
 }
 
 static void tcp_accept(void *arg, tv_tcp *c, tv_time now)
 {
+	proxy *p = arg;
+	px_conn *k = calloc(1, sizeof(*k));
+
 	(void)now;
-	host_tcp_set_cb(c, tcp_ev, arg);
+	if (!k) {
+		host_tcp_abort(c);
+		return;
+	}
+	k->p = p;
+	k->c = c;
+	k->next = p->conns;
+	p->conns = k;
+	host_tcp_set_cb(c, tcp_ev, k);
 }
 
 /* ---- life cycle ------------------------------------------------------- */
@@ -545,6 +583,7 @@ proxy *proxy_new(tv_host *h, const proxy_cfg *cfg, int *err)
 	pool_init(&p->media_core, cfg->media_lo, cfg->media_hi);
 	tv_map_init(&p->by_nat);
 	tv_map_init(&p->by_user);
+	tv_map_init(&p->by_tcp);
 	sip = tv_ep4(cfg->access_ip.v4, cfg->sip_port);
 	p->sip = host_udp_bind(h, &sip, access_rx, p, err);
 	if (!p->sip) {
@@ -564,6 +603,10 @@ void proxy_free(proxy *p)
 {
 	if (!p)
 		return;
+	while (p->conns) {
+		host_tcp_abort(p->conns->c);
+		conn_free(p->conns);
+	}
 	while (p->nall)
 		px_binding_remove(p, p->all[p->nall - 1]);
 	free(p->all);
@@ -571,6 +614,7 @@ void proxy_free(proxy *p)
 	host_tcp_unlisten(p->tcpl);
 	tv_map_free(&p->by_nat);
 	tv_map_free(&p->by_user);
+	tv_map_free(&p->by_tcp);
 	free(p);
 }
 

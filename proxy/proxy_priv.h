@@ -79,10 +79,16 @@ struct px_binding {
 	bool ka_pending;
 	int ka_misses;
 	uint64_t ka_sent, ka_answered;
-	/* TCP receive buffer */
+};
+
+/* An accepted TCP connection on the access side and its receive buffer. */
+typedef struct px_conn {
+	proxy *p;
+	tv_tcp *c;
 	char *rxbuf;
 	size_t rxlen;
-};
+	struct px_conn *next;
+} px_conn;
 
 struct proxy {
 	proxy_cfg cfg;
@@ -92,8 +98,10 @@ struct proxy {
 	port_pool sig_pool, media_access, media_core;
 	tv_map by_nat;                  /* ep key -> binding (UDP terminals) */
 	tv_map by_user;                 /* hash(user) -> binding */
+	tv_map by_tcp;                  /* tv_tcp * -> binding (TCP terminals) */
 	px_binding **all;
 	size_t nall, capall;
+	px_conn *conns;
 	proxy_stats st;
 };
 
@@ -115,7 +123,8 @@ void px_send_access(proxy *p, px_binding *b, const char *msg, size_t len);
 void px_send_core(proxy *p, px_binding *b, const char *msg, size_t len);
 
 /* sip_alg.c */
-void px_sip_from_access(proxy *p, px_binding *b, const tv_ep *from, const char *msg, size_t len);
+/* A message from a terminal: over UDP from 'from', or on TCP connection tcp. */
+void px_sip_from_access(proxy *p, tv_tcp *tcp, const tv_ep *from, const char *msg, size_t len);
 void px_sip_from_core(proxy *p, px_binding *b, const char *msg, size_t len);
 
 /* relay.c */

@@ -408,8 +408,9 @@ static int top_via_line(const sip_rw *rw, rw_span *line, rw_span *val)
 	return 0;
 }
 
-void px_sip_from_access(proxy *p, px_binding *b, const tv_ep *from, const char *msg, size_t len)
+void px_sip_from_access(proxy *p, tv_tcp *tcp, const tv_ep *from, const char *msg, size_t len)
 {
+	px_binding *b;
 	sipmsg sm;
 	rw_span span, via;
 	char hp[PX_HP];
@@ -422,8 +423,7 @@ void px_sip_from_access(proxy *p, px_binding *b, const tv_ep *from, const char *
 		return;
 	osip_message_get_via(sm.m, 0, &v);
 	osip_via_param_get_byname(v, "branch", &branch);
-	if (!b)
-		b = px_binding_get(p, from, NULL, NULL, false);
+	b = px_binding_get(p, from, tcp, NULL, false);
 	if (!sm.request) {
 		if (branch && branch->gvalue && !strncmp(branch->gvalue, KA_BRANCH, strlen(KA_BRANCH))) {
 			if (b)
@@ -452,7 +452,7 @@ void px_sip_from_access(proxy *p, px_binding *b, const tv_ep *from, const char *
 		const char *user = is_method(&sm, "REGISTER") ? sm.m->to->url ? sm.m->to->url->username : NULL
 							  : sm.m->from->url ? sm.m->from->url->username : NULL;
 		if (!b)
-			b = px_binding_get(p, from, NULL, user, true);
+			b = px_binding_get(p, from, tcp, user, true);
 		if (!b) {
 			reply(p, NULL, from, &sm, 503, "Service Unavailable", PX_ACCESS);
 			goto out;

@@ -451,3 +451,34 @@ Test(proxy_wire, no_session_timer_without_session_expires, .init = setup, .fini 
 	cr_assert_eq(proxy_get_stats(w.px)->legs, 1);
 	cr_assert_eq(proxy_get_stats(w.px)->session_expired, 0);
 }
+
+static void tcp_noop(void *arg, tv_tcp *c, enum tv_tcp_event ev, const uint8_t *d, size_t len, tv_time now)
+{
+	(void)arg; (void)c; (void)ev; (void)d; (void)len; (void)now;
+}
+
+Test(proxy_wire, tcp_terminal_that_reconnects_keeps_its_binding, .init = setup, .fini = teardown)
+{
+	tv_ep px = tv_ep4(0xc633640a, 5060);
+	tv_tcp *c;
+	int err;
+
+	c = host_tcp_connect(w.term, 41000, &px, tcp_noop, NULL, &err);
+	cr_assert_not_null(c);
+	step();
+	host_tcp_send(c, REGISTER, strlen(REGISTER));
+	step();
+	cr_assert_eq(proxy_get_stats(w.px)->bindings, 1);
+	cr_assert_eq(w.at_ss.n, 1);
+	host_tcp_close(c);
+	sim_net_run_until(w.net, sim_net_now(w.net) + TV_SEC(5));
+	c = host_tcp_connect(w.term, 41001, &px, tcp_noop, NULL, &err);
+	step();
+	host_tcp_send(c, REGISTER, strlen(REGISTER));
+	step();
+	cr_assert_eq(proxy_get_stats(w.px)->bindings, 1, "the same binding, not a second one");
+	cr_assert_eq(proxy_get_stats(w.px)->ports_core, 1);
+	cr_assert_eq(w.at_ss.n, 2);
+	cr_assert_eq(w.at_ss.from[1].port, 5100, "same core address as before the reconnect");
+	host_tcp_abort(c);
+}
