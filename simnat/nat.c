@@ -683,9 +683,18 @@ static int translate_in(nat *n, tv_time now, uint8_t *pkt, pkt_info *pi, bool ha
 		return drop(n, NAT_DROP_NO_MAPPING);
 	if (!filt_allows(n, m, pi->src.ip.v4, pi->src.port, now))
 		return drop(n, NAT_DROP_FILTERED);
-	if (m->proto == TV_PROTO_TCP)
+	if (m->proto == TV_PROTO_TCP) {
+		bool was_closing = m->state == MS_TCP_FIN;
 		tcp_track(m, pi->tcp_flags, NAT_IN);
-	else if (m->state == MS_UDP_NEW) {
+		/* A FIN or RST from outside ends the connection as one from
+		 * inside does: the binding turns transitory now (RFC 5382). */
+		if (!was_closing && m->state == MS_TCP_FIN) {
+			tv_time old = m->expires;
+			m->expires = now + map_timeout(n, m);
+			if (m->expires < old)
+				heap_advance(n, m);
+		}
+	} else if (m->state == MS_UDP_NEW) {
 		/* The first reply moves the binding to the stream timer, still
 		 * anchored on the last outbound packet under outbound refresh. */
 		m->state = MS_UDP_STREAM;

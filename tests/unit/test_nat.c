@@ -638,6 +638,21 @@ Test(nat, tcp_fin_makes_binding_transitory)
 	nat_free(n);
 }
 
+Test(nat, tcp_fin_from_outside_makes_binding_transitory)
+{
+	nat_cfg c = cfg();
+	nat *n = mk(&c);
+	nat_binding_info b;
+	tv_ep e = tcp_open(n, 0, ep(A, 40000), ep(S, 80));
+
+	cr_assert_eq(tcp(n, TV_SEC(10), NAT_IN, ep(S, 80), e, TCP_FIN | TCP_ACK, NULL), NAT_IN);
+	cr_assert(binding(n, TV_SEC(10), TV_PROTO_TCP, ep(A, 40000), &b));
+	cr_assert_str_eq(b.state, "closing");
+	cr_assert_eq(b.ttl, TV_SEC(240), "the server's FIN shortens the timer as an inside FIN would");
+	cr_assert_eq(tcp(n, TV_SEC(251), NAT_IN, ep(S, 80), e, TCP_ACK, NULL), DROP(NAT_DROP_NO_MAPPING));
+	nat_free(n);
+}
+
 Test(nat, tcp_rst_makes_binding_transitory)
 {
 	nat_cfg c = cfg();

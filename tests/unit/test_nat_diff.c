@@ -285,7 +285,10 @@ static int m_inbound(struct model *m, tv_time now, uint8_t proto, tv_ep src, tv_
 	if (!allowed)
 		return m_drop(m, NAT_DROP_FILTERED);
 	if (proto == TV_PROTO_TCP) {
+		bool was_closing = b->state == M_CLOSING;
 		m_tcp(b, flags, NAT_IN);
+		if (!was_closing && b->state == M_CLOSING)      /* inbound FIN/RST */
+			b->expires = now + m->cfg.tcp_transitory;
 	} else if (b->state == M_UNREPLIED) {
 		/* Stream timer from the last refresh (the last outbound packet
 		 * under outbound refresh); never shortened. */
