@@ -206,7 +206,10 @@ static void bench_relay(void)
 void bench_sip(void);
 void bench_sip(void)
 {
-	bench_calls();
-	if (!getenv("TRAVERSE_BENCH_SECS"))
+	const char *only = getenv("TRAVERSE_BENCH_ONLY");
+
+	if (!only || !strcmp(only, "calls"))
+		bench_calls();
+	if ((!only && !getenv("TRAVERSE_BENCH_SECS")) || (only && !strcmp(only, "relay")))
 		bench_relay();
 }
