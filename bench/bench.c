@@ -222,6 +222,7 @@ static void bench_nat_mem(void)
 }
 
 void bench_sip(void);
+void bench_proxy(void);
 
 int main(int argc, char **argv)
 {
@@ -231,6 +232,8 @@ int main(int argc, char **argv)
 		       "  nat-out / nat-in   packets per second through one NAT engine, one core\n"
 		       "  nat-memory         bytes per binding in the NAT engine\n"
 		       "  keepalive          10,000 terminals x 1 simulated hour, 20 s refresh\n"
+		       "  proxy-calls        call set-ups per second through the proxy alone\n"
+		       "  proxy-relay        RTP packets per second relayed by the proxy alone\n"
 		       "  sip-calls          call set-ups per second through NAT, proxy, softswitch\n"
 		       "  sip-memory         proxy heap per active call\n"
 		       "  sip-relay          RTP packets relayed per second, whole simulated path\n"
@@ -240,6 +243,7 @@ int main(int argc, char **argv)
 	bench_nat();
 	bench_nat_mem();
 	bench_keepalive();
+	bench_proxy();
 	bench_sip();
 	return 0;
 }
