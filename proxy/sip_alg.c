@@ -39,6 +39,12 @@ static int msg_parse(proxy *p, const char *buf, size_t len, sipmsg *sm)
 	memset(sm, 0, sizeof(*sm));
 	if (len < 16 || len > PX_SIP_MAX || rw_init(&sm->rw, buf, len) < 0)
 		goto bad;
+	/* Folded header lines (obsolete line folding) would hide values from
+	 * the span finders: refuse the message rather than forward it half
+	 * rewritten. */
+	for (size_t i = 0; i + 2 < sm->rw.body_off; i++)
+		if (buf[i] == '\n' && (buf[i + 1] == ' ' || buf[i + 1] == '\t'))
+			goto bad;
 	if (osip_message_init(&sm->m) != 0)
 		goto bad;
 	if (osip_message_parse(sm->m, buf, len) != 0 || !sm->m->call_id || !sm->m->cseq ||
