@@ -147,7 +147,7 @@ int sip_phone(scn_ctx *c, const scn_stmt *st)
 {
 	static const char *const keys[] = {
 		"link", "ip", "via", "user", "port", "tcp", "rport", "expires", "rtp-port", "video", "rtcp-mux",
-		"rtcp-nonadjacent", "asymmetric", "answer", "answer-delay", "options", NULL
+		"rtcp-nonadjacent", "asymmetric", "answer", "answer-delay", "options", "session-expires", NULL
 	};
 	opts o;
 	const opt *v;
@@ -187,6 +187,8 @@ int sip_phone(scn_ctx *c, const scn_stmt *st)
 	if ((v = opts_get(&o, "expires")) && opt_time(c, v, &uc.reg_expires) < 0)
 		return -1;
 	if ((v = opts_get(&o, "answer-delay")) && opt_time(c, v, &uc.answer_delay) < 0)
+		return -1;
+	if ((v = opts_get(&o, "session-expires")) && opt_time(c, v, &uc.session_expires) < 0)
 		return -1;
 	if ((v = opts_get(&o, "answer"))) {
 		if (LOOKUP(c, v, answer_modes, &iv) < 0)
@@ -332,7 +334,7 @@ static void check_str(scn_ctx *c, const char *what, const opt *o, const char *go
 int sip_expect_phone(scn_ctx *c, const scn_stmt *st)
 {
 	static const char *const keys[] = { "registered", "state", "held", "last-code", "end", "options-answered",
-					    "options-rx", "keepalive-rx", "answered", "calls", "rx-bad", NULL };
+					    "options-rx", "keepalive-rx", "answered", "calls", "rx-bad", "session-refreshes", NULL };
 	opts o;
 	sym *ph;
 	const sipua_status *s;
@@ -369,6 +371,7 @@ int sip_expect_phone(scn_ctx *c, const scn_stmt *st)
 				else if (!strcmp(v->key, "keepalive-rx")) got = s->keepalive_rx;
 				else if (!strcmp(v->key, "answered")) got = s->calls_answered;
 				else if (!strcmp(v->key, "calls")) got = s->calls_made;
+				else if (!strcmp(v->key, "session-refreshes")) got = s->session_refreshes;
 				else got = s->rx_bad;
 			}
 			check(c, what, v, got);

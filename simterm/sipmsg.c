@@ -329,6 +329,98 @@ unsigned long sipmsg_expires(const osip_message_t *m, const osip_contact_t *c, u
 	return v > max ? max : v;
 }
 
+bool sipmsg_has_option(const osip_message_t *m, const char *name, const char *compact, const char *tag)
+{
+	osip_header_t *h = NULL;
+	size_t tl = strlen(tag);
+
+	for (int k = 0; k < 2; k++) {
+		const char *n = k == 0 ? name : compact;
+
+		for (int pos = 0; n && (pos = osip_message_header_get_byname(m, n, pos, &h)) >= 0 && h; pos++) {
+			for (const char *v = h->hvalue; v && *v;) {
+				size_t len;
+
+				v += strspn(v, " \t,");
+				len = strcspn(v, " \t,");
+				if (len == tl && strncasecmp(v, tag, tl) == 0)
+					return true;
+				v += len;
+			}
+		}
+	}
+	return false;
+}
+
+/* The value of a "name = value" parameter spanning [p, p + len), spaces
+ * trimmed, into out; false if it is some other parameter. */
+static bool param_value(const char *p, size_t len, const char *name, char *out, size_t cap)
+{
+	size_t nl = strlen(name);
+
+	while (len && (*p == ' ' || *p == '\t'))
+		p++, len--;
+	while (len && (p[len - 1] == ' ' || p[len - 1] == '\t'))
+		len--;
+	if (len <= nl || strncasecmp(p, name, nl) != 0)
+		return false;
+	p += nl, len -= nl;
+	while (len && (*p == ' ' || *p == '\t'))
+		p++, len--;
+	if (!len || *p != '=')
+		return false;
+	p++, len--;
+	while (len && (*p == ' ' || *p == '\t'))
+		p++, len--;
+	if (len >= cap)
+		return false;
+	memcpy(out, p, len);
+	out[len] = '\0';
+	return true;
+}
+
+int sipmsg_session_expires(const osip_message_t *m, unsigned long max, unsigned long *secs,
+			   enum sipmsg_refresher *refresher)
+{
+	const char *v = sipmsg_header(m, "session-expires");
+	char num[16], val[8];
+	size_t n;
+
+	if (!v)
+		v = sipmsg_header(m, "x");
+	if (!v)
+		return TV_ENOENT;
+	n = strcspn(v, ";");
+	if (n >= sizeof(num))
+		return TV_EINVAL;
+	memcpy(num, v, n);
+	num[n] = '\0';
+	if (sipmsg_uint(num, max, secs) < 0 || *secs == 0)
+		return TV_EINVAL;
+	*refresher = SIPMSG_REFRESHER_NONE;
+	for (v += n; *v == ';'; v += n) {
+		v++;
+		n = strcspn(v, ";");
+		if (!param_value(v, n, "refresher", val, sizeof(val)))
+			continue;
+		if (strcasecmp(val, "uac") == 0)
+			*refresher = SIPMSG_REFRESHER_UAC;
+		else if (strcasecmp(val, "uas") == 0)
+			*refresher = SIPMSG_REFRESHER_UAS;
+	}
+	return 0;
+}
+
+int sipmsg_add_session_expires(osip_message_t *m, unsigned long secs, enum sipmsg_refresher refresher)
+{
+	char v[48];
+
+	snprintf(v, sizeof(v), "%lu%s", secs,
+		 refresher == SIPMSG_REFRESHER_UAC ? ";refresher=uac" :
+		 refresher == SIPMSG_REFRESHER_UAS ? ";refresher=uas" : "");
+	return osip_message_set_header(m, "Session-Expires", v) == 0 ? 0 : TV_ENOMEM;
+}
+
 int sipmsg_uint(const char *s, unsigned long max, unsigned long *out)
 {
 	char *end;

@@ -91,6 +91,20 @@ int sipmsg_contact_uri(const osip_message_t *m, char *buf, size_t cap);
  * values above max are clamped. */
 unsigned long sipmsg_expires(const osip_message_t *m, const osip_contact_t *c, unsigned long dflt,
 			     unsigned long max);
+/* Whether an option tag (e.g. "timer") is listed in any header named name
+ * (case-insensitive; compact, if non-NULL, is its compact form, "k" for
+ * Supported), whose values are comma-separated lists. */
+bool sipmsg_has_option(const osip_message_t *m, const char *name, const char *compact, const char *tag);
+
+/* RFC 4028 Session-Expires (compact form "x"): its delta-seconds (at least
+ * 1, at most max) and its refresher parameter. TV_ENOENT if absent,
+ * TV_EINVAL if it does not parse. */
+enum sipmsg_refresher { SIPMSG_REFRESHER_NONE, SIPMSG_REFRESHER_UAC, SIPMSG_REFRESHER_UAS };
+int sipmsg_session_expires(const osip_message_t *m, unsigned long max, unsigned long *secs,
+			   enum sipmsg_refresher *refresher);
+/* Add Session-Expires: secs[;refresher=uac|uas] (none: no parameter). */
+int sipmsg_add_session_expires(osip_message_t *m, unsigned long secs, enum sipmsg_refresher refresher);
+
 /* Parse a decimal header value into [0, max]; TV_EINVAL otherwise. */
 int sipmsg_uint(const char *s, unsigned long max, unsigned long *out);
 

@@ -2,7 +2,8 @@
  * transactions and their retransmissions, registration, OPTIONS and
  * keepalives, the dispatch of what arrives, and the life cycle. The call
  * itself (state machine, dialog, offer/answer, media, the INVITE server
- * transaction) is sipua_call.c's; what the two share is in sipua_priv.h.
+ * transaction) is sipua_call.c's, its session timer (RFC 4028)
+ * sipua_timer.c's; what they share is in sipua_priv.h.
  *
  * Timers:
  *   txn[k].t     one per client transaction slot (REGISTER, INVITE or
@@ -13,7 +14,8 @@
  *                transaction as timed out. Over TCP only the timeout.
  *   reg_refresh  re-REGISTER at half the granted expiry, or UA_REG_RETRY
  *                after a failure or timeout.
- *   The call's timers (srv.t, answer) are listed in sipua_call.c.
+ *   The call's timers (srv.t, answer) are listed in sipua_call.c, its
+ *   session timer's (se_refresh, se_expire) in sipua_timer.c.
  *
  * Limits: no authentication; over TCP the phone keeps one connection to
  * the outbound proxy, reopened when needed, and does not listen. */
@@ -101,6 +103,10 @@ int sipua_respond(sipua *ua, const osip_message_t *req, const ua_src *src, const
 		return rc;
 	if (p->contact)
 		rc = sipmsg_add_contact(r, ua->contact, UA_ALLOW);
+	if (rc == 0 && p->se && p->require_timer && osip_message_set_header(r, "Require", "timer") != 0)
+		rc = TV_ENOMEM;
+	if (rc == 0 && p->se)
+		rc = sipmsg_add_session_expires(r, p->se, p->se_refresher);
 	if (rc == 0 && p->sdp)
 		rc = sipmsg_sdp_attach(r, ua->user, host_ip(ua->h), ua->c.sess_id, ua->c.sess_ver, p->sdp);
 	if (rc == 0)

@@ -31,6 +31,26 @@
  * hold), and the held phone, seeing a=sendonly, stops too. Mute stops RTP
  * only; RTCP continues.
  *
+ * Session timers (RFC 4028), off unless cfg.session_expires is set on the
+ * caller: its INVITE then carries Supported: timer and Session-Expires:
+ * <s>;refresher=uac. Any callee (whatever its own setting) answers such an
+ * INVITE with Session-Expires echoing the caller's interval and refresher
+ * (refresher=uac if the INVITE named none) and Require: timer; if the
+ * INVITE did not say Supported: timer it answers refresher=uas, without
+ * Require, and refreshes itself (RFC 4028 9). No 422/Min-SE: any interval
+ * is accepted. The caller uses the interval and refresher of the 2xx; a
+ * 2xx without Session-Expires means no session timer (RFC 4028 7.2). The
+ * refresher sends a re-INVITE every interval/2 while established: the
+ * same SDP as last written (same version, so a holder stays sendonly),
+ * Supported: timer and Session-Expires: <s>;refresher=uac; a 491 to it is
+ * retried 2.1-4 s later. The other side answers it like any re-INVITE,
+ * echoing Session-Expires, and restarts its expiry. Only re-INVITEs with
+ * Session-Expires refresh; hold/resume re-INVITEs carry none and leave the
+ * timers alone. The session ends (BYE, end_reason "session-expired") when
+ * no refresh came (other side) or no 2xx to one (refresher) within the
+ * interval since the last, or at once when a refresh times out (64*T1)
+ * or gets 408 or 481 (RFC 4028 10).
+ *
  * The softswitch is a registrar (location service: user -> Contact, as
  * written) and a proxy without Record-Route: a request whose Request-URI
  * host is its domain or its own address is routed to the registered
@@ -66,6 +86,8 @@ typedef struct sipua_cfg {
 	enum sipua_answer answer;       /* [auto] */
 	tv_time answer_delay;           /* ringing before an auto answer [1 s; 0 = 1 s] */
 	bool no_options_answer;         /* do not answer OPTIONS (a dead phone) */
+	tv_time session_expires;        /* RFC 4028 interval offered in our INVITEs; 0 = none
+					 * [0]; whole seconds (rounded down, at least 1 s) */
 } sipua_cfg;
 
 enum sipua_call_state {
@@ -95,12 +117,15 @@ typedef struct sipua_status {
 	 *   "timeout"       caller: no response to our INVITE within 64*T1.
 	 *                   Callee: our 200 never ACKed (then a BYE, RFC 3261
 	 *                   13.3.1.4). Either side: a re-INVITE (hold) we sent
-	 *                   got no response in 64*T1 (then a BYE, RFC 3261 14.1). */
+	 *                   got no response in 64*T1 (then a BYE, RFC 3261 14.1).
+	 *   "session-expired" session timers (RFC 4028, see above): the
+	 *                   session was not refreshed in time; we sent a BYE. */
 	const char *end_reason;
 	uint64_t options_rx, options_answered, keepalive_rx;    /* keepalive_rx: CRLF/empty pings */
 	uint64_t rx_bad;                /* unparseable datagrams */
 	uint64_t calls_answered, calls_made;
 	tv_time established_at;
+	uint64_t session_refreshes;     /* RFC 4028 refresh re-INVITEs sent, or answered with 200 */
 } sipua_status;
 
 typedef struct sipua sipua;

@@ -9,6 +9,8 @@
  *                T1 doubling to T2 until the ACK (UDP only), abandoned at
  *                64*T1 (a 2xx never ACKed ends the call with a BYE).
  *   answer       ringing -> automatic answer after cfg.answer_delay.
+ *   The session timer's own (RFC 4028: se_refresh, se_expire) are listed
+ *   in sipua_timer.c, which is told of 2xx, failures and answers here.
  *   The INVITE, CANCEL and BYE client transactions are timed by sipua.c
  *   (txn[k].t); a CANCEL re-arms the INVITE's timer here to give the 487
  *   64*T1 (RFC 3261 9.1), and the INVITE's timeout comes back as
@@ -208,6 +210,7 @@ static void call_end(sipua *ua, const char *reason)
 		return;
 	ua->st.end_reason = reason;
 	host_timer_cancel(ua->h, &ua->answer);
+	sipua_timer_stop(ua);
 	media_apply(ua);
 }
 
@@ -225,6 +228,7 @@ void sipua_call_reset(sipua *ua)
 	osip_free(ua->srv.buf);
 	ua->srv.buf = NULL;
 	host_timer_cancel(ua->h, &ua->answer);
+	sipua_timer_stop(ua);
 	sipua_txn_stop(&ua->txn[UA_TX_INVITE]);
 	sipua_txn_stop(&ua->txn[UA_TX_CANCEL]);
 	ua->st.held = false;
@@ -242,7 +246,7 @@ static void call_begin(sipua *ua, bool outgoing)
 	ua->c.sess_ver = 1;
 }
 
-static void bye_send(sipua *ua, const char *reason)
+void sipua_bye(sipua *ua, const char *reason)
 {
 	osip_message_t *m;
 	char br[24] = "z9hG4bK";
@@ -291,6 +295,8 @@ int sipua_call(sipua *ua, const char *user)
 		return rc;
 	}
 	rc = sipmsg_sdp_attach(m, ua->user, host_ip(ua->h), c->sess_id, c->sess_ver, &c->local);
+	if (rc == 0)
+		rc = sipua_timer_request(ua, m, false);
 	if (rc == 0)
 		rc = sipua_txn_start(ua, UA_TX_INVITE, m);
 	osip_message_free(m);
@@ -383,10 +389,11 @@ static void invite_2xx(sipua *ua, const osip_message_t *m)
 		state_set(ua, SIPUA_ESTABLISHED);
 		ua->st.established_at = host_now(ua->h);
 	}
-	c->reinvite = false;
+	sipua_timer_2xx(ua, m);
+	c->reinvite = c->refreshing = false;
 	media_apply(ua);
 	if (c->cancelled && ua->st.state == SIPUA_ESTABLISHED)
-		bye_send(ua, "cancelled");      /* the 200 crossed our CANCEL */
+		sipua_bye(ua, "cancelled");     /* the 200 crossed our CANCEL */
 }
 
 void sipua_invite_response(sipua *ua, ua_txn *x, const osip_message_t *m)
@@ -417,9 +424,13 @@ void sipua_invite_response(sipua *ua, ua_txn *x, const osip_message_t *m)
 	}
 	ack_send(ua, m, false);
 	if (c->reinvite) {
-		c->reinvite = false;
+		bool refresh = c->refreshing;
+
+		c->reinvite = c->refreshing = false;
 		c->local_hold = c->prev_hold;
 		media_apply(ua);
+		if (refresh)
+			sipua_timer_failed(ua, code);
 		return;
 	}
 	ua->st.last_code = code;
@@ -433,8 +444,10 @@ void sipua_invite_timeout(sipua *ua)
 	ua_call *c = &ua->c;
 
 	if (c->reinvite) {
-		c->reinvite = false;
-		bye_send(ua, "timeout");
+		bool refresh = c->refreshing;
+
+		c->reinvite = c->refreshing = false;
+		sipua_bye(ua, refresh ? "session-expired" : "timeout");     /* RFC 4028 10 */
 	} else {
 		call_end(ua, c->cancelled ? "cancelled" : "timeout");
 	}
@@ -450,7 +463,7 @@ static void srv_fire(tv_timer *t, tv_time now)
 	if (now - s->start >= SIPMSG_TIMEOUT) {
 		srv_stop(ua);
 		if (s->code < 300 && !s->reinvite)
-			bye_send(ua, "timeout");        /* RFC 3261 13.3.1.4: no ACK */
+			sipua_bye(ua, "timeout");       /* RFC 3261 13.3.1.4: no ACK */
 		return;
 	}
 	sipua_send_to(ua, s->buf, s->len, &s->dst);
@@ -470,6 +483,8 @@ static int uas_final(sipua *ua, int code, bool reinvite)
 	ua_rsp p = { .code = code, .tag = c->local_tag, .contact = ok, .sdp = ok ? &c->local : NULL, .keep = s };
 	int rc;
 
+	if (ok)
+		sipua_timer_answer(ua, c->inv, reinvite, &p);
 	rc = sipua_respond(ua, c->inv, &c->inv_src, &p);
 	if (rc < 0 && !s->buf)
 		return rc;
@@ -666,41 +681,55 @@ int sipua_hangup(sipua *ua)
 {
 	if (ua->st.state != SIPUA_ESTABLISHED)
 		return TV_ESTATE;
-	bye_send(ua, "bye-sent");
+	sipua_bye(ua, "bye-sent");
 	return 0;
+}
+
+int sipua_reinvite(sipua *ua, bool refresh)
+{
+	ua_call *c = &ua->c;
+	osip_message_t *m = NULL;
+	char br[24] = "z9hG4bK";
+	int rc;
+
+	sipua_rand_id(ua, br + 7, 16);
+	if (refresh)
+		c->prev_hold = c->local_hold;
+	c->invite_cseq = ++c->local_cseq;
+	rc = ua_build_dialog(ua, "INVITE", c->invite_cseq, br, true, &m);
+	if (rc == 0)
+		rc = sipmsg_sdp_attach(m, ua->user, host_ip(ua->h), c->sess_id, c->sess_ver, &c->local);
+	if (rc == 0 && refresh)
+		rc = sipua_timer_request(ua, m, true);
+	if (rc == 0) {
+		c->reinvite = true;
+		c->refreshing = refresh;
+		rc = sipua_txn_start(ua, UA_TX_INVITE, m);
+	}
+	if (m)
+		osip_message_free(m);
+	if (rc < 0)
+		c->reinvite = c->refreshing = false;
+	return rc;
 }
 
 int sipua_hold(sipua *ua, bool hold)
 {
 	ua_call *c = &ua->c;
-	osip_message_t *m;
-	char br[24] = "z9hG4bK";
 	int rc;
 
 	if (ua->st.state != SIPUA_ESTABLISHED || ua->txn[UA_TX_INVITE].active || ua->srv.active)
 		return TV_ESTATE;
 	if (hold == c->local_hold)
 		return 0;
-	sipua_rand_id(ua, br + 7, 16);
 	c->prev_hold = c->local_hold;
 	c->local_hold = hold;
 	for (int k = 0; k < SIPMSG_NMEDIA; k++)
 		c->local.m[k].dir = hold ? SIPMSG_DIR_SEND : SIPMSG_DIR_SENDRECV;
 	c->sess_ver++;
-	c->invite_cseq = ++c->local_cseq;
-	rc = ua_build_dialog(ua, "INVITE", c->invite_cseq, br, true, &m);
-	if (rc == 0)
-		rc = sipmsg_sdp_attach(m, ua->user, host_ip(ua->h), c->sess_id, c->sess_ver, &c->local);
-	if (rc == 0) {
-		c->reinvite = true;
-		rc = sipua_txn_start(ua, UA_TX_INVITE, m);
-	}
-	if (m)
-		osip_message_free(m);
-	if (rc < 0) {
-		c->reinvite = false;
+	rc = sipua_reinvite(ua, false);
+	if (rc < 0)
 		c->local_hold = c->prev_hold;
-	}
 	media_apply(ua);
 	return rc;
 }
@@ -720,6 +749,7 @@ void sipua_call_init(sipua *ua)
 	ua->srv.ua = ua;
 	tv_timer_init(&ua->srv.t, srv_fire, &ua->srv);
 	tv_timer_init(&ua->answer, answer_fire, ua);
+	sipua_timer_init(ua);
 }
 
 _Static_assert((int)SIPUA_AUDIO == (int)SIPMSG_AUDIO && (int)SIPUA_VIDEO == (int)SIPMSG_VIDEO,

@@ -1,10 +1,11 @@
-/* sipua_priv.h - what the two halves of the simulated phone share.
+/* sipua_priv.h - what the parts of the simulated phone share.
  *
  * sipua.c owns the transport, the client transactions and their
  * retransmissions, registration, OPTIONS and keepalives, the dispatch of
  * what arrives, and the life cycle; sipua_call.c owns the call: its state
  * machine, dialog, offer/answer, media, the INVITE server transaction and
- * hold/mute/cancel/hangup. Not for use outside these two files.
+ * hold/mute/cancel/hangup; sipua_timer.c owns the call's session timer
+ * (RFC 4028). Not for use outside these three files.
  *
  * The types keep their ua_ prefix (sipua_call is already the public
  * "place a call"); the functions shared across the two files are sipua_*,
@@ -57,6 +58,10 @@ typedef struct ua_call {
 	osip_message_t *inv;            /* the INVITE we are answering */
 	ua_src inv_src;
 	bool got_1xx;                   /* any provisional for our INVITE */
+	/* RFC 4028 session timer (sipua_timer.c) */
+	tv_time se;                     /* the session interval; 0: no session timer */
+	bool se_refresher;              /* we send the refreshes */
+	bool refreshing;                /* the INVITE slot holds a refresh re-INVITE */
 } ua_call;
 
 /* The final response to an INVITE we received, until its ACK. */
@@ -93,6 +98,7 @@ struct sipua {
 	ua_call c;
 	ua_srv srv;
 	tv_timer answer;
+	tv_timer se_refresh, se_expire; /* sipua_timer.c */
 	media_stream *ms[SIPMSG_NMEDIA];
 };
 
@@ -103,6 +109,9 @@ typedef struct ua_rsp {
 	bool contact;                   /* Contact and Allow */
 	const sipmsg_sdp *sdp;
 	ua_srv *keep;                   /* keep the bytes and destination here */
+	unsigned long se;               /* Session-Expires: se;refresher=... if non-zero */
+	enum sipmsg_refresher se_refresher;
+	bool require_timer;             /* with se: Require: timer */
 } ua_rsp;
 
 /* ---- sipua.c ---- */
@@ -143,12 +152,38 @@ void sipua_invite_response(sipua *ua, ua_txn *x, const osip_message_t *m);
 /* The INVITE slot timed out (64*T1 without a final response). */
 void sipua_invite_timeout(sipua *ua);
 
+/* Send a BYE in the call's dialog and end the call with reason. */
+void sipua_bye(sipua *ua, const char *reason);
+/* Send a re-INVITE offering the SDP last written (c->local, version
+ * c->sess_ver): an RFC 4028 refresh (with its headers) if refresh, else a
+ * hold/resume whose caller set local_hold, prev_hold and the SDP. */
+int sipua_reinvite(sipua *ua, bool refresh);
+
 /* Requests for the call, from the dispatch table; the Via is stamped
  * already, m and src are borrowed for the call. */
 void sipua_uas_invite(sipua *ua, const osip_message_t *m, const ua_src *src);
 void sipua_uas_ack(sipua *ua, const osip_message_t *m, const ua_src *src);
 void sipua_uas_cancel(sipua *ua, const osip_message_t *m, const ua_src *src);
 void sipua_uas_bye(sipua *ua, const osip_message_t *m, const ua_src *src);
+
+/* ---- sipua_timer.c ---- */
+
+/* Set up the session timer's timers (from sipua_call_init). */
+void sipua_timer_init(sipua *ua);
+/* No session timer any more: the call ended or was reset. */
+void sipua_timer_stop(sipua *ua);
+/* Add Supported: timer and Session-Expires: <s>;refresher=uac to an
+ * INVITE: cfg.session_expires for a new call (nothing if 0), the call's
+ * interval for a refresh. */
+int sipua_timer_request(sipua *ua, osip_message_t *m, bool refresh);
+/* A 2xx to our INVITE or re-INVITE (before c->reinvite is cleared): start,
+ * restart or stop the session timer as it says. */
+void sipua_timer_2xx(sipua *ua, const osip_message_t *m);
+/* Our refresh got final response code >= 300. */
+void sipua_timer_failed(sipua *ua, int code);
+/* We answer req (an INVITE, or a re-INVITE if reinvite) with a 2xx: if it
+ * asks for a session timer, put Session-Expires in p and (re)start ours. */
+void sipua_timer_answer(sipua *ua, const osip_message_t *req, bool reinvite, ua_rsp *p);
 
 /* Call-IDs are compared and kept whole ("number@host"), as RFC 3261 does. */
 void sipua_callid_full(const osip_message_t *m, char *out, size_t cap);

@@ -10,7 +10,8 @@
  * test's own hand: it sends hand-made SIP (OPTIONS, keepalives, garbage,
  * damaged copies of real messages), plays a scripted peer that answers
  * and re-INVITEs alice (alice's proxy is then the probe), or is a small
- * TCP registrar that frames and parses on its own. The sipmsg suite tests
+ * TCP registrar that frames and parses on its own; for session timers
+ * (sipua_timer) it is also a caller that calls bob directly. The sipmsg suite tests
  * the shared helpers (stream framing, SDP, Via) without a network. */
 #include <criterion/criterion.h>
 #include <stdarg.h>
@@ -1527,5 +1528,329 @@ Test(sipua_tcp, registers_and_answers_on_its_connection)
 	if (t.c)
 		host_tcp_abort(t.c);
 	host_tcp_unlisten(l);
+	world_free(&w);
+}
+
+/* ---- session timers (RFC 4028) ---------------------------------------------------------- */
+
+/* The first datagram's bytes, as sent. */
+struct capture {
+	char text[4096];
+	size_t len;
+};
+
+static void capture_rx(void *arg, tv_udp *s, const tv_ep *from, const uint8_t *data, size_t len, tv_time now)
+{
+	struct capture *c = arg;
+
+	(void)s, (void)from, (void)now;
+	if (c->len || len >= sizeof(c->text))
+		return;
+	memcpy(c->text, data, len);
+	c->text[len] = '\0';
+	c->len = len;
+}
+
+/* The INVITE alice sends to the probe (playing her proxy), as text. */
+static char *first_invite_text(const sipua_cfg *a)
+{
+	struct world w;
+	sipua_cfg c = *a;
+	struct capture cap = { .len = 0 };
+	tv_ep l = tv_ep4(0, 5060);
+	tv_udp *u;
+	int err;
+	char *t;
+
+	c.proxy = ep(IP_P ":5060");
+	world_init(&w, &c, NULL, 0);
+	u = host_udp_bind(w.hp, &l, capture_rx, &cap, &err);
+	cr_assert_not_null(u);
+	cr_assert_eq(sipua_call(w.a, "peer"), 0);
+	run(&w, TV_MS(50));
+	cr_assert(cap.len > 0 && strncmp(cap.text, "INVITE ", 7) == 0);
+	t = strdup(cap.text);
+	host_udp_close(u);
+	world_free(&w);
+	return t;
+}
+
+Test(sipua_timer, invite_headers_only_when_configured)
+{
+	sipua_cfg a = ua_cfg("alice");
+	char *t;
+
+	t = first_invite_text(&a);
+	cr_assert_null(strcasestr(t, "Session-Expires"), "%s", t);
+	cr_assert_null(strcasestr(t, "\r\nx:"), "%s", t);
+	cr_assert_null(strcasestr(t, "timer"), "%s", t);
+	free(t);
+	a.session_expires = TV_SEC(90);
+	t = first_invite_text(&a);
+	cr_assert_not_null(strstr(t, "\r\nSession-Expires: 90;refresher=uac\r\n"), "%s", t);
+	cr_assert_not_null(strstr(t, "\r\nSupported: timer\r\n"), "%s", t);
+	free(t);
+}
+
+Test(sipmsg, session_expires_parses, .init = sipmsg_init)
+{
+	static const struct {
+		const char *hdr;
+		int rc;
+		unsigned long secs;
+		enum sipmsg_refresher r;
+	} cases[] = {
+		{ "Session-Expires: 90;refresher=uac", 0, 90, SIPMSG_REFRESHER_UAC },
+		{ "session-expires: 1800 ; Refresher = UAS ; x=y", 0, 1800, SIPMSG_REFRESHER_UAS },
+		{ "x: 120", 0, 120, SIPMSG_REFRESHER_NONE },
+		{ "Session-Expires: 90;refresher=uax", 0, 90, SIPMSG_REFRESHER_NONE },
+		{ "Session-Expires: 0", TV_EINVAL, 0, 0 },
+		{ "Session-Expires: soon", TV_EINVAL, 0, 0 },
+		{ "Subject: none", TV_ENOENT, 0, 0 },
+	};
+
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		char text[512];
+		osip_message_t *m;
+		unsigned long secs = 0;
+		enum sipmsg_refresher r = SIPMSG_REFRESHER_NONE;
+
+		snprintf(text, sizeof(text),
+			 "INVITE sip:bob@example.net SIP/2.0\r\n"
+			 "Via: SIP/2.0/UDP " IP_A ":5060;branch=z9hG4bKse\r\n"
+			 "From: <sip:alice@example.net>;tag=a\r\nTo: <sip:bob@example.net>\r\n"
+			 "Call-ID: se@" IP_A "\r\nCSeq: 1 INVITE\r\n%s\r\n"
+			 "Supported: 100rel, Timer\r\nk: path\r\nContent-Length: 0\r\n\r\n", cases[i].hdr);
+		cr_assert_eq(sipmsg_parse((const uint8_t *)text, strlen(text), &m), 0);
+		cr_assert_eq(sipmsg_session_expires(m, 86400, &secs, &r), cases[i].rc, "%s", cases[i].hdr);
+		if (cases[i].rc == 0) {
+			cr_assert_eq(secs, cases[i].secs, "%s", cases[i].hdr);
+			cr_assert_eq(r, cases[i].r, "%s", cases[i].hdr);
+		}
+		cr_assert(sipmsg_has_option(m, "supported", "k", "timer"));
+		cr_assert(sipmsg_has_option(m, "supported", "k", "path"));
+		cr_assert_not(sipmsg_has_option(m, "supported", NULL, "path"));
+		cr_assert_not(sipmsg_has_option(m, "supported", "k", "time"));
+		cr_assert_not(sipmsg_has_option(m, "require", NULL, "timer"));
+		osip_message_free(m);
+	}
+}
+
+/* 10 minutes with a 90 s session: alice refreshes every 45 s, bob answers,
+ * and the media never notices. */
+Test(sipua_timer, refreshes_keep_a_long_call_up)
+{
+	struct world w;
+	sipua_cfg a = ua_cfg("alice"), b = ua_cfg("bob");
+
+	a.session_expires = TV_SEC(90);
+	b.rtp_port = 20000;
+	world_init(&w, &a, &b, 0);
+	call_up(&w);
+	run(&w, TV_SEC(1));
+	expect_rtp(&w, w.a, 0, TV_SEC(600), IP_B ":20000");
+	cr_assert_eq(st(w.a)->state, SIPUA_ESTABLISHED);
+	cr_assert_eq(st(w.b)->state, SIPUA_ESTABLISHED);
+	cr_assert_geq(st(w.a)->session_refreshes, 12, "%llu", (unsigned long long)st(w.a)->session_refreshes);
+	cr_assert_geq(st(w.b)->session_refreshes, 12, "%llu", (unsigned long long)st(w.b)->session_refreshes);
+	cr_assert_eq(st(w.a)->session_refreshes, st(w.b)->session_refreshes);
+	cr_assert_not(st(w.a)->held);
+	cr_assert_not(st(w.b)->held);
+	expect_rtp(&w, w.b, 0, TV_SEC(5), IP_A ":10000");
+	cr_assert_eq(sipua_hangup(w.a), 0);
+	run(&w, TV_MS(500));
+	cr_assert_str_eq(st(w.a)->end_reason, "bye-sent");
+	cr_assert_str_eq(st(w.b)->end_reason, "bye-received");
+	world_free(&w);
+}
+
+/* A refresh offers the SDP in effect: the holder stays sendonly. */
+Test(sipua_timer, refresh_keeps_hold)
+{
+	struct world w;
+	sipua_cfg a = ua_cfg("alice"), b = ua_cfg("bob");
+	uint64_t na, nb;
+
+	a.session_expires = TV_SEC(90);
+	world_init(&w, &a, &b, 0);
+	call_up(&w);
+	cr_assert_eq(sipua_hold(w.a, true), 0);
+	run(&w, TV_MS(200));
+	cr_assert(st(w.b)->held);
+	na = rtp_rx(w.a, 0);
+	nb = rtp_rx(w.b, 0);
+	run(&w, TV_SEC(100));
+	cr_assert_eq(st(w.a)->session_refreshes, 2);
+	cr_assert_eq(st(w.b)->session_refreshes, 2);
+	cr_assert(st(w.a)->held);
+	cr_assert(st(w.b)->held);
+	cr_assert_eq(rtp_rx(w.a, 0), na);
+	cr_assert_eq(rtp_rx(w.b, 0), nb);
+	cr_assert_eq(sipua_hold(w.a, false), 0);
+	run(&w, TV_MS(200));
+	cr_assert_not(st(w.b)->held);
+	expect_rtp(&w, w.b, 0, TV_SEC(2), IP_A ":10000");
+	cr_assert_eq(st(w.a)->state, SIPUA_ESTABLISHED);
+	world_free(&w);
+}
+
+/* The network dies: alice's refresh gets nothing and she ends the call
+ * when it times out, bob when his session expires; both within the
+ * interval after the last refresh that got through. */
+Test(sipua_timer, dead_link_expires_the_session)
+{
+	struct world w;
+	sipua_cfg a = ua_cfg("alice"), b = ua_cfg("bob");
+	sim_link_cfg dead = { .delay = TV_MS(5), .loss = 1.0 };
+	uint64_t nref = 0;
+	tv_time last = 0, end_a = 0, end_b = 0, t;
+
+	a.session_expires = TV_SEC(90);
+	world_init(&w, &a, &b, 0);
+	call_up(&w);
+	for (int i = 0; i < 1000; i++) {       /* 100 s in 100 ms steps */
+		run(&w, TV_MS(100));
+		if (st(w.b)->session_refreshes != nref) {
+			nref = st(w.b)->session_refreshes;
+			last = sim_net_now(w.net);
+		}
+	}
+	cr_assert_eq(nref, 2);
+	cr_assert_eq(st(w.a)->state, SIPUA_ESTABLISHED);
+	sim_link_set_cfg(w.lan, &dead);
+	for (int i = 0; i < 2000 && !(end_a && end_b); i++) {
+		run(&w, TV_MS(100));
+		t = sim_net_now(w.net);
+		if (!end_a && st(w.a)->state == SIPUA_ENDED)
+			end_a = t;
+		if (!end_b && st(w.b)->state == SIPUA_ENDED)
+			end_b = t;
+	}
+	cr_assert(end_a && end_b);
+	cr_assert_str_eq(st(w.a)->end_reason, "session-expired");
+	cr_assert_str_eq(st(w.b)->end_reason, "session-expired");
+	cr_assert_eq(st(w.b)->session_refreshes, 2);
+	/* alice: refresh at +45 s, its transaction times out 32 s later. */
+	cr_assert(end_a - last > TV_SEC(45) && end_a - last <= TV_SEC(90), "alice after %lld ms",
+		  (long long)((end_a - last) / 1000));
+	cr_assert(end_b - last > TV_SEC(85) && end_b - last <= TV_SEC(90), "bob after %lld ms",
+		  (long long)((end_b - last) / 1000));
+	world_free(&w);
+}
+
+/* The probe calls bob straight, asking for a session timer. */
+static void probe_invite_bob(struct probe *p, const char *se, bool supported)
+{
+	sipmsg_req r = {
+		.method = "INVITE", .ruri = "sip:bob@" IP_B ":5060",
+		.via = "SIP/2.0/UDP " IP_P ":5060;branch=z9hG4bKpse1", .call_id = "pse1@" IP_P,
+		.from_uri = "sip:peer@example.net", .from_tag = "ptag", .to_uri = "sip:bob@example.net",
+		.cseq = 1, .contact = "sip:peer@" IP_P ":5060", .allow = "INVITE, ACK, BYE",
+	};
+	osip_message_t *m;
+	tv_ep to = ep(IP_B ":5060");
+
+	cr_assert_eq(sipmsg_request(&r, &m), 0);
+	if (supported)
+		osip_message_set_header(m, "Supported", "timer");
+	osip_message_set_header(m, "Session-Expires", se);
+	peer_sdp(m, 20000, SIPMSG_DIR_SENDRECV, 1);
+	probe_send_msg(p, &to, m);
+	osip_message_free(m);
+}
+
+static void probe_ack_bob(struct probe *p, const osip_message_t *ok)
+{
+	sipmsg_req r = {
+		.method = "ACK", .ruri = "sip:bob@" IP_B ":5060",
+		.via = "SIP/2.0/UDP " IP_P ":5060;branch=z9hG4bKpse2", .call_id = "pse1@" IP_P,
+		.from_uri = "sip:peer@example.net", .from_tag = "ptag", .to_uri = "sip:bob@example.net",
+		.to_tag = sipmsg_tag(ok->to), .cseq = 1,
+	};
+	osip_message_t *m;
+	tv_ep to = ep(IP_B ":5060");
+
+	cr_assert_eq(sipmsg_request(&r, &m), 0);
+	probe_send_msg(p, &to, m);
+	osip_message_free(m);
+}
+
+/* bob has a smaller interval of his own but echoes the caller's; nobody
+ * refreshes, so he ends the call when the session expires. */
+Test(sipua_timer, callee_echoes_and_expires)
+{
+	struct world w;
+	sipua_cfg b = ua_cfg("bob");
+	struct probe p;
+	osip_message_t *ok, *bye;
+	unsigned long secs;
+	enum sipmsg_refresher r;
+
+	b.session_expires = TV_SEC(60);
+	world_init(&w, NULL, &b, 0);
+	probe_open(&p, w.hp, 5060);
+	probe_invite_bob(&p, "120;refresher=uac", true);
+	run(&w, TV_MS(1100));
+	ok = probe_find(&p, "INVITE", 200);
+	cr_assert_not_null(ok);
+	cr_assert_eq(sipmsg_session_expires(ok, 86400, &secs, &r), 0);
+	cr_assert_eq(secs, 120);
+	cr_assert_eq(r, SIPMSG_REFRESHER_UAC);
+	cr_assert(sipmsg_has_option(ok, "require", NULL, "timer"));
+	probe_ack_bob(&p, ok);
+	run(&w, TV_SEC(118));
+	cr_assert_eq(st(w.b)->state, SIPUA_ESTABLISHED);
+	cr_assert_null(probe_find(&p, "INVITE", 0), "bob is not the refresher");
+	run(&w, TV_SEC(2));
+	cr_assert_eq(st(w.b)->state, SIPUA_ENDED);
+	cr_assert_str_eq(st(w.b)->end_reason, "session-expired");
+	bye = probe_find(&p, "BYE", 0);
+	cr_assert_not_null(bye);
+	cr_assert_str_eq(bye->call_id->number, "pse1");
+	cr_assert_eq(st(w.b)->session_refreshes, 0);
+	probe_close(&p);
+	world_free(&w);
+}
+
+/* A caller without "Supported: timer" cannot refresh (RFC 4028 9): bob
+ * answers refresher=uas without Require, and refreshes himself; when the
+ * refresh gets no answer he ends the call. */
+Test(sipua_timer, callee_refreshes_for_a_caller_without_support)
+{
+	struct world w;
+	sipua_cfg b = ua_cfg("bob");
+	struct probe p;
+	osip_message_t *ok, *re;
+	unsigned long secs;
+	enum sipmsg_refresher r;
+	sipmsg_sdp got;
+
+	world_init(&w, NULL, &b, 0);
+	probe_open(&p, w.hp, 5060);
+	probe_invite_bob(&p, "100", false);
+	run(&w, TV_MS(1100));
+	ok = probe_find(&p, "INVITE", 200);
+	cr_assert_not_null(ok);
+	cr_assert_eq(sipmsg_session_expires(ok, 86400, &secs, &r), 0);
+	cr_assert_eq(secs, 100);
+	cr_assert_eq(r, SIPMSG_REFRESHER_UAS);
+	cr_assert_not(sipmsg_has_option(ok, "require", NULL, "timer"));
+	probe_ack_bob(&p, ok);
+	run(&w, TV_SEC(51));
+	re = probe_find(&p, "INVITE", 0);
+	cr_assert_not_null(re);
+	cr_assert_eq(st(w.b)->session_refreshes, 1);
+	cr_assert_eq(sipmsg_session_expires(re, 86400, &secs, &r), 0);
+	cr_assert_eq(secs, 100);
+	cr_assert_eq(r, SIPMSG_REFRESHER_UAC);
+	cr_assert(sipmsg_has_option(re, "supported", "k", "timer"));
+	cr_assert_str_eq(sipmsg_tag(re->from), sipmsg_tag(ok->to));
+	cr_assert_eq(sipmsg_sdp_read(re, &got), 0);
+	cr_assert_eq(got.m[SIPMSG_AUDIO].dir, SIPMSG_DIR_SENDRECV);
+	run(&w, TV_SEC(33));
+	cr_assert_eq(st(w.b)->state, SIPUA_ENDED);
+	cr_assert_str_eq(st(w.b)->end_reason, "session-expired");
+	cr_assert_not_null(probe_find(&p, "BYE", 0));
+	probe_close(&p);
 	world_free(&w);
 }
