@@ -28,7 +28,7 @@ endif
 
 CFLAGS  ?= $(OPT) -g
 CFLAGS  += -std=c11 -D_GNU_SOURCE -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes \
-           -Icore -Isimnat -Isimterm -Iproxy -Irunner $(SANFLAGS) -MMD -MP
+           -Icore -Isimnat -Isimterm -Iproxy -Irunner -Ibench $(SANFLAGS) -MMD -MP
 LDFLAGS += $(SANFLAGS)
 LIBS    := -lpcap -losipparser2 -losip2 -lm
 

@@ -7,6 +7,7 @@
  *                      the full simulated network (links, hosts, NAT, echo
  *                      server): wall seconds, events, NAT bytes per binding,
  *                      peak RSS. */
+#include "bench.h"
 #include "host.h"
 #include "nat.h"
 #include "natnode.h"
@@ -19,14 +20,6 @@
 #include <string.h>
 #include <sys/resource.h>
 #include <time.h>
-
-static double wall(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
 
 static size_t heap_used(void)
 {
@@ -68,23 +61,23 @@ static void bench_nat(void)
 		tv_ep peer = tv_ep4(0xc6336450, 30000 + (uint16_t)i);
 		len_in[i] = pkt_build_udp(tmpl_in[i], sizeof(tmpl_in[i]), &peer, &pi.src, 2, payload, sizeof(payload));
 	}
-	t0 = wall();
+	t0 = bench_wall();
 	for (int i = 0; i < NPKT; i++) {
 		int f = i & (FLOWS - 1);
 		memcpy(buf, tmpl_out[f], (size_t)len_out[f]);
 		ok += nat_process(n, TV_MS(i / 1000), NAT_OUT, buf, (size_t)len_out[f]) == NAT_OUT;
 	}
-	t1 = wall();
+	t1 = bench_wall();
 	printf("nat-out:    %.2f Mpps  (%d packets of %d bytes, %d flows, %llu forwarded, one core)\n",
 	       NPKT / (t1 - t0) / 1e6, NPKT, len_out[0], FLOWS, (unsigned long long)ok);
 	ok = 0;
-	t0 = wall();
+	t0 = bench_wall();
 	for (int i = 0; i < NPKT; i++) {
 		int f = i & (FLOWS - 1);
 		memcpy(buf, tmpl_in[f], (size_t)len_in[f]);
 		ok += nat_process(n, TV_SEC(10) + TV_MS(i / 1000), NAT_IN, buf, (size_t)len_in[f]) == NAT_IN;
 	}
-	t1 = wall();
+	t1 = bench_wall();
 	printf("nat-in:     %.2f Mpps  (%d packets, APDF filter check, %llu forwarded)\n",
 	       NPKT / (t1 - t0) / 1e6, NPKT, (unsigned long long)ok);
 	nat_free(n);
@@ -170,9 +163,9 @@ static void bench_keepalive(void)
 	h1 = heap_used();
 	printf("keepalive:  NAT + sim growth while %u bindings appeared: %.0f bytes per binding\n",
 	       nat_binding_count(nat_node_engine(nn)), (double)(h1 - h0) / TERMS);
-	t0 = wall();
+	t0 = bench_wall();
 	sim_net_run_until(net, TV_SEC(3600));
-	t1 = wall();
+	t1 = bench_wall();
 	for (int i = 0; i < TERMS; i++)
 		rx += terms[i].rx;
 	alive = nat_binding_count(nat_node_engine(nn));
@@ -220,9 +213,6 @@ static void bench_nat_mem(void)
 	       nat_binding_count(n), (double)(h1 - h0) / N);
 	nat_free(n);
 }
-
-void bench_sip(void);
-void bench_proxy(void);
 
 int main(int argc, char **argv)
 {

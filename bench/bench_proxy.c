@@ -9,6 +9,7 @@
  *   proxy-relay  RTP packets per second relayed by the proxy, one stream
  *                each way on 100 calls, from raw senders
  * Prints numbers; asserts nothing; loops are bounded in count. */
+#include "bench.h"
 #include "host.h"
 #include "proxy.h"
 
@@ -16,14 +17,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
-
-static double wall(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
 
 typedef struct rig {
 	sim_net *net;
@@ -176,10 +169,10 @@ static void bench_proxy_calls(void)
 		  "Call-ID: r@192.168.1.10\r\nCSeq: 1 REGISTER\r\nContact: <sip:alice@192.168.1.10:5060>\r\n"
 		  "Content-Length: 0\r\n\r\n");
 	sim_net_run_until(&*r.net, TV_MS(10));
-	t0 = wall();
+	t0 = bench_wall();
 	for (unsigned i = 0; i < CALLS; i++)
 		one_call(&r, i);
-	t1 = wall();
+	t1 = bench_wall();
 	st = proxy_get_stats(r.px);
 	printf("proxy-calls: %.0f call set-ups/s through the proxy alone (%d calls, INVITE/100/180/200/ACK/BYE/200 "
 	       "with SDP, %llu + %llu messages in, %.2f wall s; legs left %u, calls ended %llu)\n",
@@ -234,7 +227,7 @@ static void bench_proxy_relay(void)
 	}
 	st = proxy_get_stats(r.px);
 	before = st->relayed_to_core + st->relayed_to_access;
-	t0 = wall();
+	t0 = bench_wall();
 	for (unsigned k = 0; k < ROUNDS; k++) {
 		for (unsigned i = 0; i < CALLS; i++) {
 			tv_ep a = tv_ep4(0xc633640a, (uint16_t)(20000 + 2 * i));
@@ -246,7 +239,7 @@ static void bench_proxy_relay(void)
 		}
 		sim_net_run_until(r.net, sim_net_now(r.net) + TV_MS(20));
 	}
-	t1 = wall();
+	t1 = bench_wall();
 	printf("proxy-relay: %.2f M relayed packets/s through the proxy alone (%llu packets of 172 bytes RTP, %d calls, "
 	       "both directions, %.2f wall s including the senders and links)\n",
 	       (double)(st->relayed_to_core + st->relayed_to_access - before) / (t1 - t0) / 1e6,
@@ -258,7 +251,6 @@ static void bench_proxy_relay(void)
 	rig_free(&r);
 }
 
-void bench_proxy(void);
 void bench_proxy(void)
 {
 	bench_proxy_calls();

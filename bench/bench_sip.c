@@ -7,6 +7,7 @@
  *   sip-relay   RTP packets relayed per wall second with 100 calls talking
  *               (the whole path: phones' media, NATs, links, proxy)
  * Prints numbers; asserts nothing. Every loop is bounded in virtual time. */
+#include "bench.h"
 #include "host.h"
 #include "natnode.h"
 #include "proxy_priv.h"
@@ -18,14 +19,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
-
-static double wall(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
 
 typedef struct world {
 	sim_net *net;
@@ -123,7 +116,7 @@ static void bench_calls(void)
 	char user[16];
 
 	world_new(&w, PAIRS);
-	t0 = wall();
+	t0 = bench_wall();
 	for (now = TV_SEC(2); now < TV_SEC(2) + bench_secs(); now += TV_MS(5)) {
 		for (int i = 0; i < PAIRS; i++) {
 			sipua *a = w.ua[2 * i];
@@ -138,7 +131,7 @@ static void bench_calls(void)
 		}
 		sim_net_run_until(w.net, now);
 	}
-	t1 = wall();
+	t1 = bench_wall();
 	/* Let every call in progress finish, then nothing may be left. */
 	for (tv_time end = now + TV_SEC(60); now < end; now += TV_MS(100)) {
 		for (int i = 0; i < PAIRS; i++)
@@ -191,9 +184,9 @@ static void bench_relay(void)
 	}
 	st = proxy_get_stats(w.px);
 	r0 = st->relayed_to_core + st->relayed_to_access;
-	t0 = wall();
+	t0 = bench_wall();
 	sim_net_run_until(w.net, TV_SEC(35));
-	t1 = wall();
+	t1 = bench_wall();
 	printf("sip-relay:  %.2f M relayed packets/s through the whole simulated path (%llu packets, %d calls, "
 	       "30 s simulated, %.2f wall s); heap growth while setting up %u legs: %.0f bytes per call "
 	       "(proxy + phones + NAT)\n",
@@ -203,7 +196,6 @@ static void bench_relay(void)
 	world_free(&w);
 }
 
-void bench_sip(void);
 void bench_sip(void)
 {
 	const char *only = getenv("TRAVERSE_BENCH_ONLY");

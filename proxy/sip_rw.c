@@ -43,6 +43,20 @@ int rw_replace(sip_rw *rw, rw_span at, const char *rep)
 
 static bool is_ws(char c) { return c == ' ' || c == '\t'; }
 
+/* [s, first delimiter or end) as a span; -1 if empty. */
+static int span_to(const char *buf, size_t s, size_t end, const char *delims, rw_span *out)
+{
+	size_t i = s;
+
+	while (i < end && !strchr(delims, buf[i]))
+		i++;
+	if (i == s)
+		return -1;
+	out->off = (uint32_t)s;
+	out->len = (uint32_t)(i - s);
+	return 1;
+}
+
 int rw_header(const char *buf, size_t hdr_len, const char *name, char compact, int idx, rw_span *val)
 {
 	size_t nlen = strlen(name), i = 0;
@@ -92,7 +106,7 @@ int rw_header(const char *buf, size_t hdr_len, const char *name, char compact, i
 
 int rw_via_sentby(const char *buf, rw_span val, rw_span *out)
 {
-	size_t i = val.off, end = val.off + val.len, s;
+	size_t i = val.off, end = val.off + val.len;
 	int slashes = 0;
 
 	/* SIP / 2.0 / UDP, with optional LWS around the slashes. */
@@ -109,14 +123,7 @@ int rw_via_sentby(const char *buf, rw_span val, rw_span *out)
 		i++;
 	while (i < end && is_ws(buf[i]))
 		i++;
-	s = i;
-	while (i < end && buf[i] != ';' && buf[i] != ',' && !is_ws(buf[i]))
-		i++;
-	if (i == s)
-		return -1;
-	out->off = (uint32_t)s;
-	out->len = (uint32_t)(i - s);
-	return 1;
+	return span_to(buf, i, end, ";, \t", out);
 }
 
 int rw_uri_hostport(const char *buf, rw_span val, rw_span *out)
@@ -134,16 +141,7 @@ int rw_uri_hostport(const char *buf, rw_span val, rw_span *out)
 	for (size_t k = i; k < end && !strchr(";>?, \t", buf[k]); k++)
 		if (buf[k] == '@')
 			at = k + 1;
-	if (at)
-		s = at;
-	i = s;
-	while (i < end && !strchr(";>?, \t", buf[i]))
-		i++;
-	if (i == s)
-		return -1;
-	out->off = (uint32_t)s;
-	out->len = (uint32_t)(i - s);
-	return 1;
+	return span_to(buf, at ? at : s, end, ";>?, \t", out);
 }
 
 int rw_request_uri(const char *buf, size_t len, rw_span *out)

@@ -363,7 +363,7 @@ static tv_udp *probe_socket(stun_probe *p, tv_udp **slot)
 
 	*slot = host_udp_bind(p->h, NULL, probe_rx, p, &err);
 	if (!*slot)
-		probe_note(p, "cannot bind a socket (%d)", err);
+		probe_note(p, "no local UDP port (%d)", err);
 	return *slot;
 }
 

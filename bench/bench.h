@@ -1,0 +1,19 @@
+/* bench.h - what the benchmark files share. */
+#ifndef TV_BENCH_H
+#define TV_BENCH_H
+
+#include <time.h>
+
+/* Wall-clock seconds (benchmarks only: engines never read a clock). */
+static inline double bench_wall(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+void bench_sip(void);
+void bench_proxy(void);
+
+#endif
