@@ -81,6 +81,8 @@ typedef struct scn_ctx {
 	sim_net *net;
 	sym *syms;
 	int nsyms, capsyms;
+	struct addr_claim { char link[32]; tv_ip ip; int line; } *claims;  /* addresses in use */
+	int nclaims, capclaims;
 	rsock **socks;
 	int nsocks;
 	rlisten **listens;
@@ -134,6 +136,9 @@ bool cmp_u64(const char *op, uint64_t got, uint64_t want);
 sym *need_sym(scn_ctx *c, const char *name, enum sym_kind kind);
 sym *new_sym(scn_ctx *c, const char *name, enum sym_kind kind);
 int parse_ip(scn_ctx *c, const char *what, const char *s, tv_ip *ip);
+/* Note that ip is in use on link; an error (with the earlier line) if it
+ * already is, so duplicates are caught by 'check', not at run time. */
+int claim_ip(scn_ctx *c, const sym *link, const tv_ip *ip);
 /* "LINK:IP[,IP...]" */
 int parse_attach(scn_ctx *c, const char *what, const char *s, sym **link, tv_ip *ips, int max, int *n);
 /* Look a value up in a {name, v} table; error lists the choices. */

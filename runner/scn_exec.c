@@ -650,6 +650,7 @@ static void ctx_free(scn_ctx *c)
 			nat_node_free(s->obj);
 	}
 	free(c->syms);
+	free(c->claims);
 	sim_net_free(c->net);
 }
 
@@ -709,6 +710,7 @@ int scn_run(const scn_file *f, const scn_opts *o, scn_result *r)
 	free(c.syms);
 	c.syms = NULL;
 	c.nsyms = c.capsyms = 0;
+	c.nclaims = 0;
 	c.cursor = 0;
 	c.in_timeline = false;
 	c.dry = false;

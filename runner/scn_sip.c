@@ -25,7 +25,7 @@ int sip_softswitch(scn_ctx *c, const scn_stmt *st)
 	if (!opts_get(&o, "link") || !opts_get(&o, "ip"))
 		return ctx_err(c, "softswitch needs link=LINK and ip=IP");
 	l = need_sym(c, opts_get(&o, "link")->val, SYM_LINK);
-	if (!l || parse_ip(c, "ip", opts_get(&o, "ip")->val, &ip) < 0)
+	if (!l || parse_ip(c, "ip", opts_get(&o, "ip")->val, &ip) < 0 || claim_ip(c, l, &ip) < 0)
 		return -1;
 	if ((v = opts_get(&o, "port")) && (opt_u64(c, v, &port) < 0 || !port || port > 65535))
 		return v ? ctx_err(c, "port: 1-65535") : -1;
@@ -84,7 +84,8 @@ int sip_proxy(scn_ctx *c, const scn_stmt *st)
 	if (!opts_get(&o, "access") || !opts_get(&o, "core") || !opts_get(&o, "softswitch"))
 		return ctx_err(c, "proxy needs access=LINK:IP, core=LINK:IP and softswitch=NAME");
 	if (parse_attach(c, "access", opts_get(&o, "access")->val, &la, &a, 1, &n) < 0 ||
-	    parse_attach(c, "core", opts_get(&o, "core")->val, &lc, &k, 1, &n) < 0)
+	    parse_attach(c, "core", opts_get(&o, "core")->val, &lc, &k, 1, &n) < 0 ||
+	    claim_ip(c, la, &a) < 0 || claim_ip(c, lc, &k) < 0)
 		return -1;
 	ss = need_sym(c, opts_get(&o, "softswitch")->val, SYM_SOFTSWITCH);
 	if (!ss)
@@ -165,7 +166,7 @@ int sip_phone(scn_ctx *c, const scn_stmt *st)
 	if (!opts_get(&o, "link") || !opts_get(&o, "ip") || !opts_get(&o, "via"))
 		return ctx_err(c, "phone needs link=LINK, ip=IP and via=PROXY|SOFTSWITCH");
 	l = need_sym(c, opts_get(&o, "link")->val, SYM_LINK);
-	if (!l || parse_ip(c, "ip", opts_get(&o, "ip")->val, &ip) < 0)
+	if (!l || parse_ip(c, "ip", opts_get(&o, "ip")->val, &ip) < 0 || claim_ip(c, l, &ip) < 0)
 		return -1;
 	via = ctx_sym(c, opts_get(&o, "via")->val, -1);
 	if (!via || (via->kind != SYM_PROXY && via->kind != SYM_SOFTSWITCH))

@@ -236,6 +236,11 @@ int topo_nat(scn_ctx *c, const scn_stmt *st)
 		return -1;
 	if (lin == lout)
 		return ctx_err(c, "inside and outside must be different links");
+	if (claim_ip(c, lin, &inip) < 0)
+		return -1;
+	for (int i = 0; i < nc.npub; i++)
+		if (claim_ip(c, lout, &nc.pub[i]) < 0)
+			return -1;
 	s = new_sym(c, st->argv[1], SYM_NAT);
 	if (!s)
 		return -1;
@@ -350,7 +355,7 @@ int topo_host(scn_ctx *c, const scn_stmt *st)
 	if (!l || !ip)
 		return ctx_err(c, "host needs link=LINK and ip=IP");
 	ls = need_sym(c, l->val, SYM_LINK);
-	if (!ls || parse_ip(c, "ip", ip->val, &a) < 0)
+	if (!ls || parse_ip(c, "ip", ip->val, &a) < 0 || claim_ip(c, ls, &a) < 0)
 		return -1;
 	if ((icmp = opts_get(&o, "icmp")) && opt_bool(c, icmp, &icmp_on) < 0)
 		return -1;
@@ -394,6 +399,8 @@ int topo_stun(scn_ctx *c, const scn_stmt *st)
 	}
 	if (n != 2)
 		return ctx_err(c, "stun-server needs two addresses (RFC 5780): ip=IP1,IP2");
+	if (claim_ip(c, ls, &a[0]) < 0 || claim_ip(c, ls, &a[1]) < 0)
+		return -1;
 	if ((port = opts_get(&o, "port")) &&
 	    (sscanf(port->val, "%u,%u%c", &p1, &p2, &tail) != 2 || !p1 || !p2 || p1 > 65535 || p2 > 65535 || p1 == p2))
 		return ctx_err(c, "port: expected two different ports P1,P2, got '%s'", port->val);

@@ -330,3 +330,26 @@ int enum_lookup(scn_ctx *c, const opt *o, const void *table, size_t n, int *out)
 	}
 	return ctx_err(c, "%s: unknown value '%s' (expected one of: %s)", o->key, o->val, list);
 }
+
+int claim_ip(scn_ctx *c, const sym *link, const tv_ip *ip)
+{
+	char a[TV_IP_STRLEN];
+
+	for (int i = 0; i < c->nclaims; i++)
+		if (!strcmp(c->claims[i].link, link->name) && tv_ip_eq(&c->claims[i].ip, ip))
+			return ctx_err(c, "address %s is already used on link %s (line %d)", tv_ip_fmt(ip, a), link->name,
+				       c->claims[i].line);
+	if (c->nclaims == c->capclaims) {
+		int nc = c->capclaims ? c->capclaims * 2 : 32;
+		struct addr_claim *na = realloc(c->claims, (size_t)nc * sizeof(*na));
+		if (!na)
+			return ctx_err(c, "out of memory");
+		c->claims = na;
+		c->capclaims = nc;
+	}
+	snprintf(c->claims[c->nclaims].link, sizeof(c->claims[0].link), "%s", link->name);
+	c->claims[c->nclaims].ip = *ip;
+	c->claims[c->nclaims].line = c->cur ? c->cur->line : 0;
+	c->nclaims++;
+	return 0;
+}
