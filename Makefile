@@ -5,6 +5,7 @@
 #   make test       unit tests + scenario suite + evidence checks, then all again
 #                   under AddressSanitizer/UndefinedBehaviorSanitizer
 #   make bench      benchmarks (print numbers; not part of make test)
+#   make fuzz       libFuzzer targets (NAT, STUN, SIP proxy, scenario reader), FUZZ_SECS each
 #   make deps       install missing Debian packages (apt-get; prints the command if not root)
 
 SHELL   := /bin/bash
@@ -94,6 +95,13 @@ test: deps
 	@$(MAKE) --no-print-directory check SAN=0
 	@$(MAKE) --no-print-directory check SAN=1
 
+FUZZ_SECS ?= 60
+fuzz: deps
+	@for p in clang libclang-rt-14-dev; do dpkg -s $$p >/dev/null 2>&1 || \
+		{ [ "$$(id -u)" = 0 ] && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$p >/dev/null; } || \
+		{ echo "fuzz needs $$p: apt-get install -y $$p"; exit 1; }; done
+	sh fuzz/run.sh $(FUZZ_SECS)
+
 bench: deps
 	@$(MAKE) --no-print-directory all SAN=0
 	@$(MAKE) --no-print-directory $(BIN)/traverse-bench SAN=0
@@ -102,5 +110,5 @@ bench: deps
 clean:
 	rm -rf build bin
 
-.PHONY: all deps run check test bench clean
+.PHONY: all deps run check test bench fuzz clean
 -include $(LIB_OBJ:.o=.d) $(UNIT_OBJ:.o=.d) $(BUILD)/runner/main.d

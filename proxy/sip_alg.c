@@ -143,6 +143,30 @@ static int sdp_port(const char *s)
 	return (s && *end == '\0' && v >= 0 && v <= 65535) ? (int)v : -1;
 }
 
+/* libosip2's SDP parser wants a C string and, on a last line that ends in
+ * a bare CR, reads past the end (found by fuzz/fuzz_sip.c). Parse a copy:
+ * refuse NUL bytes (SDP is text), and end it with CRLF and zeros. */
+static int sdp_parse_text(sdp_message_t *sdp, const char *body, size_t len)
+{
+	char *t;
+	int rc;
+
+	if (memchr(body, '\0', len))
+		return -1;
+	t = malloc(len + 8);
+	if (!t)
+		return -1;
+	memcpy(t, body, len);
+	if (len == 0 || t[len - 1] != '\n') {
+		t[len++] = '\r';
+		t[len++] = '\n';
+	}
+	memset(t + len, 0, 4);
+	rc = sdp_message_parse(sdp, t);
+	free(t);
+	return rc;
+}
+
 /* Record what the SDP says (through libosip2's parser) and rewrite it.
  * Returns 0, or TV_EFULL when media ports ran out, TV_EINVAL if bad. */
 static int sdp_handle(proxy *p, px_leg *leg, sipmsg *sm, enum px_side from)
@@ -161,7 +185,7 @@ static int sdp_handle(proxy *p, px_leg *leg, sipmsg *sm, enum px_side from)
 		return 0;
 	if (sdp_message_init(&sdp) != 0)
 		return TV_ENOMEM;
-	if (sdp_message_parse(sdp, body->body) != 0) {
+	if (sdp_parse_text(sdp, body->body, body->length) != 0) {
 		sdp_message_free(sdp);
 		return TV_EINVAL;
 	}

@@ -668,11 +668,31 @@ int sipmsg_sdp_read(const osip_message_t *m, sipmsg_sdp *out)
 	    (strcasecmp(m->content_type->type, "application") != 0 ||
 	     strcasecmp(m->content_type->subtype, "sdp") != 0))
 		return TV_EINVAL;
+	if (memchr(b->body, '\0', b->length))
+		return TV_EINVAL;       /* SDP is text */
 	if (sdp_message_init(&sdp) != 0)
 		return TV_ENOMEM;
-	if (sdp_message_parse(sdp, b->body) != 0) {
-		sdp_message_free(sdp);
-		return TV_EINVAL;
+	/* libosip2's SDP parser reads past the end of a last line ending in a
+	 * bare CR: parse a copy that ends in CRLF and zeros. */
+	{
+		char *t = malloc(b->length + 8);
+		size_t n = b->length;
+		if (!t) {
+			sdp_message_free(sdp);
+			return TV_ENOMEM;
+		}
+		memcpy(t, b->body, n);
+		if (t[n - 1] != '\n') {
+			t[n++] = '\r';
+			t[n++] = '\n';
+		}
+		memset(t + n, 0, 4);
+		rc = sdp_message_parse(sdp, t);
+		free(t);
+		if (rc != 0) {
+			sdp_message_free(sdp);
+			return TV_EINVAL;
+		}
 	}
 	sdir = sdp_dir_get(sdp, -1);
 	if (sdir < 0)

@@ -486,3 +486,34 @@ Test(proxy_wire, tcp_terminal_that_reconnects_keeps_its_binding, .init = setup, 
 	cr_assert_eq(w.at_ss.from[1].port, 5100, "same core address as before the reconnect");
 	host_tcp_abort(c);
 }
+
+/* Inputs the fuzzer (fuzz/fuzz_sip.c) once crashed on, replayed the way
+ * the fuzzer feeds them: 2 bytes of split point, the terminal's datagram,
+ * the softswitch's. fuzz/seeds/sip/regress-sdp-bare-cr: an SDP body whose
+ * last line ends in a bare CR made libosip2's SDP parser read past it. */
+Test(proxy_wire, fuzzer_regressions_replay_safely, .init = setup, .fini = teardown)
+{
+	static const char *const files[] = { "fuzz/seeds/sip/regress-sdp-bare-cr" };
+
+	for (size_t i = 0; i < sizeof(files) / sizeof(files[0]); i++) {
+		uint8_t d[4096];
+		FILE *fp = fopen(files[i], "rb");
+		size_t n, half;
+		tv_ep to = tv_ep4(0xc633640a, 5060);
+
+		cr_assert_not_null(fp, "%s (tests run from the repository root)", files[i]);
+		n = fread(d, 1, sizeof(d), fp);
+		fclose(fp);
+		cr_assert_geq(n, 2);
+		half = (size_t)(d[0] << 8 | d[1]);
+		if (half > n - 2)
+			half = n - 2;
+		from_term(REGISTER);
+		host_udp_send(w.term_s, &to, d + 2, half);
+		to = tv_ep4(0x0a000001, 5100);
+		host_udp_send(w.ss_s, &to, d + 2 + half, n - 2 - half);
+		step();
+	}
+	from_term(REGISTER);
+	cr_assert_gt(w.at_ss.n, 0, "still working");
+}
