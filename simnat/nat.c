@@ -8,6 +8,16 @@
  * Each binding keeps the remotes it has sent to (its filter list), used by
  * address-dependent and address-and-port-dependent filtering.
  *
+ * TCP: the per-remote list of a TCP binding is a list of connections
+ * (struct nat_conn, one per remote endpoint), each with its own state
+ * (syn, established, closing) and its own expiry (RFC 5382 REQ-5: the
+ * idle timeout is per connection). One binding carries several
+ * connections under endpoint-independent or address-dependent mapping; it
+ * lives while any of them does: its expiry is the latest of theirs. A
+ * connection whose expiry has passed is gone (a packet for it starts a new
+ * one; its slot is reused). Filtering admits a remote while a live
+ * connection to it has been sent on within that connection's timeout.
+ *
  * Timers: one lazy min-heap of (deadline, binding). Every binding has
  * exactly one heap entry. When an entry comes due, a binding whose expiry
  * moved later is re-queued; an expired binding is unlinked and freed.
@@ -38,23 +48,42 @@ static const char *const map_state_names[] = {
 typedef struct nat_filt {
 	uint32_t ip;
 	uint16_t port;
+	uint8_t cstate, cflags;         /* TCP only: connection state, CF_* */
 	tv_time last_out;
 } nat_filt;
 
+enum { CF_SYN_OUT = 1, CF_SYN_IN = 2, CF_SENT = 4 };   /* SENT: last_out is valid */
+
+/* A TCP binding's per-remote record: the filter entry plus the connection's
+ * own expiry. UDP and ICMP bindings keep plain nat_filt entries. */
+typedef struct nat_conn {
+	nat_filt f;
+	tv_time expires;
+} nat_conn;
+
 #define FILT_INLINE 2
+#define CONN_INLINE (sizeof(nat_filt) * FILT_INLINE / sizeof(nat_conn))
+_Static_assert(CONN_INLINE >= 1, "a TCP binding holds one connection inline");
+#define RECS_MAX 4096                   /* per binding: keep the list bounded */
 
 typedef struct nat_map {
 	uint32_t in_ip, ext_ip, rem_ip;
 	uint16_t in_port, ext_port, rem_port;
-	uint8_t proto, state;
+	uint8_t proto, state;   /* state: UDP and ICMP; TCP state is per connection */
 	bool dead;              /* unlinked; freed when its heap entry pops */
-	bool tcp_syn_in, tcp_syn_out;
-	uint16_t nfilt, capfilt;
+	uint16_t nfilt, capfilt;        /* entries of filt (conn for TCP) */
 	struct nat_map *next_int;       /* chain in by_int */
-	tv_time created, last_out, expires;
+	tv_time created, last_out;
+	tv_time expires;                /* TCP: the latest expiry of its connections */
 	uint64_t pkts_out, pkts_in;
-	nat_filt *filt;                 /* points at filt_inline or the heap */
-	nat_filt filt_inline[FILT_INLINE];
+	union {                         /* points at the inline array or the heap */
+		nat_filt *filt;         /* UDP, ICMP */
+		nat_conn *conn;         /* TCP */
+	};
+	union {
+		nat_filt filt_inline[FILT_INLINE];
+		nat_conn conn_inline[CONN_INLINE];
+	};
 } nat_map;
 
 typedef struct heap_ent {
@@ -195,7 +224,7 @@ nat *nat_new(const nat_cfg *cfg, uint64_t seed, char *err, size_t errlen)
 
 static void map_free(nat_map *m)
 {
-	if (m->filt != m->filt_inline)
+	if (m->filt != m->filt_inline)  /* conn_inline shares the address */
 		free(m->filt);
 	free(m);
 }
@@ -337,7 +366,8 @@ static int heap_push(nat *n, tv_time when, nat_map *m)
 
 /* m->expires moved earlier: move m's heap entry up to it, so that it
  * never comes due after the binding expires (nat_next_wake and the sweep
- * in map_create rely on that). Linear search: only closing bindings. */
+ * in map_create rely on that). Linear search: only when the connection
+ * that held a TCP binding's expiry closes. */
 static void heap_advance(nat *n, nat_map *m)
 {
 	size_t i;
@@ -496,8 +526,13 @@ static int map_create(nat *n, tv_time now, uint8_t proto, uint32_t in_ip, uint16
 	m->state = proto == TV_PROTO_UDP ? MS_UDP_NEW : proto == TV_PROTO_TCP ? MS_TCP_SYN : MS_ICMP;
 	m->created = now;
 	m->expires = now;       /* set by the caller's refresh */
-	m->filt = m->filt_inline;
-	m->capfilt = FILT_INLINE;
+	if (proto == TV_PROTO_TCP) {
+		m->conn = m->conn_inline;
+		m->capfilt = CONN_INLINE;
+	} else {
+		m->filt = m->filt_inline;
+		m->capfilt = FILT_INLINE;
+	}
 	port_set(n->pools[pi], idx, port, true);
 	tv_map_put(&n->by_ext, ext_key(proto, m->ext_ip, port), m);
 	m->next_int = tv_map_get(&n->by_int, ext_key(proto, in_ip, in_port));
@@ -508,6 +543,28 @@ static int map_create(nat *n, tv_time now, uint8_t proto, uint32_t in_ip, uint16
 	return 0;
 }
 
+/* Make room for one more entry of size sz in m's per-remote list. False
+ * if the list is at its bound (oldest entries still work) or out of memory. */
+static bool recs_grow(nat_map *m, size_t sz)
+{
+	uint16_t nc = (uint16_t)(m->capfilt * 2);
+	void *nf;
+
+	if (m->nfilt < m->capfilt)
+		return true;
+	if (nc > RECS_MAX)
+		return false;
+	nf = malloc(nc * sz);
+	if (!nf)
+		return false;
+	memcpy(nf, m->filt, m->nfilt * sz);
+	if (m->filt != m->filt_inline)
+		free(m->filt);
+	m->filt = nf;
+	m->capfilt = nc;
+	return true;
+}
+
 static void filt_note(nat_map *m, uint32_t rip, uint16_t rport, tv_time now)
 {
 	for (uint16_t i = 0; i < m->nfilt; i++) {
@@ -516,20 +573,8 @@ static void filt_note(nat_map *m, uint32_t rip, uint16_t rport, tv_time now)
 			return;
 		}
 	}
-	if (m->nfilt == m->capfilt) {
-		uint16_t nc = (uint16_t)(m->capfilt * 2);
-		nat_filt *nf;
-		if (nc > 4096)
-			return;         /* keep the list bounded; oldest entries still work */
-		nf = malloc(nc * sizeof(*nf));
-		if (!nf)
-			return;
-		memcpy(nf, m->filt, m->nfilt * sizeof(*nf));
-		if (m->filt != m->filt_inline)
-			free(m->filt);
-		m->filt = nf;
-		m->capfilt = nc;
-	}
+	if (!recs_grow(m, sizeof(nat_filt)))
+		return;
 	m->filt[m->nfilt].ip = rip;
 	m->filt[m->nfilt].port = rport;
 	m->filt[m->nfilt].last_out = now;
@@ -553,26 +598,172 @@ static bool filt_allows(const nat *n, const nat_map *m, uint32_t rip, uint16_t r
 	return false;
 }
 
-static void tcp_track(nat_map *m, uint8_t flags, enum nat_dir dir)
+/* ---- TCP connections -------------------------------------------------- */
+
+static tv_time conn_timeout(const nat *n, uint8_t cstate)
+{
+	return cstate == MS_TCP_EST ? n->cfg.tcp_established : n->cfg.tcp_transitory;
+}
+
+/* The live connection of TCP binding m with remote (rip, rport). With
+ * create, a missing or expired one is started afresh ("syn", nothing seen,
+ * expiring now: the caller's packet sets its timer), in the slot of an
+ * expired connection if there is one. NULL: none (or the list is full). */
+static nat_conn *conn_get(nat_map *m, uint32_t rip, uint16_t rport, tv_time now, bool create)
+{
+	nat_conn *c = NULL, *expired = NULL;
+
+	for (uint16_t i = 0; i < m->nfilt; i++) {
+		nat_conn *x = &m->conn[i];
+		if (x->f.ip == rip && x->f.port == rport) {
+			c = x;
+			break;
+		}
+		if (!expired && x->expires <= now)
+			expired = x;
+	}
+	if (c && c->expires > now)
+		return c;
+	if (!create)
+		return NULL;
+	if (!c)
+		c = expired;
+	if (!c) {
+		if (!recs_grow(m, sizeof(nat_conn)))
+			return NULL;
+		c = &m->conn[m->nfilt++];
+	}
+	*c = (nat_conn){ .f = { .ip = rip, .port = rport, .cstate = MS_TCP_SYN }, .expires = now };
+	return c;
+}
+
+static void conn_track(nat_conn *c, uint8_t flags, enum nat_dir dir)
 {
 	if (flags & TCP_RST) {
-		m->state = MS_TCP_FIN;
+		c->f.cstate = MS_TCP_FIN;
 		return;
 	}
 	if (flags & TCP_SYN) {
-		if (m->state == MS_TCP_FIN) {   /* a new connection on the binding */
-			m->state = MS_TCP_SYN;
-			m->tcp_syn_out = m->tcp_syn_in = false;
+		if (c->f.cstate == MS_TCP_FIN) {        /* a new connection, same endpoints */
+			c->f.cstate = MS_TCP_SYN;
+			c->f.cflags &= (uint8_t)~(CF_SYN_OUT | CF_SYN_IN);
 		}
-		if (dir == NAT_OUT)
-			m->tcp_syn_out = true;
-		else
-			m->tcp_syn_in = true;
-		if (m->state == MS_TCP_SYN && m->tcp_syn_out && m->tcp_syn_in)
-			m->state = MS_TCP_EST;
+		c->f.cflags |= dir == NAT_OUT ? CF_SYN_OUT : CF_SYN_IN;
+		if (c->f.cstate == MS_TCP_SYN && (c->f.cflags & (CF_SYN_OUT | CF_SYN_IN)) == (CF_SYN_OUT | CF_SYN_IN))
+			c->f.cstate = MS_TCP_EST;
 	}
 	if (flags & TCP_FIN)
-		m->state = MS_TCP_FIN;
+		c->f.cstate = MS_TCP_FIN;
+}
+
+/* Set connection c's expiry to e. The binding's expiry is the latest of
+ * its connections'; when it moves earlier, its heap entry follows. */
+static void conn_set_expiry(nat *n, nat_map *m, nat_conn *c, tv_time e)
+{
+	tv_time old = c->expires, latest;
+
+	c->expires = e;
+	if (e >= old) {
+		if (e > m->expires)
+			m->expires = e;
+		return;
+	}
+	if (old < m->expires)
+		return;                 /* another connection holds the binding */
+	latest = e;
+	for (uint16_t i = 0; i < m->nfilt; i++)
+		if (m->conn[i].expires > latest)
+			latest = m->conn[i].expires;
+	m->expires = latest;
+	heap_advance(n, m);
+}
+
+/* Refresh: now + the state's timeout, never earlier than it was. */
+static void conn_refresh(nat *n, nat_map *m, nat_conn *c, tv_time now)
+{
+	tv_time e = now + conn_timeout(n, c->f.cstate);
+
+	if (e > c->expires)
+		conn_set_expiry(n, m, c, e);
+}
+
+/* Filtering for TCP: as filt_allows, from the live connections sent on. */
+static bool conn_allows(const nat *n, const nat_map *m, uint32_t rip, uint16_t rport, tv_time now)
+{
+	if (n->cfg.filtering == NAT_EI)
+		return true;
+	for (uint16_t i = 0; i < m->nfilt; i++) {
+		const nat_conn *c = &m->conn[i];
+		if (c->f.ip != rip || !(c->f.cflags & CF_SENT) || c->expires <= now ||
+		    c->f.last_out + conn_timeout(n, c->f.cstate) <= now)
+			continue;
+		if (n->cfg.filtering == NAT_AD || c->f.port == rport)
+			return true;
+	}
+	return false;
+}
+
+/* Outbound TCP packet to (rip, rport) on m: its connection (new if need
+ * be) sees the flags, is sent on, and is refreshed - or, closing, set to
+ * the transitory timer from now (which may shorten it). */
+static void conn_out(nat *n, nat_map *m, uint32_t rip, uint16_t rport, uint8_t flags, tv_time now)
+{
+	nat_conn *c = conn_get(m, rip, rport, now, true);
+
+	if (!c)
+		return;         /* list full: forwarded, not tracked */
+	conn_track(c, flags, NAT_OUT);
+	c->f.cflags |= CF_SENT;
+	c->f.last_out = now;
+	if (c->f.cstate == MS_TCP_FIN)
+		conn_set_expiry(n, m, c, now + n->cfg.tcp_transitory);
+	else
+		conn_refresh(n, m, c, now);
+}
+
+/* Inbound TCP packet from (rip, rport), past the filter. A SYN may start a
+ * connection; other packets only touch an existing live one. A FIN or RST
+ * from outside makes it transitory from now as one from inside does; a SYN
+ * (the handshake) and, under refresh "both", anything refreshes it. */
+static void conn_in(nat *n, nat_map *m, uint32_t rip, uint16_t rport, uint8_t flags, tv_time now)
+{
+	nat_conn *c = conn_get(m, rip, rport, now, flags & TCP_SYN);
+
+	if (c) {
+		bool was_closing = c->f.cstate == MS_TCP_FIN;
+		conn_track(c, flags, NAT_IN);
+		if (!was_closing && c->f.cstate == MS_TCP_FIN)
+			conn_set_expiry(n, m, c, now + n->cfg.tcp_transitory);
+		if (n->cfg.refresh == NAT_REFRESH_BOTH || (flags & TCP_SYN))
+			conn_refresh(n, m, c, now);
+	}
+	/* Refreshing on inbound traffic also renews the permissions that let
+	 * it in (an expired connection's is never looked at again). */
+	if (n->cfg.refresh == NAT_REFRESH_BOTH)
+		for (uint16_t i = 0; i < m->nfilt; i++) {
+			nat_conn *x = &m->conn[i];
+			if (x->f.ip == rip && (x->f.cflags & CF_SENT) &&
+			    (n->cfg.filtering != NAT_APD || x->f.port == rport))
+				x->f.last_out = now;
+		}
+}
+
+/* A TCP binding's state: established if any live connection is, else syn
+ * if any is opening, else closing. */
+static uint8_t conn_summary(const nat_map *m, tv_time now)
+{
+	uint8_t st = MS_TCP_FIN;
+
+	for (uint16_t i = 0; i < m->nfilt; i++) {
+		const nat_conn *c = &m->conn[i];
+		if (c->expires <= now)
+			continue;
+		if (c->f.cstate == MS_TCP_EST)
+			return MS_TCP_EST;
+		if (c->f.cstate == MS_TCP_SYN)
+			st = MS_TCP_SYN;
+	}
+	return st;
 }
 
 static void refresh(nat *n, nat_map *m, tv_time now)
@@ -681,34 +872,29 @@ static int translate_in(nat *n, tv_time now, uint8_t *pkt, pkt_info *pi, bool ha
 
 	if (!m)
 		return drop(n, NAT_DROP_NO_MAPPING);
-	if (!filt_allows(n, m, pi->src.ip.v4, pi->src.port, now))
-		return drop(n, NAT_DROP_FILTERED);
 	if (m->proto == TV_PROTO_TCP) {
-		bool was_closing = m->state == MS_TCP_FIN;
-		tcp_track(m, pi->tcp_flags, NAT_IN);
-		/* A FIN or RST from outside ends the connection as one from
-		 * inside does: the binding turns transitory now (RFC 5382). */
-		if (!was_closing && m->state == MS_TCP_FIN) {
-			tv_time old = m->expires;
-			m->expires = now + map_timeout(n, m);
-			if (m->expires < old)
-				heap_advance(n, m);
+		if (!conn_allows(n, m, pi->src.ip.v4, pi->src.port, now))
+			return drop(n, NAT_DROP_FILTERED);
+		conn_in(n, m, pi->src.ip.v4, pi->src.port, pi->tcp_flags, now);
+	} else {
+		if (!filt_allows(n, m, pi->src.ip.v4, pi->src.port, now))
+			return drop(n, NAT_DROP_FILTERED);
+		if (m->state == MS_UDP_NEW) {
+			/* The first reply moves the binding to the stream timer, still
+			 * anchored on the last outbound packet under outbound refresh. */
+			m->state = MS_UDP_STREAM;
+			if (m->last_out + map_timeout(n, m) > m->expires)
+				m->expires = m->last_out + map_timeout(n, m);
 		}
-	} else if (m->state == MS_UDP_NEW) {
-		/* The first reply moves the binding to the stream timer, still
-		 * anchored on the last outbound packet under outbound refresh. */
-		m->state = MS_UDP_STREAM;
-		if (m->last_out + map_timeout(n, m) > m->expires)
-			m->expires = m->last_out + map_timeout(n, m);
+		if (n->cfg.refresh == NAT_REFRESH_BOTH) {
+			refresh(n, m, now);
+			/* Refreshing on inbound traffic also renews the permission that let
+			 * it in; otherwise the filter would close on a live binding. */
+			for (uint16_t i = 0; i < m->nfilt; i++)
+				if (m->filt[i].ip == pi->src.ip.v4 && (n->cfg.filtering != NAT_APD || m->filt[i].port == pi->src.port))
+					m->filt[i].last_out = now;
+		}
 	}
-	if (n->cfg.refresh == NAT_REFRESH_BOTH || (m->proto == TV_PROTO_TCP && (pi->tcp_flags & TCP_SYN)))
-		refresh(n, m, now);
-	/* Refreshing on inbound traffic also renews the permission that let
-	 * it in; otherwise the filter would close on a live binding. */
-	if (n->cfg.refresh == NAT_REFRESH_BOTH)
-		for (uint16_t i = 0; i < m->nfilt; i++)
-			if (m->filt[i].ip == pi->src.ip.v4 && (n->cfg.filtering != NAT_APD || m->filt[i].port == pi->src.port))
-				m->filt[i].last_out = now;
 	m->pkts_in++;
 	to = tv_ep4(m->in_ip, m->in_port);
 	pkt_rewrite_dst(pkt, pi, &to);
@@ -737,18 +923,13 @@ static int translate_out(nat *n, tv_time now, uint8_t *pkt, pkt_info *pi)
 		if (why)
 			return drop(n, (enum nat_drop)why);
 	}
-	if (m->proto == TV_PROTO_TCP)
-		tcp_track(m, pi->tcp_flags, NAT_OUT);
-	filt_note(m, pi->dst.ip.v4, pi->dst.port, now);
-	m->last_out = now;
-	/* A state change may shorten the timeout (established -> closing). */
-	if (m->proto == TV_PROTO_TCP && m->state == MS_TCP_FIN) {
-		tv_time old = m->expires;
-		m->expires = now + map_timeout(n, m);
-		if (m->expires < old)
-			heap_advance(n, m);
-	} else
+	if (m->proto == TV_PROTO_TCP) {
+		conn_out(n, m, pi->dst.ip.v4, pi->dst.port, pi->tcp_flags, now);
+	} else {
+		filt_note(m, pi->dst.ip.v4, pi->dst.port, now);
 		refresh(n, m, now);
+	}
+	m->last_out = now;
 	m->pkts_out++;
 	from = tv_ep4(m->ext_ip, m->ext_port);
 	pkt_rewrite_src(pkt, pi, &from);
@@ -829,7 +1010,7 @@ void nat_table_foreach(nat *n, tv_time now, void (*fn)(void *arg, const nat_bind
 		if (m->dead || m->expires <= now)
 			continue;
 		b.proto = m->proto;
-		b.state = map_state_names[m->state];
+		b.state = map_state_names[m->proto == TV_PROTO_TCP ? conn_summary(m, now) : m->state];
 		b.internal = tv_ep4(m->in_ip, m->in_port);
 		b.external = tv_ep4(m->ext_ip, m->ext_port);
 		b.remote = tv_ep4(m->rem_ip, m->rem_port);

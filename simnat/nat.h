@@ -73,9 +73,10 @@ typedef struct nat_stats {
 /* One row of the binding table, for expectations and the dashboard. */
 typedef struct nat_binding_info {
 	uint8_t proto;
-	const char *state;
+	const char *state;      /* TCP: "established" if a live connection is, else
+				 * "syn" if one is opening, else "closing" */
 	tv_ep internal, external, remote;       /* remote: key part for AD/APD mapping */
-	tv_time age, ttl;
+	tv_time age, ttl;       /* TCP: ttl until its last connection expires */
 	uint64_t pkts_out, pkts_in;
 } nat_binding_info;
 

@@ -722,6 +722,221 @@ Test(nat, tcp_simultaneous_open_is_established)
 	nat_free(n);
 }
 
+/* ---- TCP: state per connection (RFC 5382 REQ-5) ------------------------ */
+
+#define EST_TO TV_SEC(2 * 3600 + 4 * 60)
+#define TRANS_TO TV_SEC(240)
+
+/* Two connections on one endpoint-independent binding: a FIN on one does
+ * not cut the other short; the binding lives for 2 h 4 min of the other's
+ * idleness. */
+Test(nat, tcp_fin_on_one_connection_leaves_the_other_established)
+{
+	nat_cfg c = cfg();
+	nat *n = mk(&c);
+	nat_binding_info b;
+	tv_ep a = ep(A, 40000), e = tcp_open(n, 0, a, ep(S, 80));
+
+	cr_assert(ep_eq(tcp_open(n, TV_SEC(5), a, ep(T, 443)), e), "one binding (EIM)");
+	cr_assert_eq(nat_binding_count(n), 1);
+	out_tcp(n, TV_SEC(10), a, ep(S, 80), TCP_FIN | TCP_ACK);
+	cr_assert_eq(tcp(n, TV_SEC(11), NAT_IN, ep(S, 80), e, TCP_FIN | TCP_ACK, NULL), NAT_IN);
+	cr_assert(binding(n, TV_SEC(11), TV_PROTO_TCP, a, &b));
+	cr_assert_str_eq(b.state, "established");
+	cr_assert_eq(b.ttl, TV_SEC(5) + EST_TO - TV_SEC(11), "ttl %lld", (long long)b.ttl);
+	/* Past the closed connection's transitory time: it is gone (its
+	 * permission with it), the binding and the other connection are not. */
+	nat_on_timeout(n, TV_SEC(10) + TRANS_TO);
+	cr_assert_eq(nat_binding_count(n), 1);
+	cr_assert_eq(tcp(n, TV_SEC(10) + TRANS_TO, NAT_IN, ep(S, 80), e, TCP_ACK, NULL), DROP(NAT_DROP_FILTERED));
+	cr_assert_eq(tcp(n, TV_SEC(5) + EST_TO - 1, NAT_IN, ep(T, 443), e, TCP_ACK, NULL), NAT_IN);
+	cr_assert(binding(n, TV_SEC(5) + EST_TO - 1, TV_PROTO_TCP, a, &b));
+	cr_assert_str_eq(b.state, "established");
+	/* Idle (outbound) for 2 h 4 min: expired with its last connection. */
+	cr_assert_leq(nat_next_wake(n), TV_SEC(5) + EST_TO);
+	nat_on_timeout(n, TV_SEC(5) + EST_TO);
+	cr_assert_eq(nat_binding_count(n), 0);
+	cr_assert_eq(nat_get_stats(n)->expired, 1);
+	cr_assert_eq(tcp(n, TV_SEC(5) + EST_TO, NAT_IN, ep(T, 443), e, TCP_ACK, NULL), DROP(NAT_DROP_NO_MAPPING));
+	nat_free(n);
+}
+
+/* Address-dependent mapping: one binding per remote address, one
+ * connection per remote port on it. */
+Test(nat, tcp_adm_connections_to_one_address_close_separately)
+{
+	nat_cfg c = cfg();
+	nat *n;
+	nat_binding_info b;
+	tv_ep a = ep(A, 40000), e;
+
+	c.mapping = NAT_AD;
+	n = mk(&c);
+	e = tcp_open(n, 0, a, ep(S, 80));
+	cr_assert(ep_eq(tcp_open(n, 0, a, ep(S, 81)), e));
+	out_tcp(n, TV_SEC(1), a, ep(S, 80), TCP_RST);
+	cr_assert(binding(n, TV_SEC(1), TV_PROTO_TCP, a, &b));
+	cr_assert_str_eq(b.state, "established");
+	cr_assert_eq(b.ttl, EST_TO - TV_SEC(1));
+	cr_assert_eq(tcp(n, TV_SEC(3600), NAT_IN, ep(S, 81), e, TCP_ACK, NULL), NAT_IN);
+	nat_free(n);
+}
+
+/* The binding expires when its last connection does, including when the
+ * connection that held it longest closes and the others' timers remain. */
+Test(nat, tcp_binding_expires_with_its_last_connection)
+{
+	nat_cfg c = cfg();
+	nat *n = mk(&c);
+	nat_binding_info b;
+	tv_ep a = ep(A, 40000), e = tcp_open(n, 0, a, ep(S, 80));
+
+	tcp_open(n, TV_SEC(100), a, ep(T, 80));
+	nat_on_timeout(n, TV_SEC(100));
+	/* T held the binding longest; closing it falls back to S's timer. */
+	out_tcp(n, TV_SEC(200), a, ep(T, 80), TCP_FIN | TCP_ACK);
+	cr_assert(binding(n, TV_SEC(200), TV_PROTO_TCP, a, &b));
+	cr_assert_str_eq(b.state, "established");
+	cr_assert_eq(b.ttl, EST_TO - TV_SEC(200));
+	cr_assert_leq(nat_next_wake(n), EST_TO);
+	/* S closes too, later: the binding lives until the later of the two
+	 * transitory timers. */
+	cr_assert_eq(tcp(n, TV_SEC(300), NAT_IN, ep(S, 80), e, TCP_FIN | TCP_ACK, NULL), NAT_IN);
+	cr_assert(binding(n, TV_SEC(300), TV_PROTO_TCP, a, &b));
+	cr_assert_str_eq(b.state, "closing");
+	cr_assert_eq(b.ttl, TRANS_TO);
+	cr_assert_leq(nat_next_wake(n), TV_SEC(300) + TRANS_TO);
+	nat_on_timeout(n, TV_SEC(200) + TRANS_TO);     /* T's connection is gone */
+	cr_assert(binding(n, TV_SEC(200) + TRANS_TO, TV_PROTO_TCP, a, NULL));
+	nat_on_timeout(n, TV_SEC(300) + TRANS_TO - 1);
+	cr_assert_eq(nat_binding_count(n), 1);
+	nat_on_timeout(n, TV_SEC(300) + TRANS_TO);
+	cr_assert_eq(nat_binding_count(n), 0);
+	cr_assert_eq(nat_get_stats(n)->expired, 1);
+	nat_free(n);
+}
+
+/* A closing connection beside an established one, reopened by a SYN: it
+ * is established again, and keeps the binding once the other closes. */
+Test(nat, tcp_closing_connection_reopened_by_syn_is_established)
+{
+	nat_cfg c = cfg();
+	nat *n = mk(&c);
+	nat_binding_info b;
+	tv_ep a = ep(A, 40000), e = tcp_open(n, 0, a, ep(S, 80));
+
+	tcp_open(n, 0, a, ep(T, 80));
+	out_tcp(n, TV_SEC(10), a, ep(T, 80), TCP_FIN | TCP_ACK);
+	cr_assert_eq(tcp(n, TV_SEC(10), NAT_IN, ep(T, 80), e, TCP_FIN | TCP_ACK, NULL), NAT_IN);
+	/* Same endpoints again within the transitory time. */
+	out_tcp(n, TV_SEC(20), a, ep(T, 80), TCP_SYN);
+	cr_assert_eq(tcp(n, TV_SEC(20), NAT_IN, ep(T, 80), e, TCP_SYN | TCP_ACK, NULL), NAT_IN);
+	out_tcp(n, TV_SEC(20), a, ep(T, 80), TCP_ACK);
+	/* S closes: T's reopened connection is what keeps the binding. */
+	out_tcp(n, TV_SEC(30), a, ep(S, 80), TCP_RST);
+	cr_assert(binding(n, TV_SEC(30), TV_PROTO_TCP, a, &b));
+	cr_assert_str_eq(b.state, "established");
+	cr_assert_eq(b.ttl, TV_SEC(20) + EST_TO - TV_SEC(30));
+	cr_assert_eq(tcp(n, TV_SEC(20) + EST_TO - 1, NAT_IN, ep(T, 80), e, TCP_ACK, NULL), NAT_IN);
+	cr_assert_eq(tcp(n, TV_SEC(20) + EST_TO, NAT_IN, ep(T, 80), e, TCP_ACK, NULL), DROP(NAT_DROP_NO_MAPPING));
+	nat_free(n);
+}
+
+/* A SYN from another remote is another connection: it does not complete
+ * the handshake of the one the inside opened. */
+Test(nat, tcp_syn_from_another_remote_is_another_connection)
+{
+	nat_cfg c = cfg();
+	nat *n;
+	nat_binding_info b;
+	tv_ep a = ep(A, 40000), e;
+
+	c.filtering = NAT_EI;
+	n = mk(&c);
+	e = out_tcp(n, 0, a, ep(S, 80), TCP_SYN);
+	cr_assert_eq(tcp(n, TV_SEC(1), NAT_IN, ep(T, 5000), e, TCP_SYN, NULL), NAT_IN);
+	cr_assert(binding(n, TV_SEC(1), TV_PROTO_TCP, a, &b));
+	cr_assert_str_eq(b.state, "syn");
+	cr_assert_eq(b.ttl, TRANS_TO);  /* T's SYN started (and timed) its own */
+	/* The inside answers T: that connection is established. */
+	out_tcp(n, TV_SEC(2), a, ep(T, 5000), TCP_SYN | TCP_ACK);
+	cr_assert(binding(n, TV_SEC(2), TV_PROTO_TCP, a, &b));
+	cr_assert_str_eq(b.state, "established");
+	cr_assert_eq(b.ttl, EST_TO);
+	nat_free(n);
+}
+
+/* nat_table_foreach: a TCP binding reports established if a live
+ * connection is, else syn if one is opening, else closing; connections
+ * that expired no longer count. */
+Test(nat, tcp_table_state_summarises_live_connections)
+{
+	nat_cfg c = cfg();
+	nat *n = mk(&c);
+	nat_binding_info b;
+	tv_ep a = ep(A, 40000), e = out_tcp(n, 0, a, ep(S, 80), TCP_SYN);
+
+	cr_assert(binding(n, 0, TV_PROTO_TCP, a, &b));
+	cr_assert_str_eq(b.state, "syn");
+	tcp_open(n, TV_SEC(1), a, ep(T, 80));
+	cr_assert(binding(n, TV_SEC(1), TV_PROTO_TCP, a, &b));
+	cr_assert_str_eq(b.state, "established");
+	cr_assert_eq(b.pkts_out, 3);
+	cr_assert_eq(b.pkts_in, 1);
+	out_tcp(n, TV_SEC(10), a, ep(T, 80), TCP_FIN | TCP_ACK);       /* T: closing until 250 */
+	cr_assert(binding(n, TV_SEC(10), TV_PROTO_TCP, a, &b));
+	cr_assert_str_eq(b.state, "syn");                              /* S still opening */
+	cr_assert_eq(tcp(n, TV_SEC(20), NAT_IN, ep(S, 80), e, TCP_RST | TCP_ACK, NULL), NAT_IN);
+	cr_assert(binding(n, TV_SEC(20), TV_PROTO_TCP, a, &b));
+	cr_assert_str_eq(b.state, "closing");                          /* S: closing until 260 */
+	cr_assert_eq(b.ttl, TRANS_TO);
+	out_tcp(n, TV_SEC(100), a, ep(S, 81), TCP_SYN);                /* until 340 */
+	cr_assert(binding(n, TV_SEC(100), TV_PROTO_TCP, a, &b));
+	cr_assert_str_eq(b.state, "syn");
+	out_tcp(n, TV_SEC(200), a, ep(S, 81), TCP_FIN | TCP_ACK);      /* until 440 */
+	cr_assert(binding(n, TV_SEC(200), TV_PROTO_TCP, a, &b));
+	cr_assert_str_eq(b.state, "closing");
+	/* A new opening beside the closing one: syn; the closing one then
+	 * expiring leaves it alone in the summary and the timer. */
+	out_tcp(n, TV_SEC(300), a, ep(T, 81), TCP_SYN);
+	cr_assert(binding(n, TV_SEC(300), TV_PROTO_TCP, a, &b));
+	cr_assert_str_eq(b.state, "syn");
+	cr_assert_eq(b.ttl, TRANS_TO);
+	cr_assert(binding(n, TV_SEC(440), TV_PROTO_TCP, a, &b));
+	cr_assert_str_eq(b.state, "syn");
+	cr_assert_eq(b.ttl, TV_SEC(300) + TRANS_TO - TV_SEC(440));
+	nat_free(n);
+}
+
+/* Many connections on one binding (more than fit inline), opened and
+ * closed in turn: each keeps its own state, freed slots are reused. */
+Test(nat, tcp_many_connections_on_one_binding)
+{
+	nat_cfg c = cfg();
+	nat *n = mk(&c);
+	nat_binding_info b;
+	tv_ep a = ep(A, 40000), e = tcp_open(n, 0, a, ep(S, 1));
+
+	for (uint16_t p = 2; p <= 40; p++)
+		cr_assert(ep_eq(tcp_open(n, TV_SEC(p), a, ep(T, p)), e));
+	for (uint16_t p = 2; p <= 40; p++)
+		out_tcp(n, TV_SEC(100), a, ep(T, p), TCP_FIN | TCP_ACK);
+	cr_assert(binding(n, TV_SEC(100), TV_PROTO_TCP, a, &b));
+	cr_assert_str_eq(b.state, "established");
+	cr_assert_eq(b.ttl, EST_TO - TV_SEC(100));
+	for (uint16_t p = 2; p <= 40; p++)
+		cr_assert_eq(tcp(n, TV_SEC(100) + TRANS_TO, NAT_IN, ep(T, p), e, TCP_ACK, NULL),
+			     DROP(NAT_DROP_FILTERED), "port %u", p);
+	/* Round two on the same and new remote ports. */
+	for (uint16_t p = 20; p <= 60; p++)
+		tcp_open(n, TV_SEC(1000), a, ep(T, p));
+	cr_assert_eq(tcp(n, TV_SEC(1000) + EST_TO - 1, NAT_IN, ep(T, 60), e, TCP_ACK, NULL), NAT_IN);
+	cr_assert_eq(tcp(n, TV_SEC(1000) + EST_TO - 1, NAT_IN, ep(T, 19), e, TCP_ACK, NULL),
+		     DROP(NAT_DROP_FILTERED));
+	cr_assert_eq(nat_binding_count(n), 1);
+	nat_free(n);
+}
+
 /* ---- hairpinning (REQ-9) ----------------------------------------------- */
 
 Test(nat, hairpin_on_source_is_external_address)

@@ -14,22 +14,37 @@
  *   - key: (proto, internal ip, internal port) plus, for address-dependent
  *     mapping, the remote address, and for address-and-port-dependent
  *     mapping the remote address and port (REQ-1).
- *   - state and timeout: UDP is "unreplied" (udp_timeout) until an inbound
- *     packet is accepted, then "stream" (udp_stream_timeout). TCP is
- *     "syn" (transitory) until a SYN was seen both ways, "established"
- *     after, "closing" (transitory) after a FIN or RST; a SYN on a closing
- *     binding starts a new connection on it ("syn" again).
- *   - refresh: every outbound packet, and inbound ones when refresh is
- *     "both" (REQ-6); an inbound SYN also refreshes (the handshake moves
- *     the binding onto the established timer). A refresh sets the expiry
- *     to now + the state's timeout but never earlier than it was, except
- *     that an outbound packet on a closing TCP binding sets it to now +
- *     transitory. The first inbound UDP packet moves the binding onto
- *     the stream timer counted from its last outbound packet. A binding
- *     is live while now < expiry.
+ *   - UDP state and timeout: "unreplied" (udp_timeout) until an inbound
+ *     packet is accepted, then "stream" (udp_stream_timeout). Refresh:
+ *     every outbound packet, and inbound ones when refresh is "both"
+ *     (REQ-6); a refresh sets the expiry to now + the state's timeout but
+ *     never earlier than it was. The first inbound packet moves the
+ *     binding onto the stream timer counted from its last outbound packet.
+ *     A binding is live while now < expiry.
+ *   - TCP: state and timers are per connection (RFC 5382 REQ-5), a
+ *     connection being the traffic between the binding and one remote
+ *     endpoint; with endpoint-independent or address-dependent mapping a
+ *     binding carries several. A connection is "syn" (transitory) until a
+ *     SYN was seen both ways, "established" after, "closing" (transitory)
+ *     after a FIN or RST; a SYN on a closing connection starts it over
+ *     ("syn" again). An outbound packet starts a connection if there is no
+ *     live one to its destination, and refreshes it (now + the state's
+ *     timeout, never earlier than it was) - or, if the connection is
+ *     closing, sets it to now + transitory. An inbound SYN starts one if
+ *     there is none from its source; other inbound packets only touch a
+ *     live one. An inbound FIN or RST makes it closing with now +
+ *     transitory; an inbound SYN, and any inbound packet under refresh
+ *     "both", then refreshes it. A connection is live while now < its
+ *     expiry; a binding lives until its last connection's expiry, and
+ *     its state is "established" if a live connection is, else "syn" if
+ *     one is opening, else "closing".
  *   - filtering (REQ-8): endpoint-independent accepts anything; otherwise
  *     the binding must have sent to the source address (and port, for
- *     APD) within the binding's current timeout.
+ *     APD) within the binding's current timeout (UDP), or, for TCP, on a
+ *     live connection to it within that connection's current timeout.
+ *     Under refresh "both" an accepted inbound packet renews those
+ *     permissions for its source address (and port, for APD): for TCP,
+ *     of the live connections sent on.
  *   - ports: preserve tries the internal port, then scans sequentially
  *     from a per-(public address, protocol) cursor that continues after
  *     the last port it handed out and wraps within port_lo..port_hi;
@@ -73,6 +88,7 @@ static const char *const m_state_name[] = {
 };
 
 #define M_MAX_PERM 256          /* remotes one binding sent to */
+#define M_MAX_CONN 128          /* TCP connections one binding tracks */
 #define M_MAX_BIND 1024         /* slots; expired ones are reused */
 #define M_MAX_SPAN 512          /* public port range size the model handles */
 
@@ -82,17 +98,29 @@ struct m_perm {
 	tv_time last_out;
 };
 
+/* A TCP connection through a binding: one remote endpoint. */
+struct m_conn {
+	bool used;              /* slot holds a connection (live or not) */
+	uint32_t ip;
+	uint16_t port;
+	enum m_state state;     /* M_OPENING, M_ESTABLISHED or M_CLOSING */
+	bool syn_out, syn_in;
+	bool sent;              /* the inside sent on it: last_out is a permission */
+	tv_time last_out, expires;
+};
+
 struct m_bind {
 	bool in_use;            /* false: never used, or flushed */
 	uint8_t proto;
 	uint32_t in_ip, ext_ip, rem_ip;
 	uint16_t in_port, ext_port, rem_port;
-	enum m_state state;
-	bool syn_out, syn_in;
-	tv_time created, expires, last_out;
+	enum m_state state;     /* UDP; TCP: see m_state */
+	tv_time created, expires, last_out;     /* expires: UDP; TCP: see m_expiry */
 	uint64_t pkts_out, pkts_in;
-	int nperm;
+	int nperm;              /* UDP: the filter; TCP: only what the driver replies from */
 	struct m_perm perm[M_MAX_PERM];
+	int nconn;              /* TCP */
+	struct m_conn conn[M_MAX_CONN];
 };
 
 struct model {
@@ -111,7 +139,70 @@ struct expect {
 	tv_ep qsrc, qdst;       /* the quoted packet's endpoints */
 };
 
-static bool m_live(const struct m_bind *b, tv_time now) { return b->in_use && now < b->expires; }
+static bool m_conn_live(const struct m_conn *c, tv_time now) { return c->used && now < c->expires; }
+
+/* A TCP binding expires with the last of its connections. */
+static tv_time m_expiry(const struct m_bind *b)
+{
+	tv_time e = b->created;
+
+	if (b->proto != TV_PROTO_TCP)
+		return b->expires;
+	for (int i = 0; i < b->nconn; i++)
+		if (b->conn[i].used && b->conn[i].expires > e)
+			e = b->conn[i].expires;
+	return e;
+}
+
+static bool m_live(const struct m_bind *b, tv_time now) { return b->in_use && now < m_expiry(b); }
+
+/* A TCP binding's state: from its live connections, the most advanced. */
+static enum m_state m_state(const struct m_bind *b, tv_time now)
+{
+	bool est = false, opening = false;
+
+	if (b->proto != TV_PROTO_TCP)
+		return b->state;
+	for (int i = 0; i < b->nconn; i++) {
+		if (!m_conn_live(&b->conn[i], now))
+			continue;
+		est |= b->conn[i].state == M_ESTABLISHED;
+		opening |= b->conn[i].state == M_OPENING;
+	}
+	return est ? M_ESTABLISHED : opening ? M_OPENING : M_CLOSING;
+}
+
+static tv_time m_conn_timeout(const struct model *m, const struct m_conn *c)
+{
+	return c->state == M_ESTABLISHED ? m->cfg.tcp_established : m->cfg.tcp_transitory;
+}
+
+/* The live connection of b with remote (ip, port), or NULL. */
+static struct m_conn *m_conn_find(struct m_bind *b, tv_time now, uint32_t ip, uint16_t port)
+{
+	for (int i = 0; i < b->nconn; i++)
+		if (m_conn_live(&b->conn[i], now) && b->conn[i].ip == ip && b->conn[i].port == port)
+			return &b->conn[i];
+	return NULL;
+}
+
+/* A new connection on b (in a free or dead slot): nothing seen yet, and no
+ * time to live until a packet gives it some. */
+static struct m_conn *m_conn_new(struct m_bind *b, tv_time now, uint32_t ip, uint16_t port)
+{
+	int i;
+
+	for (i = 0; i < b->nconn; i++)
+		if (!m_conn_live(&b->conn[i], now))
+			break;
+	if (i == b->nconn) {
+		cr_assert_lt(b->nconn, M_MAX_CONN, "model: connection slots exhausted");
+		b->nconn++;
+	}
+	b->conn[i] = (struct m_conn){ .used = true, .ip = ip, .port = port, .state = M_OPENING,
+				      .expires = now };
+	return &b->conn[i];
+}
 
 static int m_live_count(const struct model *m, tv_time now)
 {
@@ -232,26 +323,48 @@ static struct m_bind *m_new_binding(struct model *m, tv_time now)
 	return &m->b[i];
 }
 
-static void m_tcp(struct m_bind *b, uint8_t flags, enum nat_dir dir)
+static void m_tcp(struct m_conn *c, uint8_t flags, enum nat_dir dir)
 {
 	if (flags & TCP_RST) {
-		b->state = M_CLOSING;
+		c->state = M_CLOSING;
 		return;
 	}
 	if (flags & TCP_SYN) {
-		if (b->state == M_CLOSING) {    /* a new connection on the binding */
-			b->state = M_OPENING;
-			b->syn_out = b->syn_in = false;
+		if (c->state == M_CLOSING) {    /* the endpoints start over */
+			c->state = M_OPENING;
+			c->syn_out = c->syn_in = false;
 		}
 		if (dir == NAT_OUT)
-			b->syn_out = true;
+			c->syn_out = true;
 		else
-			b->syn_in = true;
-		if (b->state == M_OPENING && b->syn_out && b->syn_in)
-			b->state = M_ESTABLISHED;
+			c->syn_in = true;
+		if (c->state == M_OPENING && c->syn_out && c->syn_in)
+			c->state = M_ESTABLISHED;
 	}
 	if (flags & TCP_FIN)
-		b->state = M_CLOSING;
+		c->state = M_CLOSING;
+}
+
+static void m_conn_refresh(const struct model *m, struct m_conn *c, tv_time now)
+{
+	if (now + m_conn_timeout(m, c) > c->expires)
+		c->expires = now + m_conn_timeout(m, c);
+}
+
+/* TCP filtering: a live connection to the source (address, or endpoint
+ * for APD) that the inside sent on within its timeout. */
+static bool m_tcp_allows(const struct model *m, const struct m_bind *b, tv_time now, tv_ep src)
+{
+	if (m->cfg.filtering == NAT_EI)
+		return true;
+	for (int i = 0; i < b->nconn; i++) {
+		const struct m_conn *c = &b->conn[i];
+		if (m_conn_live(c, now) && c->sent && c->ip == src.ip.v4 &&
+		    (m->cfg.filtering == NAT_AD || c->port == src.port) &&
+		    now < c->last_out + m_conn_timeout(m, c))
+			return true;
+	}
+	return false;
 }
 
 static void m_refresh(const struct model *m, struct m_bind *b, tv_time now)
@@ -276,33 +389,53 @@ static int m_inbound(struct model *m, tv_time now, uint8_t proto, tv_ep src, tv_
 
 	if (!b)
 		return m_drop(m, NAT_DROP_NO_MAPPING);
-	for (int i = 0; i < b->nperm && !allowed; i++) {
-		const struct m_perm *p = &b->perm[i];
-		if (p->ip == src.ip.v4 && now < p->last_out + m_timeout(m, b) &&
-		    (m->cfg.filtering == NAT_AD || p->port == src.port))
-			allowed = true;
-	}
-	if (!allowed)
-		return m_drop(m, NAT_DROP_FILTERED);
 	if (proto == TV_PROTO_TCP) {
-		bool was_closing = b->state == M_CLOSING;
-		m_tcp(b, flags, NAT_IN);
-		if (!was_closing && b->state == M_CLOSING)      /* inbound FIN/RST */
-			b->expires = now + m->cfg.tcp_transitory;
-	} else if (b->state == M_UNREPLIED) {
-		/* Stream timer from the last refresh (the last outbound packet
-		 * under outbound refresh); never shortened. */
-		b->state = M_STREAM;
-		if (b->last_out + m->cfg.udp_stream_timeout > b->expires)
-			b->expires = b->last_out + m->cfg.udp_stream_timeout;
+		struct m_conn *c;
+
+		if (!m_tcp_allows(m, b, now, src))
+			return m_drop(m, NAT_DROP_FILTERED);
+		c = m_conn_find(b, now, src.ip.v4, src.port);
+		if (!c && (flags & TCP_SYN))    /* a connection from outside */
+			c = m_conn_new(b, now, src.ip.v4, src.port);
+		if (c) {
+			enum m_state before = c->state;
+			m_tcp(c, flags, NAT_IN);
+			if (before != M_CLOSING && c->state == M_CLOSING)       /* FIN/RST */
+				c->expires = now + m->cfg.tcp_transitory;
+			if (m->cfg.refresh == NAT_REFRESH_BOTH || (flags & TCP_SYN))
+				m_conn_refresh(m, c, now);
+		}
+		if (m->cfg.refresh == NAT_REFRESH_BOTH)
+			for (int i = 0; i < b->nconn; i++) {
+				struct m_conn *x = &b->conn[i];
+				if (m_conn_live(x, now) && x->sent && x->ip == src.ip.v4 &&
+				    (m->cfg.filtering != NAT_APD || x->port == src.port))
+					x->last_out = now;
+			}
+	} else {
+		for (int i = 0; i < b->nperm && !allowed; i++) {
+			const struct m_perm *p = &b->perm[i];
+			if (p->ip == src.ip.v4 && now < p->last_out + m_timeout(m, b) &&
+			    (m->cfg.filtering == NAT_AD || p->port == src.port))
+				allowed = true;
+		}
+		if (!allowed)
+			return m_drop(m, NAT_DROP_FILTERED);
+		if (b->state == M_UNREPLIED) {
+			/* Stream timer from the last refresh (the last outbound packet
+			 * under outbound refresh); never shortened. */
+			b->state = M_STREAM;
+			if (b->last_out + m->cfg.udp_stream_timeout > b->expires)
+				b->expires = b->last_out + m->cfg.udp_stream_timeout;
+		}
+		if (m->cfg.refresh == NAT_REFRESH_BOTH)
+			m_refresh(m, b, now);
+		/* Inbound refresh renews the permissions that admitted the packet. */
+		if (m->cfg.refresh == NAT_REFRESH_BOTH)
+			for (int i = 0; i < b->nperm; i++)
+				if (b->perm[i].ip == src.ip.v4 && (m->cfg.filtering != NAT_APD || b->perm[i].port == src.port))
+					b->perm[i].last_out = now;
 	}
-	if (m->cfg.refresh == NAT_REFRESH_BOTH || (proto == TV_PROTO_TCP && (flags & TCP_SYN)))
-		m_refresh(m, b, now);
-	/* Inbound refresh renews the permissions that admitted the packet. */
-	if (m->cfg.refresh == NAT_REFRESH_BOTH)
-		for (int i = 0; i < b->nperm; i++)
-			if (b->perm[i].ip == src.ip.v4 && (m->cfg.filtering != NAT_APD || b->perm[i].port == src.port))
-				b->perm[i].last_out = now;
 	b->pkts_in++;
 	e->src = src;
 	e->dst = tv_ep4(b->in_ip, b->in_port);
@@ -341,12 +474,23 @@ static int m_outbound(struct model *m, tv_time now, const pkt_info *pi, struct e
 		b->ext_port = port;
 		b->rem_ip = m->cfg.mapping == NAT_EI ? 0 : pi->dst.ip.v4;
 		b->rem_port = m->cfg.mapping == NAT_APD ? pi->dst.port : 0;
-		b->state = pi->proto == TV_PROTO_TCP ? M_OPENING : M_UNREPLIED;
+		b->state = M_UNREPLIED;         /* UDP; a TCP binding's is its connections' */
 		b->created = b->expires = now;
 		m->st.created++;
 	}
-	if (pi->proto == TV_PROTO_TCP)
-		m_tcp(b, pi->tcp_flags, NAT_OUT);
+	if (pi->proto == TV_PROTO_TCP) {
+		struct m_conn *c = m_conn_find(b, now, pi->dst.ip.v4, pi->dst.port);
+
+		if (!c)
+			c = m_conn_new(b, now, pi->dst.ip.v4, pi->dst.port);
+		m_tcp(c, pi->tcp_flags, NAT_OUT);
+		c->sent = true;
+		c->last_out = now;
+		if (c->state == M_CLOSING)
+			c->expires = now + m->cfg.tcp_transitory;
+		else
+			m_conn_refresh(m, c, now);
+	}
 	for (k = 0; k < b->nperm; k++)
 		if (b->perm[k].ip == pi->dst.ip.v4 && b->perm[k].port == pi->dst.port)
 			break;
@@ -356,9 +500,7 @@ static int m_outbound(struct model *m, tv_time now, const pkt_info *pi, struct e
 	}
 	b->perm[k].last_out = now;
 	b->last_out = now;
-	if (pi->proto == TV_PROTO_TCP && b->state == M_CLOSING)
-		b->expires = now + m->cfg.tcp_transitory;
-	else
+	if (pi->proto != TV_PROTO_TCP)
 		m_refresh(m, b, now);
 	b->pkts_out++;
 	e->src = tv_ep4(b->ext_ip, b->ext_port);
@@ -452,7 +594,34 @@ struct cover {
 	uint64_t verdict[2 + NAT_DROP__COUNT];  /* [0] out, [1] in, [2 + d] drop d */
 	uint64_t hairpin, icmp_in, icmp_out, created, expired, jumps, table_checks, sweeps;
 	uint64_t state_rows[5];  /* live bindings seen in each state at table checks */
+	/* TCP bindings at table checks: with two or more live connections;
+	 * with a live established one beside a live closing one; still live
+	 * after a closed connection of theirs expired, on an established one. */
+	uint64_t multi_conn, est_and_closing, outlived_closed;
 };
+
+static void cover_conns(struct cover *cov, const struct model *m, const struct m_bind *b, tv_time now)
+{
+	int live = 0;
+	bool est = false, closing = false, gone_closed = false;
+
+	(void)m;
+	for (int i = 0; i < b->nconn; i++) {
+		const struct m_conn *c = &b->conn[i];
+		if (!c->used)
+			continue;
+		if (!m_conn_live(c, now)) {
+			gone_closed |= c->state == M_CLOSING;
+			continue;
+		}
+		live++;
+		est |= c->state == M_ESTABLISHED;
+		closing |= c->state == M_CLOSING;
+	}
+	cov->multi_conn += live >= 2;
+	cov->est_and_closing += est && closing;
+	cov->outlived_closed += est && gone_closed;
+}
 
 struct run {
 	nat *n;
@@ -693,10 +862,12 @@ static void compare_tables(struct run *r)
 			continue;
 		mod_rows.r[mod_rows.n++] = (struct row){
 			b->proto, b->ext_ip, b->in_ip, b->rem_ip, b->ext_port, b->in_port, b->rem_port,
-			m_state_name[b->state], b->expires - r->now, r->now - b->created,
+			m_state_name[m_state(b, r->now)], m_expiry(b) - r->now, r->now - b->created,
 			b->pkts_out, b->pkts_in,
 		};
-		r->cov->state_rows[b->state]++;
+		r->cov->state_rows[m_state(b, r->now)]++;
+		if (b->proto == TV_PROTO_TCP)
+			cover_conns(r->cov, &r->m, b, r->now);
 	}
 	snprintf(r->what, sizeof(r->what), "binding table");
 	cr_assert_eq(eng_rows.n, mod_rows.n, FAIL_CTX "engine lists %d live bindings, model has %d",
@@ -749,8 +920,8 @@ static void sweep(struct run *r)
 	nat_on_timeout(r->n, r->now);
 	wake = nat_next_wake(r->n);
 	for (int i = 0; i < r->m.nb; i++)
-		if (m_live(&r->m.b[i], r->now) && r->m.b[i].expires < earliest)
-			earliest = r->m.b[i].expires;
+		if (m_live(&r->m.b[i], r->now) && m_expiry(&r->m.b[i]) < earliest)
+			earliest = m_expiry(&r->m.b[i]);
 	snprintf(r->what, sizeof(r->what), "sweep");
 	cr_assert_eq(nat_binding_count(r->n), (uint32_t)m_live_count(&r->m, r->now),
 		     FAIL_CTX "after the sweep the engine counts %u bindings, model has %d live",
@@ -786,7 +957,7 @@ static void jump_to_expiry(struct run *r)
 		if (m_live(&r->m.b[i], r->now))
 			live[nl++] = i;
 	if (nl) {
-		r->now = r->m.b[live[rnd(r, (uint32_t)nl)]].expires - (tv_time)rnd(r, 2);
+		r->now = m_expiry(&r->m.b[live[rnd(r, (uint32_t)nl)]]) - (tv_time)rnd(r, 2);
 		r->cov->jumps++;
 	}
 }
@@ -1012,6 +1183,13 @@ static void run_class(enum nat_behav mapping, enum nat_behav filtering)
 	cr_assert_gt(cov.expired, cov.created / 4, "too few bindings expired");
 	for (int st = 0; st < 5; st++)
 		cr_assert_gt(cov.state_rows[st], 0, "no binding was ever seen %s", m_state_name[st]);
+	/* Several TCP connections per binding (endpoint-independent and
+	 * address-dependent mapping): one closing or gone, another established. */
+	if (mapping != NAT_APD) {
+		cr_assert_gt(cov.multi_conn, 0, "no TCP binding carried two live connections");
+		cr_assert_gt(cov.est_and_closing, 0, "no established connection beside a closing one");
+		cr_assert_gt(cov.outlived_closed, 0, "no binding outlived a closed connection");
+	}
 	if (getenv("NAT_DIFF_VERBOSE")) {
 		fprintf(stderr, "%s/%s: %llu packets in %llu runs, %llu bindings created, %llu table checks, "
 			"%llu sweeps; out %llu in %llu hairpin %llu icmp %llu/%llu;",
@@ -1021,7 +1199,10 @@ static void run_class(enum nat_behav mapping, enum nat_behav filtering)
 			(unsigned long long)cov.sweeps, (unsigned long long)cov.verdict[0],
 			(unsigned long long)cov.verdict[1], (unsigned long long)cov.hairpin,
 			(unsigned long long)cov.icmp_in, (unsigned long long)cov.icmp_out);
-		fprintf(stderr, " expired %llu;", (unsigned long long)cov.expired);
+		fprintf(stderr, " expired %llu; tcp: multi-connection %llu, established+closing %llu, "
+			"outlived a closed one %llu;", (unsigned long long)cov.expired,
+			(unsigned long long)cov.multi_conn, (unsigned long long)cov.est_and_closing,
+			(unsigned long long)cov.outlived_closed);
 		for (int st = 0; st < 5; st++)
 			fprintf(stderr, " %s %llu", m_state_name[st], (unsigned long long)cov.state_rows[st]);
 		fprintf(stderr, ";");
