@@ -148,7 +148,7 @@ int sip_phone(scn_ctx *c, const scn_stmt *st)
 {
 	static const char *const keys[] = {
 		"link", "ip", "via", "user", "port", "tcp", "rport", "expires", "rtp-port", "video", "rtcp-mux",
-		"rtcp-nonadjacent", "asymmetric", "answer", "answer-delay", "options", "session-expires", NULL
+		"rtcp-nonadjacent", "asymmetric", "answer", "answer-delay", "options", "session-expires", "domain", NULL
 	};
 	opts o;
 	const opt *v;
@@ -175,7 +175,7 @@ int sip_phone(scn_ctx *c, const scn_stmt *st)
 		if (c->syms[i].kind == SYM_SOFTSWITCH)
 			ss = &c->syms[i];
 	uc.proxy = tv_ep4(via->ip.v4, via->kind == SYM_PROXY ? 5060 : via->port);
-	uc.domain = ss ? ss->domain : "example.net";
+	uc.domain = (v = opts_get(&o, "domain")) ? v->val : ss ? ss->domain : "example.net";
 	uc.sip_port = 5060;
 	if ((v = opts_get(&o, "port")) && (opt_u64(c, v, &u) < 0 || !u || u > 65535))
 		return v ? ctx_err(c, "port: 1-65535") : -1;
@@ -301,6 +301,14 @@ int sip_keepalive(scn_ctx *c, const scn_stmt *st)
 
 /* ---- expectations ----------------------------------------------------- */
 
+/* Options that name a value rather than bound a number take '=' only. */
+static int need_eq(scn_ctx *c, const opt *o)
+{
+	if (strcmp(o->op, "="))
+		return ctx_err(c, "%s takes '=' only, got '%s%s'", o->key, o->op, o->val);
+	return 0;
+}
+
 static void check(scn_ctx *c, const char *what, const opt *o, uint64_t got)
 {
 	uint64_t want;
@@ -352,7 +360,7 @@ int sip_expect_phone(scn_ctx *c, const scn_stmt *st)
 		const opt *v = &o.v[i];
 		bool bv;
 		if (!strcmp(v->key, "registered") || !strcmp(v->key, "held")) {
-			if (opt_bool(c, v, &bv) < 0)
+			if (need_eq(c, v) < 0 || opt_bool(c, v, &bv) < 0)
 				return -1;
 			if (s)
 				ctx_expect(c, bv == (v->key[0] == 'r' ? s->registered : s->held), "%s: expected %s=%s",
@@ -400,6 +408,8 @@ int sip_expect_media(scn_ctx *c, const scn_stmt *st)
 	if (!ph || opts_parse(c, st, 3, keys, true, &o) < 0)
 		return -1;
 	if ((v = opts_get(&o, "stream"))) {
+		if (need_eq(c, v) < 0)
+			return -1;
 		if (strcmp(v->val, "audio") && strcmp(v->val, "video"))
 			return ctx_err(c, "stream: audio or video");
 		idx = v->val[0] == 'v';
@@ -420,7 +430,7 @@ int sip_expect_media(scn_ctx *c, const scn_stmt *st)
 		if (!strcmp(v->key, "from")) {
 			tv_ep ep;
 			uint64_t n = 0;
-			if (ctx_resolve(c, v->val, &ep, true) < 0)
+			if (need_eq(c, v) < 0 || ctx_resolve(c, v->val, &ep, true) < 0)
 				return -1;
 			for (int k = 0; ms && k < ms->nsrc; k++)
 				if (ms->src[k].ep.ip.v4 == ep.ip.v4 && (!ep.port || ms->src[k].ep.port == ep.port))
@@ -538,6 +548,8 @@ int sip_expect_relay(scn_ctx *c, const scn_stmt *st)
 		return -1;
 	if ((v = opts_get(&o, "stream"))) {
 		uint64_t n;
+		if (need_eq(c, v) < 0)
+			return -1;
 		if (opt_u64(c, v, &n) < 0 || n > 3)
 			return ctx_err(c, "stream: 0-3 (m= line index)");
 		q.idx = (int)n;
@@ -562,6 +574,8 @@ int sip_expect_relay(scn_ctx *c, const scn_stmt *st)
 			/* The proxy's per-stream counters against what the phone's
 			 * media source sent and its sink counted (RTP, no mux). */
 			const media_stats *ms;
+			if (need_eq(c, v) < 0)
+				return -1;
 			if (strcmp(v->val, "exact"))
 				return ctx_err(c, "accounting: the only value is 'exact'");
 			if (c->dry)
@@ -577,14 +591,14 @@ int sip_expect_relay(scn_ctx *c, const scn_stmt *st)
 				   (unsigned long long)ms->rtp_tx, (unsigned long long)ms->rtp_rx);
 		} else if (!strcmp(v->key, "latched")) {
 			bool b;
-			if (opt_bool(c, v, &b) < 0)
+			if (need_eq(c, v) < 0 || opt_bool(c, v, &b) < 0)
 				return -1;
 			if (!c->dry)
 				ctx_expect(c, b == (q.si.latched_rtp.port != 0), "%s: expected latched=%s", what, v->val);
 		} else if (!strcmp(v->key, "latched-from")) {
 			tv_ep ep;
 			char g[TV_EP_STRLEN];
-			if (ctx_resolve(c, v->val, &ep, true) < 0)
+			if (need_eq(c, v) < 0 || ctx_resolve(c, v->val, &ep, true) < 0)
 				return -1;
 			if (!c->dry)
 				ctx_expect(c, q.si.latched_rtp.ip.v4 == ep.ip.v4 && (!ep.port || ep.port == q.si.latched_rtp.port),
