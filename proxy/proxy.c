@@ -161,7 +161,7 @@ px_binding *px_binding_get(proxy *p, const tv_ep *nat, tv_tcp *tcp, const char *
 void px_binding_remove(proxy *p, px_binding *b)
 {
 	while (b->legs)
-		px_leg_free(b->legs);
+		px_leg_end(b->legs, "binding-removed");
 	host_timer_cancel(p->h, &b->ka);
 	if (tv_map_get(&p->by_nat, px_ep_key(&b->nat)) == b)
 		tv_map_del(&p->by_nat, px_ep_key(&b->nat));
@@ -207,6 +207,7 @@ px_leg *px_leg_find(px_binding *b, const char *call_id, bool create)
 	l->next = b->legs;
 	b->legs = l;
 	tv_timer_init(&l->t, leg_timer, l);
+	l->started = host_now(b->p->h);
 	b->p->st.legs++;
 	b->p->st.calls_started++;
 	return l;
@@ -230,10 +231,25 @@ static void stream_close(proxy *p, px_stream *s)
 	p->st.streams--;
 }
 
-void px_leg_free(px_leg *l)
+void px_leg_end(px_leg *l, const char *reason)
 {
 	px_binding *b = l->b;
 	proxy *p = b->p;
+	proxy_record r = {
+		.user = b->user, .call_id = l->call_id, .reason = reason,
+		.started = l->started, .ended = host_now(p->h), .streams = l->ns,
+	};
+
+	for (int i = 0; i < l->ns; i++) {
+		const px_stream *s = l->s[i];
+		r.pkts_to_core += s->to_core[0] + s->to_core[1];
+		r.pkts_to_access += s->to_access[0] + s->to_access[1];
+		r.bytes_to_core += s->bytes_to_core;
+		r.bytes_to_access += s->bytes_to_access;
+	}
+	p->st.records++;
+	if (p->cfg.on_record)
+		p->cfg.on_record(p->cfg.record_arg, &r);
 
 	for (px_leg **pp = &b->legs; *pp; pp = &(*pp)->next) {
 		if (*pp == l) {
@@ -314,12 +330,12 @@ static void leg_timer(tv_timer *t, tv_time now)
 	bool held = false;
 
 	if (l->ending) {
-		px_leg_free(l);         /* the final response to BYE/CANCEL never came */
+		px_leg_end(l, "bye-lost");   /* the final response to BYE never came */
 		return;
 	}
 	if (l->session_until && now >= l->session_until) {
 		p->st.session_expired++;        /* nobody refreshed the session */
-		px_leg_free(l);
+		px_leg_end(l, "session-expired");
 		return;
 	}
 	for (int i = 0; i < l->ns; i++) {
@@ -329,7 +345,7 @@ static void leg_timer(tv_timer *t, tv_time now)
 	}
 	if (!held && p->cfg.media_timeout && now - last >= p->cfg.media_timeout) {
 		p->st.media_expired++;
-		px_leg_free(l);
+		px_leg_end(l, "media-timeout");
 		return;
 	}
 	if (p->cfg.media_timeout)

@@ -22,6 +22,20 @@
 enum px_keepalive { PX_KA_OFF, PX_KA_OPTIONS, PX_KA_CRLF };
 enum px_latch { PX_LATCH_SIGNALING_IP, PX_LATCH_ANY };
 
+/* An accounting record (claim 9: charging by flow volume), one per call
+ * leg, handed out when the leg ends. Packet and byte counts are what the
+ * relay forwarded, RTP and RTCP, summed over the leg's streams. */
+typedef struct proxy_record {
+	const char *user, *call_id;
+	const char *reason;     /* bye, failed, no-ports, bad-sdp, bye-lost, session-expired,
+				   media-timeout, binding-removed */
+	tv_time started, ended;
+	int streams;
+	uint64_t pkts_to_core, pkts_to_access, bytes_to_core, bytes_to_access;
+} proxy_record;
+
+typedef void (*proxy_record_fn)(void *arg, const proxy_record *r);
+
 typedef struct proxy_cfg {
 	tv_ip access_ip, core_ip;
 	uint16_t sip_port;                      /* access side, UDP and TCP [5060] */
@@ -36,6 +50,8 @@ typedef struct proxy_cfg {
 	bool strict_source;                     /* after latching, drop everyone else */
 	tv_time media_timeout;                  /* no RTP either way (not on hold) -> call torn down [0: off] */
 	uint32_t max_bindings;                  /* [0: unlimited] */
+	proxy_record_fn on_record;              /* accounting records, or NULL */
+	void *record_arg;
 } proxy_cfg;
 
 enum px_drop {
@@ -58,6 +74,7 @@ typedef struct proxy_stats {
 	uint64_t unregistered;           /* bindings removed: Expires 0, or registration lapsed */
 	uint64_t session_expired;        /* legs ended: no session refresh in time (RFC 4028) */
 	uint64_t media_expired;          /* legs ended: no RTP either way for media_timeout */
+	uint64_t records;                /* accounting records emitted (one per ended leg) */
 	uint64_t drop[PX_DROP__COUNT];
 	uint32_t bindings, legs, streams;
 	uint32_t ports_access, ports_core;      /* in use now */

@@ -56,6 +56,7 @@ struct px_leg {
 	bool confirmed;                 /* a 2xx to INVITE passed: failures of re-INVITEs keep it */
 	tv_timer t;                     /* ending guard, media timeout, session timer */
 	tv_time session_until;          /* RFC 4028: 0 when the dialog has no session timer */
+	tv_time started;
 };
 
 struct px_binding {
@@ -112,7 +113,8 @@ uint64_t px_hash_str(const char *s);
 px_binding *px_binding_get(proxy *p, const tv_ep *nat, tv_tcp *tcp, const char *user, bool create);
 void px_binding_remove(proxy *p, px_binding *b);
 px_leg *px_leg_find(px_binding *b, const char *call_id, bool create);
-void px_leg_free(px_leg *l);
+/* End a leg: emit its accounting record, close its streams, free it. */
+void px_leg_end(px_leg *l, const char *reason);
 /* A 2xx with Session-Expires: the session must be refreshed within expires. */
 void px_leg_session(px_leg *l, tv_time expires);
 int px_stream_open(px_leg *l, int idx);

@@ -401,8 +401,10 @@ static void end_leg_after(proxy *p, px_binding *b, const sipmsg *sm)
 		}
 	}
 	/* A failed re-INVITE (491, 488...) leaves the call as it was. */
-	if ((!strcmp(sm->cseq_method, "INVITE") && code >= 300 && !leg->confirmed) || !strcmp(sm->cseq_method, "BYE"))
-		px_leg_free(leg);
+	if (!strcmp(sm->cseq_method, "INVITE") && code >= 300 && !leg->confirmed)
+		px_leg_end(leg, "failed");
+	else if (!strcmp(sm->cseq_method, "BYE"))
+		px_leg_end(leg, "bye");
 }
 
 static void mark_ending(proxy *p, px_binding *b, const sipmsg *sm)
@@ -535,7 +537,7 @@ void px_sip_from_access(proxy *p, tv_tcp *tcp, const tv_ep *from, const char *ms
 		if (rc != TV_EFULL)
 			p->st.drop[PX_DROP_SIP_MALFORMED]++;
 		if (leg->ns == 0 || !leg->confirmed)
-			px_leg_free(leg);
+			px_leg_end(leg, rc == TV_EFULL ? "no-ports" : "bad-sdp");
 		goto out;
 	}
 	mark_ending(p, b, &sm);
@@ -611,7 +613,7 @@ void px_sip_from_core(proxy *p, px_binding *b, const char *msg, size_t len)
 		if (rc != TV_EFULL)
 			p->st.drop[PX_DROP_SIP_MALFORMED]++;
 		if (!leg->confirmed)
-			px_leg_free(leg);
+			px_leg_end(leg, rc == TV_EFULL ? "no-ports" : "bad-sdp");
 		goto out;
 	}
 	if (emit(p, b, &sm, PX_ACCESS) == 0)

@@ -25,6 +25,7 @@ typedef struct sym {
 	void *obj;              /* NULL in a dry run */
 	void *obj2;             /* stun, softswitch, proxy, phone: its host */
 	char domain[64];        /* softswitch: its domain */
+	FILE *records;          /* proxy: its accounting records (CSV), with --pcap */
 } sym;
 
 #define RSOCK_SRCS 16
@@ -139,6 +140,9 @@ int parse_ip(scn_ctx *c, const char *what, const char *s, tv_ip *ip);
 /* Note that ip is in use on link; an error (with the earlier line) if it
  * already is, so duplicates are caught by 'check', not at run time. */
 int claim_ip(scn_ctx *c, const sym *link, const tv_ip *ip);
+/* Where a run's files go (with --pcap DIR): DIR/<dir>-<stem>/<name><ext>;
+ * creates the directories. */
+void ctx_run_path(scn_ctx *c, const char *name, const char *ext, char *out, size_t cap);
 /* "LINK:IP[,IP...]" */
 int parse_attach(scn_ctx *c, const char *what, const char *s, sym **link, tv_ip *ips, int max, int *n);
 /* Look a value up in a {name, v} table; error lists the choices. */

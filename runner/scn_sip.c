@@ -62,6 +62,17 @@ static int port_range(scn_ctx *c, const opt *v, uint16_t *lo, uint16_t *hi)
 	return 0;
 }
 
+/* One CSV line per accounting record. */
+static void write_record(void *arg, const proxy_record *r)
+{
+	FILE *fp = arg;
+
+	fprintf(fp, "%s,%s,%s,%.6f,%.6f,%d,%llu,%llu,%llu,%llu\n", r->user, r->call_id, r->reason,
+		(double)r->started / 1e6, (double)r->ended / 1e6, r->streams, (unsigned long long)r->pkts_to_core,
+		(unsigned long long)r->bytes_to_core, (unsigned long long)r->pkts_to_access,
+		(unsigned long long)r->bytes_to_access);
+}
+
 /* proxy NAME access=LINK:IP core=LINK:IP softswitch=SS [options] */
 int sip_proxy(scn_ctx *c, const scn_stmt *st)
 {
@@ -135,6 +146,17 @@ int sip_proxy(scn_ctx *c, const scn_stmt *st)
 	s->obj2 = host_new(c->net, la->obj, s->name, &a);
 	if (!s->obj2 || host_add_iface(s->obj2, lc->obj, &k) < 0)
 		return ctx_err(c, "proxy %s: address in use", s->name);
+	if (c->o->pcap_dir) {
+		char path[700];
+		ctx_run_path(c, s->name, "-records.csv", path, sizeof(path));
+		s->records = fopen(path, "w");
+		if (!s->records)
+			return ctx_err(c, "proxy %s: cannot write %s", s->name, path);
+		fprintf(s->records, "user,call_id,reason,started_s,ended_s,streams,pkts_to_core,bytes_to_core,"
+			"pkts_to_access,bytes_to_access\n");
+		pc.on_record = write_record;
+		pc.record_arg = s->records;
+	}
 	s->obj = proxy_new(s->obj2, &pc, &err);
 	return s->obj ? 0 : ctx_err(c, "proxy %s: cannot start (%d)", s->name, err);
 }
@@ -467,7 +489,7 @@ int sip_expect_proxy(scn_ctx *c, const scn_stmt *st)
 	static const char *const keys[] = {
 		"bindings", "legs", "streams", "ports-access", "ports-core", "registers", "invites", "byes",
 		"cancels", "calls-started", "calls-ended", "no-ports", "relayed-to-core", "relayed-to-access",
-		"latches", "relatches", "ka-sent", "ka-answered", "dead", "unregistered", "session-expired", "media-expired",
+		"latches", "relatches", "ka-sent", "ka-answered", "dead", "unregistered", "session-expired", "media-expired", "records",
 		"sip-in-access", "sip-in-core",
 		"drop.sip-malformed", "drop.sip-unknown", "drop.rtp-foreign", "drop.rtp-strict",
 		"drop.rtp-no-dest", "drop.rtp-malformed", NULL
@@ -497,6 +519,7 @@ int sip_expect_proxy(scn_ctx *c, const scn_stmt *st)
 				{ "latches", s->latches }, { "relatches", s->relatches }, { "ka-sent", s->ka_sent },
 				{ "ka-answered", s->ka_answered }, { "dead", s->dead }, { "unregistered", s->unregistered },
 				{ "session-expired", s->session_expired }, { "media-expired", s->media_expired },
+				{ "records", s->records },
 				{ "sip-in-access", s->sip_in_access }, { "sip-in-core", s->sip_in_core },
 			};
 			for (size_t k = 0; k < sizeof(t) / sizeof(t[0]); k++)
@@ -624,7 +647,9 @@ void sip_free(scn_ctx *c, sym *s)
 		softswitch_free(s->obj);
 		break;
 	case SYM_PROXY:
-		proxy_free(s->obj);
+		proxy_free(s->obj);     /* ends the remaining legs: their records are written */
+		if (s->records)
+			fclose(s->records);
 		break;
 	default:
 		return;

@@ -61,30 +61,6 @@ static int link_cfg(scn_ctx *c, const opts *o, sim_link_cfg *lc)
 	return 0;
 }
 
-static void pcap_path(scn_ctx *c, const char *link, char *out, size_t cap)
-{
-	/* DIR/<parent>-<file stem>/<link>.pcap */
-	const char *path = c->f->path, *base = strrchr(path, '/');
-	const char *parent = "";
-	size_t plen = 0, blen;
-	char dir[512];
-
-	base = base ? base + 1 : path;
-	if (base > path + 1) {
-		const char *q = base - 1;
-		parent = q;
-		while (parent > path && parent[-1] != '/')
-			parent--;
-		plen = (size_t)(q - parent);
-	}
-	blen = strcspn(base, ".");
-	snprintf(dir, sizeof(dir), "%s/%.*s%s%.*s", c->o->pcap_dir, (int)plen, parent, plen ? "-" : "",
-		 (int)blen, base);
-	mkdir(c->o->pcap_dir, 0755);
-	mkdir(dir, 0755);
-	snprintf(out, cap, "%s/%s.pcap", dir, link);
-}
-
 int topo_link(scn_ctx *c, const scn_stmt *st)
 {
 	opts o;
@@ -101,7 +77,7 @@ int topo_link(scn_ctx *c, const scn_stmt *st)
 	s->obj = sim_link_new(c->net, s->name, &lc);
 	if (s->obj && c->o->pcap_dir) {
 		char path[700], err[256];
-		pcap_path(c, s->name, path, sizeof(path));
+		ctx_run_path(c, s->name, ".pcap", path, sizeof(path));
 		if (sim_link_pcap_open(s->obj, path, err, sizeof(err)) < 0)
 			return ctx_err(c, "pcap: %s", err);
 	}

@@ -6,6 +6,7 @@
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 /* ---- errors, symbols, options ----------------------------------------- */
 
@@ -353,3 +354,27 @@ int claim_ip(scn_ctx *c, const sym *link, const tv_ip *ip)
 	c->nclaims++;
 	return 0;
 }
+
+void ctx_run_path(scn_ctx *c, const char *name, const char *ext, char *out, size_t cap)
+{
+	const char *path = c->f->path, *base = strrchr(path, '/');
+	const char *parent = "";
+	size_t plen = 0, blen;
+	char dir[512];
+
+	base = base ? base + 1 : path;
+	if (base > path + 1) {
+		const char *q = base - 1;
+		parent = q;
+		while (parent > path && parent[-1] != '/')
+			parent--;
+		plen = (size_t)(q - parent);
+	}
+	blen = strcspn(base, ".");
+	snprintf(dir, sizeof(dir), "%s/%.*s%s%.*s", c->o->pcap_dir, (int)plen, parent, plen ? "-" : "",
+		 (int)blen, base);
+	mkdir(c->o->pcap_dir, 0755);
+	mkdir(dir, 0755);
+	snprintf(out, cap, "%s/%s%s", dir, name, ext);
+}
+

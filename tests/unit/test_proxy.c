@@ -42,12 +42,24 @@ static void rec(void *arg, tv_udp *s, const tv_ep *from, const uint8_t *d, size_
 }
 
 static struct world {
+	proxy_record rec[4];
+	char rec_reason[4][32];
+	int nrec;
 	sim_net *net;
 	tv_host *px_h, *term, *ss;
 	tv_udp *term_s, *ss_s;
 	proxy *px;
 	box at_term, at_ss;
 } w;
+
+static void on_record(void *arg, const proxy_record *r)
+{
+	(void)arg;
+	if (w.nrec < 4) {
+		snprintf(w.rec_reason[w.nrec], sizeof(w.rec_reason[0]), "%s", r->reason);
+		w.rec[w.nrec++] = *r;
+	}
+}
 
 static void setup(void)
 {
@@ -70,6 +82,7 @@ static void setup(void)
 	pc.keepalive = PX_KA_OFF;
 	pc.media_lo = 20000;
 	pc.media_hi = 20003;                    /* two pairs per realm */
+	pc.on_record = on_record;
 	w.px_h = host_new(w.net, inet, "px", &pc.access_ip);
 	cr_assert_eq(host_add_iface(w.px_h, core, &pc.core_ip), 0);
 	w.px = proxy_new(w.px_h, &pc, &err);
@@ -516,4 +529,37 @@ Test(proxy_wire, fuzzer_regressions_replay_safely, .init = setup, .fini = teardo
 	}
 	from_term(REGISTER);
 	cr_assert_gt(w.at_ss.n, 0, "still working");
+}
+
+Test(proxy_wire, an_ended_call_leaves_an_accounting_record, .init = setup, .fini = teardown)
+{
+	static const uint8_t rtp[172] = { 0x80, 0x00 };
+	tv_ep relay = tv_ep4(0xc633640a, 20000);
+	tv_udp *media;
+	tv_ep l = tv_ep4(0, 10000);
+	int err;
+
+	invite_with(SDP_OFFER);
+	ok_from_ss("");
+	media = host_udp_bind(w.term, &l, rec, &w.at_term, &err);
+	for (int i = 0; i < 25; i++)
+		host_udp_send(media, &relay, rtp, sizeof(rtp));
+	step();
+	from_term("BYE sip:bob@198.51.100.10:5060 SIP/2.0\r\n"
+		  "Via: SIP/2.0/UDP 192.168.1.10:5060;branch=z9hG4bKbye\r\n"
+		  "From: <sip:alice@example.net>;tag=a2\r\nTo: <sip:bob@example.net>;tag=b2\r\n"
+		  "Call-ID: call-1@192.168.1.10\r\nCSeq: 2 BYE\r\nContent-Length: 0\r\n\r\n");
+	from_ss("SIP/2.0 200 OK\r\nVia: SIP/2.0/UDP 10.0.0.1:5100;branch=z9hG4bKbye\r\n"
+		"From: <sip:alice@example.net>;tag=a2\r\nTo: <sip:bob@example.net>;tag=b2\r\n"
+		"Call-ID: call-1@10.0.0.1\r\nCSeq: 2 BYE\r\nContent-Length: 0\r\n\r\n");
+	cr_assert_eq(proxy_get_stats(w.px)->legs, 0);
+	cr_assert_eq(w.nrec, 1);
+	cr_assert_str_eq(w.rec_reason[0], "bye");
+	cr_assert_eq(w.rec[0].streams, 1);
+	cr_assert_eq(w.rec[0].pkts_to_core, 25, "every packet the relay forwarded, counted");
+	cr_assert_eq(w.rec[0].bytes_to_core, 25 * 172);
+	cr_assert_eq(w.rec[0].pkts_to_access, 0);
+	cr_assert_gt(w.rec[0].ended, w.rec[0].started);
+	cr_assert_eq(proxy_get_stats(w.px)->records, 1);
+	host_udp_close(media);
 }
