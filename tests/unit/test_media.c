@@ -10,10 +10,11 @@
 #include <criterion/criterion.h>
 #include <string.h>
 
+#include "harness.h"
 #include "media.h"
 
-#define IP_A 0x0a000001u
-#define IP_B 0x0a000002u
+#define IP_A TH_IP_A
+#define IP_B TH_IP_B
 #define PA 4000
 #define PB 6000
 #define NCAP 16
@@ -36,28 +37,23 @@ struct cap {
 
 static void world_init(struct world *w, uint64_t seed, const sim_link_cfg *cfg)
 {
-	sim_link_cfg def = { .delay = TV_MS(5) };
-	tv_ip a = tv_ip4(IP_A), b = tv_ip4(IP_B);
+	th_world t;
 
+	th_world_init(&t, seed, cfg);
 	memset(w, 0, sizeof(*w));
-	w->n = sim_net_new(seed);
-	cr_assert_not_null(w->n);
-	w->l = sim_link_new(w->n, "lan", cfg ? cfg : &def);
-	cr_assert_not_null(w->l);
-	w->a = host_new(w->n, w->l, "a", &a);
-	w->b = host_new(w->n, w->l, "b", &b);
-	cr_assert_not_null(w->a);
-	cr_assert_not_null(w->b);
+	w->n = t.n;
+	w->l = t.l;
+	w->a = t.a;
+	w->b = t.b;
 }
 
 static void world_free(struct world *w)
 {
+	th_world t = { .n = w->n, .l = w->l, .a = w->a, .b = w->b };
+
 	media_free(w->ma);
 	media_free(w->mb);
-	host_free(w->a);
-	host_free(w->b);
-	sim_net_run_until(w->n, sim_net_now(w->n) + TV_SEC(60));
-	sim_net_free(w->n);
+	th_world_free(&t);
 }
 
 static media_stream *stream(tv_host *h, uint16_t rtp, uint16_t rtcp, const media_cfg *cfg)

@@ -18,6 +18,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "harness.h"
 #include "host.h"
 #include "sipmsg.h"
 #include "sipua.h"
@@ -27,21 +28,6 @@
 #define IP_B "10.0.0.20"
 #define IP_P "10.0.0.99"
 
-static tv_ip ip(const char *s)
-{
-	tv_ip x;
-
-	cr_assert_eq(tv_ip_parse(s, &x), 0, "bad test address %s", s);
-	return x;
-}
-
-static tv_ep ep(const char *s)
-{
-	tv_ep x;
-
-	cr_assert_eq(tv_ep_parse(s, &x, false), 0, "bad test endpoint %s", s);
-	return x;
-}
 
 /* ---- the world ------------------------------------------------------------ */
 
@@ -56,7 +42,7 @@ struct world {
 static sipua_cfg ua_cfg(const char *user)
 {
 	sipua_cfg c = {
-		.user = user, .domain = "example.net", .proxy = ep(IP_SS ":5060"),
+		.user = user, .domain = "example.net", .proxy = th_ep(IP_SS ":5060"),
 	};
 
 	return c;
@@ -65,7 +51,7 @@ static sipua_cfg ua_cfg(const char *user)
 static void world_init(struct world *w, const sipua_cfg *acfg, const sipua_cfg *bcfg, double loss)
 {
 	sim_link_cfg lc = { .delay = TV_MS(5), .loss = loss };
-	tv_ip is = ip(IP_SS), ia = ip(IP_A), ib = ip(IP_B), ipr = ip(IP_P);
+	tv_ip is = th_ip(IP_SS), ia = th_ip(IP_A), ib = th_ip(IP_B), ipr = th_ip(IP_P);
 	int err;
 
 	memset(w, 0, sizeof(*w));
@@ -148,7 +134,7 @@ static void expect_rtp(struct world *w, sipua *ua, int idx, tv_time d, const cha
 {
 	uint64_t n0 = rtp_rx(ua, idx), n;
 	const media_stats *ms;
-	tv_ep src = ep(from);
+	tv_ep src = th_ep(from);
 	uint64_t want = (uint64_t)(d / TV_MS(20));
 
 	run(w, d);
@@ -202,7 +188,7 @@ static void probe_close(struct probe *p)
 
 static void probe_send(struct probe *p, const char *to, const char *text)
 {
-	tv_ep dst = ep(to);
+	tv_ep dst = th_ep(to);
 
 	cr_assert_eq(host_udp_send(p->u, &dst, text, strlen(text)), 0);
 }
@@ -260,7 +246,7 @@ Test(sipua_reg, both_register_and_are_found)
 {
 	struct world w;
 	sipua_cfg a = ua_cfg("alice"), b = ua_cfg("bob");
-	tv_ep c, ca = ep(IP_A ":5060"), cb = ep(IP_B ":5060");
+	tv_ep c, ca = th_ep(IP_A ":5060"), cb = th_ep(IP_B ":5060");
 
 	world_init(&w, &a, &b, 0);
 	register_both(&w);
@@ -314,7 +300,7 @@ Test(sipua_reg, times_out_without_registrar)
 	struct world w;
 	sipua_cfg a = ua_cfg("alice");
 
-	a.proxy = ep("10.0.0.77:5060");   /* nobody */
+	a.proxy = th_ep("10.0.0.77:5060");   /* nobody */
 	world_init(&w, &a, NULL, 0);
 	cr_assert_eq(sipua_register(w.a), 0);
 	run(&w, TV_SEC(31));
@@ -770,7 +756,7 @@ static char *invite_text(size_t *len)
 		.cseq = 1, .contact = "sip:alice@" IP_A, .allow = "INVITE",
 	};
 	sipmsg_sdp d = { .m[SIPMSG_AUDIO] = { .present = true, .port = 4000, .dir = SIPMSG_DIR_SENDRECV } };
-	tv_ip a = ip(IP_A);
+	tv_ip a = th_ip(IP_A);
 	osip_message_t *m;
 	char *buf;
 
@@ -815,7 +801,7 @@ Test(sipua_misc, survives_mutated_messages, .init = osip_quiet)
 		int k = (int)tv_rng_below(&r, (uint32_t)nt);
 		char buf[2048];
 		size_t n = len[k];
-		tv_ep to = ep(i % 3 == 0 ? IP_SS ":5060" : i % 3 == 1 ? IP_A ":5060" : IP_B ":5060");
+		tv_ep to = th_ep(i % 3 == 0 ? IP_SS ":5060" : i % 3 == 1 ? IP_A ":5060" : IP_B ":5060");
 
 		memcpy(buf, text[k], n);
 		for (int j = 0, flips = 1 + (int)tv_rng_below(&r, 8); j < flips; j++)
@@ -869,7 +855,7 @@ Test(sipua_names, bad_config)
 {
 	sim_net *n = sim_net_new(1);
 	sim_link *l = sim_link_new(n, "lan", &(sim_link_cfg){ .delay = TV_MS(1) });
-	tv_ip i = ip(IP_A);
+	tv_ip i = th_ip(IP_A);
 	tv_host *h = host_new(n, l, "h", &i);
 	sipua_cfg c = ua_cfg("");
 	int err = 0;
@@ -946,7 +932,7 @@ Test(sipmsg, sdp_reads_what_peers_write, .init = sipmsg_init)
 		"m=video 5002 RTP/AVP 96\r\nc=IN IP4 192.0.2.9\r\na=rtcp-mux\r\n"
 		"m=audio 5000 RTP/AVP 0 8\r\na=rtcp:6001 IN IP4 192.0.2.7\r\na=recvonly\r\n"
 		"m=audio 7000 RTP/AVP 0\r\n";
-	tv_ip want1 = ip("192.0.2.1"), want7 = ip("192.0.2.7"), want9 = ip("192.0.2.9");
+	tv_ip want1 = th_ip("192.0.2.1"), want7 = th_ip("192.0.2.7"), want9 = th_ip("192.0.2.9");
 	osip_message_t *m;
 	sipmsg_sdp d;
 
@@ -1016,19 +1002,19 @@ Test(sipmsg, sdp_answer_follows_offer, .init = sipmsg_init)
 Test(sipmsg, via_stamp_and_target, .init = sipmsg_init)
 {
 	osip_message_t *m;
-	tv_ep from = ep("203.0.113.5:40000"), to, want;
+	tv_ep from = th_ep("203.0.113.5:40000"), to, want;
 	size_t len;
 	char *text = invite_text(&len);
 	osip_via_t *v = NULL;
 
 	cr_assert_eq(sipmsg_parse((const uint8_t *)text, len, &m), 0);
 	cr_assert_eq(sipmsg_via_target(m, 0, &to), 0);
-	want = ep(IP_A ":5060");
+	want = th_ep(IP_A ":5060");
 	cr_assert(tv_ep_eq(&to, &want));
 	/* NATed source, no rport: received only, port from sent-by. */
 	cr_assert_eq(sipmsg_via_stamp(m, &from), 0);
 	cr_assert_eq(sipmsg_via_target(m, 0, &to), 0);
-	want = ep("203.0.113.5:5060");
+	want = th_ep("203.0.113.5:5060");
 	cr_assert(tv_ep_eq(&to, &want));
 	osip_message_free(m);
 	/* With ;rport the source port comes back too (RFC 3581). */
@@ -1089,7 +1075,7 @@ Test(softswitch, registrar_binding_life)
 	osip_message_t *r;
 	osip_contact_t *c = NULL;
 	osip_generic_param_t *e = NULL;
-	tv_ep got, want = ep(IP_P ":5062");
+	tv_ep got, want = th_ep(IP_P ":5062");
 
 	world_init(&w, NULL, NULL, 0);
 	probe_open(&p, w.hp, 5060);
@@ -1234,7 +1220,7 @@ struct peer {
 static void peer_sdp(osip_message_t *m, uint16_t port, int dir, uint64_t ver)
 {
 	sipmsg_sdp d = { .m[SIPMSG_AUDIO] = { .present = true, .port = port, .dir = dir } };
-	tv_ip pip = ip(IP_P);
+	tv_ip pip = th_ip(IP_P);
 
 	cr_assert_eq(sipmsg_sdp_attach(m, "peer", &pip, 42, ver, &d), 0);
 }
@@ -1245,7 +1231,7 @@ static void peer_request(struct peer *pr, const char *method, const char *branch
 	osip_message_t *m;
 	osip_uri_t *u;
 	char hdr[256];
-	tv_ep to = ep(IP_A ":5060");
+	tv_ep to = th_ep(IP_A ":5060");
 
 	cr_assert_eq(osip_message_init(&m), 0);
 	osip_message_set_method(m, osip_strdup(method));
@@ -1279,11 +1265,11 @@ Test(sipua_reinvite, peer_retargets_and_holds)
 	struct sink s1, s2;
 	osip_message_t *inv, *r, *ack;
 	sipmsg_sdp got;
-	tv_ip aip = ip(IP_A);
+	tv_ip aip = th_ip(IP_A);
 	tv_ep to;
 	uint64_t n;
 
-	a.proxy = ep(IP_P ":5060");
+	a.proxy = th_ep(IP_P ":5060");
 	world_init(&w, &a, NULL, 0);
 	probe_open(&pr.p, w.hp, 5060);
 	sink_open(&s1, w.hp, 20000);
@@ -1454,7 +1440,7 @@ static void tcpreg_cb(void *arg, tv_tcp *c, enum tv_tcp_event ev, const uint8_t 
 static void tcpreg_accept(void *arg, tv_tcp *c, tv_time now)
 {
 	struct tcpreg *t = arg;
-	tv_ep want = ep(IP_A ":5060"), from = host_tcp_remote(c);
+	tv_ep want = th_ep(IP_A ":5060"), from = host_tcp_remote(c);
 
 	(void)now;
 	if (t->accepts == 0)
@@ -1482,7 +1468,7 @@ Test(sipua_tcp, registers_and_answers_on_its_connection)
 
 	a.tcp = true;
 	a.reg_expires = TV_SEC(120);
-	a.proxy = ep(IP_P ":5060");
+	a.proxy = th_ep(IP_P ":5060");
 	world_init(&w, &a, NULL, 0);
 	l = host_tcp_listen(w.hp, 5060, tcpreg_accept, &t, &err);
 	cr_assert_not_null(l);
@@ -1562,7 +1548,7 @@ static char *first_invite_text(const sipua_cfg *a)
 	int err;
 	char *t;
 
-	c.proxy = ep(IP_P ":5060");
+	c.proxy = th_ep(IP_P ":5060");
 	world_init(&w, &c, NULL, 0);
 	u = host_udp_bind(w.hp, &l, capture_rx, &cap, &err);
 	cr_assert_not_null(u);
@@ -1748,7 +1734,7 @@ static void probe_invite_bob(struct probe *p, const char *se, bool supported)
 		.cseq = 1, .contact = "sip:peer@" IP_P ":5060", .allow = "INVITE, ACK, BYE",
 	};
 	osip_message_t *m;
-	tv_ep to = ep(IP_B ":5060");
+	tv_ep to = th_ep(IP_B ":5060");
 
 	cr_assert_eq(sipmsg_request(&r, &m), 0);
 	if (supported)
@@ -1768,7 +1754,7 @@ static void probe_ack_bob(struct probe *p, const osip_message_t *ok)
 		.to_tag = sipmsg_tag(ok->to), .cseq = 1,
 	};
 	osip_message_t *m;
-	tv_ep to = ep(IP_B ":5060");
+	tv_ep to = th_ep(IP_B ":5060");
 
 	cr_assert_eq(sipmsg_request(&r, &m), 0);
 	probe_send_msg(p, &to, m);

@@ -18,25 +18,11 @@
 #include <string.h>
 #include <strings.h>
 
+#include "harness.h"
 #include "host.h"
 #include "pkt.h"
 #include "stun.h"
 
-static tv_ip ip(const char *s)
-{
-	tv_ip x;
-
-	cr_assert_eq(tv_ip_parse(s, &x), 0, "bad test address %s", s);
-	return x;
-}
-
-static tv_ep ep(const char *s)
-{
-	tv_ep x;
-
-	cr_assert_eq(tv_ep_parse(s, &x, false), 0, "bad test endpoint %s", s);
-	return x;
-}
 
 /* Decode from an exactly sized heap copy, so ASan sees any overread. The
  * decoded strings point into the copy: pass keep to hold on to it (and
@@ -127,7 +113,7 @@ Test(stun_codec, rfc5769_request)
 Test(stun_codec, rfc5769_ipv4_response)
 {
 	stun_msg m;
-	tv_ep want = ep("192.0.2.1:32853");
+	tv_ep want = th_ep("192.0.2.1:32853");
 	uint8_t *keep;
 
 	cr_assert_eq(decode_keep(rfc5769_resp4, sizeof(rfc5769_resp4), &m, &keep), 0);
@@ -144,7 +130,7 @@ Test(stun_codec, rfc5769_ipv4_response)
 Test(stun_codec, rfc5769_ipv6_response)
 {
 	stun_msg m;
-	tv_ip want = ip("2001:db8:1234:5678:11:2233:4455:6677");
+	tv_ip want = th_ip("2001:db8:1234:5678:11:2233:4455:6677");
 
 	cr_assert_eq(decode_exact(rfc5769_resp6, sizeof(rfc5769_resp6), &m), 0);
 	cr_assert(m.has & STUN_HAS_XOR_MAPPED);
@@ -166,10 +152,10 @@ static void full_msg(stun_msg *m)
 	m->has = STUN_HAS_MAPPED | STUN_HAS_XOR_MAPPED | STUN_HAS_CHANGE | STUN_HAS_RESPONSE_PORT |
 		 STUN_HAS_RESPONSE_ORIGIN | STUN_HAS_OTHER | STUN_HAS_ERROR | STUN_HAS_UNKNOWN_ATTRS |
 		 STUN_HAS_SOFTWARE;
-	m->mapped = ep("203.0.113.7:40000");
-	m->xor_mapped = ep("203.0.113.7:40001");
-	m->response_origin = ep("198.51.100.1:3478");
-	m->other = ep("198.51.100.2:3479");
+	m->mapped = th_ep("203.0.113.7:40000");
+	m->xor_mapped = th_ep("203.0.113.7:40001");
+	m->response_origin = th_ep("198.51.100.1:3478");
+	m->other = th_ep("198.51.100.2:3479");
 	m->change = STUN_CHANGE_IP | STUN_CHANGE_PORT;
 	m->response_port = 5060;
 	m->error_code = 420;
@@ -236,7 +222,7 @@ Test(stun_codec, xor_mapped_address_wire_bytes)
 
 	stun_msg_init(&m, STUN_BINDING_SUCCESS, tid);
 	m.has = STUN_HAS_XOR_MAPPED;
-	m.xor_mapped = ep("203.0.113.7:40001");
+	m.xor_mapped = th_ep("203.0.113.7:40001");
 	cr_assert_eq(stun_msg_encode(&m, buf, sizeof(buf)), STUN_HDR_LEN + 12 + 8);
 	cr_assert_eq(pkt_get16(buf + 20), STUN_ATTR_XOR_MAPPED_ADDRESS);
 	cr_assert_eq(pkt_get16(buf + 22), 8);
@@ -256,7 +242,7 @@ Test(stun_codec, round_trip_ipv6_and_minimal)
 	stun_msg_tid_new(&r, tid);
 	stun_msg_init(&in, STUN_BINDING_SUCCESS, tid);
 	in.has = STUN_HAS_XOR_MAPPED | STUN_HAS_MAPPED;
-	in.xor_mapped.ip = ip("2001:db8::1");
+	in.xor_mapped.ip = th_ip("2001:db8::1");
 	in.xor_mapped.port = 1234;
 	in.mapped = in.xor_mapped;
 	n = stun_msg_encode(&in, buf, sizeof(buf));
@@ -629,7 +615,7 @@ static const sim_link_cfg lan_cfg = { .delay = TV_MS(1) };
  * address and port. */
 static void sim_flat(struct sim *s, bool alt)
 {
-	tv_ip ip1 = ip("10.0.0.1"), ip2 = ip("10.0.0.2"), cip = ip("10.0.0.10");
+	tv_ip ip1 = th_ip("10.0.0.1"), ip2 = th_ip("10.0.0.2"), cip = th_ip("10.0.0.10");
 	int err;
 
 	memset(s, 0, sizeof(*s));
@@ -690,7 +676,7 @@ static void send_req(tv_udp *u, const char *to, uint8_t change, uint16_t rport, 
 {
 	uint8_t buf[STUN_MSG_MAX];
 	stun_msg m;
-	tv_ep dst = ep(to);
+	tv_ep dst = th_ep(to);
 	int n;
 
 	stun_msg_tid_new(host_rng(host_udp_host(u)), tid);
@@ -719,7 +705,7 @@ Test(stun_server, answers_with_xor_mapped_address)
 	struct cap c;
 	uint8_t tid[STUN_TID_LEN];
 	tv_udp *u;
-	tv_ep local, want_origin = ep("10.0.0.1:3478"), want_other = ep("10.0.0.2:3479");
+	tv_ep local, want_origin = th_ep("10.0.0.1:3478"), want_other = th_ep("10.0.0.2:3479");
 	const stun_server_stats *st;
 
 	sim_flat(&s, true);
@@ -770,7 +756,7 @@ Test(stun_server, honors_change_request)
 	sim_flat(&s, true);
 	u = cap_bind(s.cli, &c);
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
-		tv_ep want = ep(cases[i].from), local = host_udp_local(u);
+		tv_ep want = th_ep(cases[i].from), local = host_udp_local(u);
 
 		c.n = 0;
 		send_req(u, cases[i].to, cases[i].change, 0, tid);
@@ -812,7 +798,7 @@ Test(stun_server, honors_response_port)
 	send_req(u1, "10.0.0.1:3478", STUN_CHANGE_IP, l2.port, tid);
 	run_for(&s, TV_MS(10));
 	cr_assert_eq(c2.n, 2);
-	cr_assert_eq(c2.from.ip.v4, ip("10.0.0.2").v4);
+	cr_assert_eq(c2.from.ip.v4, th_ip("10.0.0.2").v4);
 
 	/* RESPONSE-PORT 0 is an error, sent back to the source. */
 	send_req(u1, "10.0.0.1:3478", 0, 0, tid);
@@ -822,7 +808,7 @@ Test(stun_server, honors_response_port)
 		uint8_t buf[STUN_MSG_MAX];
 		const uint8_t attrs[] = { 0x00, 0x27, 0x00, 0x02, 0, 0, 0, 0 };
 		size_t n = raw_msg(buf, STUN_BINDING_REQUEST, attrs, sizeof(attrs), true);
-		tv_ep dst = ep("10.0.0.1:3478");
+		tv_ep dst = th_ep("10.0.0.1:3478");
 
 		cr_assert_eq(host_udp_send(u1, &dst, buf, n), 0);
 		run_for(&s, TV_MS(10));
@@ -841,7 +827,7 @@ Test(stun_server, drops_malformed_and_counts)
 	struct cap c;
 	tv_udp *u;
 	uint8_t buf[STUN_MSG_MAX];
-	tv_ep dst = ep("10.0.0.1:3478");
+	tv_ep dst = th_ep("10.0.0.1:3478");
 	int n;
 	const stun_server_stats *st;
 
@@ -874,7 +860,7 @@ Test(stun_server, unknown_required_attribute_gets_420)
 	uint8_t buf[STUN_MSG_MAX];
 	const uint8_t attrs[] = { 0x00, 0x24, 0x00, 0x04, 1, 2, 3, 4, 0x80, 0x29, 0x00, 0x00 };
 	size_t n = raw_msg(buf, STUN_BINDING_REQUEST, attrs, sizeof(attrs), true);
-	tv_ep dst = ep("10.0.0.1:3478");
+	tv_ep dst = th_ep("10.0.0.1:3478");
 
 	sim_flat(&s, true);
 	u = cap_bind(s.cli, &c);
@@ -918,7 +904,7 @@ Test(stun_server, single_address_server)
 Test(stun_server, bind_failures)
 {
 	struct sim s;
-	tv_ip ip1 = ip("10.0.0.1"), ip2 = ip("10.0.0.2"), other = ip("10.0.0.99");
+	tv_ip ip1 = th_ip("10.0.0.1"), ip2 = th_ip("10.0.0.2"), other = th_ip("10.0.0.99");
 	int err = 0;
 
 	sim_flat(&s, true);
@@ -939,7 +925,7 @@ Test(stun_server, bind_failures)
 
 static stun_probe *probe_start(struct sim *s, const char *server, const stun_probe_cfg *cfg)
 {
-	tv_ep srv = ep(server);
+	tv_ep srv = th_ep(server);
 	int err;
 	stun_probe *p = stun_probe_start(s->cli, &srv, cfg, &err);
 
@@ -971,7 +957,7 @@ Test(stun_probe, no_nat)
 	cr_assert_str_empty(r->error, "error: %s", r->error);
 	cr_assert_not(r->nat);
 	cr_assert(tv_ep_eq(&r->local, &r->mapped));
-	cr_assert_eq(r->local.ip.v4, ip("10.0.0.10").v4);
+	cr_assert_eq(r->local.ip.v4, th_ip("10.0.0.10").v4);
 	cr_assert_eq(r->mapping, STUN_ENDPOINT_INDEPENDENT);
 	cr_assert_eq(r->filtering, STUN_ENDPOINT_INDEPENDENT);
 	cr_assert(r->hairpinning);
@@ -1226,7 +1212,7 @@ static void sim_natted(struct natsim *ns, enum stun_class map, enum stun_class f
 {
 	struct sim *s = &ns->s;
 	struct fnat *n = &ns->nat;
-	tv_ip ip1 = ip("198.51.100.1"), ip2 = ip("198.51.100.2"), cip = ip("192.168.1.10");
+	tv_ip ip1 = th_ip("198.51.100.1"), ip2 = th_ip("198.51.100.2"), cip = th_ip("192.168.1.10");
 	int err;
 
 	memset(ns, 0, sizeof(*ns));
@@ -1234,7 +1220,7 @@ static void sim_natted(struct natsim *ns, enum stun_class map, enum stun_class f
 	s->lan = sim_link_new(s->net, "lan", &lan_cfg);
 	s->wan = sim_link_new(s->net, "wan", &lan_cfg);
 	n->net = s->net;
-	n->pub = ip("203.0.113.1");
+	n->pub = th_ip("203.0.113.1");
 	n->map = map;
 	n->filt = filt;
 	n->hairpin = hairpin;
@@ -1270,7 +1256,7 @@ Test(stun_probe, classifies_every_nat_behaviour)
 			cr_assert_str_empty(r->error, "%d/%d: %s", mi, fi, r->error);
 			cr_assert(r->nat);
 			cr_assert_eq(r->mapped.ip.v4, ns.nat.pub.v4);
-			cr_assert_eq(r->local.ip.v4, ip("192.168.1.10").v4);
+			cr_assert_eq(r->local.ip.v4, th_ip("192.168.1.10").v4);
 			cr_assert_eq(r->mapping, cls[mi], "mapping %s, want %s", stun_class_name(r->mapping),
 				     stun_class_name(cls[mi]));
 			cr_assert_eq(r->filtering, cls[fi], "filtering %s, want %s",
@@ -1306,7 +1292,7 @@ Test(stun_probe, alternate_address_unreachable)
 	const stun_probe_result *r;
 
 	sim_natted(&ns, STUN_ADDRESS_DEPENDENT, STUN_ENDPOINT_INDEPENDENT, true, TV_SEC(120));
-	ns.nat.blackhole = ip("198.51.100.2");
+	ns.nat.blackhole = th_ip("198.51.100.2");
 	p = probe_start(&ns.s, "198.51.100.1:3478", NULL);
 	r = probe_run(&ns.s, p, TV_SEC(20));
 	cr_assert_str_eq(r->error, "mapping test II: no response");

@@ -10,10 +10,10 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "host.h"
+#include "harness.h"
 
-#define IP_A 0x0a000001u
-#define IP_B 0x0a000002u
+#define IP_A TH_IP_A
+#define IP_B TH_IP_B
 #define NEV 6
 
 /* One end of a connection: what it saw, and what it does on events. */
@@ -29,12 +29,6 @@ struct side {
 	bool close_after_tx, echo, close_on_peer_closed, close_on_data, abort_on_data;
 	bool abort_in_accept;
 	struct side *close_other_on_end;  /* host_tcp_close(other->c) on a final event */
-};
-
-struct world {
-	sim_net *n;
-	sim_link *l;
-	tv_host *a, *b;
 };
 
 static void side_cb(void *arg, tv_tcp *c, enum tv_tcp_event ev, const uint8_t *data,
@@ -100,39 +94,13 @@ static void accept_cb(void *arg, tv_tcp *c, tv_time now)
 	host_tcp_set_cb(c, side_cb, s);
 }
 
-static void world_init(struct world *w, uint64_t seed, const sim_link_cfg *cfg)
-{
-	sim_link_cfg def = { .delay = TV_MS(5) };
-	tv_ip a = tv_ip4(IP_A), b = tv_ip4(IP_B);
-
-	w->n = sim_net_new(seed);
-	cr_assert_not_null(w->n);
-	w->l = sim_link_new(w->n, "lan", cfg ? cfg : &def);
-	cr_assert_not_null(w->l);
-	w->a = host_new(w->n, w->l, "a", &a);
-	w->b = host_new(w->n, w->l, "b", &b);
-	cr_assert_not_null(w->a);
-	cr_assert_not_null(w->b);
-}
-
-static void world_free(struct world *w)
-{
-	host_free(w->a);
-	host_free(w->b);
-	/* Deliver what is still in flight (to detached interfaces): today
-	 * sim_net_free() frees the packets before tv_timerq_free() touches
-	 * the timers of those still queued. */
-	sim_net_run_until(w->n, sim_net_now(w->n) + TV_SEC(60));
-	sim_net_free(w->n);
-}
-
 static void side_free(struct side *s)
 {
 	free(s->rx);
 }
 
 /* b listens on port 7 with srv; a connects with cli. */
-static tv_tcp_listener *start(struct world *w, struct side *cli, struct side *srv)
+static tv_tcp_listener *start(th_world *w, struct side *cli, struct side *srv)
 {
 	tv_ep to = tv_ep4(IP_B, 7);
 	int err = 1;
@@ -151,12 +119,12 @@ static tv_tcp_listener *start(struct world *w, struct side *cli, struct side *sr
 
 Test(tcp, handshake_and_echo)
 {
-	struct world w;
+	th_world w;
 	struct side cli = { .tx = (const uint8_t *)"hello", .txlen = 5 };
 	struct side srv = { .echo = true };
 	tv_ep ca, cb;
 
-	world_init(&w, 1, NULL);
+	th_world_init(&w, 1, NULL);
 	start(&w, &cli, &srv);
 	sim_net_run_until(w.n, TV_MS(100));
 	cr_assert_eq(cli.ev[TV_TCP_CONNECTED], 1);
@@ -185,7 +153,7 @@ Test(tcp, handshake_and_echo)
 	cr_assert_eq(cli.rxlen, 10);
 	cr_assert_eq(memcmp(cli.rx, "helloworld", 10), 0);
 	cr_assert_eq(srv.rxlen, 5);
-	world_free(&w);
+	th_world_free(&w);
 	side_free(&cli);
 	side_free(&srv);
 }
@@ -200,7 +168,7 @@ static void bulk_run(uint64_t seed, sim_link_stats *st, uint8_t **got, size_t *g
 		.delay = TV_MS(10), .jitter = TV_MS(5), .loss = 0.2, .dup = 0.05,
 		.reorder = 0.1, .reorder_delay = TV_MS(30),
 	};
-	struct world w;
+	th_world w;
 	static uint8_t data[BULK];
 	struct side cli = { .tx = data, .txlen = BULK, .close_after_tx = true };
 	struct side srv = { .close_on_peer_closed = true };
@@ -209,7 +177,7 @@ static void bulk_run(uint64_t seed, sim_link_stats *st, uint8_t **got, size_t *g
 	tv_rng_seed(&r, 42);
 	for (size_t i = 0; i < BULK; i++)
 		data[i] = (uint8_t)tv_rng_next(&r);
-	world_init(&w, seed, &cfg);
+	th_world_init(&w, seed, &cfg);
 	start(&w, &cli, &srv);
 	for (tv_time t = 0; t < TV_SEC(600) && (cli.c || srv.c); t += TV_SEC(1))
 		sim_net_run_until(w.n, t);
@@ -224,7 +192,7 @@ static void bulk_run(uint64_t seed, sim_link_stats *st, uint8_t **got, size_t *g
 	*srv_end = srv.ev[TV_TCP_CLOSED] ? TV_TCP_CLOSED : TV_TCP_RESET;
 	cr_assert_eq(cli.ev[TV_TCP_CLOSED] + cli.ev[TV_TCP_RESET], 1);
 	cr_assert_eq(srv.ev[TV_TCP_CLOSED] + srv.ev[TV_TCP_RESET], 1);
-	world_free(&w);
+	th_world_free(&w);
 	side_free(&cli);
 	*got = srv.rx;
 	*gotlen = srv.rxlen;
@@ -269,14 +237,14 @@ Test(tcp, determinism)
  * more until the first ACK returns at 20 ms; then 100 KB arrive intact. */
 Test(tcp, window_limits_flight)
 {
-	struct world w;
+	th_world w;
 	static uint8_t data[BULK];
 	struct side cli = { .tx = data, .txlen = BULK }, srv = { 0 };
 	const sim_link_stats *st;
 
 	for (size_t i = 0; i < BULK; i++)
 		data[i] = (uint8_t)(i * 7 + (i >> 8));
-	world_init(&w, 16, NULL);
+	th_world_init(&w, 16, NULL);
 	start(&w, &cli, &srv);
 	st = sim_link_stats_get(w.l);
 	sim_net_run_until(w.n, TV_MS(14));
@@ -288,7 +256,7 @@ Test(tcp, window_limits_flight)
 	sim_net_run_until(w.n, TV_SEC(1));
 	cr_assert_eq(srv.rxlen, BULK);
 	cr_assert_eq(memcmp(srv.rx, data, BULK), 0);
-	world_free(&w);
+	th_world_free(&w);
 	side_free(&srv);
 }
 
@@ -296,12 +264,12 @@ Test(tcp, window_limits_flight)
  * when it sees the FIN. */
 static void close_test(bool client_closes)
 {
-	struct world w;
+	th_world w;
 	struct side cli = { 0 }, srv = { 0 };
 	struct side *act = client_closes ? &cli : &srv, *pas = client_closes ? &srv : &cli;
 	tv_tcp *ac;
 
-	world_init(&w, 3, NULL);
+	th_world_init(&w, 3, NULL);
 	pas->close_on_peer_closed = true;
 	start(&w, &cli, &srv);
 	sim_net_run_until(w.n, TV_MS(100));
@@ -325,7 +293,7 @@ static void close_test(bool client_closes)
 	cr_assert_eq(cli.ev[TV_TCP_RESET] + srv.ev[TV_TCP_RESET], 0);
 	cr_assert_null(cli.c);
 	cr_assert_null(srv.c);
-	world_free(&w);
+	th_world_free(&w);
 	side_free(&cli);
 	side_free(&srv);
 }
@@ -335,10 +303,10 @@ Test(tcp, close_from_server) { close_test(false); }
 
 Test(tcp, simultaneous_close)
 {
-	struct world w;
+	th_world w;
 	struct side cli = { 0 }, srv = { 0 };
 
-	world_init(&w, 4, NULL);
+	th_world_init(&w, 4, NULL);
 	start(&w, &cli, &srv);
 	sim_net_run_until(w.n, TV_MS(100));
 	host_tcp_close(cli.c);
@@ -353,17 +321,17 @@ Test(tcp, simultaneous_close)
 	cr_assert_eq(srv.ev[TV_TCP_CLOSED], 1);
 	cr_assert_eq(cli.ev[TV_TCP_PEER_CLOSED], 1);
 	cr_assert_eq(srv.ev[TV_TCP_PEER_CLOSED], 1);
-	world_free(&w);
+	th_world_free(&w);
 }
 
 Test(tcp, connect_closed_port_resets)
 {
-	struct world w;
+	th_world w;
 	struct side cli = { 0 };
 	tv_ep to = tv_ep4(IP_B, 9);
 	int err;
 
-	world_init(&w, 5, NULL);
+	th_world_init(&w, 5, NULL);
 	cli.c = host_tcp_connect(w.a, 0, &to, side_cb, &cli, &err);
 	cr_assert_not_null(cli.c);
 	sim_net_run_until(w.n, TV_SEC(1));
@@ -372,15 +340,15 @@ Test(tcp, connect_closed_port_resets)
 	cr_assert_eq(cli.ev[TV_TCP_CONNECTED], 0);
 	cr_assert_null(cli.c);
 	cr_assert_eq(host_stats(w.b)->rx_noport, 1);
-	world_free(&w);
+	th_world_free(&w);
 }
 
 Test(tcp, idle_timeout)
 {
-	struct world w;
+	th_world w;
 	struct side cli = { 0 }, srv = { 0 };
 
-	world_init(&w, 6, NULL);
+	th_world_init(&w, 6, NULL);
 	start(&w, &cli, &srv);
 	sim_net_run_until(w.n, TV_MS(100));
 	host_tcp_set_idle(cli.c, TV_SEC(3));
@@ -397,17 +365,17 @@ Test(tcp, idle_timeout)
 	cr_assert_eq(srv.ev_at[TV_TCP_RESET], cli.ev_at[TV_TCP_TIMEOUT] + TV_MS(5));
 	cr_assert_null(cli.c);
 	cr_assert_null(srv.c);
-	world_free(&w);
+	th_world_free(&w);
 	side_free(&cli);
 }
 
 Test(tcp, retransmissions_exhausted)
 {
-	struct world w;
+	th_world w;
 	struct side cli = { 0 }, srv = { 0 };
 	sim_link_cfg dead = { .delay = TV_MS(5), .loss = 1.0 };
 
-	world_init(&w, 8, NULL);
+	th_world_init(&w, 8, NULL);
 	start(&w, &cli, &srv);
 	sim_net_run_until(w.n, TV_MS(100));
 	sim_link_set_cfg(w.l, &dead);
@@ -421,84 +389,84 @@ Test(tcp, retransmissions_exhausted)
 	/* the server heard nothing and is freed by host_free */
 	cr_assert_eq(srv.ev[TV_TCP_RESET], 0);
 	cr_assert_str_eq(host_tcp_state_name(srv.c), "ESTABLISHED");
-	world_free(&w);
+	th_world_free(&w);
 }
 
 Test(tcp, syn_to_dead_host_resets)
 {
-	struct world w;
+	th_world w;
 	struct side cli = { 0 };
 	tv_ep to = tv_ep4(0x0a000063, 80);   /* nobody */
 	int err;
 
-	world_init(&w, 9, NULL);
+	th_world_init(&w, 9, NULL);
 	cli.c = host_tcp_connect(w.a, 0, &to, side_cb, &cli, &err);
 	cr_assert_not_null(cli.c);
 	sim_net_run_until(w.n, TV_SEC(30));
 	cr_assert_eq(cli.ev[TV_TCP_RESET], 1);
 	cr_assert_eq(cli.ev_at[TV_TCP_RESET], TV_MS(12600));
-	world_free(&w);
+	th_world_free(&w);
 }
 
 Test(tcp, abort_inside_data_callback)
 {
-	struct world w;
+	th_world w;
 	struct side cli = { .tx = (const uint8_t *)"x", .txlen = 1 };
 	struct side srv = { .abort_on_data = true };
 
-	world_init(&w, 10, NULL);
+	th_world_init(&w, 10, NULL);
 	start(&w, &cli, &srv);
 	sim_net_run_until(w.n, TV_SEC(1));
 	cr_assert_eq(srv.ev[TV_TCP_DATA], 1);
 	cr_assert_eq(srv.ev[TV_TCP_RESET] + srv.ev[TV_TCP_CLOSED], 0);
 	cr_assert_eq(cli.ev[TV_TCP_RESET], 1);
 	cr_assert_null(cli.c);
-	world_free(&w);
+	th_world_free(&w);
 	side_free(&cli);
 	side_free(&srv);
 }
 
 Test(tcp, close_inside_data_callback)
 {
-	struct world w;
+	th_world w;
 	struct side cli = { .tx = (const uint8_t *)"abc", .txlen = 3, .close_on_peer_closed = true };
 	struct side srv = { .echo = true, .close_on_data = true };
 
-	world_init(&w, 11, NULL);
+	th_world_init(&w, 11, NULL);
 	start(&w, &cli, &srv);
 	sim_net_run_until(w.n, TV_SEC(5));
 	cr_assert_eq(cli.rxlen, 3);
 	cr_assert_eq(memcmp(cli.rx, "abc", 3), 0);
 	cr_assert_eq(cli.ev[TV_TCP_CLOSED], 1);
 	cr_assert_eq(srv.ev[TV_TCP_CLOSED], 1);
-	world_free(&w);
+	th_world_free(&w);
 	side_free(&cli);
 	side_free(&srv);
 }
 
 Test(tcp, reject_in_accept)
 {
-	struct world w;
+	th_world w;
 	struct side cli = { 0 }, srv = { .abort_in_accept = true };
 
-	world_init(&w, 12, NULL);
+	th_world_init(&w, 12, NULL);
 	start(&w, &cli, &srv);
 	sim_net_run_until(w.n, TV_SEC(1));
 	cr_assert_eq(cli.ev[TV_TCP_RESET], 1);
 	cr_assert_eq(cli.ev[TV_TCP_CONNECTED], 0);
 	cr_assert_null(srv.c);
-	world_free(&w);
+	th_world_free(&w);
 }
 
 /* A final callback on one connection closes another one. */
 Test(tcp, final_callback_closes_other)
 {
-	struct world w;
+	th_world w;
 	struct side cli = { 0 }, srv = { .close_on_peer_closed = true }, doomed = { 0 };
 	tv_ep to = tv_ep4(IP_B, 9);
 	int err;
 
-	world_init(&w, 13, NULL);
+	th_world_init(&w, 13, NULL);
 	start(&w, &cli, &srv);
 	sim_net_run_until(w.n, TV_MS(100));
 	doomed.close_other_on_end = &cli;
@@ -508,16 +476,16 @@ Test(tcp, final_callback_closes_other)
 	cr_assert_eq(doomed.ev[TV_TCP_RESET], 1);
 	cr_assert_eq(cli.ev[TV_TCP_CLOSED], 1);
 	cr_assert_eq(srv.ev[TV_TCP_CLOSED], 1);
-	world_free(&w);
+	th_world_free(&w);
 }
 
 /* Data and close queued before the handshake completes go out after it. */
 Test(tcp, send_and_close_before_connected)
 {
-	struct world w;
+	th_world w;
 	struct side cli = { .close_on_peer_closed = true }, srv = { .close_on_peer_closed = true };
 
-	world_init(&w, 14, NULL);
+	th_world_init(&w, 14, NULL);
 	start(&w, &cli, &srv);
 	cr_assert_eq(host_tcp_send(cli.c, "early", 5), 0);
 	host_tcp_close(cli.c);
@@ -528,13 +496,13 @@ Test(tcp, send_and_close_before_connected)
 	cr_assert_eq(cli.ev[TV_TCP_CONNECTED], 1);
 	cr_assert_eq(cli.ev[TV_TCP_CLOSED], 1);
 	cr_assert_eq(srv.ev[TV_TCP_CLOSED], 1);
-	world_free(&w);
+	th_world_free(&w);
 	side_free(&srv);
 }
 
 Test(tcp, ports_and_errors)
 {
-	struct world w;
+	th_world w;
 	struct side s1 = { 0 }, s2 = { 0 }, s3 = { 0 }, srv = { 0 };
 	tv_ep to = tv_ep4(IP_B, 7), bad = tv_ep4(IP_B, 0);
 	tv_tcp_listener *l;
@@ -542,7 +510,7 @@ Test(tcp, ports_and_errors)
 	tv_ep e1, e2;
 	int err;
 
-	world_init(&w, 15, NULL);
+	th_world_init(&w, 15, NULL);
 	l = host_tcp_listen(w.b, 7, accept_cb, &srv, &err);
 	cr_assert_not_null(l);
 	cr_assert_null(host_tcp_listen(w.b, 7, accept_cb, &srv, &err));
@@ -577,5 +545,5 @@ Test(tcp, ports_and_errors)
 	l = host_tcp_listen(w.b, 7, accept_cb, &srv, &err);
 	cr_assert_not_null(l);
 	/* nothing ran: everything still open is freed by host_free */
-	world_free(&w);
+	th_world_free(&w);
 }

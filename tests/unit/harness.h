@@ -1,0 +1,64 @@
+/* harness.h - what the unit tests share: test addresses and the smallest
+ * simulated world (one link "lan", hosts a = 10.0.0.1 and b = 10.0.0.2).
+ * Header-only, static: each test file is its own translation unit. */
+#ifndef TV_TEST_HARNESS_H
+#define TV_TEST_HARNESS_H
+
+#include <criterion/criterion.h>
+#include <string.h>
+
+#include "host.h"
+#include "simnet.h"
+
+#define TH_IP_A 0x0a000001u
+#define TH_IP_B 0x0a000002u
+
+/* "a.b.c.d" / "a.b.c.d:port", asserting it parses. */
+static inline tv_ip th_ip(const char *s)
+{
+	tv_ip x;
+
+	cr_assert_eq(tv_ip_parse(s, &x), 0, "bad test address %s", s);
+	return x;
+}
+
+static inline tv_ep th_ep(const char *s)
+{
+	tv_ep x;
+
+	cr_assert_eq(tv_ep_parse(s, &x, false), 0, "bad test endpoint %s", s);
+	return x;
+}
+
+typedef struct th_world {
+	sim_net *n;
+	sim_link *l;
+	tv_host *a, *b;
+} th_world;
+
+/* cfg NULL: a 5 ms link. */
+static inline void th_world_init(th_world *w, uint64_t seed, const sim_link_cfg *cfg)
+{
+	sim_link_cfg def = { .delay = TV_MS(5) };
+	tv_ip a = tv_ip4(TH_IP_A), b = tv_ip4(TH_IP_B);
+
+	memset(w, 0, sizeof(*w));
+	w->n = sim_net_new(seed);
+	cr_assert_not_null(w->n);
+	w->l = sim_link_new(w->n, "lan", cfg ? cfg : &def);
+	cr_assert_not_null(w->l);
+	w->a = host_new(w->n, w->l, "a", &a);
+	w->b = host_new(w->n, w->l, "b", &b);
+	cr_assert_not_null(w->a);
+	cr_assert_not_null(w->b);
+}
+
+/* Frees hosts and network; packets still in flight are freed with it. */
+static inline void th_world_free(th_world *w)
+{
+	host_free(w->a);
+	host_free(w->b);
+	sim_net_free(w->n);
+}
+
+#endif
