@@ -142,6 +142,7 @@ px_binding *px_binding_get(proxy *p, const tv_ep *nat, tv_tcp *tcp, const char *
 		return NULL;
 	}
 	core = tv_ep4(p->cfg.core_ip.v4, b->core_port);
+	snprintf(b->core_hp, sizeof(b->core_hp), "%s:%u", p->core_ip_s, b->core_port);
 	b->core_sock = host_udp_bind(p->h, &core, core_rx, b, &err);
 	if (!b->core_sock) {
 		pool_put(&p->sig_pool, b->core_port);
@@ -391,7 +392,7 @@ static void ka_fire(tv_timer *t, tv_time now)
 {
 	px_binding *b = t->arg;
 	proxy *p = b->p;
-	char msg[768], ip[TV_IP_STRLEN];
+	char msg[768];
 	int n;
 
 	if (b->reg_until && now >= b->reg_until && !b->legs) {
@@ -409,7 +410,6 @@ static void ka_fire(tv_timer *t, tv_time now)
 			return;
 		}
 		b->ka_seq++;
-		tv_ip_fmt(&p->cfg.access_ip, ip);
 		n = snprintf(msg, sizeof(msg),
 			     "OPTIONS sip:%s@%s SIP/2.0\r\n"
 			     "Via: SIP/2.0/%s %s:%u;branch=z9hG4bK-tvka-%u-%u\r\n"
@@ -419,8 +419,8 @@ static void ka_fire(tv_timer *t, tv_time now)
 			     "Call-ID: tvka-%u-%u@%s\r\n"
 			     "CSeq: %u OPTIONS\r\n"
 			     "Content-Length: 0\r\n\r\n",
-			     b->user, b->contact_hp, b->tcp ? "TCP" : "UDP", ip, p->cfg.sip_port, b->core_port, b->ka_seq,
-			     ip, b->core_port, b->user, b->contact_hp, b->core_port, b->ka_seq, ip, b->ka_seq);
+			     b->user, b->contact_hp, b->tcp ? "TCP" : "UDP", p->access_ip_s, p->cfg.sip_port, b->core_port, b->ka_seq,
+			     p->access_ip_s, b->core_port, b->user, b->contact_hp, b->core_port, b->ka_seq, p->access_ip_s, b->ka_seq);
 		if (n > 0 && (size_t)n < sizeof(msg))
 			px_send_access(p, b, msg, (size_t)n);
 		b->ka_pending = true;
@@ -594,6 +594,9 @@ proxy *proxy_new(tv_host *h, const proxy_cfg *cfg, int *err)
 	parser_init();          /* libosip2's tables; idempotent */
 	p->cfg = *cfg;
 	p->h = h;
+	tv_ip_fmt(&cfg->access_ip, p->access_ip_s);
+	tv_ip_fmt(&cfg->core_ip, p->core_ip_s);
+	snprintf(p->access_hp, sizeof(p->access_hp), "%s:%u", p->access_ip_s, cfg->sip_port);
 	pool_init(&p->sig_pool, cfg->core_sig_lo, cfg->core_sig_hi);
 	pool_init(&p->media_access, cfg->media_lo, cfg->media_hi);
 	pool_init(&p->media_core, cfg->media_lo, cfg->media_hi);

@@ -69,6 +69,7 @@ struct px_binding {
 	char contact_hp[PX_HP];         /* Contact host:port as written */
 	tv_ep contact;
 	uint16_t core_port;
+	char core_hp[PX_HP];            /* "core-ip:core_port", as written in rewrites */
 	tv_udp *core_sock;
 	bool registered;
 	tv_time reg_until;
@@ -94,6 +95,8 @@ typedef struct px_conn {
 struct proxy {
 	proxy_cfg cfg;
 	tv_host *h;
+	/* our addresses as text, formatted once for the rewrites */
+	char access_ip_s[TV_IP_STRLEN], core_ip_s[TV_IP_STRLEN], access_hp[PX_HP];
 	tv_udp *sip;                    /* access_ip:sip_port */
 	tv_tcp_listener *tcpl;
 	port_pool sig_pool, media_access, media_core;

@@ -81,13 +81,6 @@ static void span_text(const char *buf, rw_span s, char *out, size_t cap)
 	out[n] = '\0';
 }
 
-static void hp_fmt(const tv_ip *ip, uint16_t port, char *out, size_t cap)
-{
-	char a[TV_IP_STRLEN];
-
-	snprintf(out, cap, "%s:%u", tv_ip_fmt(ip, a), port);
-}
-
 static bool is_method(const sipmsg *sm, const char *m)
 {
 	return sm->request && !strcmp(sm->m->sip_method, m);
@@ -174,7 +167,6 @@ static int sdp_handle(proxy *p, px_leg *leg, sipmsg *sm, enum px_side from)
 	osip_body_t *body = NULL;
 	sdp_message_t *sdp = NULL;
 	sdp_ctx c = { .p = p, .leg = leg, .to = from == PX_ACCESS ? PX_CORE : PX_ACCESS };
-	char ip[TV_IP_STRLEN];
 	tv_time now = host_now(p->h);
 	int rc = 0;
 
@@ -247,8 +239,7 @@ static int sdp_handle(proxy *p, px_leg *leg, sipmsg *sm, enum px_side from)
 	sdp_message_free(sdp);
 	if (rc < 0)
 		return rc;
-	tv_ip_fmt(c.to == PX_CORE ? &p->cfg.core_ip : &p->cfg.access_ip, ip);
-	c.ip = ip;
+	c.ip = c.to == PX_CORE ? p->core_ip_s : p->access_ip_s;
 	rw_sdp_lines(&sm->rw, sdp_line, &c);
 	return 0;
 }
@@ -298,7 +289,7 @@ static void reply(proxy *p, px_binding *b, const tv_ep *from, const sipmsg *sm, 
  * up by the access-side form. */
 static void callid_swap(proxy *p, const px_binding *b, sipmsg *sm, enum px_side from)
 {
-	char priv[TV_IP_STRLEN], core[TV_IP_STRLEN], host[TV_IP_STRLEN];
+	char priv[TV_IP_STRLEN], host[TV_IP_STRLEN];
 	const char *want, *put;
 	size_t plen = strcspn(b->sentby, ":");
 	rw_span v, h;
@@ -308,9 +299,8 @@ static void callid_swap(proxy *p, const px_binding *b, sipmsg *sm, enum px_side 
 		return;
 	memcpy(priv, b->sentby, plen);
 	priv[plen] = '\0';
-	tv_ip_fmt(&p->cfg.core_ip, core);
-	want = from == PX_ACCESS ? priv : core;
-	put = from == PX_ACCESS ? core : priv;
+	want = from == PX_ACCESS ? priv : p->core_ip_s;
+	put = from == PX_ACCESS ? p->core_ip_s : priv;
 	for (h.off = v.off + v.len; h.off > v.off && sm->rw.buf[h.off - 1] != '@'; h.off--)
 		;
 	if (h.off == v.off)
@@ -338,7 +328,6 @@ static void register_ok(proxy *p, px_binding *b, sipmsg *sm)
 	osip_header_t *eh = NULL;
 	long expires = 3600;
 	rw_span v, hp;
-	char mine[PX_HP];
 
 	if (osip_message_get_contact(sm->m, 0, &ct) == 0 && ct && osip_contact_param_get_byname(ct, "expires", &ex) == 0 &&
 	    ex && ex->gvalue)
@@ -349,13 +338,12 @@ static void register_ok(proxy *p, px_binding *b, sipmsg *sm)
 		expires = 0;                    /* no binding left at the registrar */
 	b->registered = expires > 0;
 	b->reg_until = expires > 0 ? host_now(p->h) + TV_SEC(expires) : 0;
-	hp_fmt(&p->cfg.core_ip, b->core_port, mine, sizeof(mine));
 	for (int i = 0; rw_header(sm->rw.buf, sm->rw.body_off, "Contact", 'm', i, &v) == 1; i++) {
 		char t[PX_HP];
 		if (rw_uri_hostport(sm->rw.buf, v, &hp) != 1 || !b->contact_hp[0])
 			continue;
 		span_text(sm->rw.buf, hp, t, sizeof(t));
-		if (!strcmp(t, mine))
+		if (!strcmp(t, b->core_hp))
 			rw_replace(&sm->rw, hp, b->contact_hp);
 	}
 	if (b->registered)
@@ -445,7 +433,6 @@ void px_sip_from_access(proxy *p, tv_tcp *tcp, const tv_ep *from, const char *ms
 	px_binding *b;
 	sipmsg sm;
 	rw_span span, via;
-	char hp[PX_HP];
 	osip_via_t *v;
 	osip_generic_param_t *branch = NULL;
 	px_leg *leg;
@@ -497,17 +484,15 @@ void px_sip_from_access(proxy *p, tv_tcp *tcp, const tv_ep *from, const char *ms
 		if (rw_header(sm.rw.buf, sm.rw.body_off, "Via", 'v', 0, &via) == 1 &&
 		    rw_via_sentby(sm.rw.buf, via, &span) == 1) {
 			span_text(sm.rw.buf, span, b->sentby, sizeof(b->sentby));
-			hp_fmt(&p->cfg.core_ip, b->core_port, hp, sizeof(hp));
-			rw_replace(&sm.rw, span, hp);
+			rw_replace(&sm.rw, span, b->core_hp);
 		}
 		/* In-dialog request to a peer whose Contact we rewrote. */
 		if (rw_request_uri(sm.rw.buf, sm.rw.body_off, &span) == 1 &&
 		    rw_uri_hostport(sm.rw.buf, span, &span) == 1) {
-			char ruri[PX_HP], mine[PX_HP];
+			char ruri[PX_HP];
 			span_text(sm.rw.buf, span, ruri, sizeof(ruri));
-			hp_fmt(&p->cfg.access_ip, p->cfg.sip_port, mine, sizeof(mine));
 			leg = px_leg_find(b, sm.call_id, false);
-			if (leg && leg->peer_target[0] && !strcmp(ruri, mine))
+			if (leg && leg->peer_target[0] && !strcmp(ruri, p->access_hp))
 				rw_replace(&sm.rw, span, leg->peer_target);
 		}
 		if (is_method(&sm, "REGISTER"))
@@ -522,8 +507,7 @@ void px_sip_from_access(proxy *p, tv_tcp *tcp, const tv_ep *from, const char *ms
 			span_text(sm.rw.buf, span, b->contact_hp, sizeof(b->contact_hp));
 			tv_ep_parse(b->contact_hp, &b->contact, true);
 		}
-		hp_fmt(&p->cfg.core_ip, b->core_port, hp, sizeof(hp));
-		rw_replace(&sm.rw, span, hp);
+		rw_replace(&sm.rw, span, b->core_hp);
 	}
 	callid_swap(p, b, &sm, PX_ACCESS);
 	leg = px_leg_find(b, sm.call_id, false);
@@ -552,7 +536,6 @@ void px_sip_from_core(proxy *p, px_binding *b, const char *msg, size_t len)
 {
 	sipmsg sm;
 	rw_span span, val;
-	char hp[PX_HP], ip[TV_IP_STRLEN];
 	px_leg *leg;
 	int rc;
 
@@ -576,8 +559,8 @@ void px_sip_from_core(proxy *p, px_binding *b, const char *msg, size_t len)
 		if (top_via_line(&sm.rw, &at, &val) < 0)
 			goto out;
 		at.len = 0;
-		snprintf(line, sizeof(line), "Via: SIP/2.0/%s %s:%u;branch=" PX_BRANCH "%016llx;rport\r\n",
-			 b->tcp ? "TCP" : "UDP", tv_ip_fmt(&p->cfg.access_ip, ip), p->cfg.sip_port,
+		snprintf(line, sizeof(line), "Via: SIP/2.0/%s %s;branch=" PX_BRANCH "%016llx;rport\r\n",
+			 b->tcp ? "TCP" : "UDP", p->access_hp,
 			 (unsigned long long)px_hash_str(branch && branch->gvalue ? branch->gvalue : sm.call_id));
 		if (strlen(line) >= RW_REP_MAX) {
 			/* keep the line short enough for one edit */
@@ -601,8 +584,7 @@ void px_sip_from_core(proxy *p, px_binding *b, const char *msg, size_t len)
 			leg = px_leg_find(b, sm.call_id, true);
 		if (leg)
 			span_text(sm.rw.buf, span, leg->peer_target, sizeof(leg->peer_target));
-		hp_fmt(&p->cfg.access_ip, p->cfg.sip_port, hp, sizeof(hp));
-		rw_replace(&sm.rw, span, hp);
+		rw_replace(&sm.rw, span, p->access_hp);
 	}
 	if (!leg && osip_list_size(&sm.m->bodies) > 0)
 		leg = px_leg_find(b, sm.call_id, true);
