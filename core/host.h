@@ -93,6 +93,10 @@ void host_tcp_unlisten(tv_tcp_listener *l);
 /* Active open from local port lport (0 = ephemeral) to remote. */
 tv_tcp *host_tcp_connect(tv_host *h, uint16_t lport, const tv_ep *remote,
 			 tv_tcp_fn fn, void *arg, int *err);
+/* The same from one of the host's addresses (a multi-homed host: the
+ * segments leave by the interface that owns src; NULL: the first). */
+tv_tcp *host_tcp_connect_from(tv_host *h, const tv_ip *src, uint16_t lport, const tv_ep *remote,
+			      tv_tcp_fn fn, void *arg, int *err);
 /* Set the event callback (used by an accept callback). */
 void host_tcp_set_cb(tv_tcp *c, tv_tcp_fn fn, void *arg);
 /* Queue bytes for sending. Returns 0 or TV_ESTATE after close. */

@@ -663,6 +663,12 @@ static int tcp_eph_port(tv_host *h, uint16_t *out)
 tv_tcp *host_tcp_connect(tv_host *h, uint16_t lport, const tv_ep *remote,
 			 tv_tcp_fn fn, void *arg, int *err)
 {
+	return host_tcp_connect_from(h, NULL, lport, remote, fn, arg, err);
+}
+
+tv_tcp *host_tcp_connect_from(tv_host *h, const tv_ip *src, uint16_t lport, const tv_ep *remote,
+			      tv_tcp_fn fn, void *arg, int *err)
+{
 	tv_time now = host_now(h);
 	tv_ep local;
 	tv_tcp *c;
@@ -682,7 +688,7 @@ tv_tcp *host_tcp_connect(tv_host *h, uint16_t lport, const tv_ep *remote,
 		tcp_err(err, TV_EEXIST);
 		return NULL;
 	}
-	local = tv_ep4(host_ip(h)->v4, lport);
+	local = tv_ep4(src ? src->v4 : host_ip(h)->v4, lport);
 	c = tcp_new(h, &local, remote, now);
 	if (!c) {
 		tcp_err(err, TV_ENOMEM);

@@ -7,6 +7,7 @@
  *   leg t        ending guard (free a leg whose BYE/CANCEL got no final
  *                response within 32 s) and media timeout checks */
 #include "proxy_priv.h"
+#include "stun_msg.h"
 
 #include <osipparser2/osip_parser.h>
 
@@ -26,6 +27,11 @@ uint64_t px_hash_str(const char *s)
 
 static const char *const drop_names[PX_DROP__COUNT] = {
 	[PX_DROP_SIP_MALFORMED] = "sip-malformed", [PX_DROP_SIP_UNKNOWN] = "sip-unknown",
+	[PX_DROP_SIP_LENGTH] = "sip-bad-length", [PX_DROP_SIP_TOO_BIG] = "sip-too-big",
+	[PX_DROP_SIP_VERSION] = "sip-version", [PX_DROP_SIP_CSEQ] = "sip-cseq-mismatch",
+	[PX_DROP_SIP_STATUS] = "sip-bad-status", [PX_DROP_SIP_HOPS] = "sip-too-many-hops",
+	[PX_DROP_SIP_CONTACT] = "sip-contact", [PX_DROP_SEND_ACCESS] = "send-access",
+	[PX_DROP_SEND_CORE] = "send-core",
 	[PX_DROP_RTP_FOREIGN] = "rtp-foreign", [PX_DROP_RTP_STRICT] = "rtp-strict",
 	[PX_DROP_RTP_NO_DEST] = "rtp-no-dest", [PX_DROP_RTP_MALFORMED] = "rtp-malformed",
 };
@@ -49,25 +55,45 @@ void proxy_cfg_default(proxy_cfg *cfg)
 
 /* ---- sending ---------------------------------------------------------- */
 
-void px_send_access(proxy *p, px_binding *b, const char *msg, size_t len)
+static int sent(proxy *p, int rc, uint64_t *ok, enum px_drop fail)
+{
+	if (rc < 0)
+		p->st.drop[fail]++;
+	else
+		(*ok)++;
+	return rc;
+}
+
+int px_send_access(proxy *p, px_binding *b, const char *msg, size_t len)
 {
 	if (b->tcp_flow && !b->tcp) {
 		/* Its connection is gone and its NAT only has a TCP binding:
 		 * nothing reaches it until it connects again (RFC 5626 flow). */
 		p->st.drop[PX_DROP_SIP_UNKNOWN]++;
-		return;
+		return TV_ESTATE;
 	}
-	p->st.sip_out_access++;
 	if (b->tcp)
-		host_tcp_send(b->tcp, msg, len);
-	else
-		host_udp_send(p->sip, &b->nat, msg, len);
+		return sent(p, host_tcp_send(b->tcp, msg, len), &p->st.sip_out_access, PX_DROP_SEND_ACCESS);
+	if (len > SIP_UDP_MAX)
+		return sent(p, TV_EINVAL, &p->st.sip_out_access, PX_DROP_SEND_ACCESS);
+	return sent(p, host_udp_send(p->sip, &b->nat, msg, len), &p->st.sip_out_access, PX_DROP_SEND_ACCESS);
 }
 
-void px_send_core(proxy *p, px_binding *b, const char *msg, size_t len)
+int px_send_raw(proxy *p, tv_tcp *tcp, const tv_ep *from, const char *msg, size_t len)
 {
-	p->st.sip_out_core++;
-	host_udp_send(b->core_sock, &p->cfg.softswitch, msg, len);
+	if (tcp)
+		return sent(p, host_tcp_send(tcp, msg, len), &p->st.sip_out_access, PX_DROP_SEND_ACCESS);
+	if (!from || len > SIP_UDP_MAX)
+		return sent(p, TV_EINVAL, &p->st.sip_out_access, PX_DROP_SEND_ACCESS);
+	return sent(p, host_udp_send(p->sip, from, msg, len), &p->st.sip_out_access, PX_DROP_SEND_ACCESS);
+}
+
+int px_send_core(proxy *p, px_binding *b, const char *msg, size_t len)
+{
+	if (len > SIP_UDP_MAX)
+		return sent(p, TV_EINVAL, &p->st.sip_out_core, PX_DROP_SEND_CORE);
+	return sent(p, host_udp_send(b->core_sock, &p->cfg.softswitch, msg, len), &p->st.sip_out_core,
+		    PX_DROP_SEND_CORE);
 }
 
 /* ---- bindings --------------------------------------------------------- */
@@ -80,7 +106,7 @@ static void core_rx(void *arg, tv_udp *s, const tv_ep *from, const uint8_t *data
 	(void)from;
 	(void)now;
 	b->p->st.sip_in_core++;
-	px_sip_from_core(b->p, b, (const char *)data, len);
+	px_sip_from_core(b->p, b, false, (const char *)data, len);
 }
 
 static void ka_fire(tv_timer *t, tv_time now);
@@ -159,10 +185,14 @@ px_binding *px_binding_get(proxy *p, const tv_ep *nat, tv_tcp *tcp, const char *
 	return b;
 }
 
+static void conn_drop(px_conn *k);
+
 void px_binding_remove(proxy *p, px_binding *b)
 {
 	while (b->legs)
 		px_leg_end(b->legs, "binding-removed");
+	if (b->core_conn)
+		conn_drop(b->core_conn);
 	host_timer_cancel(p->h, &b->ka);
 	if (tv_map_get(&p->by_nat, px_ep_key(&b->nat)) == b)
 		tv_map_del(&p->by_nat, px_ep_key(&b->nat));
@@ -369,15 +399,19 @@ void px_leg_session(px_leg *l, tv_time expires)
 
 /* ---- keepalive -------------------------------------------------------- */
 
+/* The binding's one timer: the next keepalive, or with keepalive off the
+ * end of its registration (so a lapsed one is still removed). */
 void px_ka_schedule(px_binding *b)
 {
 	proxy *p = b->p;
 	tv_time iv = b->ka_interval ? b->ka_interval : p->cfg.keepalive_interval;
 
-	if (p->cfg.keepalive == PX_KA_OFF || iv <= 0)
+	if (tv_timer_armed(&b->ka))
 		return;
-	if (!tv_timer_armed(&b->ka))
+	if (p->cfg.keepalive != PX_KA_OFF && iv > 0)
 		host_timer_arm(p->h, &b->ka, host_now(p->h) + iv);
+	else if (b->reg_until)
+		host_timer_arm(p->h, &b->ka, b->reg_until);
 }
 
 void px_ka_answered(proxy *p, px_binding *b)
@@ -399,6 +433,13 @@ static void ka_fire(tv_timer *t, tv_time now)
 		/* Its registration lapsed and it is in no call: forget it. */
 		p->st.unregistered++;
 		px_binding_remove(p, b);
+		return;
+	}
+	if (p->cfg.keepalive == PX_KA_OFF || (b->ka_interval ? b->ka_interval : p->cfg.keepalive_interval) <= 0) {
+		/* Only the registration is watched: look again when it ends
+		 * (or, while a call holds the binding, in a minute). */
+		if (b->reg_until)
+			host_timer_arm(p->h, &b->ka, b->reg_until > now ? b->reg_until : now + TV_SEC(60));
 		return;
 	}
 	if (p->cfg.keepalive == PX_KA_CRLF) {
@@ -452,6 +493,36 @@ static bool is_ping(const uint8_t *d, size_t len)
 	return true;
 }
 
+/* RFC 5626 section 8: a UA using outbound keeps its UDP flow alive with
+ * STUN Binding requests to the SIP port; the answer tells it the mapping
+ * it was seen from (a change means its NAT rebound). */
+static void stun_answer(proxy *p, const tv_ep *from, const uint8_t *data, size_t len)
+{
+	stun_msg req, res;
+	uint8_t out[STUN_MSG_MAX];
+	int n;
+
+	if (stun_msg_decode(data, len, &req) < 0 || req.type != STUN_BINDING_REQUEST) {
+		p->st.drop[PX_DROP_SIP_MALFORMED]++;
+		return;
+	}
+	stun_msg_init(&res, STUN_BINDING_SUCCESS, req.tid);
+	res.has = STUN_HAS_XOR_MAPPED;
+	res.xor_mapped = *from;
+	if (req.ncr_unknown) {
+		res.type = STUN_BINDING_ERROR;
+		res.has = STUN_HAS_ERROR | STUN_HAS_UNKNOWN_ATTRS;
+		res.error_code = 420;
+		res.reason = "Unknown Attribute";
+		res.reason_len = 17;
+		memcpy(res.unknown, req.cr_unknown, sizeof(res.unknown));
+		res.nunknown = req.ncr_unknown;
+	}
+	n = stun_msg_encode(&res, out, sizeof(out));
+	if (n > 0 && host_udp_send(p->sip, from, out, (size_t)n) == 0)
+		p->st.stun_answered++;
+}
+
 static void access_rx(void *arg, tv_udp *s, const tv_ep *from, const uint8_t *data, size_t len, tv_time now)
 {
 	proxy *p = arg;
@@ -460,18 +531,26 @@ static void access_rx(void *arg, tv_udp *s, const tv_ep *from, const uint8_t *da
 	(void)now;
 	if (is_ping(data, len))
 		return;
+	if (stun_msg_is_stun(data, len)) {
+		stun_answer(p, from, data, len);
+		return;
+	}
 	p->st.sip_in_access++;
 	px_sip_from_access(p, NULL, from, (const char *)data, len);
 }
 
-/* TCP: one px_conn per accepted connection frames messages by the blank
- * line and Content-Length (RFC 3261 18.3). Which terminal a message is
- * from is decided per message (by its connection, else its user), so a
- * terminal that reconnects keeps its binding and core port. */
+/* TCP: one px_conn per connection (accepted from a terminal, or opened to
+ * the softswitch for a terminal's large requests) frames messages by the
+ * blank line and Content-Length (RFC 3261 18.3, sip_frame.h). Which
+ * terminal an access message is from is decided per message (by its
+ * connection, else its user), so a terminal that reconnects keeps its
+ * binding and core port. A connection whose stream cannot be framed (bad
+ * or missing Content-Length, a message over 64 KiB) is closed: nothing
+ * after it could be trusted to start a message. */
 static void conn_free(px_conn *k)
 {
 	proxy *p = k->p;
-	px_binding *b = tv_map_del(&p->by_tcp, (uintptr_t)k->c);
+	px_binding *b = k->core_b ? NULL : tv_map_del(&p->by_tcp, (uintptr_t)k->c);
 
 	for (px_conn **pp = &p->conns; *pp; pp = &(*pp)->next) {
 		if (*pp == k) {
@@ -481,52 +560,77 @@ static void conn_free(px_conn *k)
 	}
 	if (b)
 		b->tcp = NULL;          /* it waits for a new connection */
+	if (k->core_b)
+		k->core_b->core_conn = NULL;
 	free(k->rxbuf);
 	free(k);
+}
+
+/* Abort and forget a connection; while its frames are being delivered the
+ * free waits for tcp_frames() to return. */
+static void conn_drop(px_conn *k)
+{
+	if (k->c)
+		host_tcp_abort(k->c);   /* no callback follows an abort */
+	k->c = NULL;
+	if (k->core_b)
+		k->core_b->core_conn = NULL;
+	k->core_b = NULL;
+	if (k->busy)
+		k->dead = true;
+	else
+		conn_free(k);
 }
 
 static void tcp_frames(px_conn *k)
 {
 	proxy *p = k->p;
 
-	for (;;) {
-		size_t hdr_end = 0, clen = 0;
-		tv_ep from;
+	while (k->rxlen) {
+		sip_frame f;
+		size_t skip = 0;
+		int rc;
 
-		while (k->rxlen && (k->rxbuf[0] == '\r' || k->rxbuf[0] == '\n'))
-			memmove(k->rxbuf, k->rxbuf + 1, --k->rxlen);
-		for (size_t i = 0; i + 3 < k->rxlen; i++)
-			if (!memcmp(k->rxbuf + i, "\r\n\r\n", 4)) {
-				hdr_end = i + 4;
-				break;
+		/* RFC 5626 3.5.1: CRLFCRLF is a ping, answered with a CRLF pong;
+		 * a lone CRLF is a pong. Wait while a ping may be incomplete. */
+		if (k->rxbuf[0] == '\r' || k->rxbuf[0] == '\n') {
+			if (k->rxlen >= 4 && !memcmp(k->rxbuf, "\r\n\r\n", 4)) {
+				skip = 4;
+				if (!k->core_b && host_tcp_send(k->c, "\r\n", 2) == 0)
+					p->st.pongs++;
+			} else if (k->rxlen < 4 && !memcmp(k->rxbuf, "\r\n\r", k->rxlen)) {
+				return;
+			} else {
+				skip = k->rxbuf[0] == '\r' && k->rxlen >= 2 && k->rxbuf[1] == '\n' ? 2 : 1;
 			}
-		if (!hdr_end)
-			return;
-		for (size_t i = 0; i + 2 < hdr_end; i++) {
-			if (i && k->rxbuf[i - 1] != '\n')
-				continue;
-			if (!strncasecmp(k->rxbuf + i, "Content-Length:", 15)) {
-				clen = strtoul(k->rxbuf + i + 15, NULL, 10);
-				break;
-			}
-			if (!strncasecmp(k->rxbuf + i, "l:", 2)) {
-				clen = strtoul(k->rxbuf + i + 2, NULL, 10);
-				break;
-			}
+			memmove(k->rxbuf, k->rxbuf + skip, k->rxlen - skip);
+			k->rxlen -= skip;
+			continue;
 		}
-		if (clen > PX_SIP_MAX) {
-			p->st.drop[PX_DROP_SIP_MALFORMED]++;
-			host_tcp_abort(k->c);   /* no callback follows an abort */
+		rc = sip_frame_find(k->rxbuf, k->rxlen, true, SIP_TCP_MAX, &f);
+		if (rc == SF_MORE)
+			return;
+		if (rc < 0) {
+			p->st.drop[rc == SF_TOO_BIG ? PX_DROP_SIP_TOO_BIG : PX_DROP_SIP_LENGTH]++;
+			conn_drop(k);
+			return;
+		}
+		k->busy = true;
+		if (k->core_b) {
+			p->st.sip_in_core++;
+			px_sip_from_core(p, k->core_b, true, k->rxbuf, f.msg_len);
+		} else {
+			tv_ep from = host_tcp_remote(k->c);
+			p->st.sip_in_access++;
+			px_sip_from_access(p, k->c, &from, k->rxbuf, f.msg_len);
+		}
+		k->busy = false;
+		if (k->dead) {
 			conn_free(k);
 			return;
 		}
-		if (k->rxlen < hdr_end + clen)
-			return;
-		p->st.sip_in_access++;
-		from = host_tcp_remote(k->c);
-		px_sip_from_access(p, k->c, &from, k->rxbuf, hdr_end + clen);
-		memmove(k->rxbuf, k->rxbuf + hdr_end + clen, k->rxlen - hdr_end - clen);
-		k->rxlen -= hdr_end + clen;
+		memmove(k->rxbuf, k->rxbuf + f.msg_len, k->rxlen - f.msg_len);
+		k->rxlen -= f.msg_len;
 	}
 }
 
@@ -538,10 +642,9 @@ static void tcp_ev(void *arg, tv_tcp *c, enum tv_tcp_event ev, const uint8_t *da
 	switch (ev) {
 	case TV_TCP_DATA: {
 		char *nb;
-		if (k->rxlen + len > 4 * PX_SIP_MAX || !(nb = realloc(k->rxbuf, k->rxlen + len))) {
-			k->p->st.drop[PX_DROP_SIP_MALFORMED]++;
-			host_tcp_abort(c);
-			conn_free(k);
+		if (k->rxlen + len > 2 * SIP_TCP_MAX || !(nb = realloc(k->rxbuf, k->rxlen + len))) {
+			k->p->st.drop[PX_DROP_SIP_TOO_BIG]++;
+			conn_drop(k);
 			return;
 		}
 		k->rxbuf = nb;
@@ -556,6 +659,7 @@ static void tcp_ev(void *arg, tv_tcp *c, enum tv_tcp_event ev, const uint8_t *da
 	case TV_TCP_CLOSED:
 	case TV_TCP_RESET:
 	case TV_TCP_TIMEOUT:
+		k->c = NULL;
 		conn_free(k);           /* the handle is freed after this callback */
 		break;
 	default:
@@ -563,21 +667,52 @@ static void tcp_ev(void *arg, tv_tcp *c, enum tv_tcp_event ev, const uint8_t *da
 	}
 }
 
+static px_conn *conn_new(proxy *p, tv_tcp *c, px_binding *core_b)
+{
+	px_conn *k = calloc(1, sizeof(*k));
+
+	if (!k)
+		return NULL;
+	k->p = p;
+	k->c = c;
+	k->core_b = core_b;
+	k->next = p->conns;
+	p->conns = k;
+	return k;
+}
+
 static void tcp_accept(void *arg, tv_tcp *c, tv_time now)
 {
 	proxy *p = arg;
-	px_conn *k = calloc(1, sizeof(*k));
+	px_conn *k = conn_new(p, c, NULL);
 
 	(void)now;
 	if (!k) {
 		host_tcp_abort(c);
 		return;
 	}
-	k->p = p;
-	k->c = c;
-	k->next = p->conns;
-	p->conns = k;
 	host_tcp_set_cb(c, tcp_ev, k);
+}
+
+int px_send_core_tcp(proxy *p, px_binding *b, const char *msg, size_t len)
+{
+	px_conn *k = b->core_conn;
+	int err = 0;
+
+	if (!k) {
+		tv_tcp *c = host_tcp_connect_from(p->h, &p->cfg.core_ip, b->core_port, &p->cfg.softswitch, tcp_ev,
+						  NULL, &err);
+		if (!c)
+			return sent(p, err ? err : TV_ENOMEM, &p->st.sip_out_core, PX_DROP_SEND_CORE);
+		k = conn_new(p, c, b);
+		if (!k) {
+			host_tcp_abort(c);
+			return sent(p, TV_ENOMEM, &p->st.sip_out_core, PX_DROP_SEND_CORE);
+		}
+		host_tcp_set_cb(c, tcp_ev, k);
+		b->core_conn = k;
+	}
+	return sent(p, host_tcp_send(k->c, msg, len), &p->st.sip_out_core, PX_DROP_SEND_CORE);
 }
 
 /* ---- life cycle ------------------------------------------------------- */
@@ -593,6 +728,15 @@ proxy *proxy_new(tv_host *h, const proxy_cfg *cfg, int *err)
 	}
 	parser_init();          /* libosip2's tables; idempotent */
 	p->cfg = *cfg;
+	p->inbuf = malloc(SIP_TCP_MAX + 1);
+	p->outbuf = malloc(PX_OUT_MAX);
+	if (!p->inbuf || !p->outbuf) {
+		free(p->inbuf);
+		free(p->outbuf);
+		free(p);
+		*err = TV_ENOMEM;
+		return NULL;
+	}
 	p->h = h;
 	tv_ip_fmt(&cfg->access_ip, p->access_ip_s);
 	tv_ip_fmt(&cfg->core_ip, p->core_ip_s);
@@ -622,10 +766,8 @@ void proxy_free(proxy *p)
 {
 	if (!p)
 		return;
-	while (p->conns) {
-		host_tcp_abort(p->conns->c);
-		conn_free(p->conns);
-	}
+	while (p->conns)
+		conn_drop(p->conns);
 	while (p->nall)
 		px_binding_remove(p, p->all[p->nall - 1]);
 	free(p->all);
@@ -634,6 +776,8 @@ void proxy_free(proxy *p)
 	tv_map_free(&p->by_nat);
 	tv_map_free(&p->by_user);
 	tv_map_free(&p->by_tcp);
+	free(p->inbuf);
+	free(p->outbuf);
 	free(p);
 }
 

@@ -50,6 +50,8 @@ typedef struct proxy_cfg {
 	bool strict_source;                     /* after latching, drop everyone else */
 	tv_time media_timeout;                  /* no RTP either way (not on hold) -> call torn down [0: off] */
 	uint32_t max_bindings;                  /* [0: unlimited] */
+	bool core_tcp;                          /* the softswitch takes TCP on its port: requests over
+						   1,300 bytes go that way (RFC 3261 18.1.1) [off] */
 	proxy_record_fn on_record;              /* accounting records, or NULL */
 	void *record_arg;
 } proxy_cfg;
@@ -57,6 +59,15 @@ typedef struct proxy_cfg {
 enum px_drop {
 	PX_DROP_SIP_MALFORMED,
 	PX_DROP_SIP_UNKNOWN,            /* core message for nothing we know */
+	PX_DROP_SIP_LENGTH,             /* Content-Length bad, missing on TCP, or beyond the datagram */
+	PX_DROP_SIP_TOO_BIG,            /* over 65,507 bytes (UDP) or 65,536 (TCP) */
+	PX_DROP_SIP_VERSION,            /* not SIP/2.0: requests get 505 */
+	PX_DROP_SIP_CSEQ,               /* CSeq method is not the request's: 400 */
+	PX_DROP_SIP_STATUS,             /* response code outside 100-699 */
+	PX_DROP_SIP_HOPS,               /* Max-Forwards 0: 483 */
+	PX_DROP_SIP_CONTACT,            /* a Contact value that cannot be read or rewritten */
+	PX_DROP_SEND_ACCESS,            /* a send toward a terminal failed */
+	PX_DROP_SEND_CORE,              /* a send toward the core failed */
 	PX_DROP_RTP_FOREIGN,            /* media from an address that may not latch */
 	PX_DROP_RTP_STRICT,             /* strict source: not the latched address */
 	PX_DROP_RTP_NO_DEST,            /* nowhere to send yet */
@@ -75,6 +86,13 @@ typedef struct proxy_stats {
 	uint64_t session_expired;        /* legs ended: no session refresh in time (RFC 4028) */
 	uint64_t media_expired;          /* legs ended: no RTP either way for media_timeout */
 	uint64_t records;                /* accounting records emitted (one per ended leg) */
+	uint64_t sip_unfolded;           /* messages that arrived with folded header lines */
+	uint64_t sip_trailing;           /* datagrams with bytes after Content-Length (discarded) */
+	uint64_t sip_replies;            /* responses the proxy made itself (400, 483, 503, 505 ...) */
+	uint64_t pongs;                  /* CRLF answers to RFC 5626 CRLFCRLF pings over TCP */
+	uint64_t stun_answered;          /* STUN Binding requests answered on the SIP port (RFC 5626 8) */
+	uint64_t core_tcp;               /* requests sent to the core over TCP (large, RFC 3261 18.1.1) */
+	uint64_t core_udp_large;         /* large requests sent over UDP: the core offers no TCP */
 	uint64_t drop[PX_DROP__COUNT];
 	uint32_t bindings, legs, streams;
 	uint32_t ports_access, ports_core;      /* in use now */

@@ -6,10 +6,13 @@
 #include "proxy.h"
 #include "map.h"
 #include "pool.h"
+#include "sip_frame.h"
+#include "sip_rw.h"
 
 #define PX_MAX_STREAMS 4
 #define PX_HP 96                /* host:port text */
-#define PX_SIP_MAX 4096
+#define PX_MAX_CONTACTS 4       /* Contacts remembered per terminal (more are rewritten, not remembered) */
+#define PX_OUT_MAX (SIP_TCP_MAX + RW_MAX_EDITS * RW_REP_MAX + 64)
 
 typedef struct px_binding px_binding;
 typedef struct px_leg px_leg;
@@ -59,6 +62,14 @@ struct px_leg {
 	tv_time started;
 };
 
+/* One Contact a terminal wrote: its userinfo tells it from the others
+ * once their host:port are all the terminal's core address. */
+typedef struct px_contact {
+	char user[64];
+	char hp[PX_HP];
+	bool tcp;                       /* ;transport=tcp, taken off toward the UDP core */
+} px_contact;
+
 struct px_binding {
 	proxy *p;
 	char user[64];
@@ -66,11 +77,15 @@ struct px_binding {
 	tv_tcp *tcp;                    /* when it signals over TCP */
 	bool tcp_flow;                  /* it did: never fall back to UDP */
 	char sentby[PX_HP];             /* top Via sent-by as written */
-	char contact_hp[PX_HP];         /* Contact host:port as written */
+	char contact_hp[PX_HP];         /* first Contact host:port as written */
+	char via_tr[8];                 /* top Via transport as written (UDP, TCP, ...) */
+	px_contact ct[PX_MAX_CONTACTS];
+	int nct;
 	tv_ep contact;
 	uint16_t core_port;
 	char core_hp[PX_HP];            /* "core-ip:core_port", as written in rewrites */
 	tv_udp *core_sock;
+	struct px_conn *core_conn;      /* TCP to the softswitch, when a large request needed it */
 	bool registered;
 	tv_time reg_until;
 	px_leg *legs;
@@ -83,10 +98,13 @@ struct px_binding {
 	uint64_t ka_sent, ka_answered;
 };
 
-/* An accepted TCP connection on the access side and its receive buffer. */
+/* A TCP connection (accepted on the access side, or opened to the
+ * softswitch) and its receive buffer. */
 typedef struct px_conn {
 	proxy *p;
-	tv_tcp *c;
+	tv_tcp *c;                      /* NULL once aborted or closed */
+	px_binding *core_b;             /* a connection to the softswitch for this terminal; NULL: access */
+	bool busy, dead;                /* delivering frames; dropped meanwhile (free when done) */
 	char *rxbuf;
 	size_t rxlen;
 	struct px_conn *next;
@@ -106,6 +124,8 @@ struct proxy {
 	px_binding **all;
 	size_t nall, capall;
 	px_conn *conns;
+	char *inbuf;                    /* the message being handled, unfolded [SIP_TCP_MAX + 1] */
+	char *outbuf;                   /* what goes out [PX_OUT_MAX] */
 	proxy_stats st;
 };
 
@@ -123,14 +143,34 @@ void px_leg_session(px_leg *l, tv_time expires);
 int px_stream_open(px_leg *l, int idx);
 void px_ka_answered(proxy *p, px_binding *b);
 void px_ka_schedule(px_binding *b);
-/* Send a SIP message to a terminal (its NAT mapping, or its TCP connection). */
-void px_send_access(proxy *p, px_binding *b, const char *msg, size_t len);
-void px_send_core(proxy *p, px_binding *b, const char *msg, size_t len);
+/* Send a SIP message to a terminal (its NAT mapping, or its TCP
+ * connection). 0, or a negative error, counted as drop "send-access". */
+int px_send_access(proxy *p, px_binding *b, const char *msg, size_t len);
+/* To the softswitch from the terminal's core address; counted likewise. */
+int px_send_core(proxy *p, px_binding *b, const char *msg, size_t len);
+/* To the softswitch over TCP from the terminal's core address (large
+ * requests, RFC 3261 18.1.1); the connection is opened on first use. */
+int px_send_core_tcp(proxy *p, px_binding *b, const char *msg, size_t len);
+/* To whoever sent from (UDP) or on connection tcp, without a binding. */
+int px_send_raw(proxy *p, tv_tcp *tcp, const tv_ep *from, const char *msg, size_t len);
 
 /* sip_alg.c */
 /* A message from a terminal: over UDP from 'from', or on TCP connection tcp. */
 void px_sip_from_access(proxy *p, tv_tcp *tcp, const tv_ep *from, const char *msg, size_t len);
-void px_sip_from_core(proxy *p, px_binding *b, const char *msg, size_t len);
+/* A message from the softswitch to terminal b's core address; stream: it
+ * came framed over TCP. */
+void px_sip_from_core(proxy *p, px_binding *b, bool stream, const char *msg, size_t len);
+
+/* sip_contact.c: every Contact value; 0, or -1 if one cannot be read
+ * or rewritten (the message must then be refused). */
+int px_contacts_to_core(proxy *p, px_binding *b, sip_rw *rw, bool remember);
+/* reg: a 2xx to REGISTER (the terminal's own come back as written); peer
+ * (if not NULL) gets the first value's host:port. */
+int px_contacts_to_access(proxy *p, px_binding *b, sip_rw *rw, bool reg, char *peer, size_t peer_cap);
+/* A request's R-URI toward the terminal: the Contact it wrote. */
+int px_ruri_to_access(proxy *p, px_binding *b, sip_rw *rw);
+struct osip_message;
+long px_register_expires(const proxy *p, const px_binding *b, const struct osip_message *m);
 
 /* relay.c */
 void px_relay_rx(void *arg, tv_udp *s, const tv_ep *from, const uint8_t *data, size_t len, tv_time now);

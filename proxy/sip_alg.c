@@ -30,41 +30,150 @@ typedef struct sipmsg {
 	char call_id[128];
 	const char *cseq_method;
 	bool request;
+	int via_tr_edit;        /* edit index of the top Via's transport toward the core, or -1 */
 } sipmsg;
 
-static int msg_parse(proxy *p, const char *buf, size_t len, sipmsg *sm)
+/* Why msg_in() refused a message, and what answer a request gets. */
+typedef struct refusal {
+	int code;               /* 0: drop silently (counted); 200: answer OK ourselves */
+	const char *reason;
+} refusal;
+
+static int refuse(proxy *p, enum px_drop d, refusal *why, int code, const char *reason)
 {
-	char *cid = NULL;
+	p->st.drop[d]++;
+	why->code = code;
+	why->reason = reason;
+	return -1;
+}
+
+static bool ci_eq(const char *a, size_t alen, const char *b)
+{
+	return alen == strlen(b) && !strncasecmp(a, b, alen);
+}
+
+/* The numeric status of a response's first line, checked by hand: libosip2
+ * takes any number of digits and wraps. -1 if not three digits 100-699. */
+static int status_code(const char *buf, size_t len)
+{
+	size_t i = 0;
+	int code = 0;
+
+	while (i < len && buf[i] != ' ')
+		i++;
+	if (i + 4 >= len)
+		return -1;
+	for (int k = 1; k <= 3; k++) {
+		char ch = buf[i + (size_t)k];
+		if (ch < '0' || ch > '9')
+			return -1;
+		code = code * 10 + (ch - '0');
+	}
+	if (buf[i + 4] != ' ' && buf[i + 4] != '\r')
+		return -1;
+	return code >= 100 && code <= 699 ? code : -1;
+}
+
+/* Max-Forwards: its value, -1 if absent, -2 if unreadable. */
+static long max_forwards(const sip_rw *rw)
+{
+	rw_span v;
+	long n = 0;
+
+	if (rw_header(rw->buf, rw->body_off, "Max-Forwards", 0, 0, &v) != 1)
+		return -1;
+	if (!v.len || v.len > 3)
+		return -2;
+	for (uint32_t i = 0; i < v.len; i++) {
+		char ch = rw->buf[v.off + i];
+		if (ch < '0' || ch > '9')
+			return -2;
+		n = n * 10 + (ch - '0');
+	}
+	return n;
+}
+
+/* Take a message in: frame it (UDP: bytes past Content-Length are
+ * discarded, RFC 3261 18.3; TCP: the framer has done it), copy and unfold
+ * it into p->inbuf, parse it with libosip2 and check what a SIP element
+ * must check before acting on it. On -1 the message is counted and *why
+ * says the answer a request gets (code 0: none); sm->rw is usable for that
+ * answer whenever why->code is set. */
+static int msg_in(proxy *p, const char *raw, size_t len, bool stream, sipmsg *sm, refusal *why)
+{
+	char *cid = NULL, *buf = p->inbuf;
+	sip_frame f;
+	long mf;
+	int rc = SF_OK;
 
 	memset(sm, 0, sizeof(*sm));
-	if (len < 16 || len > PX_SIP_MAX || rw_init(&sm->rw, buf, len) < 0)
-		goto bad;
-	/* Folded header lines (obsolete line folding) would hide values from
-	 * the span finders: refuse the message rather than forward it half
-	 * rewritten. */
-	for (size_t i = 0; i + 2 < sm->rw.body_off; i++)
-		if (buf[i] == '\n' && (buf[i + 1] == ' ' || buf[i + 1] == '\t'))
-			goto bad;
+	why->code = 0;
+	if (stream) {
+		if (len > SIP_TCP_MAX)
+			return refuse(p, PX_DROP_SIP_TOO_BIG, why, 0, NULL);
+	} else {
+		rc = sip_frame_find(raw, len, false, SIP_UDP_MAX, &f);
+		if (rc == SF_TOO_BIG)
+			return refuse(p, PX_DROP_SIP_TOO_BIG, why, 0, NULL);
+		if (rc == SF_NO_HEADER_END)
+			return refuse(p, PX_DROP_SIP_MALFORMED, why, 0, NULL);
+		if (rc == SF_OK) {
+			if (f.extra)
+				p->st.sip_trailing++;
+			len = f.msg_len;
+		}
+	}
+	memcpy(buf, raw, len);
+	buf[len] = '\0';
+	if (len < 16 || rw_init(&sm->rw, buf, len) < 0)
+		return refuse(p, PX_DROP_SIP_MALFORMED, why, 0, NULL);
+	if (sip_unfold(buf, sm->rw.body_off))
+		p->st.sip_unfolded++;
+	sm->request = strncmp(buf, "SIP/", 4) != 0;
+	if (!stream && rc == SF_BAD_LENGTH)
+		return refuse(p, PX_DROP_SIP_LENGTH, why, sm->request ? 400 : 0, "Bad Request (Content-Length)");
 	if (osip_message_init(&sm->m) != 0)
-		goto bad;
+		return refuse(p, PX_DROP_SIP_MALFORMED, why, 0, NULL);
 	if (osip_message_parse(sm->m, buf, len) != 0 || !sm->m->call_id || !sm->m->cseq ||
-	    !sm->m->cseq->method || osip_list_size(&sm->m->vias) < 1 || !sm->m->from || !sm->m->to)
-		goto bad;
+	    !sm->m->cseq->method || osip_list_size(&sm->m->vias) < 1 || !sm->m->from || !sm->m->to ||
+	    MSG_IS_REQUEST(sm->m) != sm->request)
+		goto malformed;
 	if (osip_call_id_to_str(sm->m->call_id, &cid) != 0)
-		goto bad;
+		goto malformed;
 	snprintf(sm->call_id, sizeof(sm->call_id), "%s", cid);
 	osip_free(cid);
 	sm->cseq_method = sm->m->cseq->method;
-	sm->request = MSG_IS_REQUEST(sm->m);
 	if (sm->request && (!sm->m->req_uri || !sm->m->sip_method))
-		goto bad;
+		goto malformed;
+	/* RFC 3261 8.2.2.x / 16.3: version, CSeq, Max-Forwards, status. */
+	if (!sm->m->sip_version || osip_strcasecmp(sm->m->sip_version, "SIP/2.0"))
+		return refuse(p, PX_DROP_SIP_VERSION, why, sm->request ? 505 : 0, "Version Not Supported");
+	if (!sm->request) {
+		if (status_code(buf, len) < 0)
+			return refuse(p, PX_DROP_SIP_STATUS, why, 0, NULL);
+		return 0;
+	}
+	if (strcmp(sm->cseq_method, sm->m->sip_method))
+		return refuse(p, PX_DROP_SIP_CSEQ, why, 400, "Bad Request (CSeq method)");
+	mf = max_forwards(&sm->rw);
+	if (mf == -2)
+		return refuse(p, PX_DROP_SIP_MALFORMED, why, 400, "Bad Request (Max-Forwards)");
+	if (mf == 0) {
+		/* OPTIONS to the proxy itself is answered here (16.3 step 3). */
+		if (!strcmp(sm->m->sip_method, "OPTIONS") && !sm->m->req_uri->username) {
+			rw_span r, hp;
+			if (rw_request_uri(buf, sm->rw.body_off, &r) == 1 && rw_uri_hostport(buf, r, &hp) == 1 &&
+			    (ci_eq(buf + hp.off, hp.len, p->access_hp) || ci_eq(buf + hp.off, hp.len, p->access_ip_s))) {
+				why->code = 200;
+				why->reason = "OK";
+				return -1;
+			}
+		}
+		return refuse(p, PX_DROP_SIP_HOPS, why, 483, "Too Many Hops");
+	}
 	return 0;
-bad:
-	if (sm->m)
-		osip_message_free(sm->m);
-	sm->m = NULL;
-	p->st.drop[PX_DROP_SIP_MALFORMED]++;
-	return -1;
+malformed:
+	return refuse(p, PX_DROP_SIP_MALFORMED, why, 0, NULL);
 }
 
 static void msg_free(sipmsg *sm)
@@ -246,39 +355,78 @@ static int sdp_handle(proxy *p, px_leg *leg, sipmsg *sm, enum px_side from)
 
 /* ---- replies the proxy makes itself ----------------------------------- */
 
-/* A response the proxy makes itself (400 for bad SDP, 503 when ports ran
- * out): the request's Via, From, To, Call-ID and CSeq lines copied as they
- * were, sent back the way the request came (to the terminal, or with
- * side PX_CORE to the softswitch from the terminal's core address). */
-static void reply(proxy *p, px_binding *b, const tv_ep *from, const sipmsg *sm, int code, const char *reason,
-		  enum px_side side)
+/* Append to out (cap bytes) at *n; false once it no longer fits. */
+static bool put(char *out, size_t cap, size_t *n, const char *a, size_t alen)
+{
+	if (*n > cap || alen > cap - *n)
+		return false;
+	memcpy(out + *n, a, alen);
+	*n += alen;
+	return true;
+}
+
+/* Does a To/From value carry a tag parameter (outside the URI's <>)? */
+static bool has_tag(const char *buf, rw_span v)
+{
+	size_t i = v.off, end = v.off + v.len;
+	const char *gt = memchr(buf + v.off, '>', v.len);
+
+	if (gt)
+		i = (size_t)(gt - buf);
+	for (; i + 5 <= end; i++)
+		if (buf[i] == ';') {
+			size_t k = i + 1;
+			while (k < end && (buf[k] == ' ' || buf[k] == '\t'))
+				k++;
+			if (k + 4 <= end && !strncasecmp(buf + k, "tag=", 4))
+				return true;
+		}
+	return false;
+}
+
+/* A response the proxy makes itself (400, 483, 503, 505, or 200 to an
+ * OPTIONS for itself): the request's Via, From, To, Call-ID and CSeq lines
+ * copied as they were, sent back the way the request came: to the
+ * terminal (its binding, or the connection or address it came from), or
+ * with side PX_CORE to the softswitch from the terminal's core address.
+ * Built in p->outbuf with every append checked: a request with many
+ * headers makes a reply as long as itself, and one that does not fit is
+ * not sent (counted as a send failure). */
+static void reply(proxy *p, px_binding *b, tv_tcp *tcp, const tv_ep *from, const sipmsg *sm, int code,
+		  const char *reason, enum px_side side)
 {
 	static const struct { const char *name; char compact; } copy[] = {
 		{ "Via", 'v' }, { "From", 'f' }, { "To", 't' }, { "Call-ID", 'i' }, { "CSeq", 0 },
 	};
-	char out[PX_SIP_MAX];
-	int n = snprintf(out, sizeof(out), "SIP/2.0 %d %s\r\n", code, reason);
+	char *out = p->outbuf, line[160];
+	size_t n = 0, cap = PX_OUT_MAX;
+	bool ok;
+	int k = snprintf(line, sizeof(line), "SIP/2.0 %d %s\r\n", code, reason);
 
-	for (size_t h = 0; h < sizeof(copy) / sizeof(copy[0]); h++) {
+	ok = put(out, cap, &n, line, (size_t)k);
+	for (size_t h = 0; ok && h < sizeof(copy) / sizeof(copy[0]); h++) {
 		rw_span v;
-		for (int i = 0; rw_header(sm->rw.buf, sm->rw.body_off, copy[h].name, copy[h].compact, i, &v) == 1; i++)
-			n += snprintf(out + n, sizeof(out) - (size_t)n, "%s: %.*s%s\r\n", copy[h].name, (int)v.len,
-				      sm->rw.buf + v.off, (!strcmp(copy[h].name, "To") && !sm->m->to->gen_params.nb_elt) ?
-				      ";tag=tvpx" : "");
-		if ((size_t)n >= sizeof(out))
-			return;
+		for (int i = 0; ok && rw_header(sm->rw.buf, sm->rw.body_off, copy[h].name, copy[h].compact, i, &v) == 1;
+		     i++) {
+			ok = put(out, cap, &n, copy[h].name, strlen(copy[h].name)) && put(out, cap, &n, ": ", 2) &&
+			     put(out, cap, &n, sm->rw.buf + v.off, v.len);
+			if (ok && !strcmp(copy[h].name, "To") && !has_tag(sm->rw.buf, v))
+				ok = put(out, cap, &n, ";tag=tvpx", 9);
+			ok = ok && put(out, cap, &n, "\r\n", 2);
+		}
 	}
-	n += snprintf(out + n, sizeof(out) - (size_t)n, "Content-Length: 0\r\n\r\n");
-	if ((size_t)n >= sizeof(out))
+	ok = ok && put(out, cap, &n, "Content-Length: 0\r\n\r\n", 21);
+	p->st.sip_replies++;
+	if (!ok || (!tcp && !(b && b->tcp) && n > SIP_UDP_MAX)) {
+		p->st.drop[side == PX_CORE ? PX_DROP_SEND_CORE : PX_DROP_SEND_ACCESS]++;
 		return;
-	if (side == PX_CORE) {
-		px_send_core(p, b, out, (size_t)n);
-	} else if (b) {
-		px_send_access(p, b, out, (size_t)n);
-	} else {
-		p->st.sip_out_access++;
-		host_udp_send(p->sip, from, out, (size_t)n);
 	}
+	if (side == PX_CORE)
+		px_send_core(p, b, out, n);
+	else if (b)
+		px_send_access(p, b, out, n);
+	else
+		px_send_raw(p, tcp, from, out, n);
 }
 
 /* Call-ID topology hiding. Phones commonly write "random@PRIVATE-IP"; on
@@ -318,54 +466,49 @@ static void callid_swap(proxy *p, const px_binding *b, sipmsg *sm, enum px_side 
 		strcpy(at + 1, put);
 }
 
-/* A 2xx to REGISTER: the registrar's Contact (our core address for this
- * terminal) goes back as the terminal wrote it, and the granted lifetime
- * bounds the binding (0: unregistered). */
+/* A 2xx to REGISTER: the granted lifetime bounds the binding (0:
+ * unregistered). The Contacts themselves are restored by
+ * px_contacts_to_access(). */
 static void register_ok(proxy *p, px_binding *b, sipmsg *sm)
 {
-	osip_contact_t *ct = NULL;
-	osip_generic_param_t *ex = NULL;
-	osip_header_t *eh = NULL;
-	long expires = 3600;
-	rw_span v, hp;
+	long expires = px_register_expires(p, b, sm->m);
 
-	if (osip_message_get_contact(sm->m, 0, &ct) == 0 && ct && osip_contact_param_get_byname(ct, "expires", &ex) == 0 &&
-	    ex && ex->gvalue)
-		expires = strtol(ex->gvalue, NULL, 10);
-	else if (osip_message_get_expires(sm->m, 0, &eh) == 0 && eh && eh->hvalue)
-		expires = strtol(eh->hvalue, NULL, 10);
-	if (!ct)
-		expires = 0;                    /* no binding left at the registrar */
 	b->registered = expires > 0;
 	b->reg_until = expires > 0 ? host_now(p->h) + TV_SEC(expires) : 0;
-	for (int i = 0; rw_header(sm->rw.buf, sm->rw.body_off, "Contact", 'm', i, &v) == 1; i++) {
-		char t[PX_HP];
-		if (rw_uri_hostport(sm->rw.buf, v, &hp) != 1 || !b->contact_hp[0])
-			continue;
-		span_text(sm->rw.buf, hp, t, sizeof(t));
-		if (!strcmp(t, b->core_hp))
-			rw_replace(&sm->rw, hp, b->contact_hp);
-	}
 	if (b->registered)
 		px_ka_schedule(b);
 }
 
 /* ---- forwarding ------------------------------------------------------- */
 
+/* Write the rewritten message into p->outbuf and send it. Toward the core,
+ * a request over 1,300 bytes goes over TCP where the core takes TCP (RFC
+ * 3261 18.1.1), its Via transport saying so (sm->via_tr_edit, the edit of
+ * the top Via's transport: UDP and TCP are the same length). */
 static int emit(proxy *p, px_binding *b, sipmsg *sm, enum px_side to)
 {
-	char out[PX_SIP_MAX + 512];
-	int n = rw_apply(&sm->rw, out, sizeof(out));
+	int n = rw_apply(&sm->rw, p->outbuf, PX_OUT_MAX);
 
 	if (n < 0) {
 		p->st.drop[PX_DROP_SIP_MALFORMED]++;
 		return -1;
 	}
+	if (to == PX_CORE && sm->request && n > 1300) {
+		if (p->cfg.core_tcp && sm->via_tr_edit >= 0) {
+			memcpy(sm->rw.e[sm->via_tr_edit].rep, "TCP", 4);
+			n = rw_apply(&sm->rw, p->outbuf, PX_OUT_MAX);
+			if (n < 0) {
+				p->st.drop[PX_DROP_SIP_MALFORMED]++;
+				return -1;
+			}
+			p->st.core_tcp++;
+			return px_send_core_tcp(p, b, p->outbuf, (size_t)n);
+		}
+		p->st.core_udp_large++;
+	}
 	if (to == PX_CORE)
-		px_send_core(p, b, out, (size_t)n);
-	else
-		px_send_access(p, b, out, (size_t)n);
-	return 0;
+		return px_send_core(p, b, p->outbuf, (size_t)n);
+	return px_send_access(p, b, p->outbuf, (size_t)n);
 }
 
 static void end_leg_after(proxy *p, px_binding *b, const sipmsg *sm)
@@ -428,6 +571,53 @@ static int top_via_line(const sip_rw *rw, rw_span *line, rw_span *val)
 	return 0;
 }
 
+/* Answer a refused request the way it came (a response is only counted). */
+static void refused(proxy *p, px_binding *b, tv_tcp *tcp, const tv_ep *from, const sipmsg *sm, const refusal *why,
+		    enum px_side side)
+{
+	if (why->code && sm->request && sm->rw.buf && (!sm->m || !MSG_IS_ACK(sm->m)) &&
+	    strncmp(sm->rw.buf, "ACK ", 4))
+		reply(p, b, tcp, from, sm, why->code, why->reason, side);
+}
+
+/* The top Via of a request from a terminal: remember its sent-by and
+ * transport as written, put the terminal's core address and the core's
+ * transport (UDP; emit() may make it TCP). */
+static void via_to_core(px_binding *b, sipmsg *sm)
+{
+	rw_span via, span;
+
+	sm->via_tr_edit = -1;
+	if (rw_header(sm->rw.buf, sm->rw.body_off, "Via", 'v', 0, &via) != 1)
+		return;
+	if (rw_via_sentby(sm->rw.buf, via, &span) == 1) {
+		span_text(sm->rw.buf, span, b->sentby, sizeof(b->sentby));
+		rw_replace(&sm->rw, span, b->core_hp);
+	}
+	if (rw_via_transport(sm->rw.buf, via, &span) == 1) {
+		span_text(sm->rw.buf, span, b->via_tr, sizeof(b->via_tr));
+		sm->via_tr_edit = sm->rw.nedits;
+		rw_replace(&sm->rw, span, "UDP");
+	}
+}
+
+/* The top Via of a response from the core: back to what the terminal wrote. */
+static void via_to_access(px_binding *b, sipmsg *sm)
+{
+	rw_span via, span;
+	char tr[8];
+
+	if (rw_header(sm->rw.buf, sm->rw.body_off, "Via", 'v', 0, &via) != 1)
+		return;
+	if (rw_via_sentby(sm->rw.buf, via, &span) == 1 && b->sentby[0])
+		rw_replace(&sm->rw, span, b->sentby);
+	if (rw_via_transport(sm->rw.buf, via, &span) == 1 && b->via_tr[0]) {
+		span_text(sm->rw.buf, span, tr, sizeof(tr));
+		if (strcmp(tr, b->via_tr))
+			rw_replace(&sm->rw, span, b->via_tr);
+	}
+}
+
 void px_sip_from_access(proxy *p, tv_tcp *tcp, const tv_ep *from, const char *msg, size_t len)
 {
 	px_binding *b;
@@ -436,13 +626,16 @@ void px_sip_from_access(proxy *p, tv_tcp *tcp, const tv_ep *from, const char *ms
 	osip_via_t *v;
 	osip_generic_param_t *branch = NULL;
 	px_leg *leg;
+	refusal why;
 	int rc;
 
-	if (msg_parse(p, msg, len, &sm) < 0)
-		return;
+	b = px_binding_get(p, from, tcp, NULL, false);
+	if (msg_in(p, msg, len, tcp != NULL, &sm, &why) < 0) {
+		refused(p, b, tcp, from, &sm, &why, PX_ACCESS);
+		goto out;
+	}
 	osip_message_get_via(sm.m, 0, &v);
 	osip_via_param_get_byname(v, "branch", &branch);
-	b = px_binding_get(p, from, tcp, NULL, false);
 	if (!sm.request) {
 		if (branch && branch->gvalue && !strncmp(branch->gvalue, KA_BRANCH, strlen(KA_BRANCH))) {
 			if (b)
@@ -467,25 +660,21 @@ void px_sip_from_access(proxy *p, tv_tcp *tcp, const tv_ep *from, const char *ms
 			}
 		}
 		rw_replace(&sm.rw, span, "");
+		sm.via_tr_edit = -1;
 	} else {
 		const char *user = is_method(&sm, "REGISTER") ? sm.m->to->url ? sm.m->to->url->username : NULL
 							  : sm.m->from->url ? sm.m->from->url->username : NULL;
 		if (!b)
 			b = px_binding_get(p, from, tcp, user, true);
 		if (!b) {
-			reply(p, NULL, from, &sm, 503, "Service Unavailable", PX_ACCESS);
+			reply(p, NULL, tcp, from, &sm, 503, "Service Unavailable", PX_ACCESS);
 			goto out;
 		}
 		if (!b->user[0] && user) {
 			snprintf(b->user, sizeof(b->user), "%s", user);
 			tv_map_put(&p->by_user, px_hash_str(b->user), b);
 		}
-		/* Record the terminal's own view of its signaling address. */
-		if (rw_header(sm.rw.buf, sm.rw.body_off, "Via", 'v', 0, &via) == 1 &&
-		    rw_via_sentby(sm.rw.buf, via, &span) == 1) {
-			span_text(sm.rw.buf, span, b->sentby, sizeof(b->sentby));
-			rw_replace(&sm.rw, span, b->core_hp);
-		}
+		via_to_core(b, &sm);
 		/* In-dialog request to a peer whose Contact we rewrote. */
 		if (rw_request_uri(sm.rw.buf, sm.rw.body_off, &span) == 1 &&
 		    rw_uri_hostport(sm.rw.buf, span, &span) == 1) {
@@ -500,14 +689,12 @@ void px_sip_from_access(proxy *p, tv_tcp *tcp, const tv_ep *from, const char *ms
 		if (is_method(&sm, "INVITE"))
 			p->st.invites++;
 	}
-	/* Contact -> our core address for this terminal. */
-	if (rw_header(sm.rw.buf, sm.rw.body_off, "Contact", 'm', 0, &via) == 1 &&
-	    rw_uri_hostport(sm.rw.buf, via, &span) == 1) {
-		if (sm.request) {
-			span_text(sm.rw.buf, span, b->contact_hp, sizeof(b->contact_hp));
-			tv_ep_parse(b->contact_hp, &b->contact, true);
-		}
-		rw_replace(&sm.rw, span, b->core_hp);
+	/* Every Contact -> our core address for this terminal. */
+	if (px_contacts_to_core(p, b, &sm.rw, sm.request) < 0) {
+		p->st.drop[PX_DROP_SIP_CONTACT]++;
+		if (sm.request && !is_method(&sm, "ACK"))
+			reply(p, b, tcp, from, &sm, 400, "Bad Request (Contact)", PX_ACCESS);
+		goto out;
 	}
 	callid_swap(p, b, &sm, PX_ACCESS);
 	leg = px_leg_find(b, sm.call_id, false);
@@ -515,9 +702,9 @@ void px_sip_from_access(proxy *p, tv_tcp *tcp, const tv_ep *from, const char *ms
 		leg = px_leg_find(b, sm.call_id, true);
 	if (leg && (rc = sdp_handle(p, leg, &sm, PX_ACCESS)) < 0) {
 		if (sm.request && rc == TV_EFULL)
-			reply(p, b, from, &sm, 503, "Service Unavailable (no media ports)", PX_ACCESS);
+			reply(p, b, tcp, from, &sm, 503, "Service Unavailable (no media ports)", PX_ACCESS);
 		else if (sm.request && !is_method(&sm, "ACK"))
-			reply(p, b, from, &sm, 400, "Bad Request (SDP)", PX_ACCESS);
+			reply(p, b, tcp, from, &sm, 400, "Bad Request (SDP)", PX_ACCESS);
 		if (rc != TV_EFULL)
 			p->st.drop[PX_DROP_SIP_MALFORMED]++;
 		if (leg->ns == 0 || !leg->confirmed)
@@ -532,27 +719,33 @@ out:
 	msg_free(&sm);
 }
 
-void px_sip_from_core(proxy *p, px_binding *b, const char *msg, size_t len)
+void px_sip_from_core(proxy *p, px_binding *b, bool stream, const char *msg, size_t len)
 {
 	sipmsg sm;
-	rw_span span, val;
+	rw_span val;
 	px_leg *leg;
+	refusal why;
+	char peer[PX_HP] = "";
+	bool reg_ok;
 	int rc;
 
-	if (msg_parse(p, msg, len, &sm) < 0)
-		return;
+	if (msg_in(p, msg, len, stream, &sm, &why) < 0) {
+		refused(p, b, NULL, NULL, &sm, &why, PX_CORE);
+		goto out;
+	}
 	callid_swap(p, b, &sm, PX_CORE);
 	leg = px_leg_find(b, sm.call_id, false);
+	reg_ok = !sm.request && !strcmp(sm.cseq_method, "REGISTER") && sm.m->status_code >= 200 &&
+		 sm.m->status_code < 300;
 	if (sm.request) {
 		osip_via_t *v;
 		osip_generic_param_t *branch = NULL;
 		char line[256];
 		rw_span at;
 
-		/* Request-URI: the terminal's core address -> what it registered. */
-		if (rw_request_uri(sm.rw.buf, sm.rw.body_off, &span) == 1 &&
-		    rw_uri_hostport(sm.rw.buf, span, &span) == 1 && b->contact_hp[0])
-			rw_replace(&sm.rw, span, b->contact_hp);
+		/* Request-URI: the terminal's core address -> the Contact it wrote. */
+		if (b->contact_hp[0] && px_ruri_to_access(p, b, &sm.rw) < 0)
+			goto out;
 		/* Our Via on top, so the terminal answers us. */
 		osip_message_get_via(sm.m, 0, &v);
 		osip_via_param_get_byname(v, "branch", &branch);
@@ -560,7 +753,7 @@ void px_sip_from_core(proxy *p, px_binding *b, const char *msg, size_t len)
 			goto out;
 		at.len = 0;
 		snprintf(line, sizeof(line), "Via: SIP/2.0/%s %s;branch=" PX_BRANCH "%016llx;rport\r\n",
-			 b->tcp ? "TCP" : "UDP", p->access_hp,
+			 b->tcp_flow ? "TCP" : "UDP", p->access_hp,
 			 (unsigned long long)px_hash_str(branch && branch->gvalue ? branch->gvalue : sm.call_id));
 		if (strlen(line) >= RW_REP_MAX) {
 			/* keep the line short enough for one edit */
@@ -570,27 +763,30 @@ void px_sip_from_core(proxy *p, px_binding *b, const char *msg, size_t len)
 		rw_replace(&sm.rw, at, line);
 		mark_ending(p, b, &sm);
 	} else {
-		/* Top Via: ours for this terminal -> what the terminal wrote. */
-		if (rw_header(sm.rw.buf, sm.rw.body_off, "Via", 'v', 0, &val) == 1 &&
-		    rw_via_sentby(sm.rw.buf, val, &span) == 1 && b->sentby[0])
-			rw_replace(&sm.rw, span, b->sentby);
-		if (!strcmp(sm.cseq_method, "REGISTER") && sm.m->status_code >= 200 && sm.m->status_code < 300)
+		via_to_access(b, &sm);
+		if (reg_ok)
 			register_ok(p, b, &sm);
 	}
-	/* Contact of the other party -> our access address; remember it. */
-	if (rw_header(sm.rw.buf, sm.rw.body_off, "Contact", 'm', 0, &val) == 1 &&
-	    rw_uri_hostport(sm.rw.buf, val, &span) == 1 && strcmp(sm.cseq_method, "REGISTER")) {
+	/* Every Contact: the other party's -> our access address (the first
+	 * remembered for in-dialog requests); in a 2xx to REGISTER the
+	 * terminal's own come back as it wrote them. */
+	if (px_contacts_to_access(p, b, &sm.rw, reg_ok, peer, sizeof(peer)) < 0) {
+		p->st.drop[PX_DROP_SIP_CONTACT]++;
+		if (sm.request && !is_method(&sm, "ACK"))
+			reply(p, b, NULL, NULL, &sm, 400, "Bad Request (Contact)", PX_CORE);
+		goto out;
+	}
+	if (peer[0] && strcmp(sm.cseq_method, "REGISTER")) {
 		if (!leg)
 			leg = px_leg_find(b, sm.call_id, true);
 		if (leg)
-			span_text(sm.rw.buf, span, leg->peer_target, sizeof(leg->peer_target));
-		rw_replace(&sm.rw, span, p->access_hp);
+			snprintf(leg->peer_target, sizeof(leg->peer_target), "%s", peer);
 	}
 	if (!leg && osip_list_size(&sm.m->bodies) > 0)
 		leg = px_leg_find(b, sm.call_id, true);
 	if (leg && (rc = sdp_handle(p, leg, &sm, PX_CORE)) < 0) {
 		if (sm.request && !is_method(&sm, "ACK"))
-			reply(p, b, NULL, &sm, rc == TV_EFULL ? 503 : 400,
+			reply(p, b, NULL, NULL, &sm, rc == TV_EFULL ? 503 : 400,
 			      rc == TV_EFULL ? "Service Unavailable (no media ports)" : "Bad Request (SDP)", PX_CORE);
 		if (rc != TV_EFULL)
 			p->st.drop[PX_DROP_SIP_MALFORMED]++;
@@ -600,8 +796,7 @@ void px_sip_from_core(proxy *p, px_binding *b, const char *msg, size_t len)
 	}
 	if (emit(p, b, &sm, PX_ACCESS) == 0)
 		end_leg_after(p, b, &sm);
-	if (!sm.request && !strcmp(sm.cseq_method, "REGISTER") && sm.m->status_code >= 200 &&
-	    sm.m->status_code < 300 && !b->registered && !b->legs) {
+	if (reg_ok && !b->registered && !b->legs) {
 		p->st.unregistered++;
 		px_binding_remove(p, b);
 	}

@@ -126,6 +126,116 @@ int rw_via_sentby(const char *buf, rw_span val, rw_span *out)
 	return span_to(buf, i, end, ";, \t", out);
 }
 
+int rw_via_transport(const char *buf, rw_span val, rw_span *out)
+{
+	size_t i = val.off, end = val.off + val.len;
+	int slashes = 0;
+
+	while (i < end && slashes < 2) {
+		if (buf[i] == '/')
+			slashes++;
+		i++;
+	}
+	if (slashes < 2)
+		return -1;
+	while (i < end && is_ws(buf[i]))
+		i++;
+	return span_to(buf, i, end, " \t;,", out);
+}
+
+int rw_values(const char *buf, rw_span val, rw_span *out, int max)
+{
+	size_t i = val.off, end = val.off + val.len, s = val.off;
+	bool quote = false, angle = false;
+	int n = 0;
+
+	for (; i <= end; i++) {
+		char ch = i < end ? buf[i] : ',';
+		if (quote) {
+			if (ch == '\\' && i + 1 < end)
+				i++;
+			else if (ch == '"')
+				quote = false;
+			else if (i == end)
+				return -1;
+			continue;
+		}
+		if (ch == '"' && !angle)
+			quote = true;
+		else if (ch == '<' && !angle)
+			angle = true;
+		else if (ch == '>' && angle)
+			angle = false;
+		else if (ch == ',' && (!angle || i == end)) {
+			size_t a = s, b = i;
+			if (angle)
+				return -1;
+			while (a < b && is_ws(buf[a]))
+				a++;
+			while (b > a && is_ws(buf[b - 1]))
+				b--;
+			if (a == b || n == max)
+				return -1;
+			out[n].off = (uint32_t)a;
+			out[n].len = (uint32_t)(b - a);
+			n++;
+			s = i + 1;
+		}
+	}
+	return n;
+}
+
+int rw_uri_param(const char *buf, rw_span val, const char *name, rw_span *out)
+{
+	size_t end = val.off + val.len, i, lt, gt, nlen = strlen(name);
+	rw_span hp;
+
+	lt = val.off;
+	while (lt < end && buf[lt] != '<')
+		lt++;
+	if (lt == end)
+		return 0;
+	gt = lt;
+	while (gt < end && buf[gt] != '>')
+		gt++;
+	if (gt == end)
+		return -1;
+	if (rw_uri_hostport(buf, (rw_span){ (uint32_t)lt, (uint32_t)(gt - lt) }, &hp) != 1)
+		return 0;
+	for (i = hp.off + hp.len; i < gt && buf[i] == ';';) {
+		size_t s = i++, e;
+		while (i < gt && buf[i] != ';' && buf[i] != '?')
+			i++;
+		e = s + 1;
+		while (e < i && buf[e] != '=')
+			e++;
+		if (e - s - 1 == nlen && !strncasecmp(buf + s + 1, name, nlen)) {
+			out->off = (uint32_t)s;
+			out->len = (uint32_t)(i - s);
+			return 1;
+		}
+	}
+	return 0;
+}
+
+int rw_uri_user(const char *buf, rw_span val, rw_span *out)
+{
+	rw_span hp;
+	size_t i = val.off, end = val.off + val.len;
+
+	if (rw_uri_hostport(buf, val, &hp) != 1)
+		return 0;
+	for (; i + 4 <= end; i++)
+		if (strncasecmp(buf + i, "sip:", 4) == 0 || (i + 5 <= end && strncasecmp(buf + i, "sips:", 5) == 0))
+			break;
+	i += buf[i + 3] == ':' ? 4 : 5;
+	if (hp.off <= i)
+		return 0;
+	out->off = (uint32_t)i;
+	out->len = (uint32_t)(hp.off - 1 - i);
+	return 1;
+}
+
 int rw_uri_hostport(const char *buf, rw_span val, rw_span *out)
 {
 	size_t i = val.off, end = val.off + val.len, s, at = 0;

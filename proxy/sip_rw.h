@@ -12,7 +12,7 @@
 
 #include "tv.h"
 
-#define RW_MAX_EDITS 48
+#define RW_MAX_EDITS 64
 #define RW_REP_MAX 128
 
 typedef struct rw_span {
@@ -50,6 +50,19 @@ int rw_header(const char *buf, size_t hdr_len, const char *name, char compact, i
 int rw_via_sentby(const char *buf, rw_span val, rw_span *out);
 /* host[:port] of the first SIP URI in a span (Contact value, Request-URI). */
 int rw_uri_hostport(const char *buf, rw_span val, rw_span *out);
+/* The transport token (UDP, TCP, ...) of the first Via value. */
+int rw_via_transport(const char *buf, rw_span val, rw_span *out);
+/* Split a header value into its comma-separated values (commas inside
+ * quotes or <> do not split). Returns the count (at most max), or -1 if
+ * the value is malformed (unbalanced quote or bracket, an empty value) or
+ * has more than max values. */
+int rw_values(const char *buf, rw_span val, rw_span *out, int max);
+/* In a Contact-like value whose URI is in <>: the whole ";name=value"
+ * URI parameter (with its ';'), 1/0/-1. Without <> the parameters belong
+ * to the header, not the URI: 0. */
+int rw_uri_param(const char *buf, rw_span val, const char *name, rw_span *out);
+/* The userinfo of the first SIP URI in a span (without '@'): 1, or 0 if none. */
+int rw_uri_user(const char *buf, rw_span val, rw_span *out);
 /* The Request-URI of a request's first line. */
 int rw_request_uri(const char *buf, size_t len, rw_span *out);
 

@@ -300,16 +300,12 @@ Test(proxy_wire, garbage_is_counted_and_dropped, .init = setup, .fini = teardown
 	static const char *const junk[] = {
 		"hello", "INVITE\r\n\r\n", "SIP/2.0 200 OK\r\n\r\n",
 		"INVITE sip:x SIP/2.0\r\nVia: SIP/2.0/UDP 1.2.3.4\r\n\r\n",   /* no Call-ID/CSeq/From/To */
-		/* a valid REGISTER but with its Via folded: the span could not be found */
-		"REGISTER sip:example.net SIP/2.0\r\nVia:\r\n SIP/2.0/UDP 192.168.1.10:5060;branch=z9hG4bKf\r\n"
-		"From: <sip:alice@example.net>;tag=f\r\nTo: <sip:alice@example.net>\r\nCall-ID: f@x\r\n"
-		"CSeq: 1 REGISTER\r\nContact: <sip:alice@192.168.1.10:5060>\r\nContent-Length: 0\r\n\r\n",
 	};
 
 	for (size_t i = 0; i < sizeof(junk) / sizeof(junk[0]); i++)
 		from_term(junk[i]);
 	cr_assert_eq(w.at_ss.n, 0);
-	cr_assert_eq(proxy_get_stats(w.px)->drop[PX_DROP_SIP_MALFORMED], 5);
+	cr_assert_eq(proxy_get_stats(w.px)->drop[PX_DROP_SIP_MALFORMED], 4);
 	from_term(REGISTER);
 	cr_assert_eq(w.at_ss.n, 1, "still works");
 }

@@ -5,7 +5,7 @@
  * on it, the encoder writes the attributes in its order. Every read is
  * preceded by a length check against the attribute or the message; the
  * message itself must fill the datagram exactly. */
-#include "stun.h"
+#include "stun_msg.h"
 #include "pkt.h"
 
 #include <string.h>

@@ -1,0 +1,224 @@
+/* sip_contact.c - every Contact value, both ways, and what a terminal
+ * registered.
+ *
+ * A message may carry several Contact headers and several comma-separated
+ * values in each (RFC 3261 20.10); each value is rewritten, never only the
+ * first. Toward the core a terminal's values get its core address and lose
+ * their ;transport= parameter (the core side is UDP); the proxy remembers
+ * each one (userinfo, host:port and transport as written) so that the
+ * registrar's answer and requests to that Contact find their way back to
+ * exactly what the terminal wrote. Toward a terminal every other party's
+ * Contact becomes the proxy's access address, where the terminal sends its
+ * in-dialog requests. A value the span finders cannot read refuses the
+ * whole message: nothing half rewritten leaves. */
+#include "proxy_priv.h"
+
+#include <osipparser2/osip_parser.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#define PX_VALUES_MAX 16        /* values in one Contact header we will rewrite */
+
+static void text(const char *buf, rw_span s, char *out, size_t cap)
+{
+	size_t n = s.len < cap - 1 ? s.len : cap - 1;
+
+	memcpy(out, buf + s.off, n);
+	out[n] = '\0';
+}
+
+static px_contact *contact_find(px_binding *b, const char *user)
+{
+	for (int i = 0; i < b->nct; i++)
+		if (!strcmp(b->ct[i].user, user))
+			return &b->ct[i];
+	return b->nct ? &b->ct[0] : NULL;
+}
+
+/* Upsert by userinfo; the first value of a request becomes entry 0 (the
+ * terminal's main Contact, used for keepalive and binding info). */
+static void contact_remember(px_binding *b, const px_contact *c, bool first)
+{
+	int i;
+
+	for (i = 0; i < b->nct && strcmp(b->ct[i].user, c->user); i++)
+		;
+	if (i == b->nct) {
+		if (b->nct == PX_MAX_CONTACTS)
+			i = b->nct - 1;         /* forget the last one */
+		else
+			b->nct++;
+	}
+	b->ct[i] = *c;
+	if (first && i != 0) {
+		px_contact t = b->ct[0];
+		b->ct[0] = b->ct[i];
+		b->ct[i] = t;
+	}
+	if (first) {
+		snprintf(b->contact_hp, sizeof(b->contact_hp), "%s", c->hp);
+		tv_ep_parse(b->contact_hp, &b->contact, true);
+	}
+}
+
+/* Call fn for each Contact value that holds a SIP URI host:port. -1 if a
+ * header or value cannot be read (or there are too many), else 0. */
+typedef int (*value_fn)(void *arg, sip_rw *rw, rw_span val, rw_span hp, int nth);
+
+static int each_contact(sip_rw *rw, value_fn fn, void *arg)
+{
+	rw_span v, vals[PX_VALUES_MAX], hp;
+	int rc, nth = 0;
+
+	for (int i = 0; (rc = rw_header(rw->buf, rw->body_off, "Contact", 'm', i, &v)) == 1; i++) {
+		int nv = rw_values(rw->buf, v, vals, PX_VALUES_MAX);
+		if (nv < 0)
+			return -1;
+		for (int k = 0; k < nv; k++) {
+			int r = rw_uri_hostport(rw->buf, vals[k], &hp);
+			if (r < 0)
+				return -1;
+			if (r == 0)
+				continue;       /* "*", tel:, another scheme: no address */
+			if (fn(arg, rw, vals[k], hp, nth++) < 0)
+				return -1;
+		}
+	}
+	return rc < 0 ? -1 : 0;
+}
+
+typedef struct to_core {
+	proxy *p;
+	px_binding *b;
+	bool remember;
+} to_core;
+
+static int value_to_core(void *arg, sip_rw *rw, rw_span val, rw_span hp, int nth)
+{
+	to_core *c = arg;
+	px_contact ct = { .tcp = false };
+	rw_span tp, us;
+	int t = rw_uri_param(rw->buf, val, "transport", &tp);
+
+	if (t < 0 || hp.len >= sizeof(ct.hp))
+		return -1;
+	if (c->remember) {
+		if (rw_uri_user(rw->buf, val, &us) == 1) {
+			if (us.len >= sizeof(ct.user))
+				return -1;
+			text(rw->buf, us, ct.user, sizeof(ct.user));
+		}
+		text(rw->buf, hp, ct.hp, sizeof(ct.hp));
+		ct.tcp = t == 1 && tp.len == 14 && !strncasecmp(rw->buf + tp.off, ";transport=tcp", 14);
+		contact_remember(c->b, &ct, nth == 0);
+	}
+	if (rw_replace(rw, hp, c->b->core_hp) < 0)
+		return -1;
+	if (t == 1 && rw_replace(rw, tp, "") < 0)
+		return -1;
+	return 0;
+}
+
+int px_contacts_to_core(proxy *p, px_binding *b, sip_rw *rw, bool remember)
+{
+	to_core c = { p, b, remember };
+
+	return each_contact(rw, value_to_core, &c);
+}
+
+typedef struct to_access {
+	proxy *p;
+	px_binding *b;
+	bool reg;               /* a 2xx to REGISTER: the terminal's own come back */
+	char *peer;             /* the first value's host:port, for in-dialog routing */
+	size_t peer_cap;
+} to_access;
+
+static int value_to_access(void *arg, sip_rw *rw, rw_span val, rw_span hp, int nth)
+{
+	to_access *c = arg;
+	px_binding *b = c->b;
+	char hpt[PX_HP], rep[RW_REP_MAX], user[64] = "";
+	rw_span tp, us;
+	int t = rw_uri_param(rw->buf, val, "transport", &tp);
+	bool angle = memchr(rw->buf + val.off, '<', val.len) != NULL;
+	const px_contact *ct = NULL;
+
+	if (t < 0)
+		return -1;
+	text(rw->buf, hp, hpt, sizeof(hpt));
+	if (c->reg && !strcmp(hpt, b->core_hp)) {
+		if (rw_uri_user(rw->buf, val, &us) == 1 && us.len < sizeof(user))
+			text(rw->buf, us, user, sizeof(user));
+		ct = contact_find(b, user);
+	}
+	if (ct) {
+		snprintf(rep, sizeof(rep), "%s%s", ct->hp, ct->tcp && angle ? ";transport=tcp" : "");
+	} else {
+		if (!c->reg && nth == 0 && c->peer)
+			snprintf(c->peer, c->peer_cap, "%s", hpt);
+		snprintf(rep, sizeof(rep), "%s%s", c->p->access_hp, b->tcp_flow && angle ? ";transport=tcp" : "");
+	}
+	if (rw_replace(rw, hp, rep) < 0)
+		return -1;
+	if (t == 1 && rw_replace(rw, tp, "") < 0)
+		return -1;
+	return 0;
+}
+
+int px_contacts_to_access(proxy *p, px_binding *b, sip_rw *rw, bool reg, char *peer, size_t peer_cap)
+{
+	to_access c = { p, b, reg, peer, peer_cap };
+
+	return each_contact(rw, value_to_access, &c);
+}
+
+int px_ruri_to_access(proxy *p, px_binding *b, sip_rw *rw)
+{
+	rw_span r, hp, us;
+	char user[64] = "", rep[RW_REP_MAX];
+	const px_contact *ct;
+
+	(void)p;
+	if (rw_request_uri(rw->buf, rw->body_off, &r) != 1 || rw_uri_hostport(rw->buf, r, &hp) != 1)
+		return 0;
+	if (rw_uri_user(rw->buf, r, &us) == 1 && us.len < sizeof(user))
+		text(rw->buf, us, user, sizeof(user));
+	ct = contact_find(b, user);
+	if (!ct)
+		return 0;
+	snprintf(rep, sizeof(rep), "%s%s", ct->hp, ct->tcp ? ";transport=tcp" : "");
+	return rw_replace(rw, hp, rep);
+}
+
+/* A 2xx to REGISTER: the lifetime the registrar granted this terminal's
+ * Contacts (those with its core address), the longest of them; 0 if none
+ * is left registered. */
+long px_register_expires(const proxy *p, const px_binding *b, const osip_message_t *m)
+{
+	osip_header_t *eh = NULL;
+	long hdr = 3600, best = 0;
+	char port[8];
+
+	snprintf(port, sizeof(port), "%u", b->core_port);
+	if (osip_message_get_expires(m, 0, &eh) == 0 && eh && eh->hvalue)
+		hdr = strtol(eh->hvalue, NULL, 10);
+	for (int i = 0;; i++) {
+		osip_contact_t *ct = NULL;
+		osip_generic_param_t *ex = NULL;
+		long e = hdr;
+
+		if (osip_message_get_contact(m, i, &ct) < 0 || !ct)
+			break;
+		if (!ct->url || !ct->url->host || strcmp(ct->url->host, p->core_ip_s) || !ct->url->port ||
+		    strcmp(ct->url->port, port))
+			continue;
+		if (osip_contact_param_get_byname(ct, "expires", &ex) == 0 && ex && ex->gvalue)
+			e = strtol(ex->gvalue, NULL, 10);
+		if (e > best)
+			best = e;
+	}
+	return best > 86400 * 365L ? 86400 * 365L : best;
+}

@@ -1,0 +1,136 @@
+/* sip_frame.c - see sip_frame.h. */
+#include "sip_frame.h"
+
+#include <string.h>
+#include <strings.h>
+
+static bool is_ws(char c) { return c == ' ' || c == '\t'; }
+
+/* The end of the header: the offset after the first CRLFCRLF, or 0. */
+static size_t header_end(const char *buf, size_t len)
+{
+	const char *p = buf, *end = buf + len;
+
+	while (p + 3 < end && (p = memchr(p, '\r', (size_t)(end - p - 3))) != NULL) {
+		if (p[1] == '\n' && p[2] == '\r' && p[3] == '\n')
+			return (size_t)(p - buf) + 4;
+		p++;
+	}
+	return 0;
+}
+
+/* The value of a Content-Length line starting at i (the header field's
+ * first byte); -1 if malformed, else 0 and *v. Continuation lines (a
+ * folded value) count as white space. */
+static int length_value(const char *buf, size_t i, size_t hdr, unsigned long *v)
+{
+	size_t digits = 0;
+
+	*v = 0;
+	for (;;) {
+		if (i + 2 < hdr && buf[i] == '\r' && buf[i + 1] == '\n' && is_ws(buf[i + 2]))
+			i += 3;
+		else if (i < hdr && is_ws(buf[i]))
+			i++;
+		else
+			break;
+	}
+	while (i < hdr && buf[i] >= '0' && buf[i] <= '9') {
+		if (*v > SIP_TCP_MAX * 16UL)
+			return -1;              /* absurd: refuse rather than overflow */
+		*v = *v * 10 + (unsigned long)(buf[i] - '0');
+		i++;
+		digits++;
+	}
+	while (i < hdr && is_ws(buf[i]))
+		i++;
+	if (!digits || i >= hdr || buf[i] != '\r')
+		return -1;
+	return 0;
+}
+
+/* Find Content-Length in the header [0, hdr): 1 found, 0 absent, -1 bad. */
+static int find_length(const char *buf, size_t hdr, unsigned long *out)
+{
+	size_t i = 0;
+	int found = 0;
+
+	/* skip the start line */
+	while (i < hdr && buf[i] != '\n')
+		i++;
+	i++;
+	while (i < hdr) {
+		size_t n = i, c;
+		unsigned long v;
+
+		if (buf[i] == '\r')
+			break;                  /* the blank line */
+		if (!is_ws(buf[i])) {
+			while (n < hdr && buf[n] != ':' && !is_ws(buf[n]) && buf[n] != '\r')
+				n++;
+			c = n;
+			while (c < hdr && is_ws(buf[c]))
+				c++;
+			if (c < hdr && buf[c] == ':' &&
+			    ((n - i == 14 && !strncasecmp(buf + i, "Content-Length", 14)) ||
+			     (n - i == 1 && (buf[i] | 0x20) == 'l'))) {
+				if (length_value(buf, c + 1, hdr, &v) < 0)
+					return -1;
+				if (found && v != *out)
+					return -1;      /* two that disagree */
+				*out = v;
+				found = 1;
+			}
+		}
+		while (i < hdr && buf[i] != '\n')
+			i++;
+		i++;
+	}
+	return found;
+}
+
+int sip_frame_find(const char *buf, size_t len, bool stream, size_t max, sip_frame *f)
+{
+	unsigned long clen = 0;
+	int rc;
+
+	memset(f, 0, sizeof(*f));
+	f->hdr_len = header_end(buf, len < max ? len : max);
+	if (!f->hdr_len) {
+		if (!stream)
+			return len > max ? SF_TOO_BIG : SF_NO_HEADER_END;
+		return len >= max ? SF_TOO_BIG : SF_MORE;
+	}
+	rc = find_length(buf, f->hdr_len, &clen);
+	if (rc < 0 || (rc == 0 && stream))
+		return SF_BAD_LENGTH;
+	f->has_length = rc == 1;
+	if (!f->has_length)
+		clen = len - f->hdr_len;        /* UDP without it: the rest */
+	if (f->hdr_len + clen > max)
+		return SF_TOO_BIG;
+	if (f->hdr_len + clen > len) {
+		if (stream)
+			return SF_MORE;
+		return SF_BAD_LENGTH;           /* the body is shorter than it says */
+	}
+	f->body_len = clen;
+	f->msg_len = f->hdr_len + clen;
+	f->extra = stream ? 0 : len - f->msg_len;
+	return SF_OK;
+}
+
+int sip_unfold(char *buf, size_t hdr_len)
+{
+	int folds = 0;
+
+	/* The final CRLFCRLF is not a fold; a fold is CRLF then SP/HTAB. */
+	for (size_t i = 0; i + 2 < hdr_len; i++) {
+		if (buf[i] == '\r' && buf[i + 1] == '\n' && is_ws(buf[i + 2])) {
+			buf[i] = ' ';
+			buf[i + 1] = ' ';
+			folds++;
+		}
+	}
+	return folds;
+}
