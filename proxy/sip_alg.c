@@ -124,11 +124,13 @@ static int msg_in(proxy *p, const char *raw, size_t len, bool stream, sipmsg *sm
 		}
 	}
 	memcpy(buf, raw, len);
-	buf[len] = '\0';
 	if (len < 16 || rw_init(&sm->rw, buf, len) < 0)
 		return refuse(p, PX_DROP_SIP_MALFORMED, why, 0, NULL);
-	if (sip_unfold(buf, sm->rw.body_off))
+	if (sip_unfold(buf, &len, sm->rw.body_off)) {
 		p->st.sip_unfolded++;
+		rw_init(&sm->rw, buf, len);
+	}
+	buf[len] = '\0';
 	sm->request = strncmp(buf, "SIP/", 4) != 0;
 	if (!stream && rc == SF_BAD_LENGTH)
 		return refuse(p, PX_DROP_SIP_LENGTH, why, sm->request ? 400 : 0, "Bad Request (Content-Length)");
@@ -601,16 +603,54 @@ static void via_to_core(px_binding *b, sipmsg *sm)
 	}
 }
 
-/* The top Via of a response from the core: back to what the terminal wrote. */
-static void via_to_access(px_binding *b, sipmsg *sm)
+/* The value of parameter name (";name=value") of the first Via value
+ * in via, whose sent-by is span sb: 1 found, 0 not. */
+static int via_param(const char *buf, rw_span via, rw_span sb, const char *name, rw_span *out)
 {
-	rw_span via, span;
-	char tr[8];
+	size_t i = sb.off + sb.len, end = via.off + via.len, n = strlen(name);
+
+	while (i < end && buf[i] != ',') {
+		size_t s, e;
+		if (buf[i++] != ';')
+			continue;
+		while (i < end && (buf[i] == ' ' || buf[i] == '\t'))
+			i++;
+		s = i;
+		while (i < end && buf[i] != ';' && buf[i] != ',' && buf[i] != '=')
+			i++;
+		if (i - s != n || strncasecmp(buf + s, name, n) || i >= end || buf[i] != '=')
+			continue;
+		e = ++i;
+		while (e < end && buf[e] != ';' && buf[e] != ',' && buf[e] != ' ' && buf[e] != '\t')
+			e++;
+		out->off = (uint32_t)i;
+		out->len = (uint32_t)(e - i);
+		return e > i;
+	}
+	return 0;
+}
+
+/* The top Via of a response from the core: back to what the terminal
+ * wrote. Where the core stamped received/rport (RFC 3581), they become
+ * what the proxy saw: the terminal's NAT mapping, never a core address. */
+static void via_to_access(proxy *p, px_binding *b, sipmsg *sm)
+{
+	rw_span via, span, v;
+	char tr[8], txt[TV_IP_STRLEN];
 
 	if (rw_header(sm->rw.buf, sm->rw.body_off, "Via", 'v', 0, &via) != 1)
 		return;
-	if (rw_via_sentby(sm->rw.buf, via, &span) == 1 && b->sentby[0])
-		rw_replace(&sm->rw, span, b->sentby);
+	if (rw_via_sentby(sm->rw.buf, via, &span) == 1) {
+		if (b->sentby[0])
+			rw_replace(&sm->rw, span, b->sentby);
+		if (via_param(sm->rw.buf, via, span, "received", &v) == 1)
+			rw_replace(&sm->rw, v, tv_ip_fmt(&b->nat.ip, txt));
+		if (via_param(sm->rw.buf, via, span, "rport", &v) == 1) {
+			snprintf(txt, sizeof(txt), "%u", b->nat.port);
+			rw_replace(&sm->rw, v, txt);
+		}
+	}
+	(void)p;
 	if (rw_via_transport(sm->rw.buf, via, &span) == 1 && b->via_tr[0]) {
 		span_text(sm->rw.buf, span, tr, sizeof(tr));
 		if (strcmp(tr, b->via_tr))
@@ -763,7 +803,7 @@ void px_sip_from_core(proxy *p, px_binding *b, bool stream, const char *msg, siz
 		rw_replace(&sm.rw, at, line);
 		mark_ending(p, b, &sm);
 	} else {
-		via_to_access(b, &sm);
+		via_to_access(p, b, &sm);
 		if (reg_ok)
 			register_ok(p, b, &sm);
 	}

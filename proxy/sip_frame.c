@@ -120,17 +120,26 @@ int sip_frame_find(const char *buf, size_t len, bool stream, size_t max, sip_fra
 	return SF_OK;
 }
 
-int sip_unfold(char *buf, size_t hdr_len)
+int sip_unfold(char *buf, size_t *len, size_t hdr_len)
 {
+	size_t r = 0, o = 0;
 	int folds = 0;
 
 	/* The final CRLFCRLF is not a fold; a fold is CRLF then SP/HTAB. */
-	for (size_t i = 0; i + 2 < hdr_len; i++) {
-		if (buf[i] == '\r' && buf[i + 1] == '\n' && is_ws(buf[i + 2])) {
-			buf[i] = ' ';
-			buf[i + 1] = ' ';
+	while (r < hdr_len) {
+		if (r + 2 < hdr_len && buf[r] == '\r' && buf[r + 1] == '\n' && is_ws(buf[r + 2])) {
+			r += 2;
+			while (r < hdr_len && is_ws(buf[r]))
+				r++;
+			buf[o++] = ' ';
 			folds++;
+		} else {
+			buf[o++] = buf[r++];
 		}
+	}
+	if (folds) {
+		memmove(buf + o, buf + hdr_len, *len - hdr_len);
+		*len -= hdr_len - o;
 	}
 	return folds;
 }

@@ -9,10 +9,11 @@
  * the message bad.
  *
  * RFC 3261 7.3.1: a header line may be folded onto continuation lines that
- * start with SP or HTAB; the fold means one SP. sip_unfold() turns each
- * fold's CRLF into two spaces in place, so the message keeps its length
- * and every offset, and the span finders and the rewrite never see a
- * fold. The message then goes on unfolded, which is equivalent. */
+ * start with SP or HTAB; the fold means one SP. sip_unfold() replaces
+ * each fold (CRLF and the white space after it) by one SP in place and
+ * moves the body up, so the span finders, libosip2 (which refuses some
+ * white space RFC 3261 allows, such as a tab before '<') and the rewrite
+ * never see a fold. The message goes on unfolded, which is equivalent. */
 #ifndef TV_SIP_FRAME_H
 #define TV_SIP_FRAME_H
 
@@ -41,7 +42,8 @@ typedef struct sip_frame {
 /* Frame the message at the start of buf. stream: TCP rules, else UDP
  * rules. Reads only [0, len). */
 int sip_frame_find(const char *buf, size_t len, bool stream, size_t max, sip_frame *f);
-/* Unfold the header [0, hdr_len) in place; returns the number of folds. */
-int sip_unfold(char *buf, size_t hdr_len);
+/* Unfold the header [0, hdr_len) of the message buf[0, *len) in place;
+ * *len shrinks by what was removed. Returns the number of folds. */
+int sip_unfold(char *buf, size_t *len, size_t hdr_len);
 
 #endif
