@@ -78,7 +78,7 @@ int sip_proxy(scn_ctx *c, const scn_stmt *st)
 {
 	static const char *const keys[] = {
 		"access", "core", "softswitch", "keepalive", "keepalive-method", "keepalive-misses", "latch",
-		"latch-window", "strict", "media-timeout", "media-ports", "sig-ports", "max-bindings", NULL
+		"latch-window", "strict", "media-timeout", "media-ports", "sig-ports", "max-bindings", "core-tcp", NULL
 	};
 	opts o;
 	const opt *v;
@@ -125,6 +125,8 @@ int sip_proxy(scn_ctx *c, const scn_stmt *st)
 	if ((v = opts_get(&o, "latch-window")) && opt_time(c, v, &pc.latch_window) < 0)
 		return -1;
 	if ((v = opts_get(&o, "strict")) && opt_bool(c, v, &pc.strict_source) < 0)
+		return -1;
+	if ((v = opts_get(&o, "core-tcp")) && opt_bool(c, v, &pc.core_tcp) < 0)
 		return -1;
 	if ((v = opts_get(&o, "media-timeout")) && opt_time(c, v, &pc.media_timeout) < 0)
 		return -1;
@@ -490,8 +492,11 @@ int sip_expect_proxy(scn_ctx *c, const scn_stmt *st)
 		"bindings", "legs", "streams", "ports-access", "ports-core", "registers", "invites", "byes",
 		"cancels", "calls-started", "calls-ended", "no-ports", "relayed-to-core", "relayed-to-access",
 		"latches", "relatches", "ka-sent", "ka-answered", "dead", "unregistered", "session-expired", "media-expired", "records",
-		"sip-in-access", "sip-in-core",
-		"drop.sip-malformed", "drop.sip-unknown", "drop.rtp-foreign", "drop.rtp-strict",
+		"sip-in-access", "sip-in-core", "sip-unfolded", "sip-trailing", "sip-replies", "pongs",
+		"stun-answered", "core-tcp", "core-udp-large",
+		"drop.sip-malformed", "drop.sip-unknown", "drop.sip-bad-length", "drop.sip-too-big",
+		"drop.sip-version", "drop.sip-cseq-mismatch", "drop.sip-bad-status", "drop.sip-too-many-hops",
+		"drop.sip-contact", "drop.send-access", "drop.send-core", "drop.rtp-foreign", "drop.rtp-strict",
 		"drop.rtp-no-dest", "drop.rtp-malformed", NULL
 	};
 	opts o;
@@ -521,6 +526,10 @@ int sip_expect_proxy(scn_ctx *c, const scn_stmt *st)
 				{ "session-expired", s->session_expired }, { "media-expired", s->media_expired },
 				{ "records", s->records },
 				{ "sip-in-access", s->sip_in_access }, { "sip-in-core", s->sip_in_core },
+				{ "sip-unfolded", s->sip_unfolded }, { "sip-trailing", s->sip_trailing },
+				{ "sip-replies", s->sip_replies }, { "pongs", s->pongs },
+				{ "stun-answered", s->stun_answered }, { "core-tcp", s->core_tcp },
+				{ "core-udp-large", s->core_udp_large },
 			};
 			for (size_t k = 0; k < sizeof(t) / sizeof(t[0]); k++)
 				if (!strcmp(v->key, t[k].k))
