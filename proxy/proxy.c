@@ -547,21 +547,34 @@ static void access_rx(void *arg, tv_udp *s, const tv_ep *from, const uint8_t *da
  * binding and core port. A connection whose stream cannot be framed (bad
  * or missing Content-Length, a message over 64 KiB) is closed: nothing
  * after it could be trusted to start a message. */
+/* Unlink a connection from the terminal or binding that uses it; safe to
+ * call twice. Must run while k->c still names the connection. */
+static void conn_detach(px_conn *k)
+{
+	proxy *p = k->p;
+
+	if (k->c && !k->core_b && tv_map_get(&p->by_tcp, (uintptr_t)k->c)) {
+		px_binding *b = tv_map_del(&p->by_tcp, (uintptr_t)k->c);
+		if (b && b->tcp == k->c)
+			b->tcp = NULL;  /* it waits for a new connection */
+	}
+	if (k->core_b)
+		k->core_b->core_conn = NULL;
+	k->core_b = NULL;
+	k->c = NULL;
+}
+
 static void conn_free(px_conn *k)
 {
 	proxy *p = k->p;
-	px_binding *b = k->core_b ? NULL : tv_map_del(&p->by_tcp, (uintptr_t)k->c);
 
+	conn_detach(k);
 	for (px_conn **pp = &p->conns; *pp; pp = &(*pp)->next) {
 		if (*pp == k) {
 			*pp = k->next;
 			break;
 		}
 	}
-	if (b)
-		b->tcp = NULL;          /* it waits for a new connection */
-	if (k->core_b)
-		k->core_b->core_conn = NULL;
 	free(k->rxbuf);
 	free(k);
 }
@@ -570,12 +583,11 @@ static void conn_free(px_conn *k)
  * free waits for tcp_frames() to return. */
 static void conn_drop(px_conn *k)
 {
-	if (k->c)
-		host_tcp_abort(k->c);   /* no callback follows an abort */
-	k->c = NULL;
-	if (k->core_b)
-		k->core_b->core_conn = NULL;
-	k->core_b = NULL;
+	tv_tcp *c = k->c;
+
+	conn_detach(k);
+	if (c)
+		host_tcp_abort(c);      /* no callback follows an abort */
 	if (k->busy)
 		k->dead = true;
 	else
@@ -659,7 +671,6 @@ static void tcp_ev(void *arg, tv_tcp *c, enum tv_tcp_event ev, const uint8_t *da
 	case TV_TCP_CLOSED:
 	case TV_TCP_RESET:
 	case TV_TCP_TIMEOUT:
-		k->c = NULL;
 		conn_free(k);           /* the handle is freed after this callback */
 		break;
 	default:

@@ -637,3 +637,84 @@ Test(sip_frame, unfolds_in_place_one_space_per_fold)
 	cr_assert_str_eq(m, "INVITE x SIP/2.0\r\nVia: a b c\r\nX: y\r\n\r\nbody\r\n continues");
 	cr_assert_eq(len, strlen(m));
 }
+
+/* ---- mutations: other stacks' shapes, damaged, over UDP and TCP ---------- */
+
+/* Damage shaped like what other stacks and attackers send: folds, commas
+ * in Contact, odd lengths, compact forms, bytes after the body. The proxy
+ * must never crash or read out of bounds (ASan), keep its port books
+ * balanced, and still work afterwards. */
+Test(sip_robust, survives_mutations_over_udp_and_tcp, .init = setup, .fini = teardown)
+{
+	static const char *const seeds[] = {
+		"REGISTER sip:example.net SIP/2.0\r\nVia: SIP/2.0/TCP 192.168.1.10:5060;branch=z9hG4bKr;rport\r\n"
+		"From: <sip:alice@example.net>;tag=a\r\nTo: <sip:alice@example.net>\r\nCall-ID: r@192.168.1.10\r\n"
+		"CSeq: 1 REGISTER\r\nContact: <sip:alice@192.168.1.10:5060;transport=tcp>, <sip:a2@192.168.1.10:5062>\r\n"
+		"Content-Length: 0\r\n\r\n",
+		"INVITE sip:bob@example.net SIP/2.0\r\nv: SIP/2.0/UDP 192.168.1.10:5060;branch=z9hG4bKm\r\n"
+		"f: <sip:alice@example.net>;tag=a\r\nt: <sip:bob@example.net>\r\ni: m@x\r\n"
+		"CSeq: 1 INVITE\r\nm: \"A, B\" <sip:alice@192.168.1.10:5060>\r\nc: application/sdp\r\n"
+		"l: 124\r\n\r\n" SDP_OFFER,
+		"SIP/2.0 200 OK\r\nVia: SIP/2.0/UDP 10.0.0.1:5100;branch=z9hG4bKm\r\n ;received=10.0.0.1;rport=5100\r\n"
+		"From: <sip:a@x>;tag=a\r\nTo: <sip:b@x>;tag=b\r\nCall-ID: m@10.0.0.1\r\nCSeq: 1 INVITE\r\n"
+		"Contact: <sip:bob@10.0.0.1:5101>, <sip:bob@10.0.0.1:5102>\r\n"
+		"Content-Type: application/sdp\r\nContent-Length: 124\r\n\r\n" SDP_OFFER,
+		"SIP/2.0 200 OK\r\nVia: SIP/2.0/UDP 10.0.0.1:5100;branch=z9hG4bKr\r\nFrom: <sip:alice@example.net>;tag=a\r\n"
+		"To: <sip:alice@example.net>;tag=s\r\nCall-ID: r@10.0.0.1\r\nCSeq: 1 REGISTER\r\n"
+		"Contact: <sip:alice@10.0.0.1:5100>;expires=60, <sip:a2@10.0.0.1:5100>;expires=60\r\nContent-Length: 0\r\n\r\n",
+	};
+	static const char *const inserts[] = { "\r\n ", "\r\n\t", ",", ", <sip:x@192.168.1.10>", "\r\nl: 7",
+					       "\r\nContent-Length  : -1", "\"", "<", ">", "\r\nMax-Forwards: 0",
+					       ";transport=tcp", "SIP/7.0", "\r\n\r\n", "\r\nv: SIP/2.0/TCP a" };
+	tv_rng r;
+	char buf[4096];
+	tv_ep px = tv_ep4(0xc633640a, 5060), core = tv_ep4(0x0a000001, 5100);
+
+	tv_rng_seed(&r, 2026);
+	from_term(REGISTER);
+	tc_open(41000);
+	for (int i = 0; i < 4000; i++) {
+		int which = (int)tv_rng_below(&r, 4);
+		const char *src = seeds[which];
+		size_t len = strlen(src);
+
+		memcpy(buf, src, len);
+		for (int k = 0, n = 1 + (int)tv_rng_below(&r, 3); k < n; k++) {
+			size_t at = tv_rng_below(&r, (uint32_t)len);
+			switch (tv_rng_below(&r, 4)) {
+			case 0: buf[at] = (char)tv_rng_next(&r); break;
+			case 1: len = at + 1; break;
+			default: {
+				const char *ins = inserts[tv_rng_below(&r, sizeof(inserts) / sizeof(inserts[0]))];
+				size_t il = strlen(ins);
+				if (len + il < sizeof(buf)) {
+					memmove(buf + at + il, buf + at, len - at);
+					memcpy(buf + at, ins, il);
+					len += il;
+				}
+			}
+			}
+		}
+		if (which == 2 || which == 3) {
+			host_udp_send(w.ss_s, &core, buf, len);
+		} else if (tv_rng_below(&r, 2)) {
+			host_udp_send(w.term_s, &px, buf, len);
+		} else {
+			if (!tc.c)
+				tc_open((uint16_t)(41001 + i));
+			host_tcp_send(tc.c, buf, len);
+		}
+		if (i % 40 == 0)
+			sim_net_run_until(w.net, sim_net_now(w.net) + TV_MS(50));
+		w.at_ss.n = w.at_term.n = 0;
+	}
+	sim_net_run_until(w.net, sim_net_now(w.net) + TV_SEC(2));
+	cr_assert_eq(st()->ports_access, 2 * st()->streams, "access ports match open streams");
+	cr_assert_eq(st()->ports_core, 2 * st()->streams + st()->bindings, "core ports match streams + bindings");
+	cr_assert_gt(st()->sip_unfolded, 0, "the folds were exercised");
+	cr_assert_gt(st()->drop[PX_DROP_SIP_LENGTH], 0);
+	tc_done();
+	w.at_ss.n = 0;
+	from_term(REGISTER);
+	cr_assert_eq(w.at_ss.n, 1, "still forwards a good REGISTER");
+}
