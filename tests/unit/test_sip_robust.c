@@ -312,6 +312,21 @@ Test(sip_robust, tcp_frames_every_form_of_content_length, .init = setup, .fini =
 	tc_done();
 }
 
+/* Two agreeing Content-Length headers frame, but libosip2 refuses the
+ * message: it is dropped and counted, never forwarded with one stale. */
+Test(sip_robust, a_second_content_length_is_refused_not_left_stale, .init = setup, .fini = teardown)
+{
+	char m[2048];
+
+	snprintf(m, sizeof(m), "INVITE sip:bob@example.net SIP/2.0\r\n" HDRS("inv", "1 INVITE")
+		 "Contact: <sip:alice@192.168.1.10:5060>\r\nContent-Length: %zu\r\nContent-Type: application/sdp\r\n"
+		 "l: %zu\r\n\r\n%s", strlen(SDP_OFFER), strlen(SDP_OFFER), SDP_OFFER);
+	from_term(m);
+	cr_assert_eq(w.at_ss.n, 0);
+	cr_assert_eq(st()->drop[PX_DROP_SIP_MALFORMED], 1);
+	cr_assert_eq(st()->streams, 0);
+}
+
 /* ---- 5. big messages ---------------------------------------------------- */
 
 /* An OPTIONS padded with an X-Pad header to total bytes. */
