@@ -212,6 +212,8 @@ int sip_proxy(scn_ctx *c, const scn_stmt *st)
 
 static const struct { const char *name; int v; } answer_modes[] = {
 	{ "auto", SIPUA_ANSWER_AUTO }, { "manual", SIPUA_ANSWER_MANUAL }, { "busy", SIPUA_ANSWER_BUSY },
+}, contact_forms[] = {
+	{ "list", 0 }, { "headers", 1 },
 };
 
 /* phone NAME link=LINK ip=IP via=PROXY|SOFTSWITCH [user=U] [options] */
@@ -219,7 +221,8 @@ int sip_phone(scn_ctx *c, const scn_stmt *st)
 {
 	static const char *const keys[] = {
 		"link", "ip", "via", "user", "port", "tcp", "rport", "expires", "rtp-port", "video", "rtcp-mux",
-		"rtcp-nonadjacent", "asymmetric", "answer", "answer-delay", "options", "session-expires", "domain", NULL
+		"rtcp-nonadjacent", "asymmetric", "answer", "answer-delay", "options", "session-expires", "domain",
+		"contacts", "contact-form", "fold", NULL
 	};
 	opts o;
 	const opt *v;
@@ -267,11 +270,21 @@ int sip_phone(scn_ctx *c, const scn_stmt *st)
 			return -1;
 		uc.answer = (enum sipua_answer)iv;
 	}
+	if ((v = opts_get(&o, "contacts"))) {
+		if (opt_u64(c, v, &u) < 0 || u < 1 || u > 2)
+			return ctx_err(c, "contacts: 1 or 2");
+		uc.contacts = (int)u;
+	}
+	if ((v = opts_get(&o, "contact-form"))) {
+		if (LOOKUP(c, v, contact_forms, &iv) < 0)
+			return -1;
+		uc.contact_headers = iv;
+	}
 	static const struct { const char *key; size_t off; } flags[] = {
 		{ "tcp", offsetof(sipua_cfg, tcp) }, { "rport", offsetof(sipua_cfg, rport) },
 		{ "video", offsetof(sipua_cfg, video) }, { "rtcp-mux", offsetof(sipua_cfg, rtcp_mux) },
 		{ "rtcp-nonadjacent", offsetof(sipua_cfg, rtcp_nonadjacent) },
-		{ "asymmetric", offsetof(sipua_cfg, asymmetric_rtp) },
+		{ "asymmetric", offsetof(sipua_cfg, asymmetric_rtp) }, { "fold", offsetof(sipua_cfg, fold) },
 	};
 	for (size_t i = 0; i < sizeof(flags) / sizeof(flags[0]); i++)
 		if ((v = opts_get(&o, flags[i].key)) && opt_bool(c, v, (bool *)((char *)&uc + flags[i].off)) < 0)
@@ -414,7 +427,8 @@ static void check_str(scn_ctx *c, const char *what, const opt *o, const char *go
 int sip_expect_phone(scn_ctx *c, const scn_stmt *st)
 {
 	static const char *const keys[] = { "registered", "state", "held", "last-code", "end", "options-answered",
-					    "options-rx", "keepalive-rx", "answered", "calls", "rx-bad", "session-refreshes", NULL };
+					    "options-rx", "keepalive-rx", "answered", "calls", "rx-bad", "session-refreshes",
+					    "reg-contacts", NULL };
 	opts o;
 	sym *ph;
 	const sipua_status *s;
@@ -452,6 +466,7 @@ int sip_expect_phone(scn_ctx *c, const scn_stmt *st)
 				else if (!strcmp(v->key, "answered")) got = s->calls_answered;
 				else if (!strcmp(v->key, "calls")) got = s->calls_made;
 				else if (!strcmp(v->key, "session-refreshes")) got = s->session_refreshes;
+				else if (!strcmp(v->key, "reg-contacts")) got = (uint64_t)s->reg_contacts;
 				else got = s->rx_bad;
 			}
 			check(c, what, v, got);

@@ -92,6 +92,13 @@ typedef struct sipua_cfg {
 	bool no_options_answer;         /* do not answer OPTIONS (a dead phone) */
 	tv_time session_expires;        /* RFC 4028 interval offered in our INVITEs; 0 = none
 					 * [0]; whole seconds (rounded down, at least 1 s) */
+	int contacts;                   /* Contacts in a REGISTER, 1 or 2 [1; 0 = 1]: the second
+					 * is the same address for the other transport
+					 * (";transport=tcp" added, or for a TCP phone dropped) */
+	bool contact_headers;           /* with 2: one Contact header each, instead of one
+					 * header listing both (comma-separated) */
+	bool fold;                      /* fold the Via and Contact lines of every message
+					 * it writes onto continuation lines (sipmsg_fold) */
 } sipua_cfg;
 
 enum sipua_call_state {
@@ -130,6 +137,8 @@ typedef struct sipua_status {
 	uint64_t calls_answered, calls_made;
 	tv_time established_at;
 	uint64_t session_refreshes;     /* RFC 4028 refresh re-INVITEs sent, or answered with 200 */
+	int reg_contacts;               /* of its own Contacts, how many the last 2xx to
+					 * REGISTER listed */
 } sipua_status;
 
 typedef struct sipua sipua;

@@ -2,7 +2,7 @@
  * ss_*.c): transport rules over UDP and TCP (RFC 3261 18), TCP framing,
  * routability of Contacts, several Contacts per user; and the text
  * helpers that make messages look like other stacks' (sipmsg_fold,
- * sipmsg_join).
+ * sipmsg_join), with the phone options that use them.
  *
  * Topology (one link, no NAT, 5 ms each way):
  *
@@ -906,6 +906,7 @@ Test(ss_fold, softswitch_folds_the_responses_it_makes_and_routes)
 	cr_assert_eq(sipua_register(w.a), 0);
 	run(&w, TV_SEC(1));
 	cr_assert(sipua_get_status(w.a)->registered, "the phone reads a folded 200");
+	cr_assert_eq(sipua_get_status(w.a)->reg_contacts, 1);
 	probe_udp(&w.p, reg("Contact: <sip:carol@" IP_P ":5062>\r\n", "h1"));
 	run(&w, TV_MS(100));
 	cr_assert_not_null(probe_rsp(&w.p, "REGISTER", 200, &i));
@@ -920,5 +921,74 @@ Test(ss_fold, softswitch_folds_the_responses_it_makes_and_routes)
 		  "%s", w.p.raw[i]);
 	cr_assert(strstr(w.p.raw[i], "Contact:\r\n\t <sip:alice@" IP_A ":5060>"), "%s", w.p.raw[i]);
 	cr_assert_eq(sst(&w)->responses_routed, 1);
+	world_free(&w);
+}
+
+/* What alice sends to the probe, playing her softswitch. */
+static char *alice_register_text(const sipua_cfg *cfg)
+{
+	struct world w;
+	sipua_cfg c = *cfg;
+	char *t;
+
+	c.proxy = th_ep(IP_P ":5060");
+	world_init(&w, NULL);
+	if (c.tcp)
+		probe_listen(&w.p, 5060);
+	world_alice(&w, &c);
+	cr_assert_eq(sipua_register(w.a), 0);
+	run(&w, TV_MS(50));
+	cr_assert_not_null(probe_req(&w.p, "REGISTER", NULL));
+	t = strdup(w.p.raw[0]);
+	world_free(&w);
+	return t;
+}
+
+Test(ss_phone, two_contacts_in_one_header_or_two)
+{
+	sipua_cfg c = { .contacts = 2 };
+	char *t;
+
+	t = alice_register_text(&c);
+	cr_assert(strstr(t, "\r\nContact: <sip:alice@" IP_A ":5060>, <sip:alice@" IP_A ":5060;transport=tcp>\r\n"),
+		  "%s", t);
+	free(t);
+	c.contact_headers = true;
+	t = alice_register_text(&c);
+	cr_assert(strstr(t, "\r\nContact: <sip:alice@" IP_A ":5060>\r\nContact: <sip:alice@" IP_A
+			    ":5060;transport=tcp>\r\n"), "%s", t);
+	free(t);
+	c.contacts = 1;
+	t = alice_register_text(&c);
+	cr_assert_null(strstr(t, "transport=tcp"), "%s", t);
+	free(t);
+	c.tcp = true;
+	c.contacts = 2;
+	c.contact_headers = false;
+	t = alice_register_text(&c);
+	cr_assert(strstr(t, "\r\nContact: <sip:alice@" IP_A ":5060;transport=tcp>, <sip:alice@" IP_A ":5060>\r\n"),
+		  "a TCP phone's second Contact is the UDP one: %s", t);
+	free(t);
+}
+
+Test(ss_phone, folded_requests_register_and_both_contacts_come_back)
+{
+	struct world w;
+	sipua_cfg c = { .contacts = 2, .fold = true };
+	softswitch_contact ct[SOFTSWITCH_MAX_CONTACTS];
+	char *t = alice_register_text(&c);
+
+	cr_assert(strstr(t, "\r\nVia: SIP/2.0/UDP " IP_A ":5060\r\n ;branch=z9hG4bK"), "%s", t);
+	cr_assert(strstr(t, "\r\nContact: <sip:alice@" IP_A ":5060>,\r\n\t <sip:alice@" IP_A ":5060;transport=tcp>\r\n"),
+		  "%s", t);
+	free(t);
+	world_init(&w, NULL);
+	world_alice(&w, &c);
+	cr_assert_eq(sipua_register(w.a), 0);
+	run(&w, TV_SEC(1));
+	cr_assert(sipua_get_status(w.a)->registered);
+	cr_assert_eq(sipua_get_status(w.a)->reg_contacts, 2);
+	cr_assert_eq(softswitch_contacts(w.ss, "alice", ct, SOFTSWITCH_MAX_CONTACTS), 2);
+	cr_assert_str_eq(ct[1].uri, "sip:alice@" IP_A ":5060;transport=tcp");
 	world_free(&w);
 }
