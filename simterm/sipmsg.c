@@ -674,7 +674,7 @@ static size_t logical_line(const char *in, size_t hend, size_t i)
 
 int sipmsg_fold(const char *in, size_t len, char *out, size_t cap, size_t *outlen)
 {
-	size_t hend = head_end(in, len), o = 0, i, n, colon, at;
+	size_t hend = head_end(in, len), o = 0, i, n, colon = 0, at;
 
 	if (!hend)
 		return TV_EINVAL;
