@@ -169,6 +169,7 @@ int sip_expect_phone(scn_ctx *c, const scn_stmt *st);
 int sip_expect_media(scn_ctx *c, const scn_stmt *st);
 int sip_expect_proxy(scn_ctx *c, const scn_stmt *st);
 int sip_expect_relay(scn_ctx *c, const scn_stmt *st);
+int sip_expect_softswitch(scn_ctx *c, const scn_stmt *st);
 void sip_free(scn_ctx *c, sym *s);
 
 /* scn_expect.c */

@@ -446,7 +446,7 @@ static const struct {
 	{ "probe", e_probe }, { "received", e_received }, { "binding", e_binding }, { "nat", e_nat },
 	{ "link", e_link }, { "tcp", e_tcp }, { "accepted", e_accepted },
 	{ "phone", sip_expect_phone }, { "media", sip_expect_media }, { "proxy", sip_expect_proxy },
-	{ "relay", sip_expect_relay },
+	{ "relay", sip_expect_relay }, { "softswitch", sip_expect_softswitch },
 };
 
 int scn_expect(scn_ctx *c, const scn_stmt *st)
@@ -459,6 +459,6 @@ int scn_expect(scn_ctx *c, const scn_stmt *st)
 		if (!strcmp(st->argv[1], subjects[i].name))
 			return subjects[i].fn(c, st);
 	return ctx_err(c, "expect: unknown subject '%s' (expected probe, received, binding, nat, link, tcp, accepted, "
-		       "phone, media, proxy or relay)",
+		       "phone, media, proxy, relay or softswitch)",
 		       st->argv[1]);
 }

@@ -7,19 +7,59 @@
 
 /* ---- declarations ----------------------------------------------------- */
 
-/* softswitch NAME link=LINK ip=IP [port=5060] [domain=D] */
+/* reach=any | NET[/LEN][,NET[/LEN]...] (a bare address is a /32) */
+static int parse_reach(scn_ctx *c, const opt *v, softswitch_cfg *sc)
+{
+	char buf[256], *save = NULL, *tok;
+
+	if (!strcmp(v->val, "any")) {
+		sc->reach = SOFTSWITCH_REACH_ANY;
+		return 0;
+	}
+	if (strlen(v->val) >= sizeof(buf))
+		return ctx_err(c, "reach: too long");
+	snprintf(buf, sizeof(buf), "%s", v->val);
+	sc->reach = SOFTSWITCH_REACH_LIST;
+	sc->nreach = 0;
+	for (tok = strtok_r(buf, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
+		softswitch_prefix *p = &sc->reach_list[sc->nreach];
+		char *slash = strchr(tok, '/'), *end;
+		unsigned long len = 32;
+
+		if (sc->nreach == SOFTSWITCH_MAX_REACH)
+			return ctx_err(c, "reach: at most %d prefixes", SOFTSWITCH_MAX_REACH);
+		if (slash) {
+			*slash = '\0';
+			len = strtoul(slash + 1, &end, 10);
+			if (!slash[1] || *end || len > 32)
+				return ctx_err(c, "reach: bad prefix length in '%s'", v->val);
+		}
+		if (tv_ip_parse(tok, &p->net) < 0)
+			return ctx_err(c, "reach: expected 'any' or NET/LEN[,NET/LEN...], got '%s'", v->val);
+		p->len = (uint8_t)len;
+		sc->nreach++;
+	}
+	if (sc->nreach == 0)
+		return ctx_err(c, "reach: expected 'any' or NET/LEN[,NET/LEN...], got '%s'", v->val);
+	return 0;
+}
+
+/* softswitch NAME link=LINK ip=IP [port=5060] [domain=D] [tcp=on] [fold=off] [reach=...] */
 int sip_softswitch(scn_ctx *c, const scn_stmt *st)
 {
-	static const char *const keys[] = { "link", "ip", "port", "domain", NULL };
+	static const char *const keys[] = { "link", "ip", "port", "domain", "tcp", "fold", "reach", NULL };
 	opts o;
 	const opt *v;
 	sym *s, *l;
 	tv_ip ip;
 	uint64_t port = 5060;
+	softswitch_cfg sc = { 0 };
+	bool tcp = true;
 	int err;
 
 	if (st->argc < 2)
-		return ctx_err(c, "usage: softswitch NAME link=LINK ip=IP [port=5060] [domain=example.net]");
+		return ctx_err(c, "usage: softswitch NAME link=LINK ip=IP [port=5060] [domain=example.net] [tcp=on] "
+			       "[fold=off] [reach=any|NET/LEN,...]");
 	if (opts_parse(c, st, 2, keys, false, &o) < 0)
 		return -1;
 	if (!opts_get(&o, "link") || !opts_get(&o, "ip"))
@@ -29,6 +69,12 @@ int sip_softswitch(scn_ctx *c, const scn_stmt *st)
 		return -1;
 	if ((v = opts_get(&o, "port")) && (opt_u64(c, v, &port) < 0 || !port || port > 65535))
 		return v ? ctx_err(c, "port: 1-65535") : -1;
+	if ((v = opts_get(&o, "tcp")) && opt_bool(c, v, &tcp) < 0)
+		return -1;
+	if ((v = opts_get(&o, "fold")) && opt_bool(c, v, &sc.fold) < 0)
+		return -1;
+	if ((v = opts_get(&o, "reach")) && parse_reach(c, v, &sc) < 0)
+		return -1;
 	s = new_sym(c, st->argv[1], SYM_SOFTSWITCH);
 	if (!s)
 		return -1;
@@ -37,10 +83,13 @@ int sip_softswitch(scn_ctx *c, const scn_stmt *st)
 	snprintf(s->domain, sizeof(s->domain), "%s", (v = opts_get(&o, "domain")) ? v->val : "example.net");
 	if (c->dry)
 		return 0;
+	sc.port = s->port;
+	sc.domain = s->domain;
+	sc.udp_only = !tcp;
 	s->obj2 = host_new(c->net, l->obj, s->name, &ip);
 	if (!s->obj2)
 		return ctx_err(c, "softswitch %s: address in use", s->name);
-	s->obj = softswitch_new(s->obj2, s->port, s->domain, &err);
+	s->obj = softswitch_new_cfg(s->obj2, &sc, &err);
 	return s->obj ? 0 : ctx_err(c, "softswitch %s: cannot start (%d)", s->name, err);
 }
 
@@ -165,6 +214,8 @@ int sip_proxy(scn_ctx *c, const scn_stmt *st)
 
 static const struct { const char *name; int v; } answer_modes[] = {
 	{ "auto", SIPUA_ANSWER_AUTO }, { "manual", SIPUA_ANSWER_MANUAL }, { "busy", SIPUA_ANSWER_BUSY },
+}, contact_forms[] = {
+	{ "list", 0 }, { "headers", 1 },
 };
 
 /* phone NAME link=LINK ip=IP via=PROXY|SOFTSWITCH [user=U] [options] */
@@ -172,7 +223,8 @@ int sip_phone(scn_ctx *c, const scn_stmt *st)
 {
 	static const char *const keys[] = {
 		"link", "ip", "via", "user", "port", "tcp", "rport", "expires", "rtp-port", "video", "rtcp-mux",
-		"rtcp-nonadjacent", "asymmetric", "answer", "answer-delay", "options", "session-expires", "domain", NULL
+		"rtcp-nonadjacent", "asymmetric", "answer", "answer-delay", "options", "session-expires", "domain",
+		"contacts", "contact-form", "fold", NULL
 	};
 	opts o;
 	const opt *v;
@@ -220,11 +272,21 @@ int sip_phone(scn_ctx *c, const scn_stmt *st)
 			return -1;
 		uc.answer = (enum sipua_answer)iv;
 	}
+	if ((v = opts_get(&o, "contacts"))) {
+		if (opt_u64(c, v, &u) < 0 || u < 1 || u > 2)
+			return ctx_err(c, "contacts: 1 or 2");
+		uc.contacts = (int)u;
+	}
+	if ((v = opts_get(&o, "contact-form"))) {
+		if (LOOKUP(c, v, contact_forms, &iv) < 0)
+			return -1;
+		uc.contact_headers = iv;
+	}
 	static const struct { const char *key; size_t off; } flags[] = {
 		{ "tcp", offsetof(sipua_cfg, tcp) }, { "rport", offsetof(sipua_cfg, rport) },
 		{ "video", offsetof(sipua_cfg, video) }, { "rtcp-mux", offsetof(sipua_cfg, rtcp_mux) },
 		{ "rtcp-nonadjacent", offsetof(sipua_cfg, rtcp_nonadjacent) },
-		{ "asymmetric", offsetof(sipua_cfg, asymmetric_rtp) },
+		{ "asymmetric", offsetof(sipua_cfg, asymmetric_rtp) }, { "fold", offsetof(sipua_cfg, fold) },
 	};
 	for (size_t i = 0; i < sizeof(flags) / sizeof(flags[0]); i++)
 		if ((v = opts_get(&o, flags[i].key)) && opt_bool(c, v, (bool *)((char *)&uc + flags[i].off)) < 0)
@@ -367,7 +429,8 @@ static void check_str(scn_ctx *c, const char *what, const opt *o, const char *go
 int sip_expect_phone(scn_ctx *c, const scn_stmt *st)
 {
 	static const char *const keys[] = { "registered", "state", "held", "last-code", "end", "options-answered",
-					    "options-rx", "keepalive-rx", "answered", "calls", "rx-bad", "session-refreshes", NULL };
+					    "options-rx", "keepalive-rx", "answered", "calls", "rx-bad", "session-refreshes",
+					    "reg-contacts", NULL };
 	opts o;
 	sym *ph;
 	const sipua_status *s;
@@ -405,6 +468,7 @@ int sip_expect_phone(scn_ctx *c, const scn_stmt *st)
 				else if (!strcmp(v->key, "answered")) got = s->calls_answered;
 				else if (!strcmp(v->key, "calls")) got = s->calls_made;
 				else if (!strcmp(v->key, "session-refreshes")) got = s->session_refreshes;
+				else if (!strcmp(v->key, "reg-contacts")) got = (uint64_t)s->reg_contacts;
 				else got = s->rx_bad;
 			}
 			check(c, what, v, got);
@@ -537,6 +601,88 @@ int sip_expect_proxy(scn_ctx *c, const scn_stmt *st)
 			for (int d = 0; d < PX_DROP__COUNT; d++)
 				if (!strncmp(v->key, "drop.", 5) && !strcmp(v->key + 5, proxy_drop_name((enum px_drop)d)))
 					got = s->drop[d];
+		}
+		check(c, what, v, got);
+	}
+	return 0;
+}
+
+/* expect softswitch SS [user=U] COUNTER OP N ... [contact-host=ADDR] */
+int sip_expect_softswitch(scn_ctx *c, const scn_stmt *st)
+{
+	static const char *const keys[] = {
+		"user", "rx", "rx-bad", "registers", "invites", "routed", "responses-routed", "not-found", "users",
+		"contacts", "contact-unroutable", "contacts-full", "responses-failed", "requests-failed", "rx-tcp",
+		"tx-tcp", "tcp-accepted", "tcp-opened", "tcp-bad-framing", "contact-host", NULL
+	};
+	softswitch_contact ct[SOFTSWITCH_MAX_CONTACTS];
+	opts o;
+	const opt *user;
+	sym *ss;
+	char what[96];
+	int nct = 0;
+
+	if (st->argc < 4)
+		return ctx_err(c, "usage: expect softswitch SOFTSWITCH [user=U] COUNTER OP N ...");
+	ss = need_sym(c, st->argv[2], SYM_SOFTSWITCH);
+	if (!ss || opts_parse(c, st, 3, keys, true, &o) < 0)
+		return -1;
+	if ((user = opts_get(&o, "user")) && need_eq(c, user) < 0)
+		return -1;
+	if (user && o.n < 2)
+		return ctx_err(c, "expect softswitch: user= needs something to check (contacts, contact-host)");
+	if (user)
+		snprintf(what, sizeof(what), "softswitch %s, user %s", ss->name, user->val);
+	else
+		snprintf(what, sizeof(what), "softswitch %s", ss->name);
+	if (!c->dry && user)
+		nct = softswitch_contacts(ss->obj, user->val, ct, SOFTSWITCH_MAX_CONTACTS);
+	for (int i = 0; i < o.n; i++) {
+		const opt *v = &o.v[i];
+		uint64_t got = 0;
+
+		if (v == user)
+			continue;
+		if (user && strcmp(v->key, "contacts") && strcmp(v->key, "contact-host"))
+			return ctx_err(c, "expect softswitch: with user=, only contacts and contact-host (got '%s')",
+				       v->key);
+		if (!strcmp(v->key, "contact-host")) {
+			tv_ep ep;
+			int n = 0;
+			char hosts[160] = "";
+
+			if (!user)
+				return ctx_err(c, "contact-host needs user=U");
+			if (need_eq(c, v) < 0 || ctx_resolve(c, v->val, &ep, true) < 0)
+				return -1;
+			if (c->dry)
+				continue;
+			for (int k = 0; k < nct && k < SOFTSWITCH_MAX_CONTACTS; k++) {
+				char ip[TV_IP_STRLEN];
+				size_t hl = strlen(hosts);
+
+				n += tv_ip_eq(&ct[k].ep.ip, &ep.ip);
+				snprintf(hosts + hl, sizeof(hosts) - hl, "%s%s", hl ? "," : "", tv_ip_fmt(&ct[k].ep.ip, ip));
+			}
+			ctx_expect(c, nct > 0 && n == nct, "%s: expected every Contact at %s, got %s", what, v->val,
+				   nct ? hosts : "no Contact");
+			continue;
+		}
+		if (!c->dry) {
+			const softswitch_stats *s = softswitch_get_stats(ss->obj);
+			const struct { const char *k; uint64_t v; } t[] = {
+				{ "rx", s->rx }, { "rx-bad", s->rx_bad }, { "registers", s->registers },
+				{ "invites", s->invites }, { "routed", s->requests_routed },
+				{ "responses-routed", s->responses_routed }, { "not-found", s->not_found },
+				{ "users", s->bindings }, { "contacts", user ? (uint64_t)nct : s->contacts },
+				{ "contact-unroutable", s->contact_unroutable }, { "contacts-full", s->contacts_full },
+				{ "responses-failed", s->responses_failed }, { "requests-failed", s->requests_failed },
+				{ "rx-tcp", s->rx_tcp }, { "tx-tcp", s->tx_tcp }, { "tcp-accepted", s->tcp_accepted },
+				{ "tcp-opened", s->tcp_opened }, { "tcp-bad-framing", s->tcp_bad_framing },
+			};
+			for (size_t k = 0; k < sizeof(t) / sizeof(t[0]); k++)
+				if (!strcmp(v->key, t[k].k))
+					got = t[k].v;
 		}
 		check(c, what, v, got);
 	}

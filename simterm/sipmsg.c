@@ -495,17 +495,22 @@ int sipmsg_stream_feed(sipmsg_stream *s, const uint8_t *data, size_t len)
 
 /* Content-Length (or its compact form "l") from a message head ending in
  * CRLF CRLF: framing only (RFC 3261 18.3), the message itself is parsed
- * by libosip2 once it is whole. A head without one frames as length 0. */
+ * by libosip2 once it is whole. Header names in any case, blanks before
+ * the colon, a value folded onto continuation lines. Returns 1 with *out
+ * set, 0 if the head has none, TV_EINVAL if a value is not a number or
+ * two Content-Length headers disagree (which one frames the message?). */
 static int head_content_length(const uint8_t *h, size_t hlen, unsigned long *out)
 {
 	const uint8_t *line = h, *end = h + hlen, *eol, *colon;
-	char val[16];
-	size_t n;
+	char val[32];
+	size_t n, vl;
+	unsigned long v;
+	int found = 0;
 
 	*out = 0;
 	for (; line < end && (eol = memmem(line, (size_t)(end - line), "\r\n", 2)) != NULL; line = eol + 2) {
 		colon = memchr(line, ':', (size_t)(eol - line));
-		if (!colon)
+		if (!colon || line[0] == ' ' || line[0] == '\t')
 			continue;
 		n = (size_t)(colon - line);
 		while (n && (line[n - 1] == ' ' || line[n - 1] == '\t'))
@@ -513,14 +518,29 @@ static int head_content_length(const uint8_t *h, size_t hlen, unsigned long *out
 		if (!((n == 14 && strncasecmp((const char *)line, "Content-Length", 14) == 0) ||
 		      (n == 1 && (line[0] == 'l' || line[0] == 'L'))))
 			continue;
-		n = (size_t)(eol - colon - 1);
-		if (n >= sizeof(val))
+		/* The value, with any continuation lines (LWS) joined. */
+		vl = 0;
+		for (const uint8_t *p = colon + 1;;) {
+			size_t k = (size_t)(eol - p);
+			if (vl + k + 1 >= sizeof(val))
+				return TV_EINVAL;
+			memcpy(val + vl, p, k);
+			vl += k;
+			val[vl++] = ' ';
+			if (eol + 2 >= end || (eol[2] != ' ' && eol[2] != '\t'))
+				break;
+			p = eol + 2;
+			eol = memmem(p, (size_t)(end - p), "\r\n", 2);
+			if (!eol)
+				return TV_EINVAL;
+		}
+		val[vl] = '\0';
+		if (sipmsg_uint(val, SIPMSG_MAX_LEN, &v) < 0 || (found && v != *out))
 			return TV_EINVAL;
-		memcpy(val, colon + 1, n);
-		val[n] = '\0';
-		return sipmsg_uint(val, SIPMSG_MAX_LEN, out);
+		*out = v;
+		found = 1;
 	}
-	return 0;
+	return found;
 }
 
 /* s->buf holds [message handed out last time][rest]; the first is
@@ -530,6 +550,7 @@ int sipmsg_stream_next(sipmsg_stream *s, const uint8_t **msg, size_t *mlen, uint
 	const uint8_t *end;
 	size_t skip = 0, hlen;
 	unsigned long clen;
+	int rc;
 
 	if (s->taken) {
 		memmove(s->buf, s->buf + s->taken, s->len - s->taken);
@@ -556,7 +577,8 @@ int sipmsg_stream_next(sipmsg_stream *s, const uint8_t **msg, size_t *mlen, uint
 	if (!end)
 		return s->len > SIPMSG_MAX_LEN ? TV_EINVAL : 0;
 	hlen = (size_t)(end - s->buf) + 4;
-	if (head_content_length(s->buf, hlen, &clen) < 0 || hlen + clen > SIPMSG_MAX_LEN)
+	rc = head_content_length(s->buf, hlen, &clen);
+	if (rc < 0 || (rc == 0 && s->need_length) || hlen + clen > SIPMSG_MAX_LEN)
 		return TV_EINVAL;
 	if (s->len < hlen + clen)
 		return 0;
@@ -564,6 +586,213 @@ int sipmsg_stream_next(sipmsg_stream *s, const uint8_t **msg, size_t *mlen, uint
 	*mlen = hlen + clen;
 	s->taken = *mlen;
 	return 1;
+}
+
+/* ---- writing the way other stacks do ------------------------------------ */
+
+/* The end of the head (after its CRLF CRLF), 0 if none. */
+static size_t head_end(const char *in, size_t len)
+{
+	const char *e = len >= 4 ? memmem(in, len, "\r\n\r\n", 4) : NULL;
+
+	return e ? (size_t)(e - in) + 4 : 0;
+}
+
+/* Whether the header line [l, l + n) is named name (or compact c): the
+ * offset of its colon, or 0. */
+static size_t line_is(const char *l, size_t n, const char *name, char c)
+{
+	const char *colon = memchr(l, ':', n);
+	size_t k, nl = strlen(name);
+
+	if (!colon || l[0] == ' ' || l[0] == '\t')
+		return 0;
+	k = (size_t)(colon - l);
+	while (k && (l[k - 1] == ' ' || l[k - 1] == '\t'))
+		k--;
+	if ((k == nl && strncasecmp(l, name, nl) == 0) || (k == 1 && c && (l[0] == c || l[0] == c - 32)))
+		return (size_t)(colon - l);
+	return 0;
+}
+
+/* Where to fold a header value [v, v + n): after the last top-level
+ * comma, else before the last top-level ';', else at 0 (after the colon). */
+static size_t fold_point(const char *v, size_t n)
+{
+	size_t comma = 0, semi = 0;
+	int angle = 0;
+	bool quoted = false;
+
+	for (size_t i = 0; i < n; i++) {
+		char ch = v[i];
+
+		if (quoted) {
+			if (ch == '\\' && i + 1 < n)
+				i++;
+			else if (ch == '"')
+				quoted = false;
+		} else if (ch == '"') {
+			quoted = true;
+		} else if (ch == '<') {
+			angle++;
+		} else if (ch == '>' && angle) {
+			angle--;
+		} else if (!angle && ch == ',') {
+			comma = i + 1;
+		} else if (!angle && ch == ';') {
+			semi = i;
+		}
+	}
+	return comma ? comma : semi;
+}
+
+/* Append n bytes at *o; false once out is full. */
+static bool put(char *out, size_t cap, size_t *o, const char *p, size_t n)
+{
+	if (n > cap - *o)
+		return false;
+	memcpy(out + *o, p, n);
+	*o += n;
+	return true;
+}
+
+/* The logical header line starting at i: through its continuation lines,
+ * without the final CRLF. */
+static size_t logical_line(const char *in, size_t hend, size_t i)
+{
+	size_t e = i;
+
+	for (;;) {
+		const char *eol = memmem(in + e, hend - e, "\r\n", 2);
+
+		e = (size_t)(eol - in);
+		if (e + 2 >= hend || (in[e + 2] != ' ' && in[e + 2] != '\t'))
+			return e - i;
+		e += 2;
+	}
+}
+
+int sipmsg_fold(const char *in, size_t len, char *out, size_t cap, size_t *outlen)
+{
+	size_t hend = head_end(in, len), o = 0, i, n, colon = 0, at;
+
+	if (!hend)
+		return TV_EINVAL;
+	for (i = 0; i < hend; i += n + 2) {
+		const char *l = in + i;
+		char ws = 0;
+
+		n = logical_line(in, hend, i);
+		if (i > 0 && !memmem(l, n, "\r\n", 2)) {
+			if ((colon = line_is(l, n, "Via", 'v')) != 0)
+				ws = ' ';
+			else if ((colon = line_is(l, n, "Contact", 'm')) != 0)
+				ws = '\t';
+		}
+		if (!ws) {
+			if (!put(out, cap, &o, l, n + 2))
+				return TV_ENOSPC;
+			continue;
+		}
+		at = colon + 1 + fold_point(l + colon + 1, n - colon - 1);
+		if (!put(out, cap, &o, l, at) || !put(out, cap, &o, "\r\n", 2) || !put(out, cap, &o, &ws, 1) ||
+		    !put(out, cap, &o, l + at, n + 2 - at))
+			return TV_ENOSPC;
+	}
+	if (!put(out, cap, &o, in + hend, len - hend))
+		return TV_ENOSPC;
+	*outlen = o;
+	return 0;
+}
+
+int sipmsg_join(const char *in, size_t len, const char *name, char compact, char *out, size_t cap,
+		size_t *outlen)
+{
+	size_t hend = head_end(in, len), o = 0, i, n, colon, v;
+	int count = 0;
+	bool joined = false;
+
+	if (!hend)
+		return TV_EINVAL;
+	for (i = 0; i < hend; i += n + 2) {
+		n = logical_line(in, hend, i);
+		if (i > 0 && line_is(in + i, n, name, compact))
+			count++;
+	}
+	if (count < 2) {
+		if (!put(out, cap, &o, in, len))
+			return TV_ENOSPC;
+		*outlen = o;
+		return 0;
+	}
+	for (i = 0; i < hend; i += n + 2) {
+		n = logical_line(in, hend, i);
+		colon = i > 0 ? line_is(in + i, n, name, compact) : 0;
+		if (!colon) {
+			if (!put(out, cap, &o, in + i, n + 2))
+				return TV_ENOSPC;
+			continue;
+		}
+		if (joined)
+			continue;       /* its value went onto the first line */
+		joined = true;
+		if (!put(out, cap, &o, in + i, n))
+			return TV_ENOSPC;
+		/* The values of the later lines, in order. */
+		for (size_t j = i + n + 2, m; j < hend; j += m + 2) {
+			m = logical_line(in, hend, j);
+			if (!(colon = line_is(in + j, m, name, compact)))
+				continue;
+			for (v = colon + 1; v < m && (in[j + v] == ' ' || in[j + v] == '\t'); v++)
+				;
+			if (!put(out, cap, &o, ", ", 2) || !put(out, cap, &o, in + j + v, m - v))
+				return TV_ENOSPC;
+		}
+		if (!put(out, cap, &o, "\r\n", 2))
+			return TV_ENOSPC;
+	}
+	if (!put(out, cap, &o, in + hend, len - hend))
+		return TV_ENOSPC;
+	*outlen = o;
+	return 0;
+}
+
+int sipmsg_restyle(char **buf, size_t *len, unsigned styles)
+{
+	static const unsigned order[] = { SIPMSG_STYLE_JOIN_CONTACTS, SIPMSG_STYLE_FOLD };
+	size_t cap = *len + 1, n = *len;
+	char *cur = *buf, *next;
+	int rc = 0;
+
+	for (size_t i = 0; i < *len; i++)
+		cap += (*buf)[i] == '\n' ? 3 : 0;       /* room for one fold per line */
+	for (size_t k = 0; rc == 0 && k < sizeof(order) / sizeof(order[0]); k++) {
+		if (!(styles & order[k]))
+			continue;
+		next = osip_malloc(cap);
+		if (!next) {
+			rc = TV_ENOMEM;
+			break;
+		}
+		rc = order[k] == SIPMSG_STYLE_FOLD ? sipmsg_fold(cur, n, next, cap - 1, &n)
+						   : sipmsg_join(cur, n, "Contact", 'm', next, cap - 1, &n);
+		if (rc == 0)
+			next[n] = '\0';
+		if (cur != *buf)
+			osip_free(cur);
+		cur = next;
+	}
+	if (rc < 0) {
+		if (cur != *buf)
+			osip_free(cur);
+		return rc;
+	}
+	if (cur != *buf) {
+		osip_free(*buf);
+		*buf = cur;
+		*len = n;
+	}
+	return 0;
 }
 
 /* ---- SDP ----------------------------------------------------------------- */

@@ -116,12 +116,16 @@ void sipmsg_rand_hex(tv_rng *r, char *out, size_t nhex);
 
 /* ---- stream framing (RFC 3261 18.3) ------------------------------------ */
 
-/* Reassembles messages from a byte stream by Content-Length. */
+/* Reassembles messages from a byte stream by Content-Length (or "l"; any
+ * case, blanks before the colon, a folded value). Set need_length for an
+ * RFC 3261 18.3 element: a head without Content-Length cannot be framed
+ * (TV_EINVAL); unset, it frames as a message without body. */
 typedef struct sipmsg_stream {
 	uint8_t *buf;
 	size_t len, cap;
 	size_t taken;                   /* bytes of the message handed out last */
 	unsigned crlf;                  /* CR/LF bytes skipped in the current run */
+	bool need_length;               /* Content-Length is required */
 } sipmsg_stream;
 
 void sipmsg_stream_free(sipmsg_stream *s);
@@ -133,6 +137,33 @@ int sipmsg_stream_feed(sipmsg_stream *s, const uint8_t *data, size_t len);
  * between messages is skipped; each CRLF CRLF ping and each lone CRLF
  * pong adds one to *keepalives. */
 int sipmsg_stream_next(sipmsg_stream *s, const uint8_t **msg, size_t *mlen, uint64_t *keepalives);
+
+/* ---- writing the way other stacks do ------------------------------------ */
+
+/* libosip2 writes one header per line, each value on its own line. Real
+ * stacks also fold long headers onto continuation lines (RFC 3261 7.3.1)
+ * and list several values in one header. These edit serialized text only:
+ * the body, and every byte not named here, stay as they were.
+ *
+ * sipmsg_fold: every Via (or "v") and Contact (or "m") header line of the
+ * head gets one fold, CRLF plus SP (Via) or HTAB (Contact) inserted after
+ * its last comma between values, else before its last parameter's ';',
+ * else right after the colon; quoted strings and <...> are not looked
+ * into, and a header already folded is left alone. Each fold adds 3 bytes.
+ * sipmsg_join: the values of every further line of header name (or its
+ * compact form) are appended to its first line, ", "-separated, and those
+ * lines removed.
+ * Both write into out (cap bytes) and set *outlen; TV_ENOSPC if it does
+ * not fit, TV_EINVAL if in has no blank line ending its head. */
+int sipmsg_fold(const char *in, size_t len, char *out, size_t cap, size_t *outlen);
+int sipmsg_join(const char *in, size_t len, const char *name, char compact, char *out, size_t cap,
+		size_t *outlen);
+
+enum { SIPMSG_STYLE_FOLD = 1, SIPMSG_STYLE_JOIN_CONTACTS = 2 };
+/* Apply the styles (SIPMSG_STYLE_* bits; join first) to *buf, an
+ * osip_malloc'd message of *len bytes, replacing it. 0 or a TV_E* code
+ * (then *buf is unchanged). */
+int sipmsg_restyle(char **buf, size_t *len, unsigned styles);
 
 /* ---- SDP ----------------------------------------------------------------- */
 

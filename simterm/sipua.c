@@ -110,7 +110,7 @@ int sipua_respond(sipua *ua, const osip_message_t *req, const ua_src *src, const
 	if (rc == 0 && p->sdp)
 		rc = sipmsg_sdp_attach(r, ua->user, host_ip(ua->h), ua->c.sess_id, ua->c.sess_ver, p->sdp);
 	if (rc == 0)
-		rc = sipmsg_to_str(r, &buf, &len);
+		rc = sipua_to_str(ua, r, &buf, &len);
 	osip_message_free(r);
 	if (rc < 0)
 		return rc;
@@ -134,6 +134,19 @@ int sipua_reply(sipua *ua, const osip_message_t *req, const ua_src *src, int cod
 }
 
 /* ---- building requests ------------------------------------------------------- */
+
+int sipua_to_str(sipua *ua, osip_message_t *m, char **buf, size_t *len)
+{
+	unsigned styles = (ua->cfg.fold ? SIPMSG_STYLE_FOLD : 0) |
+			  (ua->cfg.contacts > 1 && !ua->cfg.contact_headers ? SIPMSG_STYLE_JOIN_CONTACTS : 0);
+	int rc = sipmsg_to_str(m, buf, len);
+
+	if (rc == 0 && styles && (rc = sipmsg_restyle(buf, len, styles)) < 0) {
+		osip_free(*buf);
+		*buf = NULL;
+	}
+	return rc;
+}
 
 /* Our request: Via, From, Contact and the rest filled in by sipmsg. */
 int sipua_build(sipua *ua, sipmsg_req *r, const char *branch, bool contact, osip_message_t **out)
@@ -190,7 +203,7 @@ int sipua_txn_start(sipua *ua, enum ua_txn_kind k, osip_message_t *m)
 	sipua_txn_stop(x);
 	osip_free(x->buf);
 	x->buf = NULL;
-	rc = sipmsg_to_str(m, &x->buf, &x->len);
+	rc = sipua_to_str(ua, m, &x->buf, &x->len);
 	if (rc < 0)
 		return rc;
 	snprintf(x->branch, sizeof(x->branch), "%s", br ? br : "");
@@ -231,6 +244,10 @@ static int reg_send(sipua *ua)
 	sipua_rand_id(ua, br + 7, 16);
 	snprintf(ruri, sizeof(ruri), "sip:%s", ua->domain);
 	rc = sipua_build(ua, &r, br, true, &m);
+	if (rc == 0 && ua->cfg.contacts > 1 && sipmsg_add_contact(m, ua->contact2, NULL) < 0) {
+		osip_message_free(m);
+		rc = TV_ENOMEM;
+	}
 	if (rc < 0)
 		return rc;
 	snprintf(exp, sizeof(exp), "%lld", (long long)(ua->cfg.reg_expires / TV_SEC(1)));
@@ -276,11 +293,32 @@ static void reg_final(sipua *ua, int code, tv_time granted)
 		host_timer_arm(ua->h, &ua->reg_refresh, now + UA_REG_RETRY);
 }
 
+/* How many of our own Contacts a 2xx lists. */
+static int reg_listed(const sipua *ua, const osip_message_t *m)
+{
+	osip_contact_t *c = NULL;
+	char uri[UA_URI_MAX];
+	int n = 0;
+
+	for (int k = 0; k < (ua->cfg.contacts > 1 ? 2 : 1); k++) {
+		const char *mine = k ? ua->contact2 : ua->contact;
+
+		for (int i = 0; osip_message_get_contact(m, i, &c) >= 0 && c; i++) {
+			if (sipmsg_uri_str(c->url, uri, sizeof(uri)) == 0 && strcmp(uri, mine) == 0) {
+				n++;
+				break;
+			}
+		}
+	}
+	return n;
+}
+
 static void reg_response(sipua *ua, ua_txn *x, const osip_message_t *m)
 {
 	if (m->status_code < 200 || !x->active)
 		return;
 	sipua_txn_stop(x);
+	ua->st.reg_contacts = m->status_code < 300 ? reg_listed(ua, m) : 0;
 	reg_final(ua, m->status_code, m->status_code < 300 ? reg_granted(ua, m) : 0);
 }
 
@@ -435,7 +473,7 @@ sipua *sipua_new(tv_host *h, const sipua_cfg *cfg, int *err)
 	tv_ep local;
 
 	if (!h || !cfg || !cfg->user || !cfg->domain || !*cfg->user || !*cfg->domain ||
-	    cfg->proxy.ip.af != TV_AF_INET ||
+	    cfg->proxy.ip.af != TV_AF_INET || cfg->contacts < 0 || cfg->contacts > 2 ||
 	    strlen(cfg->user) >= sizeof(ua->user) || strlen(cfg->domain) >= sizeof(ua->domain)) {
 		*err = TV_EINVAL;
 		return NULL;
@@ -466,6 +504,8 @@ sipua *sipua_new(tv_host *h, const sipua_cfg *cfg, int *err)
 	snprintf(ua->aor, sizeof(ua->aor), "sip:%s@%s", ua->user, ua->domain);
 	snprintf(ua->contact, sizeof(ua->contact), "sip:%s@%s:%u%s", ua->user, ua->ip, ua->cfg.sip_port,
 		 ua->cfg.tcp ? ";transport=tcp" : "");
+	snprintf(ua->contact2, sizeof(ua->contact2), "sip:%s@%s:%u%s", ua->user, ua->ip, ua->cfg.sip_port,
+		 ua->cfg.tcp ? "" : ";transport=tcp");
 	for (int k = 0; k < UA_TX_N; k++) {
 		ua->txn[k].ua = ua;
 		tv_timer_init(&ua->txn[k].t, txn_fire, &ua->txn[k]);

@@ -51,16 +51,20 @@
  * interval since the last, or at once when a refresh times out (64*T1)
  * or gets 408 or 481 (RFC 4028 10).
  *
- * The softswitch is a registrar (location service: user -> Contact, as
- * written) and a proxy without Record-Route: a request whose Request-URI
- * host is its domain or its own address is routed to the registered
- * Contact of the user (404 if none); any other request is forwarded to the
- * Request-URI's host:port; one that would come back to the softswitch
- * itself is answered 482 (Loop Detected), one out of Max-Forwards 483.
- * It stamps received/rport on the top Via of every request it receives
- * (RFC 3261 18.2.1, RFC 3581), adds its Via to requests it forwards and
- * routes responses back by popping it, sending to the next Via's received/
- * rport or sent-by (RFC 3261 18.2.2, RFC 3581). It trusts Contact and SDP:
+ * The softswitch is a registrar (location service: user -> up to
+ * SOFTSWITCH_MAX_CONTACTS Contacts, as written, each with its own expiry)
+ * and a proxy without Record-Route: a request whose Request-URI host is
+ * its domain or its own address is routed to the user's most recently
+ * registered Contact (404 if none; no forking); any other request is
+ * forwarded to the Request-URI's host:port; one that would come back to
+ * the softswitch itself is answered 482 (Loop Detected), one out of
+ * Max-Forwards 483. It speaks UDP and TCP on its port (unless udp_only):
+ * it stamps received/rport on the top Via of every request it receives
+ * (RFC 3261 18.2.1, RFC 3581), adds its Via to requests it forwards (TCP
+ * to a ;transport=tcp target, else UDP) and routes responses back by
+ * popping it, over the transport the next Via names (RFC 3261 18.2.2).
+ * It refuses (403) a REGISTER or INVITE whose Contact host the core cannot
+ * reach (softswitch_cfg.reach). Otherwise it trusts Contact and SDP:
  * which is why the proxy exists. */
 #ifndef TV_SIPUA_H
 #define TV_SIPUA_H
@@ -88,6 +92,13 @@ typedef struct sipua_cfg {
 	bool no_options_answer;         /* do not answer OPTIONS (a dead phone) */
 	tv_time session_expires;        /* RFC 4028 interval offered in our INVITEs; 0 = none
 					 * [0]; whole seconds (rounded down, at least 1 s) */
+	int contacts;                   /* Contacts in a REGISTER, 1 or 2 [1; 0 = 1]: the second
+					 * is the same address for the other transport
+					 * (";transport=tcp" added, or for a TCP phone dropped) */
+	bool contact_headers;           /* with 2: one Contact header each, instead of one
+					 * header listing both (comma-separated) */
+	bool fold;                      /* fold the Via and Contact lines of every message
+					 * it writes onto continuation lines (sipmsg_fold) */
 } sipua_cfg;
 
 enum sipua_call_state {
@@ -126,6 +137,8 @@ typedef struct sipua_status {
 	uint64_t calls_answered, calls_made;
 	tv_time established_at;
 	uint64_t session_refreshes;     /* RFC 4028 refresh re-INVITEs sent, or answered with 200 */
+	int reg_contacts;               /* of its own Contacts, how many the last 2xx to
+					 * REGISTER listed */
 } sipua_status;
 
 typedef struct sipua sipua;
@@ -152,15 +165,72 @@ const char *sipua_state_name(enum sipua_call_state s);
 
 typedef struct softswitch softswitch;
 
+#define SOFTSWITCH_MAX_CONTACTS 8       /* per address of record */
+#define SOFTSWITCH_MAX_REACH 8
+
+/* Which Contact hosts the softswitch accepts in REGISTER and INVITE: a
+ * host the core cannot route to is refused with 403 (see softswitch.c). */
+enum softswitch_reach {
+	SOFTSWITCH_REACH_DEFAULT,       /* its own /24 (its link), and any address outside
+					 * RFC 1918, loopback, link-local, 100.64/10, 0/8
+					 * and 224/3 */
+	SOFTSWITCH_REACH_LIST,          /* only addresses in reach_list */
+	SOFTSWITCH_REACH_ANY,           /* no check: every Contact is believed */
+};
+
+typedef struct softswitch_prefix {
+	tv_ip net;
+	uint8_t len;                    /* 0-32 */
+} softswitch_prefix;
+
+typedef struct softswitch_cfg {
+	uint16_t port;                  /* [5060]: SIP over UDP and TCP */
+	const char *domain;             /* required */
+	bool udp_only;                  /* no TCP at all, and transport ignored: answers
+					 * and forwards over UDP whatever Via or
+					 * ;transport say (lenient, like many UDP-only
+					 * stacks; the softswitch before issue #9) */
+	bool fold;                      /* fold the Via and Contact lines of every
+					 * response it sends (sipmsg_fold) */
+	enum softswitch_reach reach;
+	int nreach;
+	softswitch_prefix reach_list[SOFTSWITCH_MAX_REACH];
+} softswitch_cfg;
+
 typedef struct softswitch_stats {
 	uint64_t rx, rx_bad, registers, invites, requests_routed, responses_routed, not_found;
-	uint32_t bindings;              /* registered users now */
+	uint64_t contact_unroutable;    /* REGISTER/INVITE refused (403): a Contact host the core cannot reach */
+	uint64_t contacts_full;         /* REGISTER refused (503): more than SOFTSWITCH_MAX_CONTACTS */
+	uint64_t responses_failed;      /* responses not delivered: a TCP connection refused or timed
+					 * out, or a send error */
+	uint64_t requests_failed;       /* forwarded requests not delivered, likewise */
+	uint64_t rx_tcp, tx_tcp;        /* messages received / sent over TCP */
+	uint64_t tcp_accepted, tcp_opened;      /* connections accepted / opened by the softswitch */
+	uint64_t tcp_bad_framing;       /* connections closed: no or bad Content-Length */
+	uint32_t bindings;              /* users with at least one Contact now */
+	uint32_t contacts;              /* Contacts registered now, all users */
 } softswitch_stats;
 
+/* A registered Contact. */
+typedef struct softswitch_contact {
+	char uri[256];                  /* as written */
+	tv_ep ep;                       /* its host:port */
+	bool tcp;                       /* ;transport=tcp */
+	tv_time expires;
+} softswitch_contact;
+
+/* cfg is copied. NULL and *err set on failure (TV_EINVAL: bad cfg; the
+ * host's errors if port is taken). */
+softswitch *softswitch_new_cfg(tv_host *h, const softswitch_cfg *cfg, int *err);
+/* The defaults: UDP and TCP on port, REACH_DEFAULT, no folding. */
 softswitch *softswitch_new(tv_host *h, uint16_t port, const char *domain, int *err);
 void softswitch_free(softswitch *ss);
 const softswitch_stats *softswitch_get_stats(const softswitch *ss);
-/* The Contact registered for user, as written; TV_ENOENT if none. */
+/* Where a request for user goes: the Contact registered most recently
+ * (among those one REGISTER wrote, the first listed); TV_ENOENT if none. */
 int softswitch_lookup(const softswitch *ss, const char *user, tv_ep *contact);
+/* The live Contacts of user, in the order they were first registered,
+ * into out (at most max); returns how many there are (may exceed max). */
+int softswitch_contacts(const softswitch *ss, const char *user, softswitch_contact *out, int max);
 
 #endif

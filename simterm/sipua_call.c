@@ -366,7 +366,7 @@ static void ack_send(sipua *ua, const osip_message_t *rsp, bool ok)
 		return;
 	osip_free(c->ack);
 	c->ack = NULL;
-	if (sipmsg_to_str(m, &c->ack, &c->ack_len) == 0)
+	if (sipua_to_str(ua, m, &c->ack, &c->ack_len) == 0)
 		sipua_send_req(ua, c->ack, c->ack_len);
 	osip_message_free(m);
 }

@@ -83,6 +83,7 @@ struct sipua {
 	char user[64], domain[128];
 	char ip[TV_IP_STRLEN];
 	char contact[UA_URI_MAX];
+	char contact2[UA_URI_MAX];      /* the second Contact of a REGISTER (cfg.contacts 2) */
 	char aor[UA_URI_MAX];           /* sip:user@domain */
 	tv_udp *udp;
 	tv_tcp *tcp;
@@ -119,6 +120,10 @@ typedef struct ua_rsp {
 /* nhex random hex digits from the host's seeded generator into out
  * (which holds nhex + 1). */
 void sipua_rand_id(sipua *ua, char *out, size_t nhex);
+
+/* Serialize m as this phone writes it (cfg.fold, the Contact list form);
+ * *buf is osip_malloc'd. 0 or a TV_E* code. */
+int sipua_to_str(sipua *ua, osip_message_t *m, char **buf, size_t *len);
 
 /* Send a request to the outbound proxy (UDP, or the one TCP connection,
  * opened on demand). 0 or a negative error. */

@@ -1,21 +1,40 @@
-/* softswitch.c - a NAT-unaware registrar and stateless proxy (sipua.h).
+/* softswitch.c - a NAT-unaware registrar and stateless proxy (sipua.h):
+ * requests, responses, the replies it makes, and its life cycle. The
+ * location service is ss_registrar.c's, UDP/TCP ss_transport.c's
+ * (softswitch_priv.h).
  *
- * It is deliberately naive about NAT: it stores a REGISTER's Contact as
- * written and routes to it, and forwards in-dialog requests to whatever
+ * It is deliberately naive about NAT: it stores a REGISTER's Contacts as
+ * written and routes to them, and forwards in-dialog requests to whatever
  * Request-URI the phones wrote. It is an honest RFC 3261 element
- * otherwise: it stamps received/rport on the top Via of requests it
- * receives (18.2.1, RFC 3581), so its own responses and the responses it
- * routes back follow the Via path.
+ * otherwise, and strict where a real core would be:
+ *
+ * - It stamps received/rport on the top Via of requests it receives
+ *   (18.2.1, RFC 3581), so its own responses and the responses it routes
+ *   back follow the Via path, over the transport the Via names (18.2.2;
+ *   ss_transport.c): a request that arrives over UDP saying
+ *   "Via: SIP/2.0/TCP" is answered over TCP.
+ * - A request to a target with ;transport=tcp is forwarded over TCP, with
+ *   "Via: SIP/2.0/TCP".
+ * - It refuses a REGISTER or INVITE whose Contact host the core cannot
+ *   reach (ss_reg_routable): 403 "Contact Not Routable" with a Warning,
+ *   counted as contact_unroutable. 403, not 400: the request is well
+ *   formed, the registrar will not act on it, and sending it again will
+ *   not help (RFC 3261 21.4.4); this is what an operator's registrar or
+ *   SBC policy answers. A REGISTER is refused whole if any Contact it
+ *   adds is unroutable (10.3: all or none). Contacts it removes
+ *   (expires 0) are not checked.
+ * - A REGISTER may carry several Contacts (several headers, or one with a
+ *   comma-separated list); the 200 lists every Contact of the user with
+ *   its expires (10.3 step 8).
  *
  * Stateless (RFC 3261 16.11): the branch of the Via it adds is a hash of
  * the incoming top branch and sent-by, so a retransmission, the CANCEL and
- * the non-2xx ACK of an INVITE all leave with the INVITE's branch.
+ * the non-2xx ACK of an INVITE all leave with the INVITE's branch. The To
+ * tag of its own responses is a hash of the request's branch, which also
+ * lets it recognise, and absorb, the ACK of a final response it made.
  *
- * Timers:
- *   expiry   armed at the earliest binding expiry; drops the bindings that
- *            are due and re-arms for the next one. */
-#include "sipua.h"
-#include "sipmsg.h"
+ * Timers: none here (the registrar's expiry is listed in ss_registrar.c). */
+#include "softswitch_priv.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -25,187 +44,158 @@
 #define SS_DEFAULT_EXPIRES 3600
 #define SS_MAX_EXPIRES 86400
 #define SS_MAX_FORWARDS 70
-#define SS_USER_MAX 64
-#define SS_URI_MAX 256
-
-typedef struct ss_binding {
-	char user[SS_USER_MAX];
-	char contact[SS_URI_MAX];       /* the Contact URI as written */
-	tv_ep ep;                       /* its host:port */
-	tv_time expires;
-} ss_binding;
-
-struct softswitch {
-	tv_host *h;
-	tv_udp *udp;
-	tv_ep self;
-	char self_ip[TV_IP_STRLEN];
-	char domain[128];
-	ss_binding *b;
-	size_t nb, cap;
-	tv_timer expiry;
-	softswitch_stats st;
-};
 
 const softswitch_stats *softswitch_get_stats(const softswitch *ss) { return &ss->st; }
 
-/* ---- location service ---------------------------------------------------- */
+/* ---- replies ------------------------------------------------------------------ */
 
-static ss_binding *binding_find(const softswitch *ss, const char *user)
+/* The To tag of our own responses to req. */
+static void own_tag(const osip_message_t *req, char *out, size_t cap)
 {
-	for (size_t i = 0; i < ss->nb; i++)
-		if (strcmp(ss->b[i].user, user) == 0)
-			return &ss->b[i];
-	return NULL;
+	snprintf(out, cap, "%016llx", (unsigned long long)sipmsg_hash(SIPMSG_HASH_INIT, sipmsg_branch(req)));
 }
 
-static void binding_del(softswitch *ss, ss_binding *b)
-{
-	*b = ss->b[--ss->nb];
-	ss->st.bindings = (uint32_t)ss->nb;
-}
-
-static void expiry_arm(softswitch *ss)
-{
-	tv_time next = TV_NEVER;
-
-	for (size_t i = 0; i < ss->nb; i++)
-		if (ss->b[i].expires < next)
-			next = ss->b[i].expires;
-	if (next == TV_NEVER)
-		host_timer_cancel(ss->h, &ss->expiry);
-	else
-		host_timer_arm(ss->h, &ss->expiry, next);
-}
-
-static void expiry_fire(tv_timer *t, tv_time now)
-{
-	softswitch *ss = t->arg;
-
-	for (size_t i = 0; i < ss->nb;) {
-		if (ss->b[i].expires <= now)
-			binding_del(ss, &ss->b[i]);
-		else
-			i++;
-	}
-	expiry_arm(ss);
-}
-
-static int binding_set(softswitch *ss, const char *user, const char *contact, const tv_ep *ep,
-		       tv_time expires)
-{
-	ss_binding *b = binding_find(ss, user);
-
-	if (strlen(user) >= SS_USER_MAX || strlen(contact) >= SS_URI_MAX)
-		return TV_EINVAL;
-	if (!b) {
-		if (ss->nb == ss->cap) {
-			size_t cap = ss->cap ? 2 * ss->cap : 16;
-			ss_binding *nb = realloc(ss->b, cap * sizeof(*nb));
-
-			if (!nb)
-				return TV_ENOMEM;
-			ss->b = nb;
-			ss->cap = cap;
-		}
-		b = &ss->b[ss->nb++];
-		snprintf(b->user, sizeof(b->user), "%s", user);
-	}
-	snprintf(b->contact, sizeof(b->contact), "%s", contact);
-	b->ep = *ep;
-	b->expires = expires;
-	ss->st.bindings = (uint32_t)ss->nb;
-	expiry_arm(ss);
-	return 0;
-}
-
-int softswitch_lookup(const softswitch *ss, const char *user, tv_ep *contact)
-{
-	const ss_binding *b = binding_find(ss, user);
-
-	if (!b || b->expires <= host_now(ss->h))
-		return TV_ENOENT;
-	*contact = b->ep;
-	return 0;
-}
-
-/* ---- sending --------------------------------------------------------------- */
-
-static void ss_send(softswitch *ss, osip_message_t *m, const tv_ep *to)
-{
-	char *buf;
-	size_t len;
-
-	if (sipmsg_to_str(m, &buf, &len) < 0)
-		return;
-	host_udp_send(ss->udp, to, buf, len);
-	osip_free(buf);
-}
-
-/* Answer req as a UAS (the stamped top Via says where). The To tag is
- * derived from the branch so retransmissions get the same answer. */
-static void ss_reply(softswitch *ss, const osip_message_t *req, int code, const char *contact)
+/* A response to req as a UAS; reason NULL: the standard phrase. */
+static osip_message_t *ss_answer(const osip_message_t *req, int code, const char *reason)
 {
 	osip_message_t *r;
 	char tag[20];
-	tv_ep to;
 
-	if (MSG_IS_ACK(req) || sipmsg_via_target(req, 0, &to) < 0)
-		return;
-	snprintf(tag, sizeof(tag), "%016llx",
-		 (unsigned long long)sipmsg_hash(SIPMSG_HASH_INIT, sipmsg_branch(req)));
+	own_tag(req, tag, sizeof(tag));
 	if (sipmsg_response(req, code, tag, &r) < 0)
-		return;
-	if (contact)
-		osip_message_set_contact(r, contact);
-	ss_send(ss, r, &to);
+		return NULL;
+	if (reason) {
+		osip_free(r->reason_phrase);
+		r->reason_phrase = osip_strdup(reason);
+	}
+	return r;
+}
+
+/* Send r back the way req came (the stamped top Via says where). */
+static void ss_answer_send(softswitch *ss, osip_message_t *r, const ss_src *src)
+{
+	ss_tp_respond(ss, r, src->conn);
 	osip_message_free(r);
+}
+
+static void ss_reply(softswitch *ss, const osip_message_t *req, const ss_src *src, int code)
+{
+	osip_message_t *r;
+
+	if (MSG_IS_ACK(req) || !(r = ss_answer(req, code, NULL)))
+		return;
+	ss_answer_send(ss, r, src);
+}
+
+/* 403 for a Contact host the core cannot reach, with a Warning (RFC 3261
+ * 20.43) naming it. */
+static void ss_unroutable(softswitch *ss, const osip_message_t *req, const ss_src *src, const char *host)
+{
+	osip_message_t *r;
+	char w[160];
+
+	ss->st.contact_unroutable++;
+	if (MSG_IS_ACK(req) || !(r = ss_answer(req, 403, "Contact Not Routable")))
+		return;
+	snprintf(w, sizeof(w), "399 %s \"Contact host %.48s is not reachable from the core\"", ss->self_ip, host);
+	osip_message_set_header(r, "Warning", w);
+	ss_answer_send(ss, r, src);
+}
+
+/* ---- Contacts -------------------------------------------------------------- */
+
+static bool uri_is_tcp(const osip_uri_t *u)
+{
+	osip_uri_param_t *p = NULL;
+
+	return osip_uri_uparam_get_byname((osip_uri_t *)u, "transport", &p) == 0 && p && p->gvalue &&
+	       strcasecmp(p->gvalue, "tcp") == 0;
+}
+
+/* Whether the core can reach a Contact: an IPv4 literal (there is no DNS
+ * here) within cfg.reach. */
+static bool contact_routable(const softswitch *ss, const osip_contact_t *c)
+{
+	tv_ip ip;
+
+	return c->url && c->url->host && tv_ip_parse(c->url->host, &ip) == 0 && ss_reg_routable(ss, &ip);
 }
 
 /* ---- registrar --------------------------------------------------------------- */
 
-static void ss_register(softswitch *ss, const osip_message_t *m, tv_time now)
+/* The 200: every live Contact of user with its remaining lifetime. */
+static void register_ok(softswitch *ss, const osip_message_t *m, const ss_src *src, const char *user, tv_time now)
+{
+	const ss_aor *a = ss_reg_find(ss, user, now);
+	osip_message_t *r = ss_answer(m, 200, NULL);
+	char hdr[SS_URI_MAX + 32];
+
+	if (!r)
+		return;
+	for (int i = 0; a && i < a->n; i++) {
+		if (a->c[i].expires <= now)
+			continue;
+		snprintf(hdr, sizeof(hdr), "<%s>;expires=%lld", a->c[i].uri,
+			 (long long)((a->c[i].expires - now) / TV_SEC(1)));
+		osip_message_set_contact(r, hdr);
+	}
+	ss_answer_send(ss, r, src);
+}
+
+static void ss_register(softswitch *ss, const osip_message_t *m, const ss_src *src, tv_time now)
 {
 	const char *user = m->to->url ? m->to->url->username : NULL;
+	ss_update u[SOFTSWITCH_MAX_CONTACTS + 1];
 	osip_contact_t *c = NULL;
-	char uri[SS_URI_MAX], hdr[SS_URI_MAX + 32];
-	unsigned long exp;
-	ss_binding *b;
-	tv_ep ep;
+	int n = 0, rc;
 
 	ss->st.registers++;
 	if (!user || !*user) {
-		ss_reply(ss, m, 400, NULL);
+		ss_reply(ss, m, src, 400);
 		return;
 	}
-	osip_message_get_contact(m, 0, &c);
-	exp = sipmsg_expires(m, c, SS_DEFAULT_EXPIRES, SS_MAX_EXPIRES);
-	if (c && !c->url && exp == 0) {                 /* Contact: * */
-		if ((b = binding_find(ss, user)) != NULL)
-			binding_del(ss, b);
-		ss_reply(ss, m, 200, NULL);
+	for (int i = 0; osip_message_get_contact(m, i, &c) >= 0 && c; i++) {
+		unsigned long exp = sipmsg_expires(m, c, SS_DEFAULT_EXPIRES, SS_MAX_EXPIRES);
+
+		if (!c->url) {                  /* Contact: * (10.3 step 6) */
+			if (exp != 0 || osip_list_size(&m->contacts) != 1) {
+				ss_reply(ss, m, src, 400);
+				return;
+			}
+			ss_reg_clear(ss, user);
+			register_ok(ss, m, src, user, now);
+			return;
+		}
+		if (n == SOFTSWITCH_MAX_CONTACTS + 1)
+			break;                  /* too many either way */
+		if (exp > 0 && !contact_routable(ss, c)) {
+			ss_unroutable(ss, m, src, c->url->host ? c->url->host : "");
+			return;
+		}
+		if (sipmsg_uri_str(c->url, u[n].uri, sizeof(u[n].uri)) < 0 || sipmsg_uri_ep(c->url, &u[n].ep) < 0) {
+			if (exp == 0)
+				continue;       /* removing what could never have been stored */
+			ss_reply(ss, m, src, 400);
+			return;
+		}
+		u[n].tcp = uri_is_tcp(c->url);
+		u[n].expires = exp;
+		n++;
+	}
+	rc = ss_reg_update(ss, user, u, n, now);
+	if (rc == TV_EFULL) {
+		osip_message_t *r = ss_answer(m, 503, "Too Many Registered Contacts");
+
+		ss->st.contacts_full++;
+		if (r)
+			ss_answer_send(ss, r, src);
 		return;
 	}
-	if (c) {
-		if (sipmsg_contact_uri(m, uri, sizeof(uri)) < 0 || sipmsg_uri_ep(c->url, &ep) < 0) {
-			ss_reply(ss, m, 400, NULL);
-			return;
-		}
-		if (exp == 0) {
-			if ((b = binding_find(ss, user)) != NULL)
-				binding_del(ss, b);
-			expiry_arm(ss);
-		} else if (binding_set(ss, user, uri, &ep, now + TV_SEC(exp)) < 0) {
-			ss_reply(ss, m, 500, NULL);
-			return;
-		}
+	if (rc < 0) {
+		ss_reply(ss, m, src, 500);
+		return;
 	}
-	b = binding_find(ss, user);
-	if (b) {
-		snprintf(hdr, sizeof(hdr), "<%s>;expires=%lld", b->contact,
-			 (long long)((b->expires - now) / TV_SEC(1)));
-	}
-	ss_reply(ss, m, 200, b ? hdr : NULL);
+	register_ok(ss, m, src, user, now);
 }
 
 /* ---- proxy --------------------------------------------------------------- */
@@ -282,82 +272,101 @@ static int ruri_set(osip_message_t *m, const char *uri)
 }
 
 /* 404; the ACK for it (nowhere to go either) is dropped, not counted. */
-static void ss_not_found(softswitch *ss, const osip_message_t *m)
+static void ss_not_found(softswitch *ss, const osip_message_t *m, const ss_src *src)
 {
 	if (MSG_IS_ACK(m))
 		return;
 	ss->st.not_found++;
-	ss_reply(ss, m, 404, NULL);
+	ss_reply(ss, m, src, 404);
 }
 
-static void ss_forward(softswitch *ss, osip_message_t *m, tv_time now)
+static void ss_forward(softswitch *ss, osip_message_t *m, const ss_src *src, tv_time now)
 {
 	const osip_uri_t *u = m->req_uri;
-	const ss_binding *b = NULL;
+	const ss_contact *to = NULL;
 	char branch[32], via[128];
 	tv_ep dst;
+	bool tcp;
 	int mf;
 
 	if (uri_is_local(ss, u)) {
-		if (u->username)
-			b = binding_find(ss, u->username);
-		if (!b || b->expires <= now) {
-			ss_not_found(ss, m);
+		const ss_aor *a = u->username ? ss_reg_find(ss, u->username, now) : NULL;
+
+		if (!a || !(to = ss_reg_target(a, now))) {
+			ss_not_found(ss, m, src);
 			return;
 		}
-		dst = b->ep;
-	} else if (sipmsg_uri_ep(u, &dst) < 0) {
+		dst = to->ep;
+		tcp = to->tcp;
+	} else if (sipmsg_uri_ep(u, &dst) == 0) {
+		tcp = uri_is_tcp(u);
+	} else {
 		/* No DNS here: a name we are not is a place we cannot reach. */
-		ss_not_found(ss, m);
+		ss_not_found(ss, m, src);
 		return;
 	}
+	tcp = tcp && !ss->cfg.udp_only;
 	if (tv_ep_eq(&dst, &ss->self)) {
-		ss_reply(ss, m, 482, NULL);
+		ss_reply(ss, m, src, 482);
 		return;
 	}
 	mf = max_forwards_take(m);
 	if (mf <= 0) {
-		ss_reply(ss, m, mf == 0 ? 483 : 400, NULL);
+		ss_reply(ss, m, src, mf == 0 ? 483 : 400);
 		return;
 	}
 	branch_make(m, branch, sizeof(branch));
-	if (b && ruri_set(m, b->contact) < 0) {
-		ss_reply(ss, m, 500, NULL);
+	if (to && ruri_set(m, to->uri) < 0) {
+		ss_reply(ss, m, src, 500);
 		return;
 	}
-	snprintf(via, sizeof(via), "SIP/2.0/UDP %s:%u;branch=%s", ss->self_ip, ss->self.port, branch);
+	snprintf(via, sizeof(via), "SIP/2.0/%s %s:%u;branch=%s", tcp ? "TCP" : "UDP", ss->self_ip, ss->self.port,
+		 branch);
 	if (osip_message_append_via(m, via) != 0)
 		return;
 	osip_message_force_update(m);
 	ss->st.requests_routed++;
-	ss_send(ss, m, &dst);
+	ss_tp_forward(ss, m, &dst, tcp);
 }
 
-static void ss_request(softswitch *ss, osip_message_t *m, const tv_ep *from, tv_time now)
+static void ss_request(softswitch *ss, osip_message_t *m, const ss_src *src, tv_time now)
 {
 	const osip_uri_t *u = m->req_uri;
+	osip_contact_t *c = NULL;
+	char tag[20];
 
-	sipmsg_via_stamp(m, from);
-	if (MSG_IS_INVITE(m))
+	sipmsg_via_stamp(m, &src->ep);
+	if (MSG_IS_ACK(m)) {
+		const char *tt = sipmsg_tag(m->to);
+
+		own_tag(m, tag, sizeof(tag));
+		if (tt && strcmp(tt, tag) == 0)
+			return;                 /* the ACK of a final response we made */
+	}
+	if (MSG_IS_INVITE(m)) {
 		ss->st.invites++;
+		if (osip_message_get_contact(m, 0, &c) >= 0 && c && !contact_routable(ss, c)) {
+			ss_unroutable(ss, m, src, c->url && c->url->host ? c->url->host : "");
+			return;
+		}
+	}
 	if (uri_is_local(ss, u) && MSG_IS_REGISTER(m)) {
-		ss_register(ss, m, now);
+		ss_register(ss, m, src, now);
 		return;
 	}
 	if (uri_is_local(ss, u) && !u->username && MSG_IS_OPTIONS(m)) {
-		ss_reply(ss, m, 200, NULL);
+		ss_reply(ss, m, src, 200);
 		return;
 	}
-	ss_forward(ss, m, now);
+	ss_forward(ss, m, src, now);
 }
 
-/* Pop our Via and send to the next one's received/rport or sent-by. */
+/* Pop our Via and send on by the next one (ss_tp_respond). */
 static void ss_response(softswitch *ss, osip_message_t *m)
 {
 	osip_via_t *v = NULL;
 	unsigned long port = 5060;
 	tv_ip ip;
-	tv_ep to;
 
 	osip_message_get_via(m, 0, &v);
 	if (tv_ip_parse(v->host, &ip) < 0 || !tv_ip_eq(&ip, &ss->self.ip) ||
@@ -366,18 +375,16 @@ static void ss_response(softswitch *ss, osip_message_t *m)
 	osip_list_remove(&m->vias, 0);
 	osip_via_free(v);
 	osip_message_force_update(m);
-	if (sipmsg_via_target(m, 0, &to) < 0)
+	if (osip_list_size(&m->vias) < 1)
 		return;
 	ss->st.responses_routed++;
-	ss_send(ss, m, &to);
+	ss_tp_respond(ss, m, NULL);
 }
 
-static void ss_rx(void *arg, tv_udp *s, const tv_ep *from, const uint8_t *data, size_t len, tv_time now)
+void ss_input(softswitch *ss, const uint8_t *data, size_t len, const ss_src *src, tv_time now)
 {
-	softswitch *ss = arg;
 	osip_message_t *m;
 
-	(void)s;
 	ss->st.rx++;
 	if (sipmsg_is_keepalive(data, len))
 		return;
@@ -386,7 +393,7 @@ static void ss_rx(void *arg, tv_udp *s, const tv_ep *from, const uint8_t *data, 
 		return;
 	}
 	if (MSG_IS_REQUEST(m))
-		ss_request(ss, m, from, now);
+		ss_request(ss, m, src, now);
 	else
 		ss_response(ss, m);
 	osip_message_free(m);
@@ -394,12 +401,25 @@ static void ss_rx(void *arg, tv_udp *s, const tv_ep *from, const uint8_t *data, 
 
 /* ---- life cycle --------------------------------------------------------------- */
 
-softswitch *softswitch_new(tv_host *h, uint16_t port, const char *domain, int *err)
+static bool cfg_ok(const softswitch_cfg *c)
+{
+	if (!c || !c->domain || !*c->domain || strlen(c->domain) >= sizeof(((softswitch *)0)->domain))
+		return false;
+	if (c->reach == SOFTSWITCH_REACH_LIST && (c->nreach < 1 || c->nreach > SOFTSWITCH_MAX_REACH))
+		return false;
+	for (int i = 0; c->reach == SOFTSWITCH_REACH_LIST && i < c->nreach; i++)
+		if (c->reach_list[i].len > 32 || c->reach_list[i].net.af != TV_AF_INET)
+			return false;
+	return c->reach == SOFTSWITCH_REACH_DEFAULT || c->reach == SOFTSWITCH_REACH_LIST ||
+	       c->reach == SOFTSWITCH_REACH_ANY;
+}
+
+softswitch *softswitch_new_cfg(tv_host *h, const softswitch_cfg *cfg, int *err)
 {
 	softswitch *ss;
-	tv_ep local = tv_ep4(0, port ? port : 5060);
+	int rc;
 
-	if (!h || !domain || !*domain || strlen(domain) >= sizeof(ss->domain)) {
+	if (!h || !cfg_ok(cfg)) {
 		*err = TV_EINVAL;
 		return NULL;
 	}
@@ -410,25 +430,34 @@ softswitch *softswitch_new(tv_host *h, uint16_t port, const char *domain, int *e
 	}
 	sipmsg_init();
 	ss->h = h;
-	snprintf(ss->domain, sizeof(ss->domain), "%s", domain);
-	tv_timer_init(&ss->expiry, expiry_fire, ss);
-	ss->udp = host_udp_bind(h, &local, ss_rx, ss, err);
-	if (!ss->udp) {
+	ss->cfg = *cfg;
+	snprintf(ss->domain, sizeof(ss->domain), "%s", cfg->domain);
+	ss->cfg.domain = ss->domain;
+	if (!ss->cfg.port)
+		ss->cfg.port = 5060;
+	ss_reg_init(ss);
+	rc = ss_tp_open(ss);
+	if (rc < 0) {
 		free(ss);
+		*err = rc;
 		return NULL;
 	}
-	ss->self = host_udp_local(ss->udp);
-	tv_ip_fmt(&ss->self.ip, ss->self_ip);
 	*err = 0;
 	return ss;
+}
+
+softswitch *softswitch_new(tv_host *h, uint16_t port, const char *domain, int *err)
+{
+	softswitch_cfg c = { .port = port, .domain = domain };
+
+	return softswitch_new_cfg(h, &c, err);
 }
 
 void softswitch_free(softswitch *ss)
 {
 	if (!ss)
 		return;
-	host_timer_cancel(ss->h, &ss->expiry);
-	host_udp_close(ss->udp);
-	free(ss->b);
+	ss_reg_free(ss);
+	ss_tp_close(ss);
 	free(ss);
 }

@@ -1,0 +1,115 @@
+/* softswitch_priv.h - what the parts of the simulated softswitch share.
+ *
+ * softswitch.c handles requests and responses (registrar front end,
+ * stateless proxy, the replies it makes) and the life cycle;
+ * ss_registrar.c is the location service (several Contacts per address of
+ * record, each with its expiry) and the routability rule; ss_transport.c
+ * moves bytes: UDP, TCP connections and their framing, and where a
+ * response goes (RFC 3261 18.2.2). Not for use outside these three files. */
+#ifndef TV_SOFTSWITCH_PRIV_H
+#define TV_SOFTSWITCH_PRIV_H
+
+#include "sipua.h"
+#include "sipmsg.h"
+
+#define SS_USER_MAX 64
+#define SS_URI_MAX 256
+
+/* One TCP connection, accepted or opened by the softswitch. */
+typedef struct ss_conn {
+	softswitch *ss;
+	tv_tcp *c;
+	tv_ep remote;
+	sipmsg_stream rx;
+	bool outgoing;
+	bool connected;                 /* handshake complete */
+	bool closing;                   /* FIN sent or received, or framing lost: not for sending */
+	uint32_t pend_req, pend_rsp;    /* messages queued before the handshake completed */
+} ss_conn;
+
+/* Where a message came from: over UDP (conn NULL) or a connection. */
+typedef struct ss_src {
+	ss_conn *conn;
+	tv_ep ep;
+} ss_src;
+
+typedef struct ss_contact {
+	char uri[SS_URI_MAX];           /* as written (libosip2's rendering) */
+	tv_ep ep;
+	bool tcp;                       /* ;transport=tcp */
+	tv_time expires;
+	uint64_t reg_seq;               /* the REGISTER that last wrote it */
+	int pos;                        /* its place among that REGISTER's Contacts */
+} ss_contact;
+
+typedef struct ss_aor {
+	char user[SS_USER_MAX];
+	ss_contact c[SOFTSWITCH_MAX_CONTACTS];
+	int n;
+} ss_aor;
+
+/* A Contact a REGISTER asks for: add or refresh it, or remove it
+ * (expires 0). */
+typedef struct ss_update {
+	char uri[SS_URI_MAX];
+	tv_ep ep;
+	bool tcp;
+	unsigned long expires;          /* seconds */
+} ss_update;
+
+struct softswitch {
+	tv_host *h;
+	softswitch_cfg cfg;
+	char domain[128];
+	tv_udp *udp;
+	tv_tcp_listener *tl;
+	tv_ep self;
+	char self_ip[TV_IP_STRLEN];
+	ss_conn **conns;
+	size_t nconns, capconns;
+	ss_aor *aors;
+	size_t naors, capaors;
+	uint64_t reg_seq;
+	tv_timer expiry;
+	softswitch_stats st;
+};
+
+/* ---- softswitch.c ---- */
+
+/* A message from the transport: data is borrowed for the call. */
+void ss_input(softswitch *ss, const uint8_t *data, size_t len, const ss_src *src, tv_time now);
+
+/* ---- ss_registrar.c ---- */
+
+void ss_reg_init(softswitch *ss);
+void ss_reg_free(softswitch *ss);
+/* Whether the core can send to ip (cfg.reach). */
+bool ss_reg_routable(const softswitch *ss, const tv_ip *ip);
+/* Apply one REGISTER's n updates for user, all or none (RFC 3261 10.3
+ * step 7): 0, TV_EFULL if the user would have more than
+ * SOFTSWITCH_MAX_CONTACTS, TV_EINVAL if user is too long. */
+int ss_reg_update(softswitch *ss, const char *user, const ss_update *u, int n, tv_time now);
+/* Contact: * with Expires: 0 - every Contact of user goes. */
+void ss_reg_clear(softswitch *ss, const char *user);
+/* user's live Contacts (NULL if none), and the one requests go to. */
+const ss_aor *ss_reg_find(const softswitch *ss, const char *user, tv_time now);
+const ss_contact *ss_reg_target(const ss_aor *a, tv_time now);
+
+/* ---- ss_transport.c ---- */
+
+/* Open UDP (and TCP unless cfg.udp_only) on cfg.port. */
+int ss_tp_open(softswitch *ss);
+void ss_tp_close(softswitch *ss);
+/* Send a response (RFC 3261 18.2.2): a UDP top Via (or cfg.udp_only)
+ * over UDP to its received/rport or sent-by; a TCP one on the connection
+ * in (the one the request came on, NULL if unknown) if still open, else
+ * on an open connection to where the Via points, else on a new
+ * connection to received (else sent-by host) and the sent-by port.
+ * Folded if cfg.fold. Failures are counted (responses_failed). */
+void ss_tp_respond(softswitch *ss, osip_message_t *r, ss_conn *in);
+/* Send a forwarded request to dst, over TCP (an open connection to dst,
+ * else a new one) if tcp, else UDP. Failures are counted
+ * (requests_failed). */
+void ss_tp_forward(softswitch *ss, osip_message_t *m, const tv_ep *dst, bool tcp);
+
+#endif
