@@ -62,11 +62,13 @@ struct px_leg {
 	tv_time started;
 };
 
-/* One Contact a terminal wrote: its userinfo tells it from the others
- * once their host:port are all the terminal's core address. */
+/* One Contact a terminal wrote: its userinfo (and, for values that share
+ * one, a ;tvc=n parameter the proxy adds) tells it from the others once
+ * their host:port are all the terminal's core address. */
 typedef struct px_contact {
 	char user[64];
 	char hp[PX_HP];
+	uint8_t tag;                    /* n-th value with this userinfo in one message: ;tvc=n toward the core */
 	bool tcp;                       /* ;transport=tcp, taken off toward the UDP core */
 } px_contact;
 

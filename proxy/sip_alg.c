@@ -715,14 +715,17 @@ void px_sip_from_access(proxy *p, tv_tcp *tcp, const tv_ep *from, const char *ms
 			tv_map_put(&p->by_user, px_hash_str(b->user), b);
 		}
 		via_to_core(b, &sm);
-		/* In-dialog request to a peer whose Contact we rewrote. */
-		if (rw_request_uri(sm.rw.buf, sm.rw.body_off, &span) == 1 &&
-		    rw_uri_hostport(sm.rw.buf, span, &span) == 1) {
+		/* In-dialog request to a peer whose Contact we rewrote; a
+		 * transport parameter (the core side is UDP) goes. */
+		if (rw_request_uri(sm.rw.buf, sm.rw.body_off, &via) == 1 &&
+		    rw_uri_hostport(sm.rw.buf, via, &span) == 1) {
 			char ruri[PX_HP];
 			span_text(sm.rw.buf, span, ruri, sizeof(ruri));
 			leg = px_leg_find(b, sm.call_id, false);
 			if (leg && leg->peer_target[0] && !strcmp(ruri, p->access_hp))
 				rw_replace(&sm.rw, span, leg->peer_target);
+			if (rw_bare_uri_param(sm.rw.buf, via, "transport", &span) == 1)
+				rw_replace(&sm.rw, span, "");
 		}
 		if (is_method(&sm, "REGISTER"))
 			p->st.registers++;

@@ -7,7 +7,11 @@
  * their ;transport= parameter (the core side is UDP); the proxy remembers
  * each one (userinfo, host:port and transport as written) so that the
  * registrar's answer and requests to that Contact find their way back to
- * exactly what the terminal wrote. Toward a terminal every other party's
+ * exactly what the terminal wrote. Two values with the same userinfo
+ * (typically one address written with and without ;transport=tcp) would
+ * become the same URI at the core, and a registrar would keep one: the
+ * second and later get a ;tvc=n URI parameter, which the registrar stores
+ * as part of the URI and the proxy takes off again on the way back. Toward a terminal every other party's
  * Contact becomes the proxy's access address, where the terminal sends its
  * in-dialog requests. A value the span finders cannot read refuses the
  * whole message: nothing half rewritten leaves. */
@@ -29,12 +33,29 @@ static void text(const char *buf, rw_span s, char *out, size_t cap)
 	out[n] = '\0';
 }
 
-static px_contact *contact_find(px_binding *b, const char *user)
+static px_contact *contact_find(px_binding *b, const char *user, int tag)
 {
+	for (int i = 0; i < b->nct; i++)
+		if (!strcmp(b->ct[i].user, user) && b->ct[i].tag == tag)
+			return &b->ct[i];
 	for (int i = 0; i < b->nct; i++)
 		if (!strcmp(b->ct[i].user, user))
 			return &b->ct[i];
 	return b->nct ? &b->ct[0] : NULL;
+}
+
+/* The ;tvc=n the proxy put on a URI (in <> or bare): n, else 0; *at the
+ * parameter's span (len 0 if none). */
+static int tag_of(const char *buf, rw_span val, bool bare, rw_span *at)
+{
+	int n = 0;
+
+	at->len = 0;
+	if ((bare ? rw_bare_uri_param(buf, val, "tvc", at) : rw_uri_param(buf, val, "tvc", at)) != 1)
+		return 0;
+	for (uint32_t i = 5; i < at->len && buf[at->off + i] >= '0' && buf[at->off + i] <= '9' && n < 100; i++)
+		n = n * 10 + (buf[at->off + i] - '0');
+	return n;
 }
 
 /* Upsert by userinfo; the first value of a request becomes entry 0 (the
@@ -43,7 +64,7 @@ static void contact_remember(px_binding *b, const px_contact *c, bool first)
 {
 	int i;
 
-	for (i = 0; i < b->nct && strcmp(b->ct[i].user, c->user); i++)
+	for (i = 0; i < b->nct && (strcmp(b->ct[i].user, c->user) || b->ct[i].tag != c->tag); i++)
 		;
 	if (i == b->nct) {
 		if (b->nct == PX_MAX_CONTACTS)
@@ -93,6 +114,8 @@ typedef struct to_core {
 	proxy *p;
 	px_binding *b;
 	bool remember;
+	int nseen;
+	char seen[PX_VALUES_MAX][64];   /* userinfo of the values so far */
 } to_core;
 
 static int value_to_core(void *arg, sip_rw *rw, rw_span val, rw_span hp, int nth)
@@ -100,21 +123,31 @@ static int value_to_core(void *arg, sip_rw *rw, rw_span val, rw_span hp, int nth
 	to_core *c = arg;
 	px_contact ct = { .tcp = false };
 	rw_span tp, us;
+	char rep[RW_REP_MAX];
 	int t = rw_uri_param(rw->buf, val, "transport", &tp);
+	bool angle = memchr(rw->buf + val.off, '<', val.len) != NULL;
 
 	if (t < 0 || hp.len >= sizeof(ct.hp))
 		return -1;
+	if (rw_uri_user(rw->buf, val, &us) == 1) {
+		if (us.len >= sizeof(ct.user))
+			return -1;
+		text(rw->buf, us, ct.user, sizeof(ct.user));
+	}
+	for (int i = 0; i < c->nseen; i++)
+		ct.tag += !strcmp(c->seen[i], ct.user);
+	if (c->nseen < PX_VALUES_MAX)
+		snprintf(c->seen[c->nseen++], sizeof(c->seen[0]), "%s", ct.user);
 	if (c->remember) {
-		if (rw_uri_user(rw->buf, val, &us) == 1) {
-			if (us.len >= sizeof(ct.user))
-				return -1;
-			text(rw->buf, us, ct.user, sizeof(ct.user));
-		}
 		text(rw->buf, hp, ct.hp, sizeof(ct.hp));
 		ct.tcp = t == 1 && tp.len == 14 && !strncasecmp(rw->buf + tp.off, ";transport=tcp", 14);
 		contact_remember(c->b, &ct, nth == 0);
 	}
-	if (rw_replace(rw, hp, c->b->core_hp) < 0)
+	if (ct.tag && angle)
+		snprintf(rep, sizeof(rep), "%s;tvc=%u", c->b->core_hp, ct.tag);
+	else
+		snprintf(rep, sizeof(rep), "%s", c->b->core_hp);
+	if (rw_replace(rw, hp, rep) < 0)
 		return -1;
 	if (t == 1 && rw_replace(rw, tp, "") < 0)
 		return -1;
@@ -123,7 +156,7 @@ static int value_to_core(void *arg, sip_rw *rw, rw_span val, rw_span hp, int nth
 
 int px_contacts_to_core(proxy *p, px_binding *b, sip_rw *rw, bool remember)
 {
-	to_core c = { p, b, remember };
+	to_core c = { .p = p, .b = b, .remember = remember };
 
 	return each_contact(rw, value_to_core, &c);
 }
@@ -145,6 +178,8 @@ static int value_to_access(void *arg, sip_rw *rw, rw_span val, rw_span hp, int n
 	int t = rw_uri_param(rw->buf, val, "transport", &tp);
 	bool angle = memchr(rw->buf + val.off, '<', val.len) != NULL;
 	const px_contact *ct = NULL;
+	rw_span tg;
+	int tag = tag_of(rw->buf, val, false, &tg);
 
 	if (t < 0)
 		return -1;
@@ -152,7 +187,7 @@ static int value_to_access(void *arg, sip_rw *rw, rw_span val, rw_span hp, int n
 	if (c->reg && !strcmp(hpt, b->core_hp)) {
 		if (rw_uri_user(rw->buf, val, &us) == 1 && us.len < sizeof(user))
 			text(rw->buf, us, user, sizeof(user));
-		ct = contact_find(b, user);
+		ct = contact_find(b, user, tag);
 	}
 	if (ct) {
 		snprintf(rep, sizeof(rep), "%s%s", ct->hp, ct->tcp && angle ? ";transport=tcp" : "");
@@ -161,6 +196,8 @@ static int value_to_access(void *arg, sip_rw *rw, rw_span val, rw_span hp, int n
 			snprintf(c->peer, c->peer_cap, "%s", hpt);
 		snprintf(rep, sizeof(rep), "%s%s", c->p->access_hp, b->tcp_flow && angle ? ";transport=tcp" : "");
 	}
+	if (tg.len && rw_replace(rw, tg, "") < 0)
+		return -1;
 	if (rw_replace(rw, hp, rep) < 0)
 		return -1;
 	if (t == 1 && rw_replace(rw, tp, "") < 0)
@@ -177,19 +214,23 @@ int px_contacts_to_access(proxy *p, px_binding *b, sip_rw *rw, bool reg, char *p
 
 int px_ruri_to_access(proxy *p, px_binding *b, sip_rw *rw)
 {
-	rw_span r, hp, us;
+	rw_span r, hp, us, tg;
 	char user[64] = "", rep[RW_REP_MAX];
 	const px_contact *ct;
+	int tag;
 
 	(void)p;
 	if (rw_request_uri(rw->buf, rw->body_off, &r) != 1 || rw_uri_hostport(rw->buf, r, &hp) != 1)
 		return 0;
 	if (rw_uri_user(rw->buf, r, &us) == 1 && us.len < sizeof(user))
 		text(rw->buf, us, user, sizeof(user));
-	ct = contact_find(b, user);
+	tag = tag_of(rw->buf, r, true, &tg);
+	ct = contact_find(b, user, tag);
 	if (!ct)
 		return 0;
 	snprintf(rep, sizeof(rep), "%s%s", ct->hp, ct->tcp ? ";transport=tcp" : "");
+	if (tg.len && rw_replace(rw, tg, "") < 0)
+		return -1;
 	return rw_replace(rw, hp, rep);
 }
 

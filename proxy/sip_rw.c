@@ -185,9 +185,31 @@ int rw_values(const char *buf, rw_span val, rw_span *out, int max)
 	return n;
 }
 
+/* The ";name=value" parameter among those starting at i, before end,
+ * '>' or '?'. */
+static int param_scan(const char *buf, size_t i, size_t end, const char *name, rw_span *out)
+{
+	size_t nlen = strlen(name);
+
+	while (i < end && buf[i] == ';') {
+		size_t s = i++, e;
+		while (i < end && buf[i] != ';' && buf[i] != '?' && buf[i] != '>')
+			i++;
+		e = s + 1;
+		while (e < i && buf[e] != '=')
+			e++;
+		if (e - s - 1 == nlen && !strncasecmp(buf + s + 1, name, nlen)) {
+			out->off = (uint32_t)s;
+			out->len = (uint32_t)(i - s);
+			return 1;
+		}
+	}
+	return 0;
+}
+
 int rw_uri_param(const char *buf, rw_span val, const char *name, rw_span *out)
 {
-	size_t end = val.off + val.len, i, lt, gt, nlen = strlen(name);
+	size_t end = val.off + val.len, lt, gt;
 	rw_span hp;
 
 	lt = val.off;
@@ -202,20 +224,16 @@ int rw_uri_param(const char *buf, rw_span val, const char *name, rw_span *out)
 		return -1;
 	if (rw_uri_hostport(buf, (rw_span){ (uint32_t)lt, (uint32_t)(gt - lt) }, &hp) != 1)
 		return 0;
-	for (i = hp.off + hp.len; i < gt && buf[i] == ';';) {
-		size_t s = i++, e;
-		while (i < gt && buf[i] != ';' && buf[i] != '?')
-			i++;
-		e = s + 1;
-		while (e < i && buf[e] != '=')
-			e++;
-		if (e - s - 1 == nlen && !strncasecmp(buf + s + 1, name, nlen)) {
-			out->off = (uint32_t)s;
-			out->len = (uint32_t)(i - s);
-			return 1;
-		}
-	}
-	return 0;
+	return param_scan(buf, hp.off + hp.len, gt, name, out);
+}
+
+int rw_bare_uri_param(const char *buf, rw_span uri, const char *name, rw_span *out)
+{
+	rw_span hp;
+
+	if (rw_uri_hostport(buf, uri, &hp) != 1)
+		return 0;
+	return param_scan(buf, hp.off + hp.len, uri.off + uri.len, name, out);
 }
 
 int rw_uri_user(const char *buf, rw_span val, rw_span *out)

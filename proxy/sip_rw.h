@@ -61,6 +61,8 @@ int rw_values(const char *buf, rw_span val, rw_span *out, int max);
  * URI parameter (with its ';'), 1/0/-1. Without <> the parameters belong
  * to the header, not the URI: 0. */
 int rw_uri_param(const char *buf, rw_span val, const char *name, rw_span *out);
+/* The same in a bare URI (a Request-URI): its parameters follow host:port. */
+int rw_bare_uri_param(const char *buf, rw_span uri, const char *name, rw_span *out);
 /* The userinfo of the first SIP URI in a span (without '@'): 1, or 0 if none. */
 int rw_uri_user(const char *buf, rw_span val, rw_span *out);
 /* The Request-URI of a request's first line. */

@@ -192,6 +192,39 @@ Test(sip_robust, every_contact_value_is_rewritten_and_comes_back, .init = setup,
 		  "%s", w.at_term.msg[1]);
 }
 
+/* One address with and without ;transport=tcp: the same URI at the core
+ * unless told apart; the proxy adds ;tvc=1 and takes it off again. */
+Test(sip_robust, contacts_that_differ_only_in_transport_stay_two, .init = setup, .fini = teardown)
+{
+	from_term("REGISTER sip:example.net SIP/2.0\r\n"
+		  "Via: SIP/2.0/UDP 192.168.1.10:5060;branch=z9hG4bKreg1;rport\r\n"
+		  "From: <sip:alice@example.net>;tag=a1\r\nTo: <sip:alice@example.net>\r\n"
+		  "Call-ID: reg-1@192.168.1.10\r\nCSeq: 1 REGISTER\r\n"
+		  "Contact: <sip:alice@192.168.1.10:5060>, <sip:alice@192.168.1.10:5060;transport=tcp>\r\n"
+		  "Content-Length: 0\r\n\r\n");
+	cr_assert_eq(w.at_ss.n, 1);
+	cr_assert(strstr(w.at_ss.msg[0], "Contact: <sip:alice@10.0.0.1:5100>, <sip:alice@10.0.0.1:5100;tvc=1>\r\n"),
+		  "%s", w.at_ss.msg[0]);
+	from_ss("SIP/2.0 200 OK\r\n"
+		"Via: SIP/2.0/UDP 10.0.0.1:5100;branch=z9hG4bKreg1\r\n"
+		"From: <sip:alice@example.net>;tag=a1\r\nTo: <sip:alice@example.net>;tag=ss\r\n"
+		"Call-ID: reg-1@10.0.0.1\r\nCSeq: 1 REGISTER\r\n"
+		"Contact: <sip:alice@10.0.0.1:5100;tvc=1>;expires=60\r\n"
+		"Contact: <sip:alice@10.0.0.1:5100>;expires=60\r\n"
+		"Content-Length: 0\r\n\r\n");
+	cr_assert_eq(w.at_term.n, 1);
+	cr_assert(strstr(w.at_term.msg[0], "Contact: <sip:alice@192.168.1.10:5060;transport=tcp>;expires=60\r\n"
+					   "Contact: <sip:alice@192.168.1.10:5060>;expires=60\r\n"), "%s", w.at_term.msg[0]);
+	from_ss("OPTIONS sip:alice@10.0.0.1:5100;tvc=1 SIP/2.0\r\n"
+		"Via: SIP/2.0/UDP 10.0.0.100:5060;branch=z9hG4bKo\r\n"
+		"Max-Forwards: 69\r\nFrom: <sip:ss@example.net>;tag=s\r\nTo: <sip:alice@example.net>\r\n"
+		"Call-ID: o@10.0.0.100\r\nCSeq: 1 OPTIONS\r\nContent-Length: 0\r\n\r\n");
+	cr_assert_eq(w.at_term.n, 2);
+	cr_assert(!strncmp(w.at_term.msg[1], "OPTIONS sip:alice@192.168.1.10:5060;transport=tcp SIP/2.0\r\n",
+			   strlen("OPTIONS sip:alice@192.168.1.10:5060;transport=tcp SIP/2.0\r\n")), "%s",
+		  w.at_term.msg[1]);
+}
+
 Test(sip_robust, a_contact_that_cannot_be_read_refuses_the_message, .init = setup, .fini = teardown)
 {
 	static const char *const bad[] = {
