@@ -238,20 +238,12 @@ static void pkt_arrive(tv_timer *t, tv_time now)
 	pkt_release(n, p);
 }
 
-/* A slot for a packet of up to len bytes (len <= PKT_IP_MAX), or NULL when
- * out of memory. */
-static sim_pkt *pkt_alloc(sim_net *n, size_t len)
+/* Allocate a new slot of class cls, or NULL when out of memory. */
+static sim_pkt *pkt_grow(sim_net *n, unsigned cls)
 {
-	unsigned cls = 0;
+	size_t sz = sizeof(sim_pkt) + ((size_t)SIM_PKT_SMALL << cls);
 	sim_pkt *p;
 
-	while ((size_t)SIM_PKT_SMALL << cls < len)
-		cls++;
-	p = n->free_pkts[cls];
-	if (p) {
-		n->free_pkts[cls] = p->next_free;
-		return p;
-	}
 	if (n->nall == n->capall) {
 		size_t nc = n->capall ? n->capall * 2 : 256;
 		sim_pkt **na = realloc(n->all_pkts, nc * sizeof(*na));
@@ -260,13 +252,29 @@ static sim_pkt *pkt_alloc(sim_net *n, size_t len)
 		n->all_pkts = na;
 		n->capall = nc;
 	}
-	p = malloc(sizeof(*p) + ((size_t)SIM_PKT_SMALL << cls));
+	p = malloc(sz);
 	if (!p)
 		return NULL;
-	n->pkt_mem += sizeof(*p) + ((size_t)SIM_PKT_SMALL << cls);
+	n->pkt_mem += sz;
 	tv_timer_init(&p->t, pkt_arrive, p);
 	p->cls = (uint8_t)cls;
 	n->all_pkts[n->nall++] = p;
+	return p;
+}
+
+/* A slot for a packet of up to len bytes (len <= PKT_IP_MAX), or NULL when
+ * out of memory. Warm, it is a free-list pop. */
+static inline sim_pkt *pkt_alloc(sim_net *n, size_t len)
+{
+	unsigned cls = 0;
+	sim_pkt *p;
+
+	while ((size_t)SIM_PKT_SMALL << cls < len)
+		cls++;
+	p = n->free_pkts[cls];
+	if (!p)
+		return pkt_grow(n, cls);
+	n->free_pkts[cls] = p->next_free;
 	return p;
 }
 
@@ -295,7 +303,7 @@ static void schedule(sim_link *l, sim_iface *to, sim_pkt *p, size_t len, tv_time
 
 /* Count and tap a packet sent from ifc, and pick where it goes: NULL when
  * nowhere (no route, or lost on the way). */
-static sim_iface *route(sim_iface *ifc, const uint8_t *pkt, size_t len)
+static inline sim_iface *route(sim_iface *ifc, const uint8_t *pkt, size_t len)
 {
 	sim_link *l = ifc->link;
 	sim_net *n = l->net;
@@ -325,13 +333,14 @@ static sim_iface *route(sim_iface *ifc, const uint8_t *pkt, size_t len)
 	return to;
 }
 
-/* The link may deliver a packet twice; the copy trails the original by 1 us. */
+/* A link with dup > 0 may deliver a packet twice; the copy trails the
+ * original by 1 us. */
 static void maybe_dup(sim_link *l, sim_iface *to, const uint8_t *pkt, size_t len)
 {
 	sim_net *n = l->net;
 	sim_pkt *p;
 
-	if (l->cfg.dup > 0 && tv_rng_unit(&n->rng) < l->cfg.dup) {
+	if (tv_rng_unit(&n->rng) < l->cfg.dup) {
 		l->st.dup++;
 		p = pkt_alloc(n, len);
 		if (!p)
@@ -359,7 +368,8 @@ int sim_iface_send(sim_iface *ifc, const uint8_t *pkt, size_t len)
 		return TV_ENOMEM;
 	memcpy(p->data, pkt, len);
 	schedule(l, to, p, len, 0);
-	maybe_dup(l, to, pkt, len);
+	if (l->cfg.dup > 0)
+		maybe_dup(l, to, pkt, len);
 	return 0;
 }
 
@@ -394,6 +404,7 @@ int sim_iface_tx_send(sim_iface *ifc, uint8_t *buf, size_t len)
 		return 0;
 	}
 	schedule(l, to, p, len, 0);
-	maybe_dup(l, to, buf, len);
+	if (l->cfg.dup > 0)
+		maybe_dup(l, to, buf, len);
 	return 0;
 }
