@@ -100,24 +100,27 @@ void host_timer_cancel(tv_host *h, tv_timer *t)
 	tv_timerq_cancel(sim_net_timers(h->net), t);
 }
 
-void host_xmit(tv_host *h, const uint8_t *pkt, size_t len)
+/* The interface a packet from src leaves by: the one owning src, else the
+ * first. */
+static sim_iface *host_out_ifc(const tv_host *h, uint32_t src)
 {
-	sim_iface *out = h->ifc;
-
-	/* Leave by the interface that owns the source address. */
-	if (len >= IP4_HDR) {
-		uint32_t src = pkt_get32(pkt + 12);
-		for (int i = 0; i < h->nips; i++)
-			if (h->ips[i].v4 == src)
-				out = h->ip_ifc[i];
-	}
-	h->st.tx++;
-	sim_iface_send(out, pkt, len);
+	for (int i = h->nips - 1; i >= 0; i--)
+		if (h->ips[i].v4 == src)
+			return h->ip_ifc[i];
+	return h->ifc;
 }
 
-void host_inject(tv_host *h, const uint8_t *pkt, size_t len)
+int host_xmit(tv_host *h, const uint8_t *pkt, size_t len)
 {
-	host_xmit(h, pkt, len);
+	sim_iface *out = len >= IP4_HDR ? host_out_ifc(h, pkt_get32(pkt + 12)) : h->ifc;
+
+	h->st.tx++;
+	return sim_iface_send(out, pkt, len);
+}
+
+int host_inject(tv_host *h, const uint8_t *pkt, size_t len)
+{
+	return host_xmit(h, pkt, len);
 }
 
 static bool host_owns(const tv_host *h, const tv_ip *ip)
@@ -193,16 +196,30 @@ tv_ep host_udp_local(const tv_udp *s)
 
 tv_host *host_udp_host(const tv_udp *s) { return s->h; }
 
+/* The datagram is built straight into the storage the network carries it
+ * in (no stack buffer, no copy), sized to it. */
 int host_udp_send_from(tv_udp *s, const tv_ip *src, const tv_ep *to, const void *data, size_t len)
 {
-	uint8_t buf[PKT_MAX];
+	tv_host *h = s->h;
 	tv_ep from = tv_ep4(src->v4, s->local.port);
-	int n = pkt_build_udp(buf, sizeof(buf), &from, to, host_next_id(s->h), data, len);
+	size_t cap = IP4_HDR + UDP_HDR + len;
+	sim_iface *out;
+	uint8_t *buf;
+	int n;
 
-	if (n < 0)
+	if (len > PKT_UDP_DATA_MAX)
+		return TV_EMSGSIZE;
+	out = host_out_ifc(h, src->v4);
+	buf = sim_iface_tx_buf(out, cap);
+	if (!buf)
+		return TV_ENOMEM;
+	n = pkt_build_udp(buf, cap, &from, to, host_next_id(h), data, len);
+	if (n < 0) {
+		sim_iface_tx_abort(out, buf);
 		return n;
-	host_xmit(s->h, buf, (size_t)n);
-	return 0;
+	}
+	h->st.tx++;
+	return sim_iface_tx_send(out, buf, (size_t)n);
 }
 
 int host_udp_send(tv_udp *s, const tv_ep *to, const void *data, size_t len)
@@ -221,7 +238,7 @@ static void udp_input(tv_host *h, const uint8_t *pkt, const pkt_info *pi, tv_tim
 	if (!s) {
 		h->st.rx_noport++;
 		if (h->icmp) {
-			uint8_t buf[PKT_MAX];
+			uint8_t buf[PKT_ICMP_ERR_MAX];
 			int n = pkt_build_icmp_error(buf, sizeof(buf), &pi->dst.ip, host_next_id(h),
 						     ICMP_UNREACH, 3, pkt, pi->ip_len);
 			if (n > 0)

@@ -8,6 +8,14 @@
  *
  * Buffers passed to callbacks are borrowed for the duration of the call.
  *
+ * Size: the simulated links carry IPv4 packets up to 65,535 bytes
+ * unfragmented; there is no MTU and no IP fragmentation. So a UDP datagram
+ * of up to 65,507 bytes of payload (PKT_UDP_DATA_MAX) is sent and received
+ * whole, through NATs too; a bigger one is refused with TV_EMSGSIZE, never
+ * truncated. A consequence: NAT fragment handling (RFC 4787 REQ-14) is not
+ * exercised. A live implementation keeps the same contract: it refuses
+ * what it cannot send with an error, never truncates.
+ *
  * The simulated TCP (tcp.c) does: three-way handshake, in-order data with
  * cumulative ACKs and go-back-N retransmission (RTO 200 ms doubling to
  * 6.4 s, 6 tries, then reset), FIN close in both directions, RST on
@@ -50,8 +58,9 @@ const tv_host_stats *host_stats(const tv_host *h);
 void host_set_icmp(tv_host *h, bool on);
 
 /* Put raw bytes on the host's link as if it had sent them: for injecting
- * malformed or hand-made packets in tests. */
-void host_inject(tv_host *h, const uint8_t *pkt, size_t len);
+ * malformed or hand-made packets in tests. Returns 0, or TV_EINVAL (empty),
+ * TV_EMSGSIZE (over 65,535 bytes) or TV_ENOMEM, and then nothing was sent. */
+int host_inject(tv_host *h, const uint8_t *pkt, size_t len);
 
 /* Timers: the caller owns t (see timerq.h); fn runs at or after when. */
 void host_timer_arm(tv_host *h, tv_timer *t, tv_time when);
@@ -66,9 +75,13 @@ void host_udp_close(tv_udp *s);
 tv_ep host_udp_local(const tv_udp *s);
 tv_host *host_udp_host(const tv_udp *s);
 /* Send a datagram; the source is the socket's address (or the host's first
- * address for a wildcard bind). Returns 0 or TV_E*. */
+ * address for a wildcard bind). len may be 0 to PKT_UDP_DATA_MAX (65,507).
+ * Returns 0 once the datagram is on the link (loss and no route are the
+ * network's, as with a real socket), or, with nothing sent: TV_EMSGSIZE for
+ * len above 65,507, TV_EINVAL for a non-IPv4 address, TV_ENOMEM. */
 int host_udp_send(tv_udp *s, const tv_ep *to, const void *data, size_t len);
-/* Send from a specific local address of this host, still from the socket's port. */
+/* Send from a specific local address of this host, still from the socket's
+ * port. Same sizes and returns as host_udp_send(). */
 int host_udp_send_from(tv_udp *s, const tv_ip *src, const tv_ep *to, const void *data, size_t len);
 
 /* TCP */

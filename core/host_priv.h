@@ -37,8 +37,9 @@ static inline uint64_t host_tcp_key(uint16_t lport, const tv_ep *r)
 	return (uint64_t)r->ip.v4 << 32 | (uint64_t)r->port << 16 | lport;
 }
 
-/* Send a raw IP packet out of the host's interface. */
-void host_xmit(tv_host *h, const uint8_t *pkt, size_t len);
+/* Send a raw IP packet (copied) out of the interface owning its source
+ * address. Returns what sim_iface_send() does. */
+int host_xmit(tv_host *h, const uint8_t *pkt, size_t len);
 /* Next IP identification value. */
 static inline uint16_t host_next_id(tv_host *h) { return h->ip_id++; }
 

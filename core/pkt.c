@@ -76,6 +76,8 @@ int pkt_build_udp(uint8_t *buf, size_t cap, const tv_ep *src, const tv_ep *dst,
 
 	if (src->ip.af != TV_AF_INET || dst->ip.af != TV_AF_INET)
 		return TV_EINVAL;
+	if (len > PKT_UDP_DATA_MAX)
+		return TV_EMSGSIZE;
 	total = build_ip(buf, cap, src->ip.v4, dst->ip.v4, TV_PROTO_UDP, ip_id, l4);
 	if (total < 0)
 		return total;

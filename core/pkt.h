@@ -15,7 +15,12 @@
 
 #include "tv.h"
 
-#define PKT_MAX 2048
+/* The largest IPv4 packet: the total length field is 16 bits. Simulated
+ * links carry packets up to this size whole (no MTU, no fragmentation).
+ * Minus a 20-byte IP header and an 8-byte UDP header, 65,507 bytes is the
+ * largest UDP payload. */
+#define PKT_IP_MAX 65535
+#define PKT_UDP_DATA_MAX (PKT_IP_MAX - 20 - 8)
 #define IP4_HDR 20
 #define UDP_HDR 8
 #define TCP_HDR 20
@@ -45,14 +50,18 @@ typedef struct pkt_info {
  * Returns 0, or TV_EINVAL for anything malformed. */
 int pkt_parse(const uint8_t *buf, size_t len, pkt_info *pi);
 
-/* Build a UDP datagram. Returns total length or TV_ENOSPC/TV_EINVAL. */
+/* Build a UDP datagram. Returns total length, TV_EMSGSIZE for a payload
+ * over PKT_UDP_DATA_MAX, TV_ENOSPC if it does not fit in cap, or TV_EINVAL.
+ * data may lie inside buf (it is moved, not copied). */
 int pkt_build_udp(uint8_t *buf, size_t cap, const tv_ep *src, const tv_ep *dst,
 		  uint16_t ip_id, const void *data, size_t len);
 int pkt_build_tcp(uint8_t *buf, size_t cap, const tv_ep *src, const tv_ep *dst,
 		  uint16_t ip_id, uint8_t flags, uint32_t seq, uint32_t ack,
 		  uint16_t win, const void *data, size_t len);
 /* ICMP error (e.g. port unreachable) quoting the offending packet's IP
- * header and first 8 bytes of its payload (RFC 792). */
+ * header and first 8 bytes of its payload (RFC 792), however long that
+ * packet was: an error is at most PKT_ICMP_ERR_MAX bytes. */
+#define PKT_ICMP_ERR_MAX (IP4_HDR + ICMP_HDR + 60 + 8)
 int pkt_build_icmp_error(uint8_t *buf, size_t cap, const tv_ip *src, uint16_t ip_id,
 			 uint8_t type, uint8_t code, const uint8_t *orig, size_t orig_len);
 

@@ -1,7 +1,16 @@
 /* simnet.c - links, interfaces and the event loop of the simulated network.
  *
  * Timers: one per packet in flight (struct sim_pkt), armed at its arrival
- * time; node timers share the same queue. */
+ * time; node timers share the same queue.
+ *
+ * Packet storage: a packet in flight lives in a sim_pkt whose data area is
+ * one of SIM_NCLASS sizes, SIM_PKT_SMALL << k (2 KiB, 4 KiB ... 64 KiB).
+ * Each class keeps a free list, so once warm neither small packets (the hot
+ * path) nor a steady stream of big ones allocate, and a packet never costs
+ * more than twice its size (a 3.5 KB datagram takes a 4 KiB slot, not the
+ * 64 KiB a maximum-size one needs). Slots are freed with the network; the
+ * memory held is the peak number in flight per class, which is fine for
+ * simulations and bounded by what a scenario sends at once. */
 #include "simnet.h"
 #include "map.h"
 #include "pkt.h"
@@ -34,12 +43,16 @@ struct sim_link {
 	tv_time last_at;        /* latest in-order arrival scheduled */
 };
 
+#define SIM_PKT_SMALL 2048
+#define SIM_NCLASS 6            /* SIM_PKT_SMALL << 5 = 65536 >= PKT_IP_MAX */
+
 typedef struct sim_pkt {
 	tv_timer t;
 	sim_iface *to;
 	struct sim_pkt *next_free;
-	uint16_t len;
-	uint8_t data[PKT_MAX];
+	uint32_t len;
+	uint8_t cls;            /* data holds SIM_PKT_SMALL << cls bytes */
+	uint8_t data[];
 } sim_pkt;
 
 struct sim_net {
@@ -49,9 +62,10 @@ struct sim_net {
 	uint64_t events;
 	sim_link **links;
 	size_t nlinks;
-	sim_pkt *free_pkts;
+	sim_pkt *free_pkts[SIM_NCLASS];
 	sim_pkt **all_pkts;     /* every sim_pkt ever allocated, for free() */
 	size_t nall, capall;
+	size_t pkt_mem;         /* bytes of those */
 };
 
 sim_net *sim_net_new(uint64_t seed)
@@ -93,6 +107,7 @@ tv_time sim_net_now(const sim_net *n) { return n->now; }
 tv_rng *sim_net_rng(sim_net *n) { return &n->rng; }
 tv_timerq *sim_net_timers(sim_net *n) { return &n->tq; }
 uint64_t sim_net_events(const sim_net *n) { return n->events; }
+size_t sim_net_pkt_mem(const sim_net *n) { return n->pkt_mem; }
 
 void sim_net_run_until(sim_net *n, tv_time t)
 {
@@ -201,6 +216,17 @@ void sim_iface_del_ip(sim_iface *ifc, const tv_ip *ip)
 		tv_map_del(&ifc->link->addrs, ip->v4);
 }
 
+static sim_pkt *pkt_of(uint8_t *data)
+{
+	return (sim_pkt *)(void *)(data - offsetof(sim_pkt, data));
+}
+
+static void pkt_release(sim_net *n, sim_pkt *p)
+{
+	p->next_free = n->free_pkts[p->cls];
+	n->free_pkts[p->cls] = p;
+}
+
 static void pkt_arrive(tv_timer *t, tv_time now)
 {
 	sim_pkt *p = t->arg;
@@ -209,18 +235,15 @@ static void pkt_arrive(tv_timer *t, tv_time now)
 	p->to->link->st.delivered++;
 	if (p->to->rx)
 		p->to->rx(p->to->node, p->to, now, p->data, p->len);
-	p->next_free = n->free_pkts;
-	n->free_pkts = p;
+	pkt_release(n, p);
 }
 
-static sim_pkt *pkt_alloc(sim_net *n)
+/* Allocate a new slot of class cls, or NULL when out of memory. */
+static sim_pkt *pkt_grow(sim_net *n, unsigned cls)
 {
-	sim_pkt *p = n->free_pkts;
+	size_t sz = sizeof(sim_pkt) + ((size_t)SIM_PKT_SMALL << cls);
+	sim_pkt *p;
 
-	if (p) {
-		n->free_pkts = p->next_free;
-		return p;
-	}
 	if (n->nall == n->capall) {
 		size_t nc = n->capall ? n->capall * 2 : 256;
 		sim_pkt **na = realloc(n->all_pkts, nc * sizeof(*na));
@@ -229,22 +252,39 @@ static sim_pkt *pkt_alloc(sim_net *n)
 		n->all_pkts = na;
 		n->capall = nc;
 	}
-	p = malloc(sizeof(*p));
+	p = malloc(sz);
 	if (!p)
 		return NULL;
+	n->pkt_mem += sz;
 	tv_timer_init(&p->t, pkt_arrive, p);
+	p->cls = (uint8_t)cls;
 	n->all_pkts[n->nall++] = p;
 	return p;
 }
 
-static void schedule(sim_link *l, sim_iface *to, const uint8_t *pkt, size_t len, tv_time extra)
+/* A slot for a packet of up to len bytes (len <= PKT_IP_MAX), or NULL when
+ * out of memory. Warm, it is a free-list pop. */
+static inline sim_pkt *pkt_alloc(sim_net *n, size_t len)
+{
+	unsigned cls = 0;
+	sim_pkt *p;
+
+	while ((size_t)SIM_PKT_SMALL << cls < len)
+		cls++;
+	p = n->free_pkts[cls];
+	if (!p)
+		return pkt_grow(n, cls);
+	n->free_pkts[cls] = p->next_free;
+	return p;
+}
+
+/* Put p (holding len bytes) in flight to to, with the link's delay, jitter
+ * and reordering drawn now. */
+static void schedule(sim_link *l, sim_iface *to, sim_pkt *p, size_t len, tv_time extra)
 {
 	sim_net *n = l->net;
-	sim_pkt *p = pkt_alloc(n);
 	tv_time at = n->now + l->cfg.delay + extra;
 
-	if (!p)
-		return;
 	if (l->cfg.jitter > 0)
 		at += (tv_time)tv_rng_below(&n->rng, (uint32_t)l->cfg.jitter + 1);
 	/* Jitter alone keeps the link FIFO (a queue varies delay, it does not
@@ -257,19 +297,18 @@ static void schedule(sim_link *l, sim_iface *to, const uint8_t *pkt, size_t len,
 		l->last_at = at;
 	}
 	p->to = to;
-	p->len = (uint16_t)len;
-	memcpy(p->data, pkt, len);
+	p->len = (uint32_t)len;
 	tv_timerq_arm(&n->tq, &p->t, at);
 }
 
-void sim_iface_send(sim_iface *ifc, const uint8_t *pkt, size_t len)
+/* Count and tap a packet sent from ifc, and pick where it goes: NULL when
+ * nowhere (no route, or lost on the way). */
+static inline sim_iface *route(sim_iface *ifc, const uint8_t *pkt, size_t len)
 {
 	sim_link *l = ifc->link;
 	sim_net *n = l->net;
 	sim_iface *to = NULL;
 
-	if (len == 0 || len > PKT_MAX)
-		return;
 	l->st.tx++;
 	l->st.bytes += len;
 	if (l->dump) {
@@ -285,15 +324,87 @@ void sim_iface_send(sim_iface *ifc, const uint8_t *pkt, size_t len)
 		to = l->gateway;
 	if (!to) {
 		l->st.noroute++;
-		return;
+		return NULL;
 	}
 	if (l->cfg.loss > 0 && tv_rng_unit(&n->rng) < l->cfg.loss) {
 		l->st.lost++;
-		return;
+		return NULL;
 	}
-	schedule(l, to, pkt, len, 0);
-	if (l->cfg.dup > 0 && tv_rng_unit(&n->rng) < l->cfg.dup) {
+	return to;
+}
+
+/* A link with dup > 0 may deliver a packet twice; the copy trails the
+ * original by 1 us. */
+static void maybe_dup(sim_link *l, sim_iface *to, const uint8_t *pkt, size_t len)
+{
+	sim_net *n = l->net;
+	sim_pkt *p;
+
+	if (tv_rng_unit(&n->rng) < l->cfg.dup) {
 		l->st.dup++;
-		schedule(l, to, pkt, len, 1);
+		p = pkt_alloc(n, len);
+		if (!p)
+			return;
+		memcpy(p->data, pkt, len);
+		schedule(l, to, p, len, 1);
 	}
+}
+
+int sim_iface_send(sim_iface *ifc, const uint8_t *pkt, size_t len)
+{
+	sim_link *l = ifc->link;
+	sim_iface *to;
+	sim_pkt *p;
+
+	if (len == 0)
+		return TV_EINVAL;
+	if (len > PKT_IP_MAX)
+		return TV_EMSGSIZE;
+	to = route(ifc, pkt, len);
+	if (!to)
+		return 0;
+	p = pkt_alloc(l->net, len);
+	if (!p)
+		return TV_ENOMEM;
+	memcpy(p->data, pkt, len);
+	schedule(l, to, p, len, 0);
+	if (l->cfg.dup > 0)
+		maybe_dup(l, to, pkt, len);
+	return 0;
+}
+
+uint8_t *sim_iface_tx_buf(sim_iface *ifc, size_t cap)
+{
+	sim_pkt *p;
+
+	if (cap == 0 || cap > PKT_IP_MAX)
+		return NULL;
+	p = pkt_alloc(ifc->link->net, cap);
+	return p ? p->data : NULL;
+}
+
+void sim_iface_tx_abort(sim_iface *ifc, uint8_t *buf)
+{
+	pkt_release(ifc->link->net, pkt_of(buf));
+}
+
+int sim_iface_tx_send(sim_iface *ifc, uint8_t *buf, size_t len)
+{
+	sim_link *l = ifc->link;
+	sim_pkt *p = pkt_of(buf);
+	sim_iface *to;
+
+	if (len == 0 || len > ((size_t)SIM_PKT_SMALL << p->cls)) {
+		pkt_release(l->net, p);
+		return len ? TV_EMSGSIZE : TV_EINVAL;
+	}
+	to = route(ifc, buf, len);
+	if (!to) {
+		pkt_release(l->net, p);
+		return 0;
+	}
+	schedule(l, to, p, len, 0);
+	if (l->cfg.dup > 0)
+		maybe_dup(l, to, buf, len);
+	return 0;
 }

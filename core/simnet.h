@@ -8,6 +8,13 @@
  * duplication, reordering) drawn from the network's one seeded generator,
  * and can be tapped into a pcap file (LINKTYPE_RAW, virtual timestamps).
  *
+ * Links carry IPv4 packets up to 65,535 bytes (PKT_IP_MAX) unfragmented:
+ * there is no MTU and no IP fragmentation, so a UDP datagram of up to
+ * 65,507 bytes of payload crosses every link and NAT as one packet (and is
+ * tapped whole: the pcap snaplen is 65,535). A consequence: NAT handling of
+ * fragments (RFC 4787 REQ-14) is not exercised; packets with MF or a
+ * fragment offset do not parse and a NAT drops them as malformed.
+ *
  * Everything runs on one virtual clock: packet arrivals and node timers
  * share one timer queue; sim_net_run_until() jumps from event to event.
  * Same seed, same topology, same actions: same pcap, byte for byte. */
@@ -49,6 +56,10 @@ tv_timerq *sim_net_timers(sim_net *n);
 void sim_net_run_until(sim_net *n, tv_time t);
 /* Events processed so far (packets delivered + timers fired). */
 uint64_t sim_net_events(const sim_net *n);
+/* Bytes of packet storage the network holds: every slot ever allocated,
+ * in flight or free for reuse. It grows only when more packets (or bigger
+ * ones) are in flight at once than ever before. */
+size_t sim_net_pkt_mem(const sim_net *n);
 
 sim_link *sim_link_new(sim_net *n, const char *name, const sim_link_cfg *cfg);
 const char *sim_link_name(const sim_link *l);
@@ -71,7 +82,23 @@ int sim_iface_add_ip(sim_iface *ifc, const tv_ip *ip);
 void sim_iface_del_ip(sim_iface *ifc, const tv_ip *ip);
 /* Send a packet on the interface's link (copied). Packets that do not
  * parse as IPv4 are still carried (and counted) so malformed traffic can be
- * injected; they are routed by the destination field if present. */
-void sim_iface_send(sim_iface *ifc, const uint8_t *pkt, size_t len);
+ * injected; they are routed by the destination field if present.
+ * Returns 0 once the packet is on the link, whatever then becomes of it (no
+ * route and loss are the network's business, counted in the link's stats);
+ * TV_EINVAL for an empty packet, TV_EMSGSIZE above PKT_IP_MAX bytes,
+ * TV_ENOMEM if no storage: those are not sent at all. */
+int sim_iface_send(sim_iface *ifc, const uint8_t *pkt, size_t len);
+
+/* Zero-copy sending, for a sender that builds the packet itself (the hosts'
+ * UDP): sim_iface_tx_buf() lends storage for a packet of up to cap bytes
+ * (NULL if cap is 0 or above PKT_IP_MAX, or out of memory). The caller
+ * writes the packet there, then hands it back exactly once: to
+ * sim_iface_tx_send() with its length (<= cap; same results as
+ * sim_iface_send(), and the buffer is taken back in every case), or unsent
+ * to sim_iface_tx_abort(). The storage is sized to the packet, so a small
+ * send does not cost a 64 KiB buffer, and small ones come from a free list. */
+uint8_t *sim_iface_tx_buf(sim_iface *ifc, size_t cap);
+int sim_iface_tx_send(sim_iface *ifc, uint8_t *buf, size_t len);
+void sim_iface_tx_abort(sim_iface *ifc, uint8_t *buf);
 
 #endif

@@ -28,6 +28,7 @@
 #include <string.h>
 
 #define TCP_MSS 1400
+#define TCP_SEG_MAX (IP4_HDR + TCP_HDR + TCP_MSS)      /* the largest segment we send */
 #define TCP_WIN 65535u          /* advertised, and the most we keep in flight */
 #define TCP_RTO_INIT TV_MS(200)
 #define TCP_RTO_MAX TV_MS(6400)
@@ -141,7 +142,7 @@ static bool tcp_rcv_open(enum tcp_state s)
 static void tcp_xmit(tv_tcp *c, uint8_t flags, uint32_t seq, const uint8_t *data, size_t len,
 		     tv_time now)
 {
-	uint8_t buf[PKT_MAX];
+	uint8_t buf[TCP_SEG_MAX];
 	int n = pkt_build_tcp(buf, sizeof(buf), &c->local, &c->remote, host_next_id(c->h), flags,
 			      seq, c->rcv_nxt, (uint16_t)TCP_WIN, data, len);
 
@@ -157,7 +158,7 @@ static void tcp_xmit(tv_tcp *c, uint8_t flags, uint32_t seq, const uint8_t *data
  * Generation"): take the sequence from its ACK, or acknowledge it. */
 static void tcp_reply_rst(tv_host *h, const pkt_info *pi)
 {
-	uint8_t buf[PKT_MAX];
+	uint8_t buf[TCP_SEG_MAX];
 	uint8_t flags = TCP_RST;
 	uint32_t seq = 0, ack = 0;
 	int n;

@@ -46,6 +46,8 @@ enum {
 	TV_EFULL = -5,      /* a table or pool is exhausted */
 	TV_ESTATE = -6,     /* operation not allowed in the current state */
 	TV_ENOSPC = -7,     /* caller's buffer too small */
+	TV_EMSGSIZE = -8,   /* larger than the protocol can carry (a UDP payload
+			     * over 65,507 bytes); nothing was sent */
 };
 
 #define TV_IP_STRLEN 46

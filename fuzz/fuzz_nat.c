@@ -18,7 +18,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	char err[64];
 	nat *n;
 	tv_time now = 0;
-	uint8_t buf[PKT_MAX];
+	uint8_t buf[PKT_IP_MAX];
 
 	if (size < 2)
 		return 0;

@@ -66,8 +66,9 @@ typedef struct sender {
 	tv_ep to;
 	uint32_t left, seq;
 	tv_time interval;
-	uint16_t size;
+	uint16_t size;          /* 1 to PKT_UDP_DATA_MAX */
 	bool rtp;               /* payload=rtp: RTP-shaped datagrams */
+	uint8_t *buf;           /* size bytes, allocated with the sender */
 } sender;
 
 typedef struct scn_ctx {

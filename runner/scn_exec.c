@@ -190,7 +190,7 @@ static int c_listen(scn_ctx *c, const scn_stmt *st)
 static void sender_fire(tv_timer *t, tv_time now)
 {
 	sender *s = t->arg;
-	uint8_t buf[1500];
+	uint8_t *buf = s->buf;
 	int n;
 
 	(void)now;
@@ -237,8 +237,8 @@ static int c_send(scn_ctx *c, const scn_stmt *st)
 		return -1;
 	if (count < 1 || count > 10000000)
 		return ctx_err(c, "count: must be 1 to 10000000");
-	if (size < 1 || size > 1400)
-		return ctx_err(c, "size: must be 1 to 1400 bytes");
+	if (size < 1 || size > PKT_UDP_DATA_MAX)
+		return ctx_err(c, "size: must be 1 to %d bytes", PKT_UDP_DATA_MAX);
 	if (interval < TV_US(1))
 		return ctx_err(c, "interval: must be positive");
 	if ((v = opts_get(&o, "payload")) && strcmp(v->val, "text") && strcmp(v->val, "rtp"))
@@ -249,7 +249,7 @@ static int c_send(scn_ctx *c, const scn_stmt *st)
 	if (!rs || rsock_open(c, rs) < 0)
 		return -1;
 	ns = realloc(c->senders, (size_t)(c->nsenders + 1) * sizeof(*ns));
-	s = calloc(1, sizeof(*s));
+	s = calloc(1, sizeof(*s) + size);       /* the payload buffer follows */
 	if (!ns || !s) {
 		free(s);
 		if (ns)
@@ -263,6 +263,7 @@ static int c_send(scn_ctx *c, const scn_stmt *st)
 	s->left = (uint32_t)count;
 	s->interval = interval;
 	s->size = (uint16_t)size;
+	s->buf = (uint8_t *)(s + 1);
 	s->rtp = (v = opts_get(&o, "payload")) && !strcmp(v->val, "rtp");
 	tv_timer_init(&s->t, sender_fire, s);
 	host_timer_arm(rs->h, &s->t, c->cursor);

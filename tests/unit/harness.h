@@ -30,6 +30,39 @@ static inline tv_ep th_ep(const char *s)
 	return x;
 }
 
+/* Reference RFC 1071 checksum, written the slow obvious way (bytes at even
+ * offsets are the high half of a word), independent of core/pkt.c on
+ * purpose: th_ref_csum() is 0 over data that carries its own correct
+ * checksum. */
+static inline uint64_t th_ref_sum(uint64_t sum, const uint8_t *p, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		sum += (i % 2 == 0) ? (uint64_t)p[i] << 8 : p[i];
+	return sum;
+}
+
+static inline uint16_t th_ref_fold(uint64_t sum)
+{
+	while (sum >> 16)
+		sum = (sum & 0xffff) + (sum >> 16);
+	return (uint16_t)~sum;
+}
+
+static inline uint16_t th_ref_csum(const uint8_t *p, size_t n)
+{
+	return th_ref_fold(th_ref_sum(0, p, n));
+}
+
+/* The UDP or TCP checksum check of the IPv4 packet ip, pseudo-header
+ * included, over its whole length whatever that is: 0 when it is right. */
+static inline uint16_t th_ref_l4_csum(const uint8_t *ip, uint8_t proto)
+{
+	size_t hl = (size_t)(ip[0] & 15) * 4, l4 = ((size_t)ip[2] << 8 | ip[3]) - hl;
+	uint64_t sum = th_ref_sum(0, ip + 12, 8) + proto + l4;
+
+	return th_ref_fold(th_ref_sum(sum, ip + hl, l4));
+}
+
 typedef struct th_world {
 	sim_net *n;
 	sim_link *l;

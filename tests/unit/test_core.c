@@ -10,34 +10,9 @@
 #include "tv.h"
 #include "harness.h"
 
-/* Reference RFC 1071 checksum, written the slow obvious way. */
-static uint16_t ref_csum(const uint8_t *p, size_t n)
-{
-	uint64_t sum = 0;
-
-	for (size_t i = 0; i < n; i++)
-		sum += (i % 2 == 0) ? (uint64_t)p[i] << 8 : p[i];
-	while (sum >> 16)
-		sum = (sum & 0xffff) + (sum >> 16);
-	return (uint16_t)~sum;
-}
-
-static uint16_t ref_l4_csum(const uint8_t *ip, uint8_t proto)
-{
-	uint8_t tmp[2048];
-	size_t hl = (size_t)(ip[0] & 15) * 4, l4 = pkt_get16(ip + 2) - hl;
-
-	memcpy(tmp, ip + 12, 8);
-	tmp[8] = 0;
-	tmp[9] = proto;
-	pkt_put16(tmp + 10, (uint16_t)l4);
-	memcpy(tmp + 12, ip + hl, l4);
-	return ref_csum(tmp, 12 + l4);
-}
-
 Test(pkt, udp_build_matches_reference_and_parses)
 {
-	uint8_t buf[PKT_MAX];
+	uint8_t buf[PKT_IP_MAX];
 	tv_ep s = tv_ep4(0xc0a8010a, 5060), d = tv_ep4(0xc6336401, 3478);
 	tv_rng r;
 
@@ -49,8 +24,8 @@ Test(pkt, udp_build_matches_reference_and_parses)
 			payload[i] = (uint8_t)tv_rng_next(&r);
 		int n = pkt_build_udp(buf, sizeof(buf), &s, &d, (uint16_t)len, payload, (size_t)len);
 		cr_assert_eq(n, 28 + len);
-		cr_assert_eq(ref_csum(buf, 20), 0, "IP header checksum");
-		cr_assert_eq(ref_l4_csum(buf, TV_PROTO_UDP), 0, "UDP checksum, len %d", len);
+		cr_assert_eq(th_ref_csum(buf, 20), 0, "IP header checksum");
+		cr_assert_eq(th_ref_l4_csum(buf, TV_PROTO_UDP), 0, "UDP checksum, len %d", len);
 		cr_assert_eq(pkt_parse(buf, (size_t)n, &pi), 0);
 		cr_assert(tv_ep_eq(&pi.src, &s) && tv_ep_eq(&pi.dst, &d));
 		cr_assert_eq(pi.data_len, len);
@@ -60,12 +35,12 @@ Test(pkt, udp_build_matches_reference_and_parses)
 
 Test(pkt, tcp_build_matches_reference)
 {
-	uint8_t buf[PKT_MAX];
+	uint8_t buf[PKT_IP_MAX];
 	tv_ep s = tv_ep4(0x0a000001, 40000), d = tv_ep4(0x0a000002, 80);
 	pkt_info pi;
 	int n = pkt_build_tcp(buf, sizeof(buf), &s, &d, 7, TCP_SYN | TCP_ACK, 1000, 2000, 65535, "abc", 3);
 
-	cr_assert_eq(ref_l4_csum(buf, TV_PROTO_TCP), 0);
+	cr_assert_eq(th_ref_l4_csum(buf, TV_PROTO_TCP), 0);
 	cr_assert_eq(pkt_parse(buf, (size_t)n, &pi), 0);
 	cr_assert_eq(pi.tcp_flags, TCP_SYN | TCP_ACK);
 	cr_assert_eq(pi.tcp_seq, 1000);
@@ -79,7 +54,7 @@ Test(pkt, incremental_rewrite_equals_full_recompute)
 
 	tv_rng_seed(&r, 2);
 	for (int i = 0; i < 20000; i++) {
-		uint8_t buf[PKT_MAX];
+		uint8_t buf[PKT_IP_MAX];
 		pkt_info pi;
 		tv_ep s = tv_ep4((uint32_t)tv_rng_next(&r), (uint16_t)tv_rng_next(&r));
 		tv_ep d = tv_ep4((uint32_t)tv_rng_next(&r), (uint16_t)tv_rng_next(&r));
@@ -98,15 +73,15 @@ Test(pkt, incremental_rewrite_equals_full_recompute)
 			pkt_rewrite_src(buf, &pi, &ns);
 		else
 			pkt_rewrite_dst(buf, &pi, &ns);
-		cr_assert_eq(ref_csum(buf, 20), 0, "IP checksum after rewrite %d", i);
-		cr_assert_eq(ref_l4_csum(buf, tcp ? TV_PROTO_TCP : TV_PROTO_UDP), 0, "L4 checksum after rewrite %d", i);
+		cr_assert_eq(th_ref_csum(buf, 20), 0, "IP checksum after rewrite %d", i);
+		cr_assert_eq(th_ref_l4_csum(buf, tcp ? TV_PROTO_TCP : TV_PROTO_UDP), 0, "L4 checksum after rewrite %d", i);
 		cr_assert_eq(pkt_parse(buf, (size_t)n, &pi), 0);
 	}
 }
 
 Test(pkt, parse_rejects_every_truncation_and_corruption)
 {
-	uint8_t buf[PKT_MAX], copy[PKT_MAX];
+	uint8_t buf[PKT_IP_MAX], copy[PKT_IP_MAX];
 	tv_ep s = tv_ep4(1, 2), d = tv_ep4(3, 4);
 	pkt_info pi;
 	int n = pkt_build_udp(buf, sizeof(buf), &s, &d, 1, "hello world", 11);
@@ -126,7 +101,7 @@ Test(pkt, parse_rejects_every_truncation_and_corruption)
 
 Test(pkt, icmp_error_quotes_original)
 {
-	uint8_t orig[PKT_MAX], buf[PKT_MAX];
+	uint8_t orig[PKT_IP_MAX], buf[PKT_IP_MAX];
 	tv_ep s = tv_ep4(0x0a000001, 5000), d = tv_ep4(0x0a000002, 9);
 	tv_ip me = tv_ip4(0x0a000002);
 	pkt_info pi;

@@ -59,7 +59,7 @@ static int process(nat *n, tv_time t, enum nat_dir dir, uint8_t *buf, int len, p
 
 static int udp(nat *n, tv_time t, enum nat_dir dir, tv_ep s, tv_ep d, pkt_info *out)
 {
-	uint8_t buf[PKT_MAX];
+	uint8_t buf[PKT_IP_MAX];
 	int len = pkt_build_udp(buf, sizeof(buf), &s, &d, 7, "payload", 7);
 
 	return process(n, t, dir, buf, len, out);
@@ -67,7 +67,7 @@ static int udp(nat *n, tv_time t, enum nat_dir dir, tv_ep s, tv_ep d, pkt_info *
 
 static int tcp(nat *n, tv_time t, enum nat_dir dir, tv_ep s, tv_ep d, uint8_t flags, pkt_info *out)
 {
-	uint8_t buf[PKT_MAX];
+	uint8_t buf[PKT_IP_MAX];
 	int len = pkt_build_tcp(buf, sizeof(buf), &s, &d, 7, flags, 1000, 2000, 8192, "x", 1);
 
 	return process(n, t, dir, buf, len, out);
@@ -1185,7 +1185,7 @@ Test(nat, every_truncation_is_dropped_as_malformed)
 {
 	nat_cfg c = cfg();
 	nat *n = mk(&c);
-	uint8_t good[PKT_MAX], buf[PKT_MAX];
+	uint8_t good[PKT_IP_MAX], buf[PKT_IP_MAX];
 	tv_ep a = ep(A, 5000), s = ep(S, 3478);
 	uint64_t expect = 0;
 
@@ -1194,7 +1194,7 @@ Test(nat, every_truncation_is_dropped_as_malformed)
 			: kind == 1 ? pkt_build_tcp(good, sizeof(good), &a, &s, 1, TCP_SYN, 1, 0, 100, "abc", 3)
 			: 0;
 		if (kind == 2) {        /* an ICMP error quoting a UDP packet */
-			uint8_t orig[PKT_MAX];
+			uint8_t orig[PKT_IP_MAX];
 			int olen = pkt_build_udp(orig, sizeof(orig), &s, &a, 1, "x", 1);
 			len = pkt_build_icmp_error(good, sizeof(good), &a.ip, 1, ICMP_UNREACH, 3, orig, (size_t)olen);
 		}
@@ -1217,7 +1217,7 @@ Test(nat, bad_checksums_are_dropped_as_malformed)
 {
 	nat_cfg c = cfg();
 	nat *n = mk(&c);
-	uint8_t buf[PKT_MAX];
+	uint8_t buf[PKT_IP_MAX];
 	tv_ep a = ep(A, 5000), s = ep(S, 3478);
 	int len;
 
@@ -1278,14 +1278,14 @@ Test(nat, garbage_never_crashes_and_is_counted)
 /* The packet as it left the NAT: external endpoint -> remote. */
 static int sent_packet(uint8_t *buf, tv_ep ext, tv_ep rem)
 {
-	return pkt_build_udp(buf, PKT_MAX, &ext, &rem, 9, "probe", 5);
+	return pkt_build_udp(buf, PKT_IP_MAX, &ext, &rem, 9, "probe", 5);
 }
 
 Test(nat, icmp_port_unreachable_reaches_internal_host_and_keeps_binding)
 {
 	nat_cfg c = cfg();
 	nat *n = mk(&c);
-	uint8_t orig[PKT_MAX], buf[PKT_MAX];
+	uint8_t orig[PKT_IP_MAX], buf[PKT_IP_MAX];
 	nat_binding_info before, after;
 	tv_ep e = out_udp(n, 0, ep(A, 5000), ep(S, 3478));
 	tv_ip router = tv_ip4(IP(198, 51, 100, 254));
@@ -1321,7 +1321,7 @@ Test(nat, icmp_time_exceeded_for_tcp_is_translated)
 {
 	nat_cfg c = cfg();
 	nat *n = mk(&c);
-	uint8_t orig[PKT_MAX], buf[PKT_MAX];
+	uint8_t orig[PKT_IP_MAX], buf[PKT_IP_MAX];
 	tv_ep e = out_tcp(n, 0, ep(A, 40000), ep(S, 80), TCP_SYN), s = ep(S, 80);
 	tv_ip router = tv_ip4(IP(198, 51, 100, 254));
 	int olen = pkt_build_tcp(orig, sizeof(orig), &e, &s, 1, TCP_SYN, 1, 0, 100, NULL, 0), len;
@@ -1338,7 +1338,7 @@ Test(nat, icmp_error_from_inside_is_translated_out)
 {
 	nat_cfg c = cfg();
 	nat *n;
-	uint8_t orig[PKT_MAX], buf[PKT_MAX];
+	uint8_t orig[PKT_IP_MAX], buf[PKT_IP_MAX];
 	tv_ep e, a = ep(A, 5000), s = ep(S, 3478);
 	int olen, len;
 	pkt_info pi;
@@ -1366,7 +1366,7 @@ Test(nat, icmp_errors_without_binding_or_not_errors_are_dropped)
 {
 	nat_cfg c = cfg();
 	nat *n = mk(&c);
-	uint8_t orig[PKT_MAX], buf[PKT_MAX];
+	uint8_t orig[PKT_IP_MAX], buf[PKT_IP_MAX];
 	tv_ip router = tv_ip4(IP(198, 51, 100, 254));
 	int olen = sent_packet(orig, ep(PUB, 5000), ep(S, 3478)), len;
 
@@ -1387,7 +1387,7 @@ Test(nat, ttl_1_is_dropped)
 {
 	nat_cfg c = cfg();
 	nat *n;
-	uint8_t buf[PKT_MAX];
+	uint8_t buf[PKT_IP_MAX];
 	tv_ep a = ep(A, 5000), s = ep(S, 3478), e;
 	int len;
 	pkt_info pi;

@@ -711,9 +711,9 @@ static int build(struct run *r, uint8_t *buf, uint8_t proto, tv_ep s, tv_ep d, u
 	for (size_t i = 0; i < dlen; i++)
 		data[i] = (uint8_t)rnd(r, 256);
 	if (proto == TV_PROTO_UDP)
-		len = pkt_build_udp(buf, PKT_MAX, &s, &d, (uint16_t)rnd(r, 65536), data, dlen);
+		len = pkt_build_udp(buf, PKT_IP_MAX, &s, &d, (uint16_t)rnd(r, 65536), data, dlen);
 	else
-		len = pkt_build_tcp(buf, PKT_MAX, &s, &d, (uint16_t)rnd(r, 65536), flags,
+		len = pkt_build_tcp(buf, PKT_IP_MAX, &s, &d, (uint16_t)rnd(r, 65536), flags,
 				    (uint32_t)tv_rng_next(&r->g), (uint32_t)tv_rng_next(&r->g), 65535, data, dlen);
 	cr_assert_gt(len, 0);
 	snprintf(r->what, sizeof(r->what), "%s %08x:%u -> %08x:%u flags %#x len %d",
@@ -726,7 +726,7 @@ static int build(struct run *r, uint8_t *buf, uint8_t proto, tv_ep s, tv_ep d, u
 static int build_icmp(struct run *r, uint8_t *buf, uint32_t from, uint8_t type, const uint8_t *orig, size_t olen)
 {
 	tv_ip src = tv_ip4(from);
-	int len = pkt_build_icmp_error(buf, PKT_MAX, &src, (uint16_t)rnd(r, 65536), type,
+	int len = pkt_build_icmp_error(buf, PKT_IP_MAX, &src, (uint16_t)rnd(r, 65536), type,
 				       3, orig, olen);
 
 	cr_assert_gt(len, 0);
@@ -755,7 +755,7 @@ static void check_ep(struct run *r, const char *which, tv_ep got, tv_ep want)
 /* Feed one packet to both and compare. */
 static void step_packet(struct run *r, enum nat_dir dir, const uint8_t *pkt, int len)
 {
-	uint8_t eng[PKT_MAX];
+	uint8_t eng[PKT_IP_MAX];
 	struct expect e;
 	pkt_info in, out;
 	int mv, ev;
@@ -964,7 +964,7 @@ static void jump_to_expiry(struct run *r)
 
 static void one_packet(struct run *r)
 {
-	uint8_t buf[PKT_MAX], orig[PKT_MAX];
+	uint8_t buf[PKT_IP_MAX], orig[PKT_IP_MAX];
 	uint32_t k = rnd(r, 1000);
 	uint8_t proto = rand_proto(r), flags = proto == TV_PROTO_TCP ? rand_flags(r) : 0;
 	enum nat_dir dir;
