@@ -224,7 +224,7 @@ int sip_phone(scn_ctx *c, const scn_stmt *st)
 	static const char *const keys[] = {
 		"link", "ip", "via", "user", "port", "tcp", "rport", "expires", "rtp-port", "video", "rtcp-mux",
 		"rtcp-nonadjacent", "asymmetric", "answer", "answer-delay", "options", "session-expires", "domain",
-		"contacts", "contact-form", "fold", NULL
+		"contacts", "contact-form", "fold", "pad", NULL
 	};
 	opts o;
 	const opt *v;
@@ -281,6 +281,11 @@ int sip_phone(scn_ctx *c, const scn_stmt *st)
 		if (LOOKUP(c, v, contact_forms, &iv) < 0)
 			return -1;
 		uc.contact_headers = iv;
+	}
+	if ((v = opts_get(&o, "pad"))) {
+		if (opt_u64(c, v, &u) < 0 || u > 60000)
+			return ctx_err(c, "pad: 0-60000 bytes");
+		uc.pad = (uint32_t)u;
 	}
 	static const struct { const char *key; size_t off; } flags[] = {
 		{ "tcp", offsetof(sipua_cfg, tcp) }, { "rport", offsetof(sipua_cfg, rport) },

@@ -152,13 +152,31 @@ int sipua_to_str(sipua *ua, osip_message_t *m, char **buf, size_t *len)
 int sipua_build(sipua *ua, sipmsg_req *r, const char *branch, bool contact, osip_message_t **out)
 {
 	char via[160];
+	int rc;
 
 	snprintf(via, sizeof(via), "SIP/2.0/%s %s:%u;branch=%s%s", ua->cfg.tcp ? "TCP" : "UDP",
 		 ua->ip, ua->cfg.sip_port, branch, ua->cfg.rport ? ";rport" : "");
 	r->via = via;
 	r->contact = contact ? ua->contact : NULL;
 	r->allow = UA_ALLOW;
-	return sipmsg_request(r, out);
+	rc = sipmsg_request(r, out);
+	if (rc == 0 && ua->cfg.pad && !strcmp(r->method, "INVITE")) {
+		char *pad = malloc(ua->cfg.pad + 1);
+		if (!pad) {
+			osip_message_free(*out);
+			*out = NULL;
+			return TV_ENOMEM;
+		}
+		memset(pad, 'x', ua->cfg.pad);
+		pad[ua->cfg.pad] = '\0';
+		rc = osip_message_set_header(*out, "X-Pad", pad) == 0 ? 0 : TV_ENOMEM;
+		free(pad);
+		if (rc < 0) {
+			osip_message_free(*out);
+			*out = NULL;
+		}
+	}
+	return rc;
 }
 
 /* ---- client transactions ------------------------------------------------------ */

@@ -97,6 +97,8 @@ typedef struct sipua_cfg {
 					 * (";transport=tcp" added, or for a TCP phone dropped) */
 	bool contact_headers;           /* with 2: one Contact header each, instead of one
 					 * header listing both (comma-separated) */
+	uint32_t pad;                   /* an X-Pad header of this many bytes in every INVITE
+					 * (a large request, RFC 3261 18.1.1) [0: none] */
 	bool fold;                      /* fold the Via and Contact lines of every message
 					 * it writes onto continuation lines (sipmsg_fold) */
 } sipua_cfg;
