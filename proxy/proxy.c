@@ -16,6 +16,15 @@
 #include <string.h>
 #include <strings.h>
 
+uint64_t px_hash_mem(const char *s, size_t len)
+{
+	uint64_t h = 1469598103934665603ULL;
+
+	while (len--)
+		h = (h ^ (uint8_t)*s++) * 1099511628211ULL;
+	return h;
+}
+
 uint64_t px_hash_str(const char *s)
 {
 	uint64_t h = 1469598103934665603ULL;
@@ -30,7 +39,8 @@ static const char *const drop_names[PX_DROP__COUNT] = {
 	[PX_DROP_SIP_LENGTH] = "sip-bad-length", [PX_DROP_SIP_TOO_BIG] = "sip-too-big",
 	[PX_DROP_SIP_VERSION] = "sip-version", [PX_DROP_SIP_CSEQ] = "sip-cseq-mismatch",
 	[PX_DROP_SIP_STATUS] = "sip-bad-status", [PX_DROP_SIP_HOPS] = "sip-too-many-hops",
-	[PX_DROP_SIP_CONTACT] = "sip-contact", [PX_DROP_SEND_ACCESS] = "send-access",
+	[PX_DROP_SIP_CONTACT] = "sip-contact", [PX_DROP_SIP_EXTENSION] = "sip-extension",
+	[PX_DROP_SEND_ACCESS] = "send-access",
 	[PX_DROP_SEND_CORE] = "send-core",
 	[PX_DROP_RTP_FOREIGN] = "rtp-foreign", [PX_DROP_RTP_STRICT] = "rtp-strict",
 	[PX_DROP_RTP_NO_DEST] = "rtp-no-dest", [PX_DROP_RTP_MALFORMED] = "rtp-malformed",

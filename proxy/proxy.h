@@ -66,6 +66,7 @@ enum px_drop {
 	PX_DROP_SIP_STATUS,             /* response code outside 100-699 */
 	PX_DROP_SIP_HOPS,               /* Max-Forwards 0: 483 */
 	PX_DROP_SIP_CONTACT,            /* a Contact value that cannot be read or rewritten */
+	PX_DROP_SIP_EXTENSION,          /* Proxy-Require names an extension: 420 */
 	PX_DROP_SEND_ACCESS,            /* a send toward a terminal failed */
 	PX_DROP_SEND_CORE,              /* a send toward the core failed */
 	PX_DROP_RTP_FOREIGN,            /* media from an address that may not latch */

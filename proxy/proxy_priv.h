@@ -66,7 +66,7 @@ struct px_leg {
  * one, a ;tvc=n parameter the proxy adds) tells it from the others once
  * their host:port are all the terminal's core address. */
 typedef struct px_contact {
-	char user[64];
+	uint64_t user;                  /* hash of the userinfo as written (any length) */
 	char hp[PX_HP];
 	uint8_t tag;                    /* n-th value with this userinfo in one message: ;tvc=n toward the core */
 	bool tcp;                       /* ;transport=tcp, taken off toward the UDP core */
@@ -133,6 +133,7 @@ struct proxy {
 
 static inline uint64_t px_ep_key(const tv_ep *ep) { return (uint64_t)ep->ip.v4 << 16 | ep->port; }
 uint64_t px_hash_str(const char *s);
+uint64_t px_hash_mem(const char *s, size_t len);
 
 /* proxy.c */
 px_binding *px_binding_get(proxy *p, const tv_ep *nat, tv_tcp *tcp, const char *user, bool create);

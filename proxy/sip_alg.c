@@ -17,6 +17,7 @@
 
 #include <osipparser2/osip_parser.h>
 #include <osipparser2/sdp_message.h>
+#include <ctype.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -31,6 +32,7 @@ typedef struct sipmsg {
 	const char *cseq_method;
 	bool request;
 	int via_tr_edit;        /* edit index of the top Via's transport toward the core, or -1 */
+	rw_span unsupported;    /* Proxy-Require's value, for the 420 */
 } sipmsg;
 
 /* Why msg_in() refused a message, and what answer a request gets. */
@@ -74,7 +76,8 @@ static int status_code(const char *buf, size_t len)
 	return code >= 100 && code <= 699 ? code : -1;
 }
 
-/* Max-Forwards: its value, -1 if absent, -2 if unreadable. */
+/* Max-Forwards (1*DIGIT, leading zeros allowed): its value (capped at
+ * 256), -1 if absent, -2 if unreadable. */
 static long max_forwards(const sip_rw *rw)
 {
 	rw_span v;
@@ -82,15 +85,60 @@ static long max_forwards(const sip_rw *rw)
 
 	if (rw_header(rw->buf, rw->body_off, "Max-Forwards", 0, 0, &v) != 1)
 		return -1;
-	if (!v.len || v.len > 3)
+	if (!v.len)
 		return -2;
 	for (uint32_t i = 0; i < v.len; i++) {
 		char ch = rw->buf[v.off + i];
 		if (ch < '0' || ch > '9')
 			return -2;
 		n = n * 10 + (ch - '0');
+		if (n > 256)
+			n = 256;
 	}
 	return n;
+}
+
+/* CSeq's number: 32 bits and under 2**31 (RFC 3261 8.1.1.5). */
+static bool cseq_ok(const char *num)
+{
+	unsigned long long v = 0;
+
+	if (!num || !*num)
+		return false;
+	for (; *num; num++) {
+		if (*num < '0' || *num > '9')
+			return false;
+		v = v * 10 + (unsigned)(*num - '0');
+		if (v >= 1ULL << 31)
+			return false;
+	}
+	return true;
+}
+
+/* Proxy-Require (RFC 3261 16.3 step 5): the proxy supports no extension,
+ * so every option named there is unsupported; their list, as written,
+ * goes in the 420's Unsupported header. 1 if there is one. */
+static int proxy_require(const sip_rw *rw, rw_span *opts)
+{
+	return rw_header(rw->buf, rw->body_off, "Proxy-Require", 0, 0, opts) == 1 && opts->len > 0;
+}
+
+/* The scheme of a Request-URI libosip2 could not read: sip, sips and tel
+ * are ours (a bad one of those is a bad request); another is 416. */
+static bool foreign_scheme(const char *buf, size_t len)
+{
+	rw_span r;
+	size_t n = 0;
+
+	if (rw_request_uri(buf, len, &r) != 1)
+		return false;
+	/* scheme = ALPHA *( ALPHA / DIGIT / "+" / "-" / "." ) */
+	while (n < r.len && (isalpha((unsigned char)buf[r.off + n]) ||
+			     (n && (isdigit((unsigned char)buf[r.off + n]) || strchr("+-.", buf[r.off + n])))))
+		n++;
+	if (n == 0 || n == r.len || buf[r.off + n] != ':')
+		return false;
+	return !ci_eq(buf + r.off, n, "sip") && !ci_eq(buf + r.off, n, "sips") && !ci_eq(buf + r.off, n, "tel");
 }
 
 /* Take a message in: frame it (UDP: bytes past Content-Length are
@@ -136,9 +184,20 @@ static int msg_in(proxy *p, const char *raw, size_t len, bool stream, sipmsg *sm
 		return refuse(p, PX_DROP_SIP_LENGTH, why, sm->request ? 400 : 0, "Bad Request (Content-Length)");
 	if (osip_message_init(&sm->m) != 0)
 		return refuse(p, PX_DROP_SIP_MALFORMED, why, 0, NULL);
-	if (osip_message_parse(sm->m, buf, len) != 0 || !sm->m->call_id || !sm->m->cseq ||
-	    !sm->m->cseq->method || osip_list_size(&sm->m->vias) < 1 || !sm->m->from || !sm->m->to ||
-	    MSG_IS_REQUEST(sm->m) != sm->request)
+	/* libosip2 stops at a NUL byte, which a quoted string may hold (RFC
+	 * 4475 3.1.1.2): it reads a copy with NULs as spaces; the message
+	 * itself goes on as it came. */
+	if (memchr(buf, '\0', sm->rw.body_off)) {
+		memcpy(p->outbuf, buf, len);
+		for (size_t i = 0; i < sm->rw.body_off; i++)
+			if (!p->outbuf[i])
+				p->outbuf[i] = ' ';
+		rc = osip_message_parse(sm->m, p->outbuf, len);
+	} else {
+		rc = osip_message_parse(sm->m, buf, len);
+	}
+	if (rc != 0 || !sm->m->call_id || !sm->m->cseq || !sm->m->cseq->method ||
+	    osip_list_size(&sm->m->vias) < 1 || !sm->m->from || !sm->m->to || MSG_IS_REQUEST(sm->m) != sm->request)
 		goto malformed;
 	if (osip_call_id_to_str(sm->m->call_id, &cid) != 0)
 		goto malformed;
@@ -157,6 +216,8 @@ static int msg_in(proxy *p, const char *raw, size_t len, bool stream, sipmsg *sm
 	}
 	if (strcmp(sm->cseq_method, sm->m->sip_method))
 		return refuse(p, PX_DROP_SIP_CSEQ, why, 400, "Bad Request (CSeq method)");
+	if (!cseq_ok(sm->m->cseq->number))
+		return refuse(p, PX_DROP_SIP_MALFORMED, why, 400, "Bad Request (CSeq)");
 	mf = max_forwards(&sm->rw);
 	if (mf == -2)
 		return refuse(p, PX_DROP_SIP_MALFORMED, why, 400, "Bad Request (Max-Forwards)");
@@ -173,8 +234,16 @@ static int msg_in(proxy *p, const char *raw, size_t len, bool stream, sipmsg *sm
 		}
 		return refuse(p, PX_DROP_SIP_HOPS, why, 483, "Too Many Hops");
 	}
+	if (proxy_require(&sm->rw, &sm->unsupported))
+		return refuse(p, PX_DROP_SIP_EXTENSION, why, 420, "Bad Extension");
 	return 0;
 malformed:
+	/* A request the proxy cannot read gets 400 where it can be answered
+	 * at all (its Via is there to route the answer); 416 if only its
+	 * Request-URI scheme is foreign (RFC 4475 3.1.2 and 3.3.2). */
+	if (sm->request && rw_header(buf, sm->rw.body_off, "Via", 'v', 0, &(rw_span){ 0, 0 }) == 1)
+		return refuse(p, PX_DROP_SIP_MALFORMED, why, foreign_scheme(buf, sm->rw.body_off) ? 416 : 400,
+			      foreign_scheme(buf, sm->rw.body_off) ? "Unsupported URI Scheme" : "Bad Request");
 	return refuse(p, PX_DROP_SIP_MALFORMED, why, 0, NULL);
 }
 
@@ -367,7 +436,9 @@ static bool put(char *out, size_t cap, size_t *n, const char *a, size_t alen)
 	return true;
 }
 
-/* Does a To/From value carry a tag parameter (outside the URI's <>)? */
+/* Does a To/From value carry a tag parameter (outside the URI's <>)?
+ * Parameters are ";" name [ "=" value ], with white space allowed around
+ * both (RFC 3261 25.1 SEMI, EQUAL). */
 static bool has_tag(const char *buf, rw_span v)
 {
 	size_t i = v.off, end = v.off + v.len;
@@ -375,14 +446,21 @@ static bool has_tag(const char *buf, rw_span v)
 
 	if (gt)
 		i = (size_t)(gt - buf);
-	for (; i + 5 <= end; i++)
-		if (buf[i] == ';') {
-			size_t k = i + 1;
-			while (k < end && (buf[k] == ' ' || buf[k] == '\t'))
-				k++;
-			if (k + 4 <= end && !strncasecmp(buf + k, "tag=", 4))
-				return true;
-		}
+	for (; i < end; i++) {
+		size_t k;
+		if (buf[i] != ';')
+			continue;
+		k = i + 1;
+		while (k < end && (buf[k] == ' ' || buf[k] == '\t'))
+			k++;
+		if (k + 3 > end || strncasecmp(buf + k, "tag", 3))
+			continue;
+		k += 3;
+		while (k < end && (buf[k] == ' ' || buf[k] == '\t'))
+			k++;
+		if (k < end && buf[k] == '=')
+			return true;
+	}
 	return false;
 }
 
@@ -417,6 +495,9 @@ static void reply(proxy *p, px_binding *b, tv_tcp *tcp, const tv_ep *from, const
 			ok = ok && put(out, cap, &n, "\r\n", 2);
 		}
 	}
+	if (ok && code == 420 && sm->unsupported.len)
+		ok = put(out, cap, &n, "Unsupported: ", 13) &&
+		     put(out, cap, &n, sm->rw.buf + sm->unsupported.off, sm->unsupported.len) && put(out, cap, &n, "\r\n", 2);
 	ok = ok && put(out, cap, &n, "Content-Length: 0\r\n\r\n", 21);
 	p->st.sip_replies++;
 	if (!ok || (!tcp && !(b && b->tcp) && n > SIP_UDP_MAX)) {
@@ -577,8 +658,7 @@ static int top_via_line(const sip_rw *rw, rw_span *line, rw_span *val)
 static void refused(proxy *p, px_binding *b, tv_tcp *tcp, const tv_ep *from, const sipmsg *sm, const refusal *why,
 		    enum px_side side)
 {
-	if (why->code && sm->request && sm->rw.buf && (!sm->m || !MSG_IS_ACK(sm->m)) &&
-	    strncmp(sm->rw.buf, "ACK ", 4))
+	if (why->code && sm->request && sm->rw.buf && strncmp(sm->rw.buf, "ACK ", 4))
 		reply(p, b, tcp, from, sm, why->code, why->reason, side);
 }
 
@@ -806,6 +886,14 @@ void px_sip_from_core(proxy *p, px_binding *b, bool stream, const char *msg, siz
 		rw_replace(&sm.rw, at, line);
 		mark_ending(p, b, &sm);
 	} else {
+		/* A response is ours only if its top Via is the one we wrote
+		 * (RFC 3261 18.1.2: else discard it). */
+		rw_span sb;
+		if (rw_header(sm.rw.buf, sm.rw.body_off, "Via", 'v', 0, &val) != 1 ||
+		    rw_via_sentby(sm.rw.buf, val, &sb) != 1 || !ci_eq(sm.rw.buf + sb.off, sb.len, b->core_hp)) {
+			p->st.drop[PX_DROP_SIP_UNKNOWN]++;
+			goto out;
+		}
 		via_to_access(p, b, &sm);
 		if (reg_ok)
 			register_ok(p, b, &sm);

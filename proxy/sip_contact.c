@@ -33,15 +33,25 @@ static void text(const char *buf, rw_span s, char *out, size_t cap)
 	out[n] = '\0';
 }
 
-static px_contact *contact_find(px_binding *b, const char *user, int tag)
+static px_contact *contact_find(px_binding *b, uint64_t user, int tag)
 {
 	for (int i = 0; i < b->nct; i++)
-		if (!strcmp(b->ct[i].user, user) && b->ct[i].tag == tag)
+		if (b->ct[i].user == user && b->ct[i].tag == tag)
 			return &b->ct[i];
 	for (int i = 0; i < b->nct; i++)
-		if (!strcmp(b->ct[i].user, user))
+		if (b->ct[i].user == user)
 			return &b->ct[i];
 	return b->nct ? &b->ct[0] : NULL;
+}
+
+/* The key of a URI's userinfo (none: the key of ""). */
+static uint64_t user_key(const char *buf, rw_span val)
+{
+	rw_span us;
+
+	if (rw_uri_user(buf, val, &us) == 1)
+		return px_hash_mem(buf + us.off, us.len);
+	return px_hash_mem("", 0);
 }
 
 /* The ;tvc=n the proxy put on a URI (in <> or bare): n, else 0; *at the
@@ -64,7 +74,7 @@ static void contact_remember(px_binding *b, const px_contact *c, bool first)
 {
 	int i;
 
-	for (i = 0; i < b->nct && (strcmp(b->ct[i].user, c->user) || b->ct[i].tag != c->tag); i++)
+	for (i = 0; i < b->nct && (b->ct[i].user != c->user || b->ct[i].tag != c->tag); i++)
 		;
 	if (i == b->nct) {
 		if (b->nct == PX_MAX_CONTACTS)
@@ -115,29 +125,25 @@ typedef struct to_core {
 	px_binding *b;
 	bool remember;
 	int nseen;
-	char seen[PX_VALUES_MAX][64];   /* userinfo of the values so far */
+	uint64_t seen[PX_VALUES_MAX];   /* userinfo hashes of the values so far */
 } to_core;
 
 static int value_to_core(void *arg, sip_rw *rw, rw_span val, rw_span hp, int nth)
 {
 	to_core *c = arg;
 	px_contact ct = { .tcp = false };
-	rw_span tp, us;
+	rw_span tp;
 	char rep[RW_REP_MAX];
 	int t = rw_uri_param(rw->buf, val, "transport", &tp);
 	bool angle = memchr(rw->buf + val.off, '<', val.len) != NULL;
 
 	if (t < 0 || hp.len >= sizeof(ct.hp))
 		return -1;
-	if (rw_uri_user(rw->buf, val, &us) == 1) {
-		if (us.len >= sizeof(ct.user))
-			return -1;
-		text(rw->buf, us, ct.user, sizeof(ct.user));
-	}
+	ct.user = user_key(rw->buf, val);
 	for (int i = 0; i < c->nseen; i++)
-		ct.tag += !strcmp(c->seen[i], ct.user);
+		ct.tag += c->seen[i] == ct.user;
 	if (c->nseen < PX_VALUES_MAX)
-		snprintf(c->seen[c->nseen++], sizeof(c->seen[0]), "%s", ct.user);
+		c->seen[c->nseen++] = ct.user;
 	if (c->remember) {
 		text(rw->buf, hp, ct.hp, sizeof(ct.hp));
 		ct.tcp = t == 1 && tp.len == 14 && !strncasecmp(rw->buf + tp.off, ";transport=tcp", 14);
@@ -173,8 +179,8 @@ static int value_to_access(void *arg, sip_rw *rw, rw_span val, rw_span hp, int n
 {
 	to_access *c = arg;
 	px_binding *b = c->b;
-	char hpt[PX_HP], rep[RW_REP_MAX], user[64] = "";
-	rw_span tp, us;
+	char hpt[PX_HP], rep[RW_REP_MAX];
+	rw_span tp;
 	int t = rw_uri_param(rw->buf, val, "transport", &tp);
 	bool angle = memchr(rw->buf + val.off, '<', val.len) != NULL;
 	const px_contact *ct = NULL;
@@ -184,11 +190,8 @@ static int value_to_access(void *arg, sip_rw *rw, rw_span val, rw_span hp, int n
 	if (t < 0)
 		return -1;
 	text(rw->buf, hp, hpt, sizeof(hpt));
-	if (c->reg && !strcmp(hpt, b->core_hp)) {
-		if (rw_uri_user(rw->buf, val, &us) == 1 && us.len < sizeof(user))
-			text(rw->buf, us, user, sizeof(user));
-		ct = contact_find(b, user, tag);
-	}
+	if (c->reg && !strcmp(hpt, b->core_hp))
+		ct = contact_find(b, user_key(rw->buf, val), tag);
 	if (ct) {
 		snprintf(rep, sizeof(rep), "%s%s", ct->hp, ct->tcp && angle ? ";transport=tcp" : "");
 	} else {
@@ -214,18 +217,16 @@ int px_contacts_to_access(proxy *p, px_binding *b, sip_rw *rw, bool reg, char *p
 
 int px_ruri_to_access(proxy *p, px_binding *b, sip_rw *rw)
 {
-	rw_span r, hp, us, tg;
-	char user[64] = "", rep[RW_REP_MAX];
+	rw_span r, hp, tg;
+	char rep[RW_REP_MAX];
 	const px_contact *ct;
 	int tag;
 
 	(void)p;
 	if (rw_request_uri(rw->buf, rw->body_off, &r) != 1 || rw_uri_hostport(rw->buf, r, &hp) != 1)
 		return 0;
-	if (rw_uri_user(rw->buf, r, &us) == 1 && us.len < sizeof(user))
-		text(rw->buf, us, user, sizeof(user));
 	tag = tag_of(rw->buf, r, true, &tg);
-	ct = contact_find(b, user, tag);
+	ct = contact_find(b, user_key(rw->buf, r), tag);
 	if (!ct)
 		return 0;
 	snprintf(rep, sizeof(rep), "%s%s", ct->hp, ct->tcp ? ";transport=tcp" : "");

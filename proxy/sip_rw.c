@@ -236,13 +236,16 @@ int rw_bare_uri_param(const char *buf, rw_span uri, const char *name, rw_span *o
 	return param_scan(buf, hp.off + hp.len, uri.off + uri.len, name, out);
 }
 
+static void uri_region(const char *buf, rw_span val, size_t *s, size_t *e);
+
 int rw_uri_user(const char *buf, rw_span val, rw_span *out)
 {
 	rw_span hp;
-	size_t i = val.off, end = val.off + val.len;
+	size_t i, end;
 
 	if (rw_uri_hostport(buf, val, &hp) != 1)
 		return 0;
+	uri_region(buf, val, &i, &end);
 	for (; i + 4 <= end; i++)
 		if (strncasecmp(buf + i, "sip:", 4) == 0 || (i + 5 <= end && strncasecmp(buf + i, "sips:", 5) == 0))
 			break;
@@ -254,10 +257,38 @@ int rw_uri_user(const char *buf, rw_span val, rw_span *out)
 	return 1;
 }
 
+/* The URI of a name-addr is inside <> (outside quotes: a display name may
+ * say "sip:..." too); of an addr-spec, the whole value. */
+static void uri_region(const char *buf, rw_span val, size_t *s, size_t *e)
+{
+	size_t i = val.off, end = val.off + val.len;
+	bool quote = false;
+
+	*s = val.off;
+	*e = end;
+	for (; i < end; i++) {
+		if (quote) {
+			if (buf[i] == '\\' && i + 1 < end)
+				i++;
+			else if (buf[i] == '"')
+				quote = false;
+		} else if (buf[i] == '"') {
+			quote = true;
+		} else if (buf[i] == '<') {
+			*s = i + 1;
+			while (++i < end && buf[i] != '>')
+				;
+			*e = i;
+			return;
+		}
+	}
+}
+
 int rw_uri_hostport(const char *buf, rw_span val, rw_span *out)
 {
-	size_t i = val.off, end = val.off + val.len, s, at = 0;
+	size_t i, end, s, at = 0;
 
+	uri_region(buf, val, &i, &end);
 	for (; i + 4 <= end; i++)
 		if (strncasecmp(buf + i, "sip:", 4) == 0 || (i + 5 <= end && strncasecmp(buf + i, "sips:", 5) == 0))
 			break;
@@ -265,10 +296,14 @@ int rw_uri_hostport(const char *buf, rw_span val, rw_span *out)
 		return 0;
 	i += buf[i + 3] == ':' ? 4 : 5;
 	s = i;
-	/* userinfo ends at '@' before any URI delimiter */
-	for (size_t k = i; k < end && !strchr(";>?, \t", buf[k]); k++)
-		if (buf[k] == '@')
+	/* The userinfo ends at the first '@' (it may hold ';', '?', '/' ...
+	 * but no raw '@', RFC 3261 25.1); no '@' before the URI's end: no
+	 * userinfo. */
+	for (size_t k = i; k < end && !strchr(">, \t\"", buf[k]); k++)
+		if (buf[k] == '@') {
 			at = k + 1;
+			break;
+		}
 	return span_to(buf, at ? at : s, end, ";>?, \t", out);
 }
 

@@ -192,6 +192,18 @@ Test(sip_robust, every_contact_value_is_rewritten_and_comes_back, .init = setup,
 		  "%s", w.at_term.msg[1]);
 }
 
+/* userinfo may hold ';' (RFC 3261 25.1 user-unreserved), and a display
+ * name may spell a URI: neither moves the host:port the proxy rewrites. */
+Test(sip_robust, contact_host_is_found_past_odd_userinfo_and_display_names, .init = setup, .fini = teardown)
+{
+	from_term("OPTIONS sip:bob@example.net SIP/2.0\r\n" HDRS("odd", "1 OPTIONS")
+		  "Contact: <sip:user;par=u%40example.net@192.168.1.10:5060>, \"sip:x@192.168.1.99\" <sip:a@192.168.1.10:5062>\r\n"
+		  "Content-Length: 0\r\n\r\n");
+	cr_assert_eq(w.at_ss.n, 1);
+	cr_assert(strstr(w.at_ss.msg[0], "Contact: <sip:user;par=u%40example.net@10.0.0.1:5100>, "
+					 "\"sip:x@192.168.1.99\" <sip:a@10.0.0.1:5100>\r\n"), "%s", w.at_ss.msg[0]);
+}
+
 /* One address with and without ;transport=tcp: the same URI at the core
  * unless told apart; the proxy adds ;tvc=1 and takes it off again. */
 Test(sip_robust, contacts_that_differ_only_in_transport_stay_two, .init = setup, .fini = teardown)
