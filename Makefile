@@ -80,16 +80,16 @@ run: deps
 
 # The checks, for one build flavour (SAN=0 or 1).
 check: all
-	$(BUILD)/unit-tests --jobs 2 --short-filename 2>&1 | tee $(BUILD)/unit-tests.log
+	sh tests/timed.sh unit-$(BUILD) bash -o pipefail -c '$(BUILD)/unit-tests --jobs 2 --short-filename 2>&1 | tee $(BUILD)/unit-tests.log'
 	@! grep -E 'ERROR: (LeakSanitizer|AddressSanitizer)|runtime error:' $(BUILD)/unit-tests.log
-	rm -rf $(BUILD)/pcap && $(BIN)/traverse run scenarios/ --pcap $(BUILD)/pcap \
+	rm -rf $(BUILD)/pcap && sh tests/timed.sh scenarios $(BIN)/traverse run scenarios/ --pcap $(BUILD)/pcap \
 		--junit $(BUILD)/scenarios.xml --json $(BUILD)/scenarios.json
-	sh tests/broken.sh $(BIN)/traverse
-	sh tests/tshark_check.sh $(BUILD)/pcap
-	sh tests/sip_leak_check.sh $(BUILD)/pcap
-	sh tests/sans_io.sh $(BUILD)
-	sh tests/mutate.sh $(BIN)/traverse
-	sh tests/determinism.sh $(BIN)/traverse
+	sh tests/timed.sh broken sh tests/broken.sh $(BIN)/traverse
+	sh tests/timed.sh tshark sh tests/tshark_check.sh $(BUILD)/pcap
+	sh tests/timed.sh sip-leak sh tests/sip_leak_check.sh $(BUILD)/pcap
+	sh tests/timed.sh sans-io sh tests/sans_io.sh $(BUILD)
+	sh tests/timed.sh mutate sh tests/mutate.sh $(BIN)/traverse
+	sh tests/timed.sh determinism sh tests/determinism.sh $(BIN)/traverse
 
 test: deps
 	@$(MAKE) --no-print-directory check SAN=0
