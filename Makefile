@@ -111,4 +111,4 @@ clean:
 	rm -rf build bin
 
 .PHONY: all deps run check test bench fuzz clean
--include $(LIB_OBJ:.o=.d) $(UNIT_OBJ:.o=.d) $(BUILD)/runner/main.d
+-include $(LIB_OBJ:.o=.d) $(UNIT_OBJ:.o=.d) $(BENCH_SRC:%.c=$(BUILD)/%.d) $(BUILD)/runner/main.d
