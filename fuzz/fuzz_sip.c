@@ -18,18 +18,29 @@
  *               core port (the core's answer to what A started).
  * UDP datagrams are cut at 65,507 bytes, the most a host sends.
  *
- * Deterministic: one freshly seeded network per input, virtual time only. */
+ * Deterministic: one freshly seeded network per input, virtual time only.
+ *
+ * The custom mutator below adds SIP-shaped mutations to libFuzzer's own
+ * (which use fuzz/sip.dict): repeating header lines, filling a message up
+ * to just below or above common buffer sizes, switching header names
+ * between long and compact forms, cutting a line short, and repairing
+ * Content-Length so TCP framing delivers the message. Together they reach
+ * long messages made of many short (compact) headers, the shape that
+ * overflows fixed buffers, which byte-level mutations reach only slowly. */
 #include <stdarg.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stddef.h>
 #include <string.h>
+#include <strings.h>
 
 #include <osipparser2/osip_port.h>
 
 #include "host.h"
 #include "pkt.h"
 #include "proxy.h"
+
+size_t LLVMFuzzerMutate(uint8_t *data, size_t size, size_t max_size);
 
 enum { PATH_UDP, PATH_TCP, PATH_CORE, PATH_TCP_REG };
 #define CHUNK_UNIT 45
@@ -156,3 +167,245 @@ out:
 	return 0;
 }
 
+/* ---- the mutator ------------------------------------------------------ */
+
+static uint32_t rnd(uint64_t *s)
+{
+	uint64_t z = (*s += 0x9e3779b97f4a7c15ull);
+
+	z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
+	z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
+	return (uint32_t)((z ^ (z >> 31)) >> 32);
+}
+
+/* Replace n bytes at off with rep (rlen bytes) inside the part [*plen bytes
+ * at data + poff] of a buffer of *size bytes (max_size at most). Returns 0,
+ * or -1 and changes nothing if it would not fit. */
+static int splice(uint8_t *data, size_t *size, size_t max_size, size_t *plen, size_t off, size_t n,
+		  const void *rep, size_t rlen)
+{
+	if (*size - n + rlen > max_size)
+		return -1;
+	memmove(data + off + rlen, data + off + n, *size - off - n);
+	memcpy(data + off, rep, rlen);
+	*size = *size - n + rlen;
+	*plen = *plen - n + rlen;
+	return 0;
+}
+
+/* The k-th line of the part (k taken modulo the number of lines): its start
+ * and length including its '\n' (or up to the part's end). */
+static void line_at(const uint8_t *p, size_t plen, uint32_t k, size_t *start, size_t *len)
+{
+	size_t lines = 0, i, s = 0;
+
+	for (i = 0; i < plen; i++)
+		lines += p[i] == '\n';
+	if (plen && p[plen - 1] != '\n')
+		lines++;
+	k = lines ? k % (uint32_t)lines : 0;
+	for (i = 0; i < plen && k; i++)
+		if (p[i] == '\n') {
+			k--;
+			s = i + 1;
+		}
+	for (i = s; i < plen && p[i] != '\n'; i++)
+		;
+	*start = s;
+	*len = (i < plen ? i + 1 : plen) - s;
+}
+
+/* Insert copies of the line after itself: k of them, or (k == 0) as many
+ * as bring the part to about target bytes. */
+static int repeat_line(uint8_t *data, size_t *size, size_t max_size, size_t poff, size_t *plen,
+		       uint32_t which, size_t k, size_t target)
+{
+	size_t s, n;
+
+	line_at(data + poff, *plen, which, &s, &n);
+	if (n == 0 || n > 4096)
+		return -1;
+	if (k == 0) {
+		if (target <= *plen)
+			return -1;
+		k = (target - *plen) / n;
+	}
+	if (k == 0 || *size + k * n > max_size)
+		return -1;
+	memmove(data + poff + s + n + k * n, data + poff + s + n, *size - poff - s - n);
+	for (size_t i = 1; i <= k; i++)
+		memcpy(data + poff + s + i * n, data + poff + s, n);
+	*size += k * n;
+	*plen += k * n;
+	return 0;
+}
+
+static const struct { const char *full; char compact; } names[] = {
+	{ "Via", 'v' }, { "Contact", 'm' }, { "Content-Length", 'l' }, { "Call-ID", 'i' },
+	{ "From", 'f' }, { "To", 't' }, { "Content-Type", 'c' }, { "Supported", 'k' },
+	{ "Subject", 's' }, { "Content-Encoding", 'e' }, { "Session-Expires", 'x' },
+};
+#define NNAMES (sizeof(names) / sizeof(names[0]))
+
+/* Switch the header name at the line starting at off between its long
+ * and compact forms (to: 'c' only to compact, 'l' only to long, else
+ * either); the line's new length goes to *n. */
+static int switch_name(uint8_t *data, size_t *size, size_t max_size, size_t *plen, size_t off, size_t *n,
+		       char to)
+{
+	const uint8_t *p = data + off;
+
+	for (size_t j = 0; j < NNAMES; j++) {
+		const char *f = names[j].full;
+		size_t fl = strlen(f);
+		char c[2] = { names[j].compact, ':' }, full[32];
+
+		if (to != 'l' && *n > fl && !strncasecmp((const char *)p, f, fl) && p[fl] == ':') {
+			if (splice(data, size, max_size, plen, off, fl + 1, c, 2) < 0)
+				return -1;
+			*n -= fl - 1;
+			return 0;
+		}
+		if (to != 'c' && *n > 2 && (p[0] | 0x20) == c[0] && p[1] == ':') {
+			snprintf(full, sizeof(full), "%s:", f);
+			if (splice(data, size, max_size, plen, off, 2, full, fl + 1) < 0)
+				return -1;
+			*n += fl - 1;
+			return 0;
+		}
+	}
+	return -1;
+}
+
+/* Switch one header line's name between its long and compact forms; or
+ * (all = 'c' or 'l') every line's to compact or to long. */
+static int switch_names(uint8_t *data, size_t *size, size_t max_size, size_t poff, size_t *plen,
+			uint32_t which, char all)
+{
+	size_t s, n;
+	int done = 0;
+
+	if (!all) {
+		line_at(data + poff, *plen, which, &s, &n);
+		return switch_name(data, size, max_size, plen, poff + s, &n, 0);
+	}
+	for (s = 0; s < *plen; s += n) {
+		for (n = 0; s + n < *plen && data[poff + s + n] != '\n'; n++)
+			;
+		if (s + n < *plen)
+			n++;
+		done |= switch_name(data, size, max_size, plen, poff + s, &n, all) == 0;
+	}
+	return done ? 0 : -1;
+}
+
+/* Cut a line's text short at a random point, keeping its line end. */
+static int cut_line(uint8_t *data, size_t *size, size_t max_size, size_t poff, size_t *plen, uint32_t which,
+		    uint32_t at)
+{
+	size_t s, n, keep, end;
+
+	line_at(data + poff, *plen, which, &s, &n);
+	end = n;
+	while (end && (data[poff + s + end - 1] == '\n' || data[poff + s + end - 1] == '\r'))
+		end--;
+	if (end < 4)
+		return -1;
+	keep = 2 + at % (end - 2);
+	return splice(data, size, max_size, plen, poff + s + keep, end - keep, "", 0);
+}
+
+/* Make the first message's Content-Length (long or compact) equal to what
+ * follows its blank line in the part; add "l:" if there is none. */
+static int fix_length(uint8_t *data, size_t *size, size_t max_size, size_t poff, size_t *plen)
+{
+	uint8_t *p = data + poff;
+	size_t hend = 0, body, vs, ve;
+	char num[24];
+
+	for (size_t i = 0; i + 3 < *plen; i++)
+		if (!memcmp(p + i, "\r\n\r\n", 4)) {
+			hend = i + 4;
+			break;
+		}
+	if (!hend)
+		return -1;
+	body = *plen - hend;
+	snprintf(num, sizeof(num), "%zu", body);
+	for (size_t i = 0; i + 2 < hend; i++) {
+		if (i && p[i - 1] != '\n')
+			continue;
+		if (!strncasecmp((const char *)p + i, "Content-Length:", 15))
+			vs = i + 15;
+		else if ((p[i] | 0x20) == 'l' && p[i + 1] == ':')
+			vs = i + 2;
+		else
+			continue;
+		while (vs < hend && p[vs] == ' ')
+			vs++;
+		for (ve = vs; ve < hend && p[ve] != '\r' && p[ve] != '\n'; ve++)
+			;
+		return splice(data, size, max_size, plen, poff + vs, ve - vs, num, strlen(num));
+	}
+	{
+		char line[32];
+		int n = snprintf(line, sizeof(line), "l: %s\r\n", num);
+		return splice(data, size, max_size, plen, poff + hend - 2, 0, line, (size_t)n);
+	}
+}
+
+/* Message sizes worth standing next to: buffer sizes in this tree and
+ * common ones elsewhere, and the UDP maximum. */
+static const size_t boundaries[] = { 256, 512, 1024, 1400, 1500, 2048, 4096, 8192, 16384, 65507 };
+
+size_t LLVMFuzzerCustomMutator(uint8_t *data, size_t size, size_t max_size, unsigned int seed)
+{
+	uint64_t s = seed;
+	size_t alen, poff, plen, *pl;
+	size_t blen;
+	bool in_a;
+	int rc = -1;
+
+	if (size < HDR + 4 || rnd(&s) % 4 != 0)
+		return LLVMFuzzerMutate(data, size, max_size);
+	alen = (size_t)(data[1] << 8 | data[2]);
+	if (alen > size - HDR)
+		alen = size - HDR;
+	blen = size - HDR - alen;
+	in_a = blen == 0 || rnd(&s) % 4 != 0;
+	poff = in_a ? HDR : HDR + alen;
+	plen = in_a ? alen : blen;
+	pl = &plen;
+	if (plen == 0)
+		return LLVMFuzzerMutate(data, size, max_size);
+	switch (rnd(&s) % 6) {
+	case 0: {       /* a few copies, or many */
+		uint32_t r = rnd(&s);
+		size_t k = r % 2 ? 1 + r % 8 : 1 + (r >> 8) % 256;
+		rc = repeat_line(data, &size, max_size, poff, pl, rnd(&s), k, 0);
+		break;
+	}
+	case 1: {       /* up to a boundary, just below or just above */
+		size_t b = boundaries[rnd(&s) % (sizeof(boundaries) / sizeof(boundaries[0]))];
+		size_t target = b - 160 + rnd(&s) % 200;
+		rc = repeat_line(data, &size, max_size, poff, pl, rnd(&s), 0, target);
+		break;
+	}
+	case 2:
+		rc = switch_names(data, &size, max_size, poff, pl, rnd(&s), "\0\0cl"[rnd(&s) % 4]);
+		break;
+	case 3:
+		rc = cut_line(data, &size, max_size, poff, pl, rnd(&s), rnd(&s));
+		break;
+	default:
+		rc = fix_length(data, &size, max_size, poff, pl);
+		break;
+	}
+	if (rc < 0)
+		return LLVMFuzzerMutate(data, size, max_size);
+	if (in_a && plen <= 0xffff) {
+		data[1] = (uint8_t)(plen >> 8);
+		data[2] = (uint8_t)plen;
+	}
+	return size;
+}
