@@ -21,7 +21,8 @@
  * Deterministic: one freshly seeded network per input, virtual time only.
  *
  * The custom mutator below adds SIP-shaped mutations to libFuzzer's own
- * (which use fuzz/sip.dict): repeating header lines, filling a message up
+ * (which use fuzz/sip.dict): repeating lines, inserting runs of one
+ * header (mostly compact, values cut short), either filling a message up
  * to just below or above common buffer sizes, switching header names
  * between long and compact forms, cutting a line short, and repairing
  * Content-Length so TCP framing delivers the message. Together they reach
@@ -354,6 +355,60 @@ static int fix_length(uint8_t *data, size_t *size, size_t max_size, size_t poff,
 	}
 }
 
+/* Insert a run of lines of one header (compact form mostly, else long),
+ * each carrying the value of that header's first line in the part cut to
+ * a random length ("x" if it has none), after that line or else after the
+ * start line: k lines, or (k == 0) as many as bring the part to about
+ * target bytes. */
+static int header_run(uint8_t *data, size_t *size, size_t max_size, size_t poff, size_t *plen,
+		      uint64_t *s, size_t k, size_t target)
+{
+	size_t j = rnd(s) % NNAMES, fl = strlen(names[j].full), at = 0, vs = 0, vl = 0, ln;
+	const uint8_t *p = data + poff;
+	bool found = false;
+	char line[256];
+
+	for (size_t i = 0, e; i < *plen && !found; i = e + 1) {
+		size_t nl = 0;
+
+		for (e = i; e < *plen && p[e] != '\n'; e++)
+			;
+		if (e - i > fl && !strncasecmp((const char *)p + i, names[j].full, fl) && p[i + fl] == ':')
+			nl = fl + 1;
+		else if (e - i > 1 && (p[i] | 0x20) == names[j].compact && p[i + 1] == ':')
+			nl = 2;
+		if (i == 0 || nl)
+			at = e < *plen ? e + 1 : e;
+		if (i && nl) {
+			found = true;
+			for (vs = i + nl; vs < e && (p[vs] == ' ' || p[vs] == '\t'); vs++)
+				;
+			vl = e - vs;
+			if (vl && p[vs + vl - 1] == '\r')
+				vl--;
+		}
+	}
+	vl = vl ? rnd(s) % (vl + 1) : 0;
+	if (vl > 200)
+		vl = 200;
+	if (rnd(s) % 4)
+		ln = (size_t)snprintf(line, sizeof(line), "%c:%s%.*s\r\n", names[j].compact,
+				      rnd(s) % 2 ? " " : "", (int)vl, found ? (const char *)p + vs : "x");
+	else
+		ln = (size_t)snprintf(line, sizeof(line), "%s: %.*s\r\n", names[j].full, (int)vl,
+				      found ? (const char *)p + vs : "x");
+	if (k == 0)
+		k = target > *plen ? (target - *plen) / ln : 0;
+	if (k == 0 || *size + k * ln > max_size)
+		return -1;
+	memmove(data + poff + at + k * ln, data + poff + at, *size - poff - at);
+	for (size_t i = 0; i < k; i++)
+		memcpy(data + poff + at + i * ln, line, ln);
+	*size += k * ln;
+	*plen += k * ln;
+	return 0;
+}
+
 /* Message sizes worth standing next to: buffer sizes in this tree and
  * common ones elsewhere, and the UDP maximum. */
 static const size_t boundaries[] = { 256, 512, 1024, 1400, 1500, 2048, 4096, 8192, 16384, 65507 };
@@ -378,7 +433,7 @@ size_t LLVMFuzzerCustomMutator(uint8_t *data, size_t size, size_t max_size, unsi
 	pl = &plen;
 	if (plen == 0)
 		return LLVMFuzzerMutate(data, size, max_size);
-	switch (rnd(&s) % 6) {
+	switch (rnd(&s) % 7) {
 	case 0: {       /* a few copies, or many */
 		uint32_t r = rnd(&s);
 		size_t k = r % 2 ? 1 + r % 8 : 1 + (r >> 8) % 256;
@@ -397,6 +452,13 @@ size_t LLVMFuzzerCustomMutator(uint8_t *data, size_t size, size_t max_size, unsi
 	case 3:
 		rc = cut_line(data, &size, max_size, poff, pl, rnd(&s), rnd(&s));
 		break;
+	case 4: {       /* a run of one header: a few, many, or up to a boundary */
+		uint32_t r = rnd(&s);
+		size_t b = boundaries[(r >> 16) % (sizeof(boundaries) / sizeof(boundaries[0]))];
+		size_t k = r % 3 == 0 ? 1 + (r >> 2) % 8 : r % 3 == 1 ? 1 + (r >> 2) % 256 : 0;
+		rc = header_run(data, &size, max_size, poff, pl, &s, k, b - 160 + rnd(&s) % 200);
+		break;
+	}
 	default:
 		rc = fix_length(data, &size, max_size, poff, pl);
 		break;
