@@ -364,8 +364,9 @@ Test(proxy_wire, tcp_terminal_that_reconnects_keeps_its_binding, .init = setup, 
 }
 
 /* Inputs the fuzzer (fuzz/fuzz_sip.c) once crashed on, replayed the way
- * the fuzzer feeds them: 2 bytes of split point, the terminal's datagram,
- * the softswitch's. fuzz/seeds/sip/regress-sdp-bare-cr: an SDP body whose
+ * the fuzzer feeds them in its mode 0: a mode byte (0: the terminal sends
+ * over UDP), 2 bytes of split point, the terminal's datagram, the
+ * softswitch's. fuzz/seeds/sip/regress-sdp-bare-cr: an SDP body whose
  * last line ends in a bare CR made libosip2's SDP parser read past it. */
 Test(proxy_wire, fuzzer_regressions_replay_safely, .init = setup, .fini = teardown)
 {
@@ -380,14 +381,15 @@ Test(proxy_wire, fuzzer_regressions_replay_safely, .init = setup, .fini = teardo
 		cr_assert_not_null(fp, "%s (tests run from the repository root)", files[i]);
 		n = fread(d, 1, sizeof(d), fp);
 		fclose(fp);
-		cr_assert_geq(n, 2);
-		half = (size_t)(d[0] << 8 | d[1]);
-		if (half > n - 2)
-			half = n - 2;
+		cr_assert_geq(n, 3);
+		cr_assert_eq(d[0], 0, "%s: mode 0 (UDP) only here", files[i]);
+		half = (size_t)(d[1] << 8 | d[2]);
+		if (half > n - 3)
+			half = n - 3;
 		from_term(REGISTER);
-		host_udp_send(w.term_s, &to, d + 2, half);
+		host_udp_send(w.term_s, &to, d + 3, half);
 		to = tv_ep4(0x0a000001, 5100);
-		host_udp_send(w.ss_s, &to, d + 2 + half, n - 2 - half);
+		host_udp_send(w.ss_s, &to, d + 3 + half, n - 3 - half);
 		step();
 	}
 	from_term(REGISTER);
