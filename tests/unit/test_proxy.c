@@ -364,34 +364,52 @@ Test(proxy_wire, tcp_terminal_that_reconnects_keeps_its_binding, .init = setup, 
 }
 
 /* Inputs the fuzzer (fuzz/fuzz_sip.c) once crashed on, replayed the way
- * the fuzzer feeds them in its mode 0: a mode byte (0: the terminal sends
- * over UDP), 2 bytes of split point, the terminal's datagram, the
- * softswitch's. fuzz/seeds/sip/regress-sdp-bare-cr: an SDP body whose
- * last line ends in a bare CR made libosip2's SDP parser read past it. */
+ * the fuzzer feeds them: a mode byte (mode & 3: 0 the terminal sends A over
+ * UDP, 1 or 3 over TCP, 2 the softswitch sends it), 2 bytes of split point,
+ * A, then B from the softswitch.
+ * - regress-sdp-bare-cr: an SDP body whose last line ends in a bare CR
+ *   made libosip2's SDP parser read past it.
+ * - tcp-186-compact-via: 186 compact Via lines and an SDP libosip2 refuses
+ *   over TCP: the 400 grew past the proxy's 4,096-byte stack buffer.
+ * - udp-940-compact-callid: the same overflow, found by the fuzzer itself
+ *   from 940 compact Call-ID lines over UDP. */
 Test(proxy_wire, fuzzer_regressions_replay_safely, .init = setup, .fini = teardown)
 {
-	static const char *const files[] = { "fuzz/seeds/sip/regress-sdp-bare-cr" };
+	static const char *const files[] = { "fuzz/seeds/sip/regress-sdp-bare-cr", "fuzz/seeds/sip/tcp-186-compact-via",
+					     "fuzz/seeds/sip/udp-940-compact-callid" };
+	static uint8_t d[70000];
 
 	for (size_t i = 0; i < sizeof(files) / sizeof(files[0]); i++) {
-		uint8_t d[4096];
 		FILE *fp = fopen(files[i], "rb");
 		size_t n, half;
-		tv_ep to = tv_ep4(0xc633640a, 5060);
+		tv_ep to = tv_ep4(0xc633640a, 5060), core = tv_ep4(0x0a000001, 5100);
+		int mode, err;
 
 		cr_assert_not_null(fp, "%s (tests run from the repository root)", files[i]);
 		n = fread(d, 1, sizeof(d), fp);
 		fclose(fp);
 		cr_assert_geq(n, 3);
-		cr_assert_eq(d[0], 0, "%s: mode 0 (UDP) only here", files[i]);
+		mode = d[0] & 3;
 		half = (size_t)(d[1] << 8 | d[2]);
 		if (half > n - 3)
 			half = n - 3;
 		from_term(REGISTER);
-		host_udp_send(w.term_s, &to, d + 3, half);
-		to = tv_ep4(0x0a000001, 5100);
-		host_udp_send(w.ss_s, &to, d + 3 + half, n - 3 - half);
+		if (mode == 0) {
+			host_udp_send(w.term_s, &to, d + 3, half);
+		} else if (mode == 2) {
+			host_udp_send(w.ss_s, &core, d + 3, half);
+		} else {
+			tv_tcp *c = host_tcp_connect(w.term, (uint16_t)(42000 + i), &to, tcp_noop, NULL, &err);
+			cr_assert_not_null(c);
+			step();
+			host_tcp_send(c, d + 3, half);
+			sim_net_run_until(w.net, sim_net_now(w.net) + TV_MS(500));
+			host_tcp_abort(c);
+		}
+		host_udp_send(w.ss_s, &core, d + 3 + half, n - 3 - half);
 		step();
 	}
+	w.at_ss.n = 0;
 	from_term(REGISTER);
 	cr_assert_gt(w.at_ss.n, 0, "still working");
 }
