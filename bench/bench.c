@@ -224,11 +224,17 @@ int main(int argc, char **argv)
 		       "  keepalive          10,000 terminals x 1 simulated hour, 20 s refresh\n"
 		       "  proxy-calls        call set-ups per second through the proxy alone\n"
 		       "  proxy-relay        RTP packets per second relayed by the proxy alone\n"
+		       "  proxy-worst        60 KB attack INVITEs (one header repeated) per second\n"
 		       "  sip-calls          call set-ups per second through NAT, proxy, softswitch\n"
 		       "  sip-memory         proxy heap per active call\n"
 		       "  sip-relay          RTP packets relayed per second, whole simulated path\n"
-		       "TRAVERSE_BENCH_SECS=N shortens the sip-calls loop (and skips sip-relay).\n");
+		       "TRAVERSE_BENCH_SECS=N shortens the sip-calls loop (and skips sip-relay).\n"
+		       "TRAVERSE_BENCH_ONLY=calls|relay runs only that part of the sip benchmarks; =worst only proxy-worst.\n");
 		return strcmp(argv[1], "-h") && strcmp(argv[1], "--help") ? 2 : 0;
+	}
+	if (getenv("TRAVERSE_BENCH_ONLY") && !strcmp(getenv("TRAVERSE_BENCH_ONLY"), "worst")) {
+		bench_proxy_worst();
+		return 0;
 	}
 	bench_nat();
 	bench_nat_mem();

@@ -15,5 +15,6 @@ static inline double bench_wall(void)
 
 void bench_sip(void);
 void bench_proxy(void);
+void bench_proxy_worst(void);
 
 #endif

@@ -8,6 +8,11 @@
  *                links)
  *   proxy-relay  RTP packets per second relayed by the proxy, one stream
  *                each way on 100 calls, from raw senders
+ *   proxy-worst  the costliest messages an attacker can send: 60 KB UDP
+ *                INVITEs of one repeated compact header (Via, Contact,
+ *                Call-ID) and a bad SDP (refused: too many header items),
+ *                and one just under that limit (240 Vias: parsed, answered
+ *                400); messages per second and microseconds each
  * Prints numbers; asserts nothing; loops are bounded in count. */
 #include "bench.h"
 #include "host.h"
@@ -254,8 +259,58 @@ static void bench_proxy_relay(void)
 	rig_free(&r);
 }
 
+/* 60 KB: the start line, N copies of one header line, the rest, a bad SDP. */
+static char *worst_msg(const char *line, size_t maxlines, size_t *len)
+{
+	static const char tail[] = "f: <sip:alice@example.net>;tag=w\r\nt: <sip:bob@example.net>\r\ni: w@x\r\n"
+				   "CSeq: 1 INVITE\r\nc: application/sdp\r\nl: 36\r\n\r\n"
+				   "v=0\r\nc=IN IP4 1.2.3.4\r\nm=audio x\r\n\r\n";
+	size_t cap = 60000, n = 0, ll = strlen(line);
+	char *m = malloc(cap + 1);
+
+	n += (size_t)sprintf(m, "INVITE sip:bob@example.net SIP/2.0\r\nv: SIP/2.0/UDP 192.168.1.10:5060;branch=z9hG4bKw\r\n");
+	for (size_t k = 0; k < maxlines && n + ll + sizeof(tail) < cap; k++) {
+		memcpy(m + n, line, ll);
+		n += ll;
+	}
+	memcpy(m + n, tail, sizeof(tail));
+	*len = n + sizeof(tail) - 1;
+	return m;
+}
+
+void bench_proxy_worst(void)
+{
+	static const struct { const char *line; size_t n; } lines[] = {
+		{ "v: SIP/2.0/UDP h\r\n", 100000 }, { "m: <sip:a@1.2.3.4>\r\n", 100000 }, { "i: x\r\n", 100000 },
+		{ "v: SIP/2.0/UDP h\r\n", 240 },     /* just under the proxy's limit: parsed, answered */
+	};
+	enum { MSGS = 300 };
+
+	for (size_t k = 0; k < sizeof(lines) / sizeof(lines[0]); k++) {
+		rig r;
+		size_t len;
+		char *m = worst_msg(lines[k].line, lines[k].n, &len);
+		tv_ep to = tv_ep4(0xc633640a, 5060);
+		double t0, t1;
+
+		rig_new(&r);
+		t0 = bench_wall();
+		for (int i = 0; i < MSGS; i++) {
+			host_udp_send(r.phs, &to, m, len);
+			sim_net_run_until(r.net, sim_net_now(r.net) + TV_MS(1));
+		}
+		t1 = bench_wall();
+		printf("proxy-worst: %.0f msgs/s, %.0f us each (%zu-byte INVITE of repeated '%.2s' lines, %d sent, "
+		       "%llu answered by the proxy)\n", MSGS / (t1 - t0), (t1 - t0) / MSGS * 1e6, len, lines[k].line, MSGS,
+		       (unsigned long long)proxy_get_stats(r.px)->sip_replies);
+		rig_free(&r);
+		free(m);
+	}
+}
+
 void bench_proxy(void)
 {
 	bench_proxy_calls();
 	bench_proxy_relay();
+	bench_proxy_worst();
 }

@@ -12,6 +12,8 @@
 #define PX_MAX_STREAMS 4
 #define PX_HP 96                /* host:port text */
 #define PX_MAX_CONTACTS 4       /* Contacts remembered per terminal (more are rewritten, not remembered) */
+#define PX_HDR_ITEMS 256        /* header lines + commas a message may have */
+#define PX_SDP_LINES 512        /* lines an SDP body may have */
 #define PX_OUT_MAX (SIP_TCP_MAX + RW_MAX_EDITS * RW_REP_MAX + 64)
 
 typedef struct px_binding px_binding;

@@ -141,6 +141,17 @@ static bool foreign_scheme(const char *buf, size_t len)
 	return !ci_eq(buf + r.off, n, "sip") && !ci_eq(buf + r.off, n, "sips") && !ci_eq(buf + r.off, n, "tel");
 }
 
+/* Lines and commas in the header: an upper bound on the values libosip2
+ * will put in its lists. */
+static size_t header_items(const char *buf, size_t hdr_len)
+{
+	size_t n = 0;
+
+	for (size_t i = 0; i < hdr_len; i++)
+		n += buf[i] == '\n' || buf[i] == ',';
+	return n;
+}
+
 /* Take a message in: frame it (UDP: bytes past Content-Length are
  * discarded, RFC 3261 18.3; TCP: the framer has done it), copy and unfold
  * it into p->inbuf, parse it with libosip2 and check what a SIP element
@@ -180,6 +191,13 @@ static int msg_in(proxy *p, const char *raw, size_t len, bool stream, sipmsg *sm
 	}
 	buf[len] = '\0';
 	sm->request = strncmp(buf, "SIP/", 4) != 0;
+	/* libosip2 appends each header value to a list by walking it: a
+	 * message of thousands of tiny lines (or comma-separated values) costs
+	 * it milliseconds, quadratically. Real messages carry a few dozen;
+	 * more than PX_HDR_ITEMS is refused unanswered (an answer would have
+	 * to copy every Via back: a reflector). */
+	if (header_items(buf, sm->rw.body_off) > PX_HDR_ITEMS)
+		return refuse(p, PX_DROP_SIP_TOO_BIG, why, 0, NULL);
 	if (!stream && rc == SF_BAD_LENGTH)
 		return refuse(p, PX_DROP_SIP_LENGTH, why, sm->request ? 400 : 0, "Bad Request (Content-Length)");
 	if (osip_message_init(&sm->m) != 0)
@@ -326,6 +344,10 @@ static int sdp_parse_text(sdp_message_t *sdp, const char *body, size_t len)
 
 	if (memchr(body, '\0', len))
 		return -1;
+	/* the same quadratic list appends as for headers (see msg_in) */
+	for (size_t i = 0, lines = 0; i < len; i++)
+		if (body[i] == '\n' && ++lines > PX_SDP_LINES)
+			return -1;
 	t = malloc(len + 8);
 	if (!t)
 		return -1;
@@ -378,18 +400,22 @@ static int sdp_handle(proxy *p, px_leg *leg, sipmsg *sm, enum px_side from)
 			rc = TV_EFULL;
 			break;
 		}
-		for (int k = 0; sdp_message_a_att_field_get(sdp, i, k); k++) {
-			const char *f = sdp_message_a_att_field_get(sdp, i, k);
-			if (!strcmp(f, "rtcp-mux"))
-				mux = true;
-			if (!strcmp(f, "sendonly") || !strcmp(f, "inactive") || !strcmp(f, "recvonly"))
-				held = true;
-		}
-		/* a=rtcp:PORT [IN IP4 addr] (RFC 3605) */
-		for (int k = 0; sdp_message_a_att_field_get(sdp, i, k); k++) {
-			if (!strcmp(sdp_message_a_att_field_get(sdp, i, k), "rtcp")) {
-				const char *v = sdp_message_a_att_value_get(sdp, i, k);
-				rtcp = v ? (int)strtol(v, NULL, 10) : -1;
+		/* One walk over the attributes (indexed access is O(k) each). */
+		{
+			sdp_media_t *med = osip_list_get(&sdp->m_medias, i);
+			osip_list_iterator_t it;
+			for (sdp_attribute_t *at = med ? osip_list_get_first(&med->a_attributes, &it) : NULL; at;
+			     at = osip_list_get_next(&it)) {
+				const char *f = at->a_att_field;
+				if (!f)
+					continue;
+				if (!strcmp(f, "rtcp-mux"))
+					mux = true;
+				if (!strcmp(f, "sendonly") || !strcmp(f, "inactive") || !strcmp(f, "recvonly"))
+					held = true;
+				/* a=rtcp:PORT [IN IP4 addr] (RFC 3605) */
+				if (!strcmp(f, "rtcp"))
+					rtcp = at->a_att_value ? (int)strtol(at->a_att_value, NULL, 10) : -1;
 			}
 		}
 		if (rtcp <= 0 || rtcp > 65535)
@@ -484,10 +510,14 @@ static void reply(proxy *p, px_binding *b, tv_tcp *tcp, const tv_ep *from, const
 	int k = snprintf(line, sizeof(line), "SIP/2.0 %d %s\r\n", code, reason);
 
 	ok = put(out, cap, &n, line, (size_t)k);
+	/* One pass per copied header name keeps their order (all Vias in
+	 * order, then From ...); each pass is linear in the header. */
 	for (size_t h = 0; ok && h < sizeof(copy) / sizeof(copy[0]); h++) {
-		rw_span v;
-		for (int i = 0; ok && rw_header(sm->rw.buf, sm->rw.body_off, copy[h].name, copy[h].compact, i, &v) == 1;
-		     i++) {
+		rw_span nm, v;
+		size_t pos = 0;
+		while (ok && rw_header_next(sm->rw.buf, sm->rw.body_off, &pos, &nm, &v) == 1) {
+			if (!rw_name_is(sm->rw.buf, nm, copy[h].name, copy[h].compact))
+				continue;
 			ok = put(out, cap, &n, copy[h].name, strlen(copy[h].name)) && put(out, cap, &n, ": ", 2) &&
 			     put(out, cap, &n, sm->rw.buf + v.off, v.len);
 			if (ok && !strcmp(copy[h].name, "To") && !has_tag(sm->rw.buf, v))

@@ -100,11 +100,15 @@ typedef int (*value_fn)(void *arg, sip_rw *rw, rw_span val, rw_span hp, int nth)
 
 static int each_contact(sip_rw *rw, value_fn fn, void *arg)
 {
-	rw_span v, vals[PX_VALUES_MAX], hp;
+	rw_span nm, v, vals[PX_VALUES_MAX], hp;
+	size_t pos = 0;
 	int rc, nth = 0;
 
-	for (int i = 0; (rc = rw_header(rw->buf, rw->body_off, "Contact", 'm', i, &v)) == 1; i++) {
-		int nv = rw_values(rw->buf, v, vals, PX_VALUES_MAX);
+	while ((rc = rw_header_next(rw->buf, rw->body_off, &pos, &nm, &v)) == 1) {
+		int nv;
+		if (!rw_name_is(rw->buf, nm, "Contact", 'm'))
+			continue;
+		nv = rw_values(rw->buf, v, vals, PX_VALUES_MAX);
 		if (nv < 0)
 			return -1;
 		for (int k = 0; k < nv; k++) {

@@ -57,51 +57,72 @@ static int span_to(const char *buf, size_t s, size_t end, const char *delims, rw
 	return 1;
 }
 
+int rw_header_next(const char *buf, size_t hdr_len, size_t *pos, rw_span *name, rw_span *val)
+{
+	size_t i = *pos, eol, nend, v, end;
+
+	if (i == 0) {                           /* skip the start line */
+		while (i < hdr_len && buf[i] != '\n')
+			i++;
+		i++;
+	}
+	if (i >= hdr_len)
+		return 0;
+	eol = i;
+	while (eol < hdr_len && buf[eol] != '\r' && buf[eol] != '\n')
+		eol++;
+	if (eol == i)
+		return 0;                       /* blank line: end of header */
+	if (is_ws(buf[i]))
+		return -1;                      /* folded continuation line */
+	nend = i;
+	while (nend < eol && buf[nend] != ':' && !is_ws(buf[nend]))
+		nend++;
+	v = nend;
+	while (v < eol && is_ws(buf[v]))
+		v++;
+	if (v == eol || buf[v] != ':')
+		return -1;
+	v++;
+	while (v < eol && is_ws(buf[v]))
+		v++;
+	end = eol;
+	while (end > v && is_ws(buf[end - 1]))
+		end--;
+	name->off = (uint32_t)i;
+	name->len = (uint32_t)(nend - i);
+	val->off = (uint32_t)v;
+	val->len = (uint32_t)(end - v);
+	i = eol;
+	if (i < hdr_len && buf[i] == '\r')
+		i++;
+	if (i < hdr_len && buf[i] == '\n')
+		i++;
+	*pos = i;
+	return 1;
+}
+
+bool rw_name_is(const char *buf, rw_span name, const char *full, char compact)
+{
+	size_t n = strlen(full);
+
+	return (name.len == n && strncasecmp(buf + name.off, full, n) == 0) ||
+	       (compact && name.len == 1 && (buf[name.off] | 0x20) == (compact | 0x20));
+}
+
 int rw_header(const char *buf, size_t hdr_len, const char *name, char compact, int idx, rw_span *val)
 {
-	size_t nlen = strlen(name), i = 0;
+	size_t pos = 0;
+	rw_span n, v;
+	int rc;
 
-	/* Skip the start line. */
-	while (i < hdr_len && buf[i] != '\n')
-		i++;
-	i++;
-	while (i < hdr_len) {
-		size_t eol = i, nend, v;
-		while (eol < hdr_len && buf[eol] != '\r' && buf[eol] != '\n')
-			eol++;
-		if (eol == i)
-			return 0;               /* blank line: end of header */
-		if (is_ws(buf[i]))
-			return -1;              /* folded continuation line */
-		nend = i;
-		while (nend < eol && buf[nend] != ':' && !is_ws(buf[nend]))
-			nend++;
-		if (((nend - i == nlen && strncasecmp(buf + i, name, nlen) == 0) ||
-		     (compact && nend - i == 1 && (buf[i] | 0x20) == (compact | 0x20)))) {
-			v = nend;
-			while (v < eol && is_ws(buf[v]))
-				v++;
-			if (v == eol || buf[v] != ':')
-				return -1;
-			v++;
-			while (v < eol && is_ws(buf[v]))
-				v++;
-			if (idx-- == 0) {
-				size_t end = eol;
-				while (end > v && is_ws(buf[end - 1]))
-					end--;
-				val->off = (uint32_t)v;
-				val->len = (uint32_t)(end - v);
-				return 1;
-			}
+	while ((rc = rw_header_next(buf, hdr_len, &pos, &n, &v)) == 1) {
+		if (rw_name_is(buf, n, name, compact) && idx-- == 0) {
+			*val = v;
+			return 1;
 		}
-		i = eol;
-		if (i < hdr_len && buf[i] == '\r')
-			i++;
-		if (i < hdr_len && buf[i] == '\n')
-			i++;
 	}
-	return 0;
+	return rc;
 }
 
 int rw_via_sentby(const char *buf, rw_span val, rw_span *out)

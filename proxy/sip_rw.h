@@ -46,6 +46,13 @@ int rw_apply(const sip_rw *rw, char *out, size_t cap);
 /* The value of the idx-th header line named name (or its compact form c,
  * 0 if none), case-insensitive; folded lines are not supported (-1). */
 int rw_header(const char *buf, size_t hdr_len, const char *name, char compact, int idx, rw_span *val);
+/* Walk the header lines: from *pos (0 at first) the next line's name and
+ * value; 1, 0 at the blank line or the end, -1 if malformed (a folded
+ * line, no colon). One pass over a message of n lines is O(n), where
+ * rw_header() for each index would be O(n^2). */
+int rw_header_next(const char *buf, size_t hdr_len, size_t *pos, rw_span *name, rw_span *val);
+/* Is a header name span full or its compact form (0: none), any case? */
+bool rw_name_is(const char *buf, rw_span name, const char *full, char compact);
 /* host[:port] of the first Via value in a Via header value span. */
 int rw_via_sentby(const char *buf, rw_span val, rw_span *out);
 /* host[:port] of the first SIP URI in a span (Contact value, Request-URI). */

@@ -474,6 +474,26 @@ Test(sip_robust, too_big_for_udp_toward_the_core_is_counted, .init = setup, .fin
 	tc_done();
 }
 
+/* libosip2's lists grow quadratically: more than 256 header lines and
+ * commas are refused unanswered (an answer would copy every Via back). */
+Test(sip_robust, too_many_header_items_are_refused_unanswered, .init = setup, .fini = teardown)
+{
+	char *m = malloc(20000);
+	size_t n;
+
+	for (int count = 200; count <= 300; count += 100) {
+		n = (size_t)sprintf(m, "OPTIONS sip:bob@example.net SIP/2.0\r\n" HDRS("many", "1 OPTIONS"));
+		for (int i = 0; i < count; i++)
+			n += (size_t)sprintf(m + n, "X-Many: %d\r\n", i);
+		n += (size_t)sprintf(m + n, "Content-Length: 0\r\n\r\n");
+		from_term(m);
+	}
+	cr_assert_eq(w.at_ss.n, 1, "200 extra lines pass, 300 do not");
+	cr_assert_eq(w.at_term.n, 0, "no answer to the refused one");
+	cr_assert_eq(st()->drop[PX_DROP_SIP_TOO_BIG], 1);
+	free(m);
+}
+
 /* ---- 6. version, CSeq, status, Max-Forwards ------------------------------ */
 
 Test(sip_robust, version_cseq_and_max_forwards_are_checked, .init = setup, .fini = teardown)
