@@ -229,11 +229,15 @@ int main(int argc, char **argv)
 		       "  sip-memory         proxy heap per active call\n"
 		       "  sip-relay          RTP packets relayed per second, whole simulated path\n"
 		       "TRAVERSE_BENCH_SECS=N shortens the sip-calls loop (and skips sip-relay).\n"
-		       "TRAVERSE_BENCH_ONLY=calls|relay runs only that part of the sip benchmarks; =worst only proxy-worst.\n");
+		       "TRAVERSE_BENCH_ONLY=calls|relay runs only that part of the sip benchmarks; =worst only proxy-worst; =proxy-calls only that.\n");
 		return strcmp(argv[1], "-h") && strcmp(argv[1], "--help") ? 2 : 0;
 	}
 	if (getenv("TRAVERSE_BENCH_ONLY") && !strcmp(getenv("TRAVERSE_BENCH_ONLY"), "worst")) {
 		bench_proxy_worst();
+		return 0;
+	}
+	if (getenv("TRAVERSE_BENCH_ONLY") && !strcmp(getenv("TRAVERSE_BENCH_ONLY"), "proxy-calls")) {
+		bench_proxy_calls();
 		return 0;
 	}
 	bench_nat();

@@ -16,5 +16,6 @@ static inline double bench_wall(void)
 void bench_sip(void);
 void bench_proxy(void);
 void bench_proxy_worst(void);
+void bench_proxy_calls(void);
 
 #endif

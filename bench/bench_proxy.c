@@ -179,7 +179,7 @@ static void one_call(rig *r, unsigned n)
 	call_end(r, n);
 }
 
-static void bench_proxy_calls(void)
+void bench_proxy_calls(void)
 {
 	enum { CALLS = 50000 };
 	rig r;

@@ -146,9 +146,12 @@ static bool foreign_scheme(const char *buf, size_t len)
 static size_t header_items(const char *buf, size_t hdr_len)
 {
 	size_t n = 0;
+	const char *p, *end = buf + hdr_len;
 
-	for (size_t i = 0; i < hdr_len; i++)
-		n += buf[i] == '\n' || buf[i] == ',';
+	for (p = buf; (p = memchr(p, '\n', (size_t)(end - p))) != NULL; p++)
+		n++;
+	for (p = buf; (p = memchr(p, ',', (size_t)(end - p))) != NULL; p++)
+		n++;
 	return n;
 }
 

@@ -82,9 +82,10 @@ static int find_length(const char *buf, size_t hdr, unsigned long *out)
 				found = 1;
 			}
 		}
-		while (i < hdr && buf[i] != '\n')
-			i++;
-		i++;
+		{
+			const char *nl = memchr(buf + i, '\n', hdr - i);
+			i = nl ? (size_t)(nl - buf) + 1 : hdr;
+		}
 	}
 	return found;
 }
@@ -124,19 +125,30 @@ int sip_unfold(char *buf, size_t *len, size_t hdr_len)
 {
 	size_t r = 0, o = 0;
 	int folds = 0;
+	const char *nl;
 
-	/* The final CRLFCRLF is not a fold; a fold is CRLF then SP/HTAB. */
-	while (r < hdr_len) {
-		if (r + 2 < hdr_len && buf[r] == '\r' && buf[r + 1] == '\n' && is_ws(buf[r + 2])) {
-			r += 2;
-			while (r < hdr_len && is_ws(buf[r]))
-				r++;
-			buf[o++] = ' ';
-			folds++;
-		} else {
-			buf[o++] = buf[r++];
-		}
+	/* Jump from line end to line end; copy only once a fold was seen.
+	 * The final CRLFCRLF is not a fold; a fold is CRLF then SP/HTAB. */
+	while (r < hdr_len && (nl = memchr(buf + r, '\n', hdr_len - r)) != NULL) {
+		size_t e = (size_t)(nl - buf);  /* the '\n' */
+		bool fold = e >= 1 && buf[e - 1] == '\r' && e + 1 < hdr_len && is_ws(buf[e + 1]);
+		size_t keep = fold ? e - 1 - r : e + 1 - r;
+
+		if (o != r)
+			memmove(buf + o, buf + r, keep);
+		o += keep;
+		r += keep;
+		if (!fold)
+			continue;
+		r = e + 1;
+		while (r < hdr_len && is_ws(buf[r]))
+			r++;
+		buf[o++] = ' ';
+		folds++;
 	}
+	if (o != r)
+		memmove(buf + o, buf + r, hdr_len - r);
+	o += hdr_len - r;
 	if (folds) {
 		memmove(buf + o, buf + hdr_len, *len - hdr_len);
 		*len -= hdr_len - o;

@@ -112,17 +112,33 @@ bool rw_name_is(const char *buf, rw_span name, const char *full, char compact)
 
 int rw_header(const char *buf, size_t hdr_len, const char *name, char compact, int idx, rw_span *val)
 {
-	size_t pos = 0;
-	rw_span n, v;
-	int rc;
+	const char *nl = memchr(buf, '\n', hdr_len);   /* end of the start line */
+	char c0 = (char)(name[0] | 0x20), cc = (char)(compact | 0x20);
 
-	while ((rc = rw_header_next(buf, hdr_len, &pos, &n, &v)) == 1) {
-		if (rw_name_is(buf, n, name, compact) && idx-- == 0) {
+	/* Most lines are skipped on their first byte; only candidates are
+	 * parsed whole. */
+	while (nl && (size_t)(nl + 1 - buf) < hdr_len) {
+		size_t i = (size_t)(nl + 1 - buf), pos = i;
+		char f = (char)(buf[i] | 0x20);
+		rw_span n, v;
+		int rc;
+
+		if (buf[i] == '\r' || buf[i] == '\n')
+			return 0;               /* blank line: end of header */
+		if (is_ws(buf[i]))
+			return -1;              /* folded continuation line */
+		nl = memchr(buf + i, '\n', hdr_len - i);
+		if (f != c0 && !(compact && f == cc))
+			continue;
+		rc = rw_header_next(buf, hdr_len, &pos, &n, &v);
+		if (rc < 0)
+			return rc;
+		if (rc == 1 && rw_name_is(buf, n, name, compact) && idx-- == 0) {
 			*val = v;
 			return 1;
 		}
 	}
-	return rc;
+	return 0;
 }
 
 int rw_via_sentby(const char *buf, rw_span val, rw_span *out)
