@@ -141,7 +141,7 @@ int rw_header(const char *buf, size_t hdr_len, const char *name, char compact, i
 	return 0;
 }
 
-int rw_via_sentby(const char *buf, rw_span val, rw_span *out)
+int rw_via_transport(const char *buf, rw_span val, rw_span *out)
 {
 	size_t i = val.off, end = val.off + val.len;
 	int slashes = 0;
@@ -156,28 +156,20 @@ int rw_via_sentby(const char *buf, rw_span val, rw_span *out)
 		return -1;
 	while (i < end && is_ws(buf[i]))
 		i++;
-	while (i < end && !is_ws(buf[i]))       /* transport */
-		i++;
+	return span_to(buf, i, end, " \t;,", out);
+}
+
+int rw_via_sentby(const char *buf, rw_span val, rw_span *out)
+{
+	size_t i, end = val.off + val.len;
+	rw_span t;
+
+	if (rw_via_transport(buf, val, &t) != 1)
+		return -1;
+	i = t.off + t.len;
 	while (i < end && is_ws(buf[i]))
 		i++;
 	return span_to(buf, i, end, ";, \t", out);
-}
-
-int rw_via_transport(const char *buf, rw_span val, rw_span *out)
-{
-	size_t i = val.off, end = val.off + val.len;
-	int slashes = 0;
-
-	while (i < end && slashes < 2) {
-		if (buf[i] == '/')
-			slashes++;
-		i++;
-	}
-	if (slashes < 2)
-		return -1;
-	while (i < end && is_ws(buf[i]))
-		i++;
-	return span_to(buf, i, end, " \t;,", out);
 }
 
 int rw_values(const char *buf, rw_span val, rw_span *out, int max)
