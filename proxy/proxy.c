@@ -629,9 +629,24 @@ static void tcp_frames(px_conn *k)
 			k->rxlen -= skip;
 			continue;
 		}
-		rc = sip_frame_find(k->rxbuf, k->rxlen, true, SIP_TCP_MAX, &f);
-		if (rc == SF_MORE)
+		/* Bytes may come one at a time: search each only once for the
+		 * header's end, and once the length is known just wait for it. */
+		if (k->need && k->rxlen < k->need)
 			return;
+		if (!k->need) {
+			size_t from = k->scanned > 3 ? k->scanned - 3 : 0;
+			if (!memmem(k->rxbuf + from, k->rxlen - from, "\r\n\r\n", 4)) {
+				k->scanned = k->rxlen;
+				if (k->rxlen < SIP_TCP_MAX)
+					return;
+			}
+		}
+		rc = sip_frame_find(k->rxbuf, k->rxlen, true, SIP_TCP_MAX, &f);
+		if (rc == SF_MORE) {
+			k->need = f.msg_len;
+			return;
+		}
+		k->need = k->scanned = 0;
 		if (rc < 0) {
 			p->st.drop[rc == SF_TOO_BIG ? PX_DROP_SIP_TOO_BIG : PX_DROP_SIP_LENGTH]++;
 			conn_drop(k);

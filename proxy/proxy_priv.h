@@ -111,6 +111,8 @@ typedef struct px_conn {
 	bool busy, dead;                /* delivering frames; dropped meanwhile (free when done) */
 	char *rxbuf;
 	size_t rxlen;
+	size_t scanned;                 /* bytes searched for the header's end so far */
+	size_t need;                    /* the message's length, once its header is in */
 	struct px_conn *next;
 } px_conn;
 

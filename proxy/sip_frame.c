@@ -66,7 +66,9 @@ static int find_length(const char *buf, size_t hdr, unsigned long *out)
 		if (buf[i] == '\r')
 			break;                  /* the blank line */
 		if (!is_ws(buf[i])) {
-			while (n < hdr && buf[n] != ':' && !is_ws(buf[n]) && buf[n] != '\r')
+			/* the name ends at the line's end too: a run of bare
+			 * LFs must not make every line rescan the rest */
+			while (n < hdr && buf[n] != ':' && !is_ws(buf[n]) && buf[n] != '\r' && buf[n] != '\n')
 				n++;
 			c = n;
 			while (c < hdr && is_ws(buf[c]))
@@ -111,8 +113,11 @@ int sip_frame_find(const char *buf, size_t len, bool stream, size_t max, sip_fra
 	if (f->hdr_len + clen > max)
 		return SF_TOO_BIG;
 	if (f->hdr_len + clen > len) {
-		if (stream)
+		if (stream) {
+			f->body_len = clen;     /* what the caller must wait for */
+			f->msg_len = f->hdr_len + clen;
 			return SF_MORE;
+		}
 		return SF_BAD_LENGTH;           /* the body is shorter than it says */
 	}
 	f->body_len = clen;

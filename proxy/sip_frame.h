@@ -25,7 +25,8 @@
 
 enum sip_frame_rc {
 	SF_OK = 0,              /* one whole message: f->msg_len bytes */
-	SF_MORE = 1,            /* stream: not all of it has arrived yet */
+	SF_MORE = 1,            /* stream: not all of it has arrived yet (msg_len set
+				   once the header is complete, else 0) */
 	SF_BAD_LENGTH = -1,     /* Content-Length missing (stream), bad, or beyond the datagram */
 	SF_NO_HEADER_END = -2,  /* datagram without the blank line */
 	SF_TOO_BIG = -3,        /* longer than max */

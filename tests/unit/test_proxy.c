@@ -372,11 +372,14 @@ Test(proxy_wire, tcp_terminal_that_reconnects_keeps_its_binding, .init = setup, 
  * - tcp-186-compact-via: 186 compact Via lines and an SDP libosip2 refuses
  *   over TCP: the 400 grew past the proxy's 4,096-byte stack buffer.
  * - udp-940-compact-callid: the same overflow, found by the fuzzer itself
- *   from 940 compact Call-ID lines over UDP. */
-Test(proxy_wire, fuzzer_regressions_replay_safely, .init = setup, .fini = teardown)
+ *   from 940 compact Call-ID lines over UDP.
+ * - regress-bare-lf-lines: 65 KB of bare LF lines after a Via; the
+ *   Content-Length finder rescanned the rest of the header from every
+ *   line (minutes of CPU for one datagram; the timeout catches it). */
+Test(proxy_wire, fuzzer_regressions_replay_safely, .init = setup, .fini = teardown, .timeout = 60)
 {
 	static const char *const files[] = { "fuzz/seeds/sip/regress-sdp-bare-cr", "fuzz/seeds/sip/tcp-186-compact-via",
-					     "fuzz/seeds/sip/udp-940-compact-callid" };
+					     "fuzz/seeds/sip/udp-940-compact-callid", "fuzz/seeds/sip/regress-bare-lf-lines" };
 	static uint8_t d[70000];
 
 	for (size_t i = 0; i < sizeof(files) / sizeof(files[0]); i++) {

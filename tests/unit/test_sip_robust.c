@@ -372,6 +372,28 @@ Test(sip_robust, a_second_content_length_is_refused_not_left_stale, .init = setu
 	cr_assert_eq(st()->streams, 0);
 }
 
+/* A message that trickles in a byte at a time is framed once whole (and
+ * each byte is searched only once for the header's end). */
+Test(sip_robust, tcp_message_a_byte_at_a_time, .init = setup, .fini = teardown)
+{
+	char m[2048];
+	int n = snprintf(m, sizeof(m), "\r\n\r\nINVITE sip:bob@example.net SIP/2.0\r\n" HDRS("inv", "1 INVITE")
+			 "Contact: <sip:alice@192.168.1.10:5060>\r\nContent-Type: application/sdp\r\n"
+			 "Content-Length: %zu\r\n\r\n%s", strlen(SDP_OFFER), SDP_OFFER);
+
+	tc_open(41000);
+	for (int i = 0; i < n; i++) {
+		host_tcp_send(tc.c, m + i, 1);
+		sim_net_run_until(w.net, sim_net_now(w.net) + TV_MS(2));
+	}
+	sim_net_run_until(w.net, sim_net_now(w.net) + TV_MS(200));
+	cr_assert_eq(w.at_ss.n, 1);
+	cr_assert(strstr(w.at_ss.msg[0], "m=audio 20000 RTP/AVP 0\r\n"), "%s", w.at_ss.msg[0]);
+	cr_assert_eq(st()->pongs, 1, "the ping before it answered");
+	cr_assert(!tc.reset);
+	tc_done();
+}
+
 /* ---- 5. big messages ---------------------------------------------------- */
 
 /* An OPTIONS padded with an X-Pad header to total bytes. */
