@@ -691,6 +691,11 @@ static void tcp_ev(void *arg, tv_tcp *c, enum tv_tcp_event ev, const uint8_t *da
 		break;
 	}
 	case TV_TCP_PEER_CLOSED:
+		if (k->core_b) {
+			/* the next large request opens a new connection */
+			k->core_b->core_conn = NULL;
+			k->core_b = NULL;
+		}
 		host_tcp_close(c);
 		break;
 	case TV_TCP_CLOSED:

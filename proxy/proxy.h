@@ -28,7 +28,8 @@ enum px_latch { PX_LATCH_SIGNALING_IP, PX_LATCH_ANY };
 typedef struct proxy_record {
 	const char *user, *call_id;
 	const char *reason;     /* bye, failed, no-ports, bad-sdp, bye-lost, session-expired,
-				   media-timeout, binding-removed */
+				   media-timeout, binding-removed, not-sent (the message that
+				   opened it could not be sent) */
 	tv_time started, ended;
 	int streams;
 	uint64_t pkts_to_core, pkts_to_access, bytes_to_core, bytes_to_access;

@@ -141,17 +141,51 @@ static bool foreign_scheme(const char *buf, size_t len)
 	return !ci_eq(buf + r.off, n, "sip") && !ci_eq(buf + r.off, n, "sips") && !ci_eq(buf + r.off, n, "tel");
 }
 
-/* Lines and commas in the header: an upper bound on the values libosip2
- * will put in its lists. */
-static size_t header_items(const char *buf, size_t hdr_len)
+/* One pass over the header: every line ends in CRLF (a bare CR or LF is
+ * a line end to libosip2 and to other stacks but not to the span
+ * finders, which could then rewrite another header than the one the core
+ * reads), a NUL only inside a quoted string, and the count of lines and
+ * commas (an upper bound on the values libosip2 will put in its lists).
+ * -1 if a line end or NUL is out of place. */
+static int header_check(const char *buf, size_t hdr_len, size_t *items)
+{
+	bool quote = false;
+
+	*items = 0;
+	for (size_t i = 0; i < hdr_len; i++) {
+		char c = buf[i];
+		if (c == '\r') {
+			if (i + 1 >= hdr_len || buf[i + 1] != '\n')
+				return -1;
+			quote = false;
+		} else if (c == '\n') {
+			if (!i || buf[i - 1] != '\r')
+				return -1;
+			(*items)++;
+		} else if (quote) {
+			if (c == '\\' && i + 1 < hdr_len && buf[i + 1] != '\r')
+				i++;
+			else if (c == '"')
+				quote = false;
+		} else if (c == '"') {
+			quote = true;
+		} else if (c == ',') {
+			(*items)++;
+		} else if (c == '\0') {
+			return -1;
+		}
+	}
+	return 0;
+}
+
+/* SDP lines, ended by CR, LF or CRLF as libosip2 reads them. */
+static size_t sdp_lines(const char *body, size_t len)
 {
 	size_t n = 0;
-	const char *p, *end = buf + hdr_len;
 
-	for (p = buf; (p = memchr(p, '\n', (size_t)(end - p))) != NULL; p++)
-		n++;
-	for (p = buf; (p = memchr(p, ',', (size_t)(end - p))) != NULL; p++)
-		n++;
+	for (size_t i = 0; i < len; i++)
+		if (body[i] == '\n' || (body[i] == '\r' && (i + 1 >= len || body[i + 1] != '\n')))
+			n++;
 	return n;
 }
 
@@ -199,8 +233,13 @@ static int msg_in(proxy *p, const char *raw, size_t len, bool stream, sipmsg *sm
 	 * it milliseconds, quadratically. Real messages carry a few dozen;
 	 * more than PX_HDR_ITEMS is refused unanswered (an answer would have
 	 * to copy every Via back: a reflector). */
-	if (header_items(buf, sm->rw.body_off) > PX_HDR_ITEMS)
-		return refuse(p, PX_DROP_SIP_TOO_BIG, why, 0, NULL);
+	{
+		size_t items;
+		if (header_check(buf, sm->rw.body_off, &items) < 0)
+			return refuse(p, PX_DROP_SIP_MALFORMED, why, 0, NULL);
+		if (items > PX_HDR_ITEMS)
+			return refuse(p, PX_DROP_SIP_TOO_BIG, why, 0, NULL);
+	}
 	if (!stream && rc == SF_BAD_LENGTH)
 		return refuse(p, PX_DROP_SIP_LENGTH, why, sm->request ? 400 : 0, "Bad Request (Content-Length)");
 	if (osip_message_init(&sm->m) != 0)
@@ -348,9 +387,8 @@ static int sdp_parse_text(sdp_message_t *sdp, const char *body, size_t len)
 	if (memchr(body, '\0', len))
 		return -1;
 	/* the same quadratic list appends as for headers (see msg_in) */
-	for (size_t i = 0, lines = 0; i < len; i++)
-		if (body[i] == '\n' && ++lines > PX_SDP_LINES)
-			return -1;
+	if (sdp_lines(body, len) > PX_SDP_LINES)
+		return -1;
 	t = malloc(len + 8);
 	if (!t)
 		return -1;
@@ -706,6 +744,10 @@ static void via_to_core(px_binding *b, sipmsg *sm)
 	if (rw_header(sm->rw.buf, sm->rw.body_off, "Via", 'v', 0, &via) != 1)
 		return;
 	if (rw_via_sentby(sm->rw.buf, via, &span) == 1) {
+		if (span.len >= sizeof(b->sentby)) {
+			sm->rw.failed = true;   /* could not be restored whole: refuse */
+			return;
+		}
 		span_text(sm->rw.buf, span, b->sentby, sizeof(b->sentby));
 		rw_replace(&sm->rw, span, b->core_hp);
 	}
@@ -870,6 +912,8 @@ void px_sip_from_access(proxy *p, tv_tcp *tcp, const tv_ep *from, const char *ms
 	mark_ending(p, b, &sm);
 	if (emit(p, b, &sm, PX_CORE) == 0)
 		end_leg_after(p, b, &sm);
+	else if (leg && !leg->confirmed)
+		px_leg_end(leg, "not-sent");    /* nobody will ever answer it: free its ports */
 	px_ka_schedule(b);
 out:
 	msg_free(&sm);
@@ -960,6 +1004,8 @@ void px_sip_from_core(proxy *p, px_binding *b, bool stream, const char *msg, siz
 	}
 	if (emit(p, b, &sm, PX_ACCESS) == 0)
 		end_leg_after(p, b, &sm);
+	else if (leg && !leg->confirmed)
+		px_leg_end(leg, "not-sent");
 	if (reg_ok && !b->registered && !b->legs) {
 		p->st.unregistered++;
 		px_binding_remove(p, b);

@@ -236,24 +236,21 @@ static int param_scan(const char *buf, size_t i, size_t end, const char *name, r
 	return 0;
 }
 
+static void uri_region(const char *buf, rw_span val, size_t *s, size_t *e);
+
 int rw_uri_param(const char *buf, rw_span val, const char *name, rw_span *out)
 {
-	size_t end = val.off + val.len, lt, gt;
+	size_t s0, e0;
 	rw_span hp;
 
-	lt = val.off;
-	while (lt < end && buf[lt] != '<')
-		lt++;
-	if (lt == end)
+	uri_region(buf, val, &s0, &e0);
+	if (s0 == val.off)
+		return 0;                       /* no <>: the parameters are the header's */
+	if (e0 >= val.off + val.len)
+		return -1;                      /* '<' without '>' */
+	if (rw_uri_hostport(buf, (rw_span){ (uint32_t)(s0 - 1), (uint32_t)(e0 + 1 - (s0 - 1)) }, &hp) != 1)
 		return 0;
-	gt = lt;
-	while (gt < end && buf[gt] != '>')
-		gt++;
-	if (gt == end)
-		return -1;
-	if (rw_uri_hostport(buf, (rw_span){ (uint32_t)lt, (uint32_t)(gt - lt) }, &hp) != 1)
-		return 0;
-	return param_scan(buf, hp.off + hp.len, gt, name, out);
+	return param_scan(buf, hp.off + hp.len, e0, name, out);
 }
 
 int rw_bare_uri_param(const char *buf, rw_span uri, const char *name, rw_span *out)
@@ -264,8 +261,6 @@ int rw_bare_uri_param(const char *buf, rw_span uri, const char *name, rw_span *o
 		return 0;
 	return param_scan(buf, hp.off + hp.len, uri.off + uri.len, name, out);
 }
-
-static void uri_region(const char *buf, rw_span val, size_t *s, size_t *e);
 
 int rw_uri_user(const char *buf, rw_span val, rw_span *out)
 {
@@ -325,10 +320,10 @@ int rw_uri_hostport(const char *buf, rw_span val, rw_span *out)
 		return 0;
 	i += buf[i + 3] == ':' ? 4 : 5;
 	s = i;
-	/* The userinfo ends at the first '@' (it may hold ';', '?', '/' ...
-	 * but no raw '@', RFC 3261 25.1); no '@' before the URI's end: no
+	/* The userinfo ends at the first '@' (it may hold ';', '?', '/', ','
+	 * ... but no raw '@', RFC 3261 25.1); no '@' before the URI's end: no
 	 * userinfo. */
-	for (size_t k = i; k < end && !strchr(">, \t\"", buf[k]); k++)
+	for (size_t k = i; k < end && buf[k] != '>' && buf[k] != '"' && !is_ws(buf[k]); k++)
 		if (buf[k] == '@') {
 			at = k + 1;
 			break;
@@ -404,7 +399,7 @@ int rw_apply(const sip_rw *rw, char *out, size_t cap)
 	int order[RW_MAX_EDITS + 1], n = rw->nedits;
 	long body_delta = 0;
 	rw_span cl;
-	char clbuf[16];
+	char clbuf[40];
 	size_t pos = 0, o = 0;
 	struct { rw_span at; const char *rep; size_t replen; } ed[RW_MAX_EDITS + 1];
 
@@ -417,14 +412,21 @@ int rw_apply(const sip_rw *rw, char *out, size_t cap)
 		if (rw->e[i].at.off >= rw->body_off)
 			body_delta += (long)rw->e[i].replen - (long)rw->e[i].at.len;
 	}
-	/* Content-Length follows the body (absent over UDP means "the rest"). */
+	/* Content-Length follows the body. Absent (allowed over UDP: "the
+	 * rest"), it is added before the blank line: the message may go on
+	 * over a stream, where a missing length would let its body be read
+	 * as the next message. */
 	if (rw_header(rw->buf, rw->body_off, "Content-Length", 'l', 0, &cl) == 1) {
 		snprintf(clbuf, sizeof(clbuf), "%ld", (long)(rw->len - rw->body_off) + body_delta);
-		ed[n].at = cl;
-		ed[n].rep = clbuf;
-		ed[n].replen = strlen(clbuf);
-		n++;
+	} else {
+		snprintf(clbuf, sizeof(clbuf), "Content-Length: %ld\r\n", (long)(rw->len - rw->body_off) + body_delta);
+		cl.off = (uint32_t)(rw->body_off - 2);
+		cl.len = 0;
 	}
+	ed[n].at = cl;
+	ed[n].rep = clbuf;
+	ed[n].replen = strlen(clbuf);
+	n++;
 	for (int i = 0; i < n; i++)
 		order[i] = i;
 	/* insertion sort by offset: at most a few dozen edits */
