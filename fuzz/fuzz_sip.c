@@ -32,6 +32,7 @@
 #include <stdint.h>
 #include <stdio.h>
 #include <stddef.h>
+#include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 
@@ -155,6 +156,14 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	sim_net_run_until(net, sim_net_now(net) + TV_MS(10));
 	host_udp_send(sss, &core_port, b, udp_cut(blen));
 	sim_net_run_until(net, TV_SEC(120));
+	{
+		/* The port books balance after every input: 2 relay ports per
+		 * stream on each side, plus one core port per binding. A leak
+		 * is a finding like a crash. */
+		const proxy_stats *st = proxy_get_stats(px);
+		if (st->ports_access != 2 * st->streams || st->ports_core != 2 * st->streams + st->bindings)
+			abort();
+	}
 out:
 	if (tc)
 		host_tcp_abort(tc);
