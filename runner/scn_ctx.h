@@ -68,6 +68,7 @@ typedef struct sender {
 	tv_time interval;
 	uint16_t size;          /* 1 to PKT_UDP_DATA_MAX */
 	bool rtp;               /* payload=rtp: RTP-shaped datagrams */
+	bool raw;               /* payload=hex:/file: buf holds the exact datagram */
 	uint8_t *buf;           /* size bytes, allocated with the sender */
 } sender;
 

@@ -194,6 +194,8 @@ static void sender_fire(tv_timer *t, tv_time now)
 	int n;
 
 	(void)now;
+	if (s->raw)
+		goto send;
 	memset(buf, 0, s->size);
 	if (s->rtp && s->size >= 12) {
 		/* RTP v2, PT 0, a stranger's SSRC: looks like media to a relay */
@@ -206,9 +208,74 @@ static void sender_fire(tv_timer *t, tv_time now)
 		n = snprintf((char *)buf, s->size, "traverse seq=%u", s->seq++);
 		(void)n;
 	}
+send:
 	host_udp_send(s->rs->s, &s->to, buf, s->size);
 	if (--s->left > 0)
 		host_timer_arm(s->rs->h, &s->t, now + s->interval);
+}
+
+static int hexval(char ch)
+{
+	if (ch >= '0' && ch <= '9')
+		return ch - '0';
+	ch = (char)(ch | 0x20);
+	return ch >= 'a' && ch <= 'f' ? ch - 'a' + 10 : -1;
+}
+
+/* payload=hex:BYTES or file:PATH (relative to the scenario's folder): the
+ * exact datagram, to replay what another stack sent. Checked in the dry
+ * pass, so a bad one stops the run before anything starts. */
+static int payload_bytes(scn_ctx *c, const char *spec, uint8_t **out, uint64_t *len)
+{
+	uint8_t *b = malloc(PKT_UDP_DATA_MAX + 1);
+	size_t n = 0;
+
+	if (!b)
+		return ctx_err(c, "out of memory");
+	if (!strncmp(spec, "hex:", 4)) {
+		const char *h = spec + 4;
+		size_t hl = strlen(h);
+		if (!hl || hl % 2) {
+			free(b);
+			return ctx_err(c, "payload=hex: needs an even number of hex digits, at least 2");
+		}
+		for (size_t i = 0; i < hl; i += 2) {
+			int hi = hexval(h[i]), lo = hexval(h[i + 1]);
+			if (hi < 0 || lo < 0) {
+				free(b);
+				return ctx_err(c, "payload=hex: '%.2s' is not a hex byte", h + i);
+			}
+			if (n == PKT_UDP_DATA_MAX) {
+				free(b);
+				return ctx_err(c, "payload=hex: over %d bytes", PKT_UDP_DATA_MAX);
+			}
+			b[n++] = (uint8_t)(hi << 4 | lo);
+		}
+	} else {
+		char path[1024];
+		const char *slash = strrchr(c->f->path, '/');
+		FILE *fp;
+
+		if (spec[5] == '/' || !slash)
+			snprintf(path, sizeof(path), "%s", spec + 5);
+		else
+			snprintf(path, sizeof(path), "%.*s/%s", (int)(slash - c->f->path), c->f->path, spec + 5);
+		fp = fopen(path, "rb");
+		if (!fp) {
+			free(b);
+			return ctx_err(c, "payload=file: cannot read %s", path);
+		}
+		n = fread(b, 1, PKT_UDP_DATA_MAX + 1, fp);
+		fclose(fp);
+		if (n == 0 || n > PKT_UDP_DATA_MAX) {
+			free(b);
+			return ctx_err(c, "payload=file: %s is %s (1 to %d bytes)", path, n ? "too big" : "empty",
+				       PKT_UDP_DATA_MAX);
+		}
+	}
+	*out = b;
+	*len = n;
+	return 0;
 }
 
 static int c_send(scn_ctx *c, const scn_stmt *st)
@@ -223,9 +290,11 @@ static int c_send(scn_ctx *c, const scn_stmt *st)
 	tv_time interval = TV_SEC(1);
 	sender *s, **ns;
 	rsock *rs;
+	uint8_t *raw = NULL;
 
 	if (st->argc < 4 || strcmp(st->argv[2], "->"))
-		return ctx_err(c, "usage: send HOST:PORT -> DEST:PORT [count=N] [interval=D] [size=BYTES]");
+		return ctx_err(c, "usage: send HOST:PORT -> DEST:PORT [count=N] [interval=D] [size=BYTES] "
+				  "[payload=text|rtp|hex:BYTES|file:PATH]");
 	if (ctx_host_port(c, st->argv[1], &h, &port) < 0 || ctx_resolve(c, st->argv[3], &to, false) < 0 ||
 	    opts_parse(c, st, 4, keys, false, &o) < 0)
 		return -1;
@@ -241,17 +310,29 @@ static int c_send(scn_ctx *c, const scn_stmt *st)
 		return ctx_err(c, "size: must be 1 to %d bytes", PKT_UDP_DATA_MAX);
 	if (interval < TV_US(1))
 		return ctx_err(c, "interval: must be positive");
-	if ((v = opts_get(&o, "payload")) && strcmp(v->val, "text") && strcmp(v->val, "rtp"))
-		return ctx_err(c, "payload: text or rtp");
-	if (c->dry)
+	if ((v = opts_get(&o, "payload")) && strcmp(v->val, "text") && strcmp(v->val, "rtp") &&
+	    strncmp(v->val, "hex:", 4) && strncmp(v->val, "file:", 5))
+		return ctx_err(c, "payload: text, rtp, hex:BYTES or file:PATH");
+	if (v && (!strncmp(v->val, "hex:", 4) || !strncmp(v->val, "file:", 5))) {
+		if (opts_get(&o, "size"))
+			return ctx_err(c, "payload=%.4s gives the datagram whole: no size=", v->val);
+		if (payload_bytes(c, v->val, &raw, &size) < 0)
+			return -1;
+	}
+	if (c->dry) {
+		free(raw);
 		return 0;
+	}
 	rs = ctx_rsock(c, h, port, true);
-	if (!rs || rsock_open(c, rs) < 0)
+	if (!rs || rsock_open(c, rs) < 0) {
+		free(raw);
 		return -1;
+	}
 	ns = realloc(c->senders, (size_t)(c->nsenders + 1) * sizeof(*ns));
 	s = calloc(1, sizeof(*s) + size);       /* the payload buffer follows */
 	if (!ns || !s) {
 		free(s);
+		free(raw);
 		if (ns)
 			c->senders = ns;
 		return ctx_err(c, "out of memory");
@@ -265,6 +346,11 @@ static int c_send(scn_ctx *c, const scn_stmt *st)
 	s->size = (uint16_t)size;
 	s->buf = (uint8_t *)(s + 1);
 	s->rtp = (v = opts_get(&o, "payload")) && !strcmp(v->val, "rtp");
+	if (raw) {
+		memcpy(s->buf, raw, size);
+		s->raw = true;
+		free(raw);
+	}
 	tv_timer_init(&s->t, sender_fire, s);
 	host_timer_arm(rs->h, &s->t, c->cursor);
 	return 0;
