@@ -103,7 +103,8 @@ static int collect(paths *p, const char *path)
 			paths_add(&sub, full);
 	}
 	closedir(d);
-	qsort(sub.v, (size_t)sub.n, sizeof(char *), cmp_str);
+	if (sub.n)              /* a folder with no scenario (e.g. data/) */
+		qsort(sub.v, (size_t)sub.n, sizeof(char *), cmp_str);
 	for (int i = 0; i < sub.n; i++) {
 		stat(sub.v[i], &sb);
 		if (S_ISDIR(sb.st_mode))
