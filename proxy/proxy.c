@@ -27,11 +27,7 @@ uint64_t px_hash_mem(const char *s, size_t len)
 
 uint64_t px_hash_str(const char *s)
 {
-	uint64_t h = 1469598103934665603ULL;
-
-	while (*s)
-		h = (h ^ (uint8_t)*s++) * 1099511628211ULL;
-	return h;
+	return px_hash_mem(s, strlen(s));
 }
 
 static const char *const drop_names[PX_DROP__COUNT] = {

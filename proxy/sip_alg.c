@@ -313,14 +313,6 @@ static void msg_free(sipmsg *sm)
 		osip_message_free(sm->m);
 }
 
-static void span_text(const char *buf, rw_span s, char *out, size_t cap)
-{
-	size_t n = s.len < cap - 1 ? s.len : cap - 1;
-
-	memcpy(out, buf + s.off, n);
-	out[n] = '\0';
-}
-
 static bool is_method(const sipmsg *sm, const char *m)
 {
 	return sm->request && !strcmp(sm->m->sip_method, m);
@@ -748,11 +740,11 @@ static void via_to_core(px_binding *b, sipmsg *sm)
 			sm->rw.failed = true;   /* could not be restored whole: refuse */
 			return;
 		}
-		span_text(sm->rw.buf, span, b->sentby, sizeof(b->sentby));
+		rw_copy(sm->rw.buf, span, b->sentby, sizeof(b->sentby));
 		rw_replace(&sm->rw, span, b->core_hp);
 	}
 	if (rw_via_transport(sm->rw.buf, via, &span) == 1) {
-		span_text(sm->rw.buf, span, b->via_tr, sizeof(b->via_tr));
+		rw_copy(sm->rw.buf, span, b->via_tr, sizeof(b->via_tr));
 		sm->via_tr_edit = sm->rw.nedits;
 		rw_replace(&sm->rw, span, "UDP");
 	}
@@ -807,7 +799,7 @@ static void via_to_access(proxy *p, px_binding *b, sipmsg *sm)
 	}
 	(void)p;
 	if (rw_via_transport(sm->rw.buf, via, &span) == 1 && b->via_tr[0]) {
-		span_text(sm->rw.buf, span, tr, sizeof(tr));
+		rw_copy(sm->rw.buf, span, tr, sizeof(tr));
 		if (strcmp(tr, b->via_tr))
 			rw_replace(&sm->rw, span, b->via_tr);
 	}
@@ -875,7 +867,7 @@ void px_sip_from_access(proxy *p, tv_tcp *tcp, const tv_ep *from, const char *ms
 		if (rw_request_uri(sm.rw.buf, sm.rw.body_off, &via) == 1 &&
 		    rw_uri_hostport(sm.rw.buf, via, &span) == 1) {
 			char ruri[PX_HP];
-			span_text(sm.rw.buf, span, ruri, sizeof(ruri));
+			rw_copy(sm.rw.buf, span, ruri, sizeof(ruri));
 			leg = px_leg_find(b, sm.call_id, false);
 			if (leg && leg->peer_target[0] && !strcmp(ruri, p->access_hp))
 				rw_replace(&sm.rw, span, leg->peer_target);

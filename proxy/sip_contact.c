@@ -25,14 +25,6 @@
 
 #define PX_VALUES_MAX 16        /* values in one Contact header we will rewrite */
 
-static void text(const char *buf, rw_span s, char *out, size_t cap)
-{
-	size_t n = s.len < cap - 1 ? s.len : cap - 1;
-
-	memcpy(out, buf + s.off, n);
-	out[n] = '\0';
-}
-
 static px_contact *contact_find(px_binding *b, uint64_t user, int tag)
 {
 	for (int i = 0; i < b->nct; i++)
@@ -149,7 +141,7 @@ static int value_to_core(void *arg, sip_rw *rw, rw_span val, rw_span hp, int nth
 	if (c->nseen < PX_VALUES_MAX)
 		c->seen[c->nseen++] = ct.user;
 	if (c->remember) {
-		text(rw->buf, hp, ct.hp, sizeof(ct.hp));
+		rw_copy(rw->buf, hp, ct.hp, sizeof(ct.hp));
 		ct.tcp = t == 1 && tp.len == 14 && !strncasecmp(rw->buf + tp.off, ";transport=tcp", 14);
 		contact_remember(c->b, &ct, nth == 0);
 	}
@@ -193,7 +185,7 @@ static int value_to_access(void *arg, sip_rw *rw, rw_span val, rw_span hp, int n
 
 	if (t < 0)
 		return -1;
-	text(rw->buf, hp, hpt, sizeof(hpt));
+	rw_copy(rw->buf, hp, hpt, sizeof(hpt));
 	if (c->reg && !strcmp(hpt, b->core_hp))
 		ct = contact_find(b, user_key(rw->buf, val), tag);
 	if (ct) {

@@ -331,6 +331,14 @@ int rw_uri_hostport(const char *buf, rw_span val, rw_span *out)
 	return span_to(buf, at ? at : s, end, ";>?, \t", out);
 }
 
+void rw_copy(const char *buf, rw_span s, char *out, size_t cap)
+{
+	size_t n = s.len < cap - 1 ? s.len : cap - 1;
+
+	memcpy(out, buf + s.off, n);
+	out[n] = '\0';
+}
+
 int rw_request_uri(const char *buf, size_t len, rw_span *out)
 {
 	size_t i = 0, s;

@@ -72,6 +72,8 @@ int rw_uri_param(const char *buf, rw_span val, const char *name, rw_span *out);
 int rw_bare_uri_param(const char *buf, rw_span uri, const char *name, rw_span *out);
 /* The userinfo of the first SIP URI in a span (without '@'): 1, or 0 if none. */
 int rw_uri_user(const char *buf, rw_span val, rw_span *out);
+/* Copy a span into out as a C string (cut to cap - 1 bytes). */
+void rw_copy(const char *buf, rw_span s, char *out, size_t cap);
 /* The Request-URI of a request's first line. */
 int rw_request_uri(const char *buf, size_t len, rw_span *out);
 
