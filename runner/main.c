@@ -124,18 +124,20 @@ static void paths_free(paths *p)
 	free(p->v);
 }
 
-/* Load and validate every file. Returns the number of bad files. */
-static int load_all(const paths *p, scn_file *files)
+/* Load and validate every file, every variant of a matrix. Returns the
+ * number of bad files; *runs gets the number of runs they make. */
+static int load_all(const paths *p, scn_file *files, int *runs)
 {
 	int bad = 0;
 
+	*runs = 0;
 	for (int i = 0; i < p->n; i++) {
-		if (scn_load(p->v[i], &files[i]) < 0) {
-			bad++;
-			continue;
-		}
-		if (scn_check(&files[i]) > 0)
-			bad++;
+		bool ok = scn_load(p->v[i], &files[i]) == 0;
+
+		for (int k = 0; ok && k < files[i].nvariants; k++)
+			ok = (k == 0 || scn_select(&files[i], k) == 0) && scn_check(&files[i]) == 0;
+		bad += !ok;
+		*runs += ok ? files[i].nvariants : 0;
 	}
 	return bad;
 }
@@ -144,7 +146,7 @@ static int cmd_check(int argc, char **argv)
 {
 	paths p = { 0 };
 	scn_file *files;
-	int bad;
+	int bad, runs = 0;
 
 	for (int i = 1; i < argc; i++) {
 		if (!strcmp(argv[i], "-h") || !strcmp(argv[i], "--help")) {
@@ -161,11 +163,12 @@ static int cmd_check(int argc, char **argv)
 		return 2;
 	}
 	files = calloc((size_t)p.n, sizeof(*files));
-	bad = files ? load_all(&p, files) : p.n;
+	bad = files ? load_all(&p, files, &runs) : p.n;
 	for (int i = 0; files && i < p.n; i++)
 		scn_file_free(&files[i]);
 	free(files);
-	printf("%d file%s checked, %d with errors\n", p.n, p.n == 1 ? "" : "s", bad);
+	printf("%d file%s checked (%d run%s), %d with errors\n", p.n, p.n == 1 ? "" : "s", runs, runs == 1 ? "" : "s",
+	       bad);
 	paths_free(&p);
 	return bad ? 2 : 0;
 }
@@ -183,7 +186,7 @@ static int cmd_run(int argc, char **argv)
 	paths p = { 0 };
 	scn_file *files = NULL;
 	scn_result *rs = NULL;
-	int ch, rc = 0, failed = 0;
+	int ch, rc = 0, failed = 0, runs = 0, nr = 0;
 	bool tty = isatty(STDERR_FILENO);
 
 	optind = 1;
@@ -218,13 +221,17 @@ static int cmd_run(int argc, char **argv)
 		return 2;
 	}
 	files = calloc((size_t)p.n, sizeof(*files));
-	rs = calloc((size_t)p.n, sizeof(*rs));
-	if (!files || !rs) {
+	if (!files) {
 		rc = 2;
 		goto out;
 	}
-	if (load_all(&p, files) > 0) {
+	if (load_all(&p, files, &runs) > 0) {
 		fprintf(stderr, "traverse run: errors in scenario files; nothing was run\n");
+		rc = 2;
+		goto out;
+	}
+	rs = calloc((size_t)runs, sizeof(*rs));
+	if (!rs) {
 		rc = 2;
 		goto out;
 	}
@@ -234,33 +241,33 @@ static int cmd_run(int argc, char **argv)
 		goto out;
 	}
 	for (int i = 0; i < p.n; i++) {
-		if (tty && !o.verbose)
-			fprintf(stderr, "\r\033[K[%d/%d] %s", i + 1, p.n, p.v[i]);
-		if (scn_run(&files[i], &o, &rs[i]) < 0) {
-			rs[i].passed = false;
-			rs[i].path = files[i].path;
+		for (int k = 0; k < files[i].nvariants; k++, nr++) {
+			if (tty && !o.verbose)
+				fprintf(stderr, "\r\033[K[%d/%d] %s %s", nr + 1, runs, p.v[i], files[i].variant_name);
+			if (scn_select(&files[i], k) < 0 || scn_run(&files[i], &o, &rs[nr]) < 0) {
+				rs[nr].passed = false;
+				rs[nr].path = files[i].path;
+			}
+			failed += !rs[nr].passed;
 		}
-		failed += !rs[i].passed;
 	}
 	if (tty && !o.verbose)
 		fprintf(stderr, "\r\033[K");
-	report_text(stdout, rs, p.n);
+	report_text(stdout, rs, nr);
 	rc = failed ? 1 : 0;
-	if (junit && report_junit(junit, rs, p.n) < 0) {
+	if (junit && report_junit(junit, rs, nr) < 0) {
 		fprintf(stderr, "traverse run: cannot write %s\n", junit);
 		rc = 2;
 	}
-	if (json && report_json(json, rs, p.n) < 0) {
+	if (json && report_json(json, rs, nr) < 0) {
 		fprintf(stderr, "traverse run: cannot write %s\n", json);
 		rc = 2;
 	}
 out:
-	for (int i = 0; i < p.n; i++) {
-		if (rs)
-			scn_result_free(&rs[i]);
-		if (files)
-			scn_file_free(&files[i]);
-	}
+	for (int i = 0; rs && i < nr; i++)
+		scn_result_free(&rs[i]);
+	for (int i = 0; files && i < p.n; i++)
+		scn_file_free(&files[i]);
 	free(rs);
 	free(files);
 	paths_free(&p);

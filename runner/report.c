@@ -2,6 +2,7 @@
 #include <stdio.h>
 #include "scn.h"
 
+#include <stdlib.h>
 #include <string.h>
 
 void report_text(FILE *out, const scn_result *rs, int n)
@@ -16,8 +17,18 @@ void report_text(FILE *out, const scn_result *rs, int n)
 			passed++;
 		else
 			failed++;
-		fprintf(out, "%s  %-44s %3d checks  sim %-9s %7.1f ms  %s\n", r->passed ? "PASS" : "FAIL",
-			r->path, r->expects, tv_time_fmt(r->sim_time, t, sizeof(t)), r->wall_ms, r->title);
+		fprintf(out, "%s  %-44s %3d checks  sim %-9s %7.1f ms  %s%s%s%s\n", r->passed ? "PASS" : "FAIL",
+			r->path, r->expects, tv_time_fmt(r->sim_time, t, sizeof(t)), r->wall_ms, r->title,
+			r->variant[0] ? " [" : "", r->variant, r->variant[0] ? "]" : "");
+		for (const char *p = r->shows; p && *p;) {
+			const char *e = strchr(p, '\n'), *t1 = strchr(p, '\t'), *t2 = t1 ? strchr(t1 + 1, '\t') : NULL;
+			size_t len = e ? (size_t)(e - p) : strlen(p);
+			if (t1 && t2 && t2 < p + len)
+				fprintf(out, "        show %-9s %.*s: %.*s\n",
+					tv_time_fmt((tv_time)strtoll(t1 + 1, NULL, 10), t, sizeof(t)), (int)(t1 - p), p,
+					(int)(p + len - t2 - 1), t2 + 1);
+			p += len + (e ? 1 : 0);
+		}
 		if (!r->passed && r->failures)
 			for (const char *p = r->failures; *p;) {
 				const char *e = strchr(p, '\n');
@@ -63,6 +74,11 @@ int report_junit(const char *path, const scn_result *rs, int n)
 		const scn_result *r = &rs[i];
 		fprintf(fp, "  <testcase classname=\"scenarios\" name=\"");
 		xml_esc(fp, r->path);
+		if (r->variant[0]) {
+			fputs(" [", fp);
+			xml_esc(fp, r->variant);
+			fputc(']', fp);
+		}
 		fprintf(fp, "\" time=\"%.3f\">\n", r->wall_ms / 1e3);
 		if (!r->passed) {
 			fprintf(fp, "    <failure message=\"%d of %d checks failed\">", r->failed, r->expects);
@@ -71,7 +87,9 @@ int report_junit(const char *path, const scn_result *rs, int n)
 		}
 		fprintf(fp, "    <system-out>");
 		xml_esc(fp, r->title);
-		fprintf(fp, " (seed %llu)</system-out>\n  </testcase>\n", (unsigned long long)r->seed);
+		fprintf(fp, " (seed %llu)\n", (unsigned long long)r->seed);
+		xml_esc(fp, r->shows);
+		fprintf(fp, "</system-out>\n  </testcase>\n");
 	}
 	fprintf(fp, "</testsuite>\n");
 	return fclose(fp) == 0 ? 0 : -1;
@@ -93,6 +111,31 @@ static void json_str(FILE *fp, const char *s)
 	fputc('"', fp);
 }
 
+/* Each show line "FILE:LINE TIME TEXT" as {"at": "FILE:LINE", "time_us": N,
+ * "text": "..."}; shows_add in scn_util.c writes them with tabs. */
+static void json_shows(FILE *fp, const char *s)
+{
+	bool first = true;
+
+	for (const char *p = s; p && *p;) {
+		const char *e = strchr(p, '\n'), *t1 = strchr(p, '\t'), *t2 = t1 ? strchr(t1 + 1, '\t') : NULL;
+		size_t len = e ? (size_t)(e - p) : strlen(p);
+		char buf[1024];
+
+		if (t1 && t2 && t2 < p + len) {
+			fprintf(fp, "%s{\"at\": ", first ? "" : ", ");
+			snprintf(buf, sizeof(buf), "%.*s", (int)(t1 - p), p);
+			json_str(fp, buf);
+			fprintf(fp, ", \"time_us\": %.*s, \"text\": ", (int)(t2 - t1 - 1), t1 + 1);
+			snprintf(buf, sizeof(buf), "%.*s", (int)(p + len - t2 - 1), t2 + 1);
+			json_str(fp, buf);
+			fputc('}', fp);
+			first = false;
+		}
+		p += len + (e ? 1 : 0);
+	}
+}
+
 int report_json(const char *path, const scn_result *rs, int n)
 {
 	FILE *fp = fopen(path, "w");
@@ -111,7 +154,11 @@ int report_json(const char *path, const scn_result *rs, int n)
 			r->passed ? "true" : "false", r->expects, r->failed, (unsigned long long)r->seed,
 			(long long)r->sim_time, (unsigned long long)r->events, r->wall_ms);
 		json_str(fp, r->failures ? r->failures : "");
-		fprintf(fp, "}%s\n", i + 1 < n ? "," : "");
+		fprintf(fp, ", \"variant\": ");
+		json_str(fp, r->variant);
+		fprintf(fp, ", \"shows\": [");
+		json_shows(fp, r->shows);
+		fprintf(fp, "]}%s\n", i + 1 < n ? "," : "");
 	}
 	fprintf(fp, "]}\n");
 	return fclose(fp) == 0 ? 0 : -1;

@@ -14,24 +14,49 @@
 #include "tv.h"
 
 #define SCN_MAX_ARGS 32
+#define SCN_MAX_STMTS 200000    /* after loops are expanded */
 
 typedef struct scn_stmt {
 	int line;
 	int argc;
 	char *argv[SCN_MAX_ARGS];
+	const char *where;      /* inside loops: "p=20004 i=2", for messages; else NULL */
 } scn_stmt;
+
+/* One "matrix NAME in ..." line: the values the variant takes. */
+typedef struct scn_dim {
+	const char *name;
+	int line;
+	int nvals;
+	char **vals;
+} scn_dim;
+
+struct scn_arena;
 
 typedef struct scn_file {
 	char *path;
 	char *title;
-	char *text;             /* owns the token storage */
-	scn_stmt *stmts;
+	char *text;             /* owns the raw token storage */
+	scn_stmt *raw;          /* as written, set/repeat/for/matrix included */
+	int nraw;
+	int *close;             /* close[i]: the '}' of a block opened at raw[i] */
+	scn_dim *dims;
+	int ndims;
+	struct scn_arena *dim_arena;
+	int nvariants;          /* product of the matrix sizes; 1 without a matrix */
+	int variant;            /* the one selected */
+	char variant_name[256]; /* "mode=strict when=mid"; "" without a matrix */
+	struct scn_arena *arena;        /* words made by substitution */
+	scn_stmt *stmts;        /* the selected variant, expanded: what runs */
 	int nstmts;
 } scn_file;
 
 typedef struct scn_result {
 	const char *path;
 	char title[160];
+	char variant[256];      /* the matrix values of this run; "" if none */
+	char *shows;            /* "show" lines: "file:line\tTIME_US\tTEXT\n"... */
+	size_t shows_len;
 	bool passed;
 	int expects, failed;
 	char *failures;         /* newline-separated "file:line: message" */
@@ -49,10 +74,15 @@ typedef struct scn_opts {
 	int verbose;
 } scn_opts;
 
-/* Read and tokenize. On error prints "file:line: ..." to stderr and
- * returns a negative value. */
+/* Read, tokenize, check the block structure and expand variant 0. On
+ * error prints "file:line: ..." to stderr and returns a negative value. */
 int scn_load(const char *path, scn_file *f);
 void scn_file_free(scn_file *f);
+/* Expand variant k (0 <= k < f->nvariants) into f->stmts: 0, or -1 with
+ * the errors printed. (scn_expand.c) */
+int scn_select(scn_file *f, int variant);
+int scn_structure(scn_file *f);
+void scn_arena_free(struct scn_arena *a);
 /* Validate without running: 0 or the number of errors (printed). */
 int scn_check(const scn_file *f);
 /* Run. Fills r (r->failures is malloc'd; free with scn_result_free). */

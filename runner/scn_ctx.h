@@ -20,6 +20,7 @@ typedef struct sym {
 	enum sym_kind kind;
 	int line;
 	tv_ip ip;               /* host: its address; nat: first public; stun: primary */
+	tv_ip ip2;              /* proxy: its core-side address */
 	tv_time resolution;     /* probe: lifetime resolution */
 	uint16_t port;          /* stun: primary port */
 	void *obj;              /* NULL in a dry run */
@@ -72,6 +73,20 @@ typedef struct sender {
 	uint8_t *buf;           /* size bytes, allocated with the sender */
 } sender;
 
+/* A check on the bytes delivered to an address (expect received ...
+ * contains=/lacks=/matches=): set up from the dry pass, fed by the
+ * network's delivery tap during the run. */
+typedef struct watch {
+	const scn_stmt *st;     /* the expect statement it serves */
+	tv_ep ep;
+	uint8_t proto;          /* TV_PROTO_UDP or TV_PROTO_TCP */
+	char kind;              /* 'c' contains, 'l' lacks, 'm' matches */
+	char *text;
+	void *re;               /* regex_t for matches */
+	uint64_t seen, hits;    /* datagrams/segments delivered; of those, matching */
+	char first[96];         /* the start of the first matching one, for messages */
+} watch;
+
 typedef struct scn_ctx {
 	const scn_file *f;
 	const scn_opts *o;
@@ -93,6 +108,10 @@ typedef struct scn_ctx {
 	sender **senders;
 	int nsenders;
 	const scn_stmt *cur;
+	bool show;              /* a "show" runs the expect handlers: bare keys print */
+	char showbuf[1024];     /* what the current "show" prints */
+	watch *watches;         /* expect received ... contains/lacks/matches */
+	int nwatches;
 } scn_ctx;
 
 /* Report a problem with the current statement: in a dry run it is a
@@ -104,6 +123,8 @@ void ctx_expect(scn_ctx *c, bool ok, const char *fmt, ...) __attribute__((format
 sym *ctx_sym(scn_ctx *c, const char *name, int kind);   /* kind -1: any */
 /* "NAME:PORT" or "IP:PORT" (port required unless allow_noport). */
 int ctx_resolve(scn_ctx *c, const char *s, tv_ep *ep, bool allow_noport);
+/* Run-assigned names (scn_names.c): 1 resolved, 0 not such a name, -1 error. */
+int names_resolve(scn_ctx *c, const char *s, tv_ep *ep);
 /* "HOST:PORT" naming a declared host. */
 int ctx_host_port(scn_ctx *c, const char *s, sym **host, uint16_t *port);
 rsock *ctx_rsock(scn_ctx *c, sym *host, uint16_t port, bool create);
@@ -134,6 +155,12 @@ int opt_u64(scn_ctx *c, const opt *o, uint64_t *out);
 int opt_bool(scn_ctx *c, const opt *o, bool *out);
 int opt_percent(scn_ctx *c, const opt *o, double *out);
 bool cmp_u64(const char *op, uint64_t got, uint64_t want);
+/* "show": is o a bare key to print rather than a check? */
+static inline bool opt_is_show(const opt *o) { return o->op[0] == '\0'; }
+/* Add "key=value" to the current show line (what: the subject, once). */
+void show_put(scn_ctx *c, const char *what, const char *key, const char *fmt, ...)
+	__attribute__((format(printf, 4, 5)));
+void show_flush(scn_ctx *c, const char *label);
 
 
 sym *need_sym(scn_ctx *c, const char *name, enum sym_kind kind);
@@ -176,5 +203,6 @@ void sip_free(scn_ctx *c, sym *s);
 
 /* scn_expect.c */
 int scn_expect(scn_ctx *c, const scn_stmt *st);
+int scn_show(scn_ctx *c, const scn_stmt *st);
 
 #endif

@@ -631,6 +631,7 @@ static const struct cmd {
 	{ "connect", c_connect, false }, { "tcp-send", c_tcp_send, false }, { "close", c_close, false },
 	{ "abort", c_close, false }, { "probe", c_probe, false }, { "fault", c_fault, false },
 	{ "impair", topo_impair, false }, { "inject", c_inject, false }, { "expect", scn_expect, false },
+	{ "show", scn_show, false }, { "print", scn_show, false },
 	{ "softswitch", sip_softswitch, true }, { "proxy", sip_proxy, true }, { "phone", sip_phone, true },
 	{ "register", sip_action, false }, { "call", sip_action, false }, { "answer", sip_action, false },
 	{ "reject", sip_action, false }, { "cancel", sip_action, false }, { "hangup", sip_action, false },
@@ -682,7 +683,8 @@ static int exec_stmt(scn_ctx *c, const scn_stmt *st)
 	}
 	return ctx_err(c, "unknown statement '%s' (expected one of: scenario, seed, link, nat, firewall, host, "
 		       "stun-server, softswitch, proxy, phone, at, wait, listen, send, connect, tcp-send, close, abort, probe, "
-		       "fault, impair, inject, register, call, answer, reject, cancel, hangup, hold, resume, mute, unmute, keepalive, expect)",
+		       "fault, impair, inject, register, call, answer, reject, cancel, hangup, hold, resume, mute, unmute, keepalive, expect, "
+		       "show; and set, repeat, for, matrix)",
 		       st->argv[0]);
 }
 
@@ -786,6 +788,7 @@ int scn_run(const scn_file *f, const scn_opts *o, scn_result *r)
 	memset(r, 0, sizeof(*r));
 	r->path = f->path;
 	snprintf(r->title, sizeof(r->title), "%s", f->path);
+	snprintf(r->variant, sizeof(r->variant), "%s", f->variant_name);
 	if (o->seed_set)
 		c.seed = o->seed;
 	/* The dry pass reads "seed"; then the real run starts from scratch. */
@@ -821,5 +824,7 @@ int scn_run(const scn_file *f, const scn_opts *o, scn_result *r)
 void scn_result_free(scn_result *r)
 {
 	free(r->failures);
+	free(r->shows);
 	r->failures = NULL;
+	r->shows = NULL;
 }

@@ -16,6 +16,11 @@ static void check_count(scn_ctx *c, const char *what, const opt *o, uint64_t got
 {
 	uint64_t want;
 
+	if (opt_is_show(o)) {
+		if (!c->dry)
+			show_put(c, what, o->key, "%llu", (unsigned long long)got);
+		return;
+	}
 	if (parse_u64(c, o, &want) < 0)
 		return;
 	if (!c->dry)
@@ -400,11 +405,13 @@ static int e_tcp(scn_ctx *c, const scn_stmt *st)
 		bool ok = false;
 		for (size_t i = 0; i < sizeof(states) / sizeof(states[0]); i++)
 			ok |= !strcmp(v->val, states[i]);
-		if (!ok || strcmp(v->op, "="))
+		if (!opt_is_show(v) && (!ok || strcmp(v->op, "=")))
 			return ctx_err(c, "state: expected state=connecting|established|peer-closed|closed|reset|timeout|aborted");
 	}
 	rc = s->obj;
-	if (v && !c->dry)
+	if (v && !c->dry && opt_is_show(v))
+		show_put(c, s->name, "state", "%s", rc->state);
+	else if (v && !c->dry)
 		ctx_expect(c, !strcmp(rc->state, v->val), "connection %s: expected state %s, found %s", s->name,
 			   v->val, rc->state);
 	if ((v = opts_get(&o, "received"))) {
@@ -448,6 +455,117 @@ static const struct {
 	{ "phone", sip_expect_phone }, { "media", sip_expect_media }, { "proxy", sip_expect_proxy },
 	{ "relay", sip_expect_relay }, { "softswitch", sip_expect_softswitch },
 };
+
+/* show probe NAME: the whole result. */
+static int show_probe(scn_ctx *c, const scn_stmt *st)
+{
+	sym *p;
+	const stun_probe_result *r;
+	char t[32];
+
+	if (st->argc != 3)
+		return ctx_err(c, "usage: show probe NAME");
+	p = ctx_sym(c, st->argv[2], SYM_PROBE);
+	if (!p)
+		return ctx_err(c, "no probe named '%s' was started before this line", st->argv[2]);
+	if (c->dry)
+		return 0;
+	r = stun_probe_result_get(p->obj);
+	if (!r->done) {
+		show_put(c, p->name, "done", "no");
+		return 0;
+	}
+	show_put(c, p->name, "mapping", "%s", stun_class_name(r->mapping));
+	show_put(c, p->name, "filtering", "%s", stun_class_name(r->filtering));
+	show_put(c, p->name, "hairpin", "%s", r->hairpinning ? "yes" : "no");
+	show_put(c, p->name, "nat", "%s", r->nat ? "yes" : "no");
+	if (r->lifetime_tested)
+		show_put(c, p->name, "lifetime", "%s", tv_time_fmt(r->lifetime, t, sizeof(t)));
+	return 0;
+}
+
+/* show binding NAT udp|tcp INTERNAL: every mapping of that endpoint. */
+static int show_binding(scn_ctx *c, const scn_stmt *st)
+{
+	bind_q q = { .c = c };
+	opts none = { .n = 0 };
+	sym *n;
+	char what[96];
+
+	if (st->argc != 5 || (strcmp(st->argv[3], "udp") && strcmp(st->argv[3], "tcp")))
+		return ctx_err(c, "usage: show binding NAT udp|tcp ADDRESS:PORT");
+	n = ctx_sym(c, st->argv[2], SYM_NAT);
+	if (!n)
+		return ctx_err(c, "no nat named '%s' is declared", st->argv[2]);
+	q.proto = st->argv[3][0] == 'u' ? TV_PROTO_UDP : TV_PROTO_TCP;
+	if (ctx_resolve(c, st->argv[4], &q.internal, false) < 0 || c->dry)
+		return c->dry ? 0 : -1;
+	q.o = &none;
+	nat_table_foreach(nat_node_engine(n->obj), sim_net_now(c->net), bind_visit, &q);
+	snprintf(what, sizeof(what), "nat %s %s %s", n->name, st->argv[3], st->argv[4]);
+	show_put(c, what, "bindings", "%s", q.seen[0] ? q.seen : "none");
+	return 0;
+}
+
+/* show NAME... (run-assigned names, addresses) or show SUBJECT ... KEY...
+ * with the subjects and keys of expect: writes "what key=value" to the
+ * report with the virtual time. as=LABEL names a single value (a column
+ * of the matrix table). */
+int scn_show(scn_ctx *c, const scn_stmt *st)
+{
+	scn_stmt sub = *st;
+	const char *label = NULL;
+	int rc = -1, bare = 0;
+
+	if (st->argc < 2)
+		return ctx_err(c, "usage: show SUBJECT ARGS KEY... [as=LABEL] | show NAME...");
+	sub.argc = 0;
+	for (int i = 0; i < st->argc; i++) {
+		if (!strncmp(st->argv[i], "as=", 3) && i > 1) {
+			label = st->argv[i] + 3;
+			if (!*label || strpbrk(label, " =|"))
+				return ctx_err(c, "as=LABEL: a label is a word without '=' or '|'");
+			continue;
+		}
+		bare += i > 2 && !strpbrk(st->argv[i], "=<>!");
+		sub.argv[sub.argc++] = st->argv[i];
+	}
+	if (!c->dry)
+		sim_net_run_until(c->net, c->cursor);
+	c->show = true;
+	c->showbuf[0] = '\0';
+	for (size_t i = 0; i < sizeof(subjects) / sizeof(subjects[0]); i++)
+		if (!strcmp(sub.argv[1], subjects[i].name)) {
+			if (label && bare != 1 && strcmp(sub.argv[1], "probe"))
+				rc = ctx_err(c, "show ... as=%s names one value; this show has %d", label, bare);
+			else if (!strcmp(sub.argv[1], "probe"))
+				rc = show_probe(c, &sub);
+			else if (!strcmp(sub.argv[1], "binding"))
+				rc = show_binding(c, &sub);
+			else if (bare == 0)
+				rc = ctx_err(c, "show %s: name at least one value to show (a key without =)", sub.argv[1]);
+			else
+				rc = subjects[i].fn(c, &sub);
+			goto done;
+		}
+	if (label && sub.argc != 2) {
+		rc = ctx_err(c, "show ... as=%s names one value; this show has %d", label, sub.argc - 1);
+		goto done;
+	}
+	rc = 0;
+	for (int i = 1; i < sub.argc && rc == 0; i++) {
+		tv_ep ep;
+		char e[TV_EP_STRLEN];
+		rc = ctx_resolve(c, sub.argv[i], &ep, true);
+		if (rc == 0 && !c->dry)
+			show_put(c, NULL, sub.argv[i], "%s", ep.port ? tv_ep_fmt(&ep, e) : tv_ip_fmt(&ep.ip, e));
+	}
+done:
+	c->show = false;
+	if (rc == 0 && !c->dry)
+		show_flush(c, label);
+	return rc;
+}
 
 int scn_expect(scn_ctx *c, const scn_stmt *st)
 {

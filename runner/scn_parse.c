@@ -41,15 +41,15 @@ static char *slurp(const char *path, size_t *len)
 
 static int push_stmt(scn_file *f, int *cap, const scn_stmt *st)
 {
-	if (f->nstmts == *cap) {
+	if (f->nraw == *cap) {
 		int nc = *cap ? *cap * 2 : 64;
-		scn_stmt *ns = realloc(f->stmts, (size_t)nc * sizeof(*ns));
+		scn_stmt *ns = realloc(f->raw, (size_t)nc * sizeof(*ns));
 		if (!ns)
 			return -1;
-		f->stmts = ns;
+		f->raw = ns;
 		*cap = nc;
 	}
-	f->stmts[f->nstmts++] = *st;
+	f->raw[f->nraw++] = *st;
 	return 0;
 }
 
@@ -140,7 +140,7 @@ int scn_load(const char *path, scn_file *f)
 		line++;
 	}
 	free(src);
-	if (errors) {
+	if (errors || scn_structure(f) > 0 || scn_select(f, 0) < 0) {
 		scn_file_free(f);
 		return -1;
 	}
@@ -151,6 +151,13 @@ void scn_file_free(scn_file *f)
 {
 	free(f->path);
 	free(f->text);
+	free(f->raw);
+	free(f->close);
+	for (int i = 0; i < f->ndims; i++)
+		free(f->dims[i].vals);
+	free(f->dims);
+	scn_arena_free(f->dim_arena);
+	scn_arena_free(f->arena);
 	free(f->stmts);
 	memset(f, 0, sizeof(*f));
 }

@@ -192,6 +192,7 @@ int sip_proxy(scn_ctx *c, const scn_stmt *st)
 	if (!s)
 		return -1;
 	s->ip = a;
+	s->ip2 = k;
 	if (c->dry)
 		return 0;
 	s->obj2 = host_new(c->net, la->obj, s->name, &a);
@@ -404,6 +405,11 @@ static void check(scn_ctx *c, const char *what, const opt *o, uint64_t got)
 {
 	uint64_t want;
 
+	if (opt_is_show(o)) {
+		if (!c->dry)
+			show_put(c, what, o->key, "%llu", (unsigned long long)got);
+		return;
+	}
 	if (opt_u64(c, o, &want) < 0 || c->dry)
 		return;
 	ctx_expect(c, cmp_u64(o->op, got, want), "%s: expected %s%s%s, got %llu", what, o->key, o->op, o->val,
@@ -415,6 +421,11 @@ static void check_time(scn_ctx *c, const char *what, const opt *o, tv_time got)
 	tv_time want;
 	char g[32];
 
+	if (opt_is_show(o)) {
+		if (!c->dry)
+			show_put(c, what, o->key, "%s", tv_time_fmt(got, g, sizeof(g)));
+		return;
+	}
 	if (opt_time(c, o, &want) < 0 || c->dry)
 		return;
 	ctx_expect(c, cmp_u64(o->op, (uint64_t)got, (uint64_t)want), "%s: expected %s%s%s, got %s", what, o->key,
@@ -425,6 +436,10 @@ static void check_str(scn_ctx *c, const char *what, const opt *o, const char *go
 {
 	if (c->dry)
 		return;
+	if (opt_is_show(o)) {
+		show_put(c, what, o->key, "%s", got);
+		return;
+	}
 	ctx_expect(c, !strcmp(o->op, "=") ? !strcmp(got, o->val) : strcmp(got, o->val) != 0,
 		   "%s: expected %s%s%s, got %s", what, o->key, o->op, o->val, got);
 }
@@ -452,6 +467,11 @@ int sip_expect_phone(scn_ctx *c, const scn_stmt *st)
 		const opt *v = &o.v[i];
 		bool bv;
 		if (!strcmp(v->key, "registered") || !strcmp(v->key, "held")) {
+			if (opt_is_show(v)) {
+				if (s)
+					show_put(c, what, v->key, "%s", (v->key[0] == 'r' ? s->registered : s->held) ? "yes" : "no");
+				continue;
+			}
 			if (need_eq(c, v) < 0 || opt_bool(c, v, &bv) < 0)
 				return -1;
 			if (s)
@@ -658,6 +678,16 @@ int sip_expect_softswitch(scn_ctx *c, const scn_stmt *st)
 
 			if (!user)
 				return ctx_err(c, "contact-host needs user=U");
+			if (opt_is_show(v)) {
+				for (int k = 0; !c->dry && k < nct && k < SOFTSWITCH_MAX_CONTACTS; k++) {
+					char ip[TV_EP_STRLEN];
+					size_t hl = strlen(hosts);
+					snprintf(hosts + hl, sizeof(hosts) - hl, "%s%s", hl ? "," : "", tv_ep_fmt(&ct[k].ep, ip));
+				}
+				if (!c->dry)
+					show_put(c, what, "contacts", "%s", nct ? hosts : "-");
+				continue;
+			}
 			if (need_eq(c, v) < 0 || ctx_resolve(c, v->val, &ep, true) < 0)
 				return -1;
 			if (c->dry)
@@ -750,8 +780,25 @@ int sip_expect_relay(scn_ctx *c, const scn_stmt *st)
 			continue;
 		}
 		if (!c->dry && !q.found) {
+			if (c->show) {
+				show_put(c, what, v->key, "-");
+				continue;
+			}
 			ctx_expect(c, false, "%s: no such stream at the proxy", what);
 			return 0;
+		}
+		if (opt_is_show(v) && (!strcmp(v->key, "latched") || !strcmp(v->key, "latched-from") ||
+				       !strcmp(v->key, "accounting"))) {
+			char g[TV_EP_STRLEN];
+			if (c->dry)
+				continue;
+			if (v->key[0] == 'a')
+				return ctx_err(c, "show: accounting is a check; show to-core and to-access instead");
+			if (!strcmp(v->key, "latched"))
+				show_put(c, what, v->key, "%s", q.si.latched_rtp.port ? "yes" : "no");
+			else
+				show_put(c, what, v->key, "%s", q.si.latched_rtp.port ? tv_ep_fmt(&q.si.latched_rtp, g) : "-");
+			continue;
 		}
 		if (!strcmp(v->key, "accounting")) {
 			/* The proxy's per-stream counters against what the phone's

@@ -20,7 +20,9 @@ int ctx_err(scn_ctx *c, const char *fmt, ...)
 	va_end(ap);
 	c->errors++;
 	if (c->dry) {
-		fprintf(stderr, "%s:%d: %s\n", c->f->path, c->cur ? c->cur->line : 0, msg);
+		const char *w = c->cur ? c->cur->where : NULL;
+		fprintf(stderr, "%s:%d: %s%s%s%s\n", c->f->path, c->cur ? c->cur->line : 0, w ? "[" : "", w ? w : "",
+			w ? "] " : "", msg);
 	} else {
 		ctx_expect(c, false, "%s", msg);
 	}
@@ -40,7 +42,11 @@ void ctx_expect(scn_ctx *c, bool ok, const char *fmt, ...)
 	va_start(ap, fmt);
 	vsnprintf(msg, sizeof(msg), fmt, ap);
 	va_end(ap);
-	n = snprintf(line, sizeof(line), "%s:%d: %s\n", c->f->path, c->cur ? c->cur->line : 0, msg);
+	{
+		const char *w = c->cur ? c->cur->where : NULL;
+		n = snprintf(line, sizeof(line), "%s:%d: %s%s%s%s\n", c->f->path, c->cur ? c->cur->line : 0,
+			     w ? "[" : "", w ? w : "", w ? "] " : "", msg);
+	}
 	if (n > 0) {
 		char *nf = realloc(c->r->failures, c->r->failures_len + (size_t)n + 1);
 		if (nf) {
@@ -48,6 +54,57 @@ void ctx_expect(scn_ctx *c, bool ok, const char *fmt, ...)
 			c->r->failures = nf;
 			c->r->failures_len += (size_t)n;
 		}
+	}
+}
+
+void show_put(scn_ctx *c, const char *what, const char *key, const char *fmt, ...)
+{
+	size_t n = strlen(c->showbuf);
+	va_list ap;
+
+	if (what && !n)
+		n += (size_t)snprintf(c->showbuf, sizeof(c->showbuf), "%s:", what);
+	if (n >= sizeof(c->showbuf) - 2)
+		return;
+	n += (size_t)snprintf(c->showbuf + n, sizeof(c->showbuf) - n, " %s=", key);
+	if (n >= sizeof(c->showbuf) - 1)
+		return;
+	va_start(ap, fmt);
+	vsnprintf(c->showbuf + n, sizeof(c->showbuf) - n, fmt, ap);
+	va_end(ap);
+}
+
+/* The show line goes to the result ("FILE:LINE\tTIME_US\tTEXT\n") and,
+ * with -v, to the terminal at once. With a label, TEXT is "LABEL=VALUE". */
+void show_flush(scn_ctx *c, const char *label)
+{
+	char line[1400], at[300];
+	const char *text = c->showbuf[0] == ' ' ? c->showbuf + 1 : c->showbuf;
+	const char *w = c->cur ? c->cur->where : NULL;
+	int n;
+
+	char lab[sizeof(c->showbuf)];
+
+	if (label) {
+		const char *eq = strrchr(text, '=');
+		snprintf(lab, sizeof(lab), "%.64s=%.900s", label, eq ? eq + 1 : "");
+		text = lab;
+	}
+	snprintf(at, sizeof(at), "%s:%d%s%s%s", c->f->path, c->cur ? c->cur->line : 0, w ? " [" : "", w ? w : "",
+		 w ? "]" : "");
+	n = snprintf(line, sizeof(line), "%s\t%lld\t%s\n", at, (long long)c->cursor, text);
+	if (n > 0) {
+		size_t len = (size_t)n < sizeof(line) ? (size_t)n : sizeof(line) - 1;
+		char *ns = realloc(c->r->shows, c->r->shows_len + len + 1);
+		if (ns) {
+			memcpy(ns + c->r->shows_len, line, len + 1);
+			c->r->shows = ns;
+			c->r->shows_len += len;
+		}
+	}
+	if (c->o->verbose) {
+		char t[32];
+		fprintf(stderr, "  [%10s] %s: show %s\n", tv_time_fmt(c->cursor, t, sizeof(t)), at, text);
 	}
 }
 
@@ -115,7 +172,10 @@ int ctx_resolve(scn_ctx *c, const char *s, tv_ep *ep, bool allow_noport)
 	const char *colon = strrchr(s, ':');
 	size_t n = colon ? (size_t)(colon - s) : strlen(s);
 	sym *y;
+	int named = names_resolve(c, s, ep);
 
+	if (named)
+		return named < 0 ? -1 : 0;
 	if (n >= sizeof(name))
 		return ctx_err(c, "'%s' is not an address", s);
 	memcpy(name, s, n);
@@ -176,6 +236,20 @@ int opts_parse(scn_ctx *c, const scn_stmt *st, int from, const char *const *allo
 		bool known = false;
 		size_t oplen = 0;
 
+		if (c->show && a[klen] == '\0' && klen) {
+			/* show: a bare key names a value to print */
+			o->op[0] = '\0';
+			o->val = "";
+			o->used = 0;
+			o->key = NULL;
+			for (int k = 0; allowed[k]; k++)
+				if (!strcmp(allowed[k], a))
+					o->key = allowed[k];
+			if (!o->key)
+				goto unknown;
+			out->n++;
+			continue;
+		}
 		if (a[klen] == '\0' || klen == 0)
 			return ctx_err(c, "expected key=value, got '%s'", a);
 		for (size_t k = 0; k < sizeof(ops) / sizeof(ops[0]); k++) {
@@ -198,7 +272,10 @@ int opts_parse(scn_ctx *c, const scn_stmt *st, int from, const char *const *allo
 			}
 		}
 		if (!known) {
-			char list[400] = "";
+			char list[400];
+unknown:
+			list[0] = '\0';
+			klen = strcspn(a, "=<>!");
 			for (int k = 0; allowed[k]; k++) {
 				strncat(list, k ? ", " : "", sizeof(list) - strlen(list) - 1);
 				strncat(list, allowed[k], sizeof(list) - strlen(list) - 1);

@@ -1,0 +1,236 @@
+/* scn_names.c - names for what a run assigns, usable wherever an
+ * ADDRESS:PORT is (docs/scenarios.md, "Names the run assigns"):
+ *
+ *   PROXY.PHONE.STREAM.rtp|rtcp            the proxy's access-side relay port
+ *   PROXY.PHONE.STREAM.core-rtp|core-rtcp  its core-side relay port
+ *   PROXY.PHONE.STREAM.latched             where the stream latched (RTP)
+ *   PROXY.PHONE.STREAM.sdp                 what the terminal wrote in its SDP
+ *   PROXY.PHONE.nat|contact|core           the binding: NAT mapping, Contact
+ *                                          as written, core-side address
+ *   PHONE.STREAM.rtp|rtcp                  the phone's own media ports
+ *   PHONE.STREAM.source                    where its last RTP packet came from
+ *   NAT[ADDRESS:PORT] / NAT[tcp:ADDRESS:PORT]   the NAT's mapping (external
+ *                                          address) of an internal endpoint
+ *   any of them +N / -N                    the port moved by N
+ * STREAM is audio, video or the m= line index 0-3. A name is looked up when
+ * its statement runs; in the dry pass only its shape and symbols are
+ * checked, so "check" catches typos but not "no such stream yet". */
+#include "scn_ctx.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+static int stream_index(const char *s, int *idx)
+{
+	if (!strcmp(s, "audio"))
+		*idx = 0;
+	else if (!strcmp(s, "video"))
+		*idx = 1;
+	else if (s[0] >= '0' && s[0] <= '3' && !s[1])
+		*idx = s[0] - '0';
+	else
+		return -1;
+	return 0;
+}
+
+typedef struct stream_q {
+	const char *user;
+	int idx, found;
+	proxy_stream_info si;
+} stream_q;
+
+static void stream_visit(void *arg, const proxy_stream_info *si)
+{
+	stream_q *q = arg;
+
+	if (!strcmp(si->user, q->user) && si->index == q->idx && !q->found++)
+		q->si = *si;
+}
+
+typedef struct bind_q {
+	const char *user;
+	int found;
+	proxy_binding_info bi;
+} bind_q;
+
+static void bind_visit(void *arg, const proxy_binding_info *bi)
+{
+	bind_q *q = arg;
+
+	if (!strcmp(bi->user, q->user) && !q->found++)
+		q->bi = *bi;
+}
+
+typedef struct map_q {
+	uint8_t proto;
+	tv_ep internal, external;
+	int found;
+} map_q;
+
+static void map_visit(void *arg, const nat_binding_info *b)
+{
+	map_q *q = arg;
+
+	if (b->proto == q->proto && tv_ep_eq(&b->internal, &q->internal) && !q->found++)
+		q->external = b->external;
+}
+
+/* PROXY.PHONE... */
+static int name_proxy(scn_ctx *c, const char *full, sym *px, char **part, int n, tv_ep *ep)
+{
+	sym *ph = n >= 2 ? ctx_sym(c, part[1], SYM_PHONE) : NULL;
+	int idx;
+
+	if (!ph)
+		return ctx_err(c, "'%s': expected %s.PHONE.STREAM.rtp|rtcp|core-rtp|core-rtcp|latched|sdp or "
+			       "%s.PHONE.nat|contact|core", full, px->name, px->name);
+	if (n == 3) {
+		static const char *const f[] = { "nat", "contact", "core" };
+		bind_q q = { .user = ph->domain };
+		int k;
+		for (k = 0; k < 3 && strcmp(part[2], f[k]); k++)
+			;
+		if (k == 3)
+			return ctx_err(c, "'%s': a binding has nat, contact and core", full);
+		if (c->dry)
+			return 0;
+		proxy_foreach_binding(px->obj, bind_visit, &q);
+		if (!q.found)
+			return ctx_err(c, "'%s': proxy %s has no binding for %s now", full, px->name, ph->name);
+		*ep = k == 0 ? q.bi.nat : k == 1 ? q.bi.contact : q.bi.core;
+		return 0;
+	}
+	if (n == 4 && stream_index(part[2], &idx) == 0) {
+		static const char *const f[] = { "rtp", "rtcp", "core-rtp", "core-rtcp", "latched", "sdp" };
+		stream_q q = { .user = ph->domain, .idx = idx };
+		int k;
+		for (k = 0; k < 6 && strcmp(part[3], f[k]); k++)
+			;
+		if (k == 6)
+			return ctx_err(c, "'%s': a relayed stream has rtp, rtcp, core-rtp, core-rtcp, latched and sdp", full);
+		if (c->dry)
+			return 0;
+		proxy_foreach_stream(px->obj, stream_visit, &q);
+		if (!q.found)
+			return ctx_err(c, "'%s': proxy %s relays no %s stream for %s now", full, px->name, part[2], ph->name);
+		switch (k) {
+		case 0: case 1: *ep = tv_ep4(px->ip.v4, (uint16_t)(q.si.access_port + k)); break;
+		case 2: case 3: *ep = tv_ep4(px->ip2.v4, (uint16_t)(q.si.core_port + k - 2)); break;
+		case 4: *ep = q.si.latched_rtp; break;
+		default: *ep = q.si.sdp_rtp; break;
+		}
+		if (k == 4 && !ep->port)
+			return ctx_err(c, "'%s': the stream has not latched yet", full);
+		return 0;
+	}
+	return ctx_err(c, "'%s': expected %s.PHONE.STREAM.FIELD (STREAM: audio, video, 0-3) or %s.PHONE.nat|contact|core",
+		       full, px->name, px->name);
+}
+
+/* PHONE.STREAM.rtp|rtcp|source */
+static int name_phone(scn_ctx *c, const char *full, sym *ph, char **part, int n, tv_ep *ep)
+{
+	media_stream *m;
+	const media_stats *ms;
+	int idx, k;
+	static const char *const f[] = { "rtp", "rtcp", "source" };
+
+	if (n != 3 || stream_index(part[1], &idx) < 0)
+		return ctx_err(c, "'%s': expected %s.STREAM.rtp|rtcp|source (STREAM: audio, video, 0-3)", full, ph->name);
+	for (k = 0; k < 3 && strcmp(part[2], f[k]); k++)
+		;
+	if (k == 3)
+		return ctx_err(c, "'%s': a phone's stream has rtp, rtcp and source", full);
+	if (c->dry)
+		return 0;
+	m = sipua_media(ph->obj, idx);
+	if (!m)
+		return ctx_err(c, "'%s': phone %s has no %s stream now", full, ph->name, part[1]);
+	if (k < 2) {
+		*ep = tv_ep4(ph->ip.v4, k ? media_rtcp_port(m) : media_rtp_port(m));
+		return 0;
+	}
+	ms = media_get_stats(m);
+	if (!ms->rtp_rx)
+		return ctx_err(c, "'%s': phone %s has received no RTP yet", full, ph->name);
+	*ep = ms->src[ms->nsrc - 1].ep;   /* TODO(merge): the last packet's source */
+	return 0;
+}
+
+/* NAT[ADDRESS:PORT] or NAT[tcp:ADDRESS:PORT] */
+static int name_nat(scn_ctx *c, const char *full, sym *nt, const char *inner, tv_ep *ep)
+{
+	map_q q = { .proto = TV_PROTO_UDP };
+
+	if (!strncmp(inner, "tcp:", 4) || !strncmp(inner, "udp:", 4)) {
+		q.proto = inner[0] == 't' ? TV_PROTO_TCP : TV_PROTO_UDP;
+		inner += 4;
+	}
+	if (ctx_resolve(c, inner, &q.internal, false) < 0)
+		return -1;
+	if (c->dry)
+		return 0;
+	nat_table_foreach(nat_node_engine(nt->obj), sim_net_now(c->net), map_visit, &q);
+	if (!q.found)
+		return ctx_err(c, "'%s': nat %s has no %s mapping for %s now", full, nt->name,
+			       q.proto == TV_PROTO_TCP ? "tcp" : "udp", inner);
+	*ep = q.external;
+	return 0;
+}
+
+/* 1: s is a run-assigned name (resolved into *ep, or an error counted);
+ * 0: it is not one (the caller reads NAME:PORT or IP:PORT); -1: error. */
+int names_resolve(scn_ctx *c, const char *s, tv_ep *ep)
+{
+	char buf[160], *part[6], *off;
+	const char *br = strchr(s, '[');
+	long delta = 0;
+	int n = 0, rc;
+	sym *y;
+
+	if (strlen(s) >= sizeof(buf))
+		return 0;
+	snprintf(buf, sizeof(buf), "%s", s);
+	/* a trailing +N / -N after the name moves the port */
+	{
+		size_t k = strlen(buf);
+		while (k > 0 && buf[k - 1] >= '0' && buf[k - 1] <= '9')
+			k--;
+		if (k >= 2 && buf[k] && (buf[k - 1] == '+' || buf[k - 1] == '-') &&
+		    (buf[k - 2] == ']' || (buf[k - 2] | 0x20) >= 'a') && strlen(buf + k) <= 5) {
+			off = buf + k - 1;
+			delta = strtol(off, NULL, 10);
+			*off = '\0';
+		}
+	}
+	if (br) {
+		char *close = strrchr(buf, ']');
+		buf[br - s] = '\0';
+		y = ctx_sym(c, buf, SYM_NAT);
+		if (!y)
+			return 0;
+		if (!close || close[1])
+			return ctx_err(c, "'%s': expected %s[ADDRESS:PORT]", s, y->name);
+		*close = '\0';
+		rc = name_nat(c, s, y, buf + (br - s) + 1, ep);
+	} else {
+		for (char *p = buf, *save = NULL, *t; n < 6 && (t = strtok_r(p, ".", &save)); p = NULL)
+			part[n++] = t;
+		if (n < 2 || strchr(s, ':'))
+			return 0;
+		y = ctx_sym(c, part[0], -1);
+		if (!y || (y->kind != SYM_PROXY && y->kind != SYM_PHONE))
+			return 0;
+		rc = y->kind == SYM_PROXY ? name_proxy(c, s, y, part, n, ep) : name_phone(c, s, y, part, n, ep);
+	}
+	if (rc < 0)
+		return -1;
+	if (c->dry) {
+		*ep = tv_ep4(0, 1);
+		return 1;
+	}
+	if (delta && (ep->port + delta < 1 || ep->port + delta > 65535))
+		return ctx_err(c, "'%s': port %ld is out of range", s, ep->port + delta);
+	ep->port = (uint16_t)(ep->port + delta);
+	return 1;
+}
