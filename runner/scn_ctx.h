@@ -205,4 +205,7 @@ void sip_free(scn_ctx *c, sym *s);
 int scn_expect(scn_ctx *c, const scn_stmt *st);
 int scn_show(scn_ctx *c, const scn_stmt *st);
 
+/* scn_time.c: the time an "at"/"after" names (event_only: "after"). */
+int scn_when(scn_ctx *c, const char *what, const char *spec, bool event_only, tv_time *t);
+
 #endif

@@ -643,16 +643,17 @@ static int exec_stmt(scn_ctx *c, const scn_stmt *st)
 {
 	scn_stmt sub;
 
-	if (!strcmp(st->argv[0], "at")) {
+	if (!strcmp(st->argv[0], "at") || !strcmp(st->argv[0], "after")) {
 		tv_time t;
+		bool after = st->argv[0][1] == 'f';
 		if (st->argc < 3)
-			return ctx_err(c, "usage: at TIME STATEMENT...");
-		if (tv_time_parse(st->argv[1], &t) < 0)
-			return ctx_err(c, "at: '%s' is not a time", st->argv[1]);
+			return ctx_err(c, after ? "usage: after EVENT[+D] STATEMENT..." : "usage: at TIME|+D|EVENT[+D] STATEMENT...");
+		if (scn_when(c, st->argv[0], st->argv[1], after, &t) < 0)
+			return -1;
 		if (t < c->cursor) {
 			char a[32], b[32];
-			return ctx_err(c, "at %s is earlier than the clock (%s); statements run in order",
-				       tv_time_fmt(t, a, sizeof(a)), tv_time_fmt(c->cursor, b, sizeof(b)));
+			return ctx_err(c, "%s %s is %s, earlier than the clock (%s); statements run in order", st->argv[0],
+				       st->argv[1], tv_time_fmt(t, a, sizeof(a)), tv_time_fmt(c->cursor, b, sizeof(b)));
 		}
 		c->cursor = t;
 		c->in_timeline = true;
@@ -661,8 +662,8 @@ static int exec_stmt(scn_ctx *c, const scn_stmt *st)
 		sub.argc -= 2;
 		memmove(sub.argv, st->argv + 2, (size_t)sub.argc * sizeof(char *));
 		memset(sub.argv + sub.argc, 0, 2 * sizeof(char *));
-		if (!strcmp(sub.argv[0], "at"))
-			return ctx_err(c, "at: nested 'at'");
+		if (!strcmp(sub.argv[0], "at") || !strcmp(sub.argv[0], "after"))
+			return ctx_err(c, "%s: nested '%s'", st->argv[0], sub.argv[0]);
 		return exec_stmt(c, &sub);
 	}
 	for (size_t i = 0; i < sizeof(cmds) / sizeof(cmds[0]); i++) {
@@ -682,7 +683,7 @@ static int exec_stmt(scn_ctx *c, const scn_stmt *st)
 		return cmds[i].fn(c, st);
 	}
 	return ctx_err(c, "unknown statement '%s' (expected one of: scenario, seed, link, nat, firewall, host, "
-		       "stun-server, softswitch, proxy, phone, at, wait, listen, send, connect, tcp-send, close, abort, probe, "
+		       "stun-server, softswitch, proxy, phone, at, after, wait, listen, send, connect, tcp-send, close, abort, probe, "
 		       "fault, impair, inject, register, call, answer, reject, cancel, hangup, hold, resume, mute, unmute, keepalive, expect, "
 		       "show; and set, repeat, for, matrix)",
 		       st->argv[0]);
@@ -758,8 +759,9 @@ static int run_all(scn_ctx *c)
 		bool any = false;
 		for (int i = 0; i < c->f->nstmts; i++) {
 			const scn_stmt *st = &c->f->stmts[i];
-			any |= !strcmp(st->argv[0], "expect") || (st->argc > 2 && !strcmp(st->argv[0], "at") &&
-								  !strcmp(st->argv[2], "expect"));
+			any |= !strcmp(st->argv[0], "expect") ||
+			       (st->argc > 2 && (!strcmp(st->argv[0], "at") || !strcmp(st->argv[0], "after")) &&
+				!strcmp(st->argv[2], "expect"));
 		}
 		if (!any) {
 			fprintf(stderr, "%s:1: the scenario has no 'expect'; a scenario must check something\n", c->f->path);

@@ -474,6 +474,8 @@ static void media_on_timeout(tv_timer *t, tv_time now)
 	if (now >= m->next_rtp) {
 		if (!m->muted && m->have_rem_rtp)
 			media_send_rtp(m);
+		if (m->st.rtp_tx && !m->st.first_tx)
+			m->st.first_tx = now;
 		m->ts += m->spp;
 		m->next_rtp += m->cfg.ptime;
 	}

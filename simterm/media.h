@@ -41,6 +41,7 @@ typedef struct media_stats {
 	uint64_t ssrc_changes;          /* RTP from a different SSRC than the first */
 	double jitter_ms;               /* RFC 3550 estimate, in milliseconds */
 	tv_time first_rx, last_rx;      /* 0 if nothing arrived */
+	tv_time first_tx;               /* the first RTP packet sent; 0 if none */
 	tv_time max_gap;                /* longest interval between two RTP arrivals */
 	struct { tv_ep ep; uint64_t n; } src[MEDIA_SOURCES];    /* RTP sources seen */
 	int nsrc;
