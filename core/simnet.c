@@ -57,6 +57,8 @@ typedef struct sim_pkt {
 
 struct sim_net {
 	tv_time now;
+	sim_tap_fn tap;
+	void *tap_arg;
 	tv_rng rng;
 	tv_timerq tq;
 	uint64_t events;
@@ -233,9 +235,17 @@ static void pkt_arrive(tv_timer *t, tv_time now)
 	sim_net *n = p->to->link->net;
 
 	p->to->link->st.delivered++;
+	if (n->tap)
+		n->tap(n->tap_arg, p->data, p->len, now);
 	if (p->to->rx)
 		p->to->rx(p->to->node, p->to, now, p->data, p->len);
 	pkt_release(n, p);
+}
+
+void sim_net_set_tap(sim_net *n, sim_tap_fn fn, void *arg)
+{
+	n->tap = fn;
+	n->tap_arg = arg;
 }
 
 /* Allocate a new slot of class cls, or NULL when out of memory. */

@@ -34,6 +34,10 @@ typedef struct sim_iface sim_iface;
  * it in place (a NAT rewrites and re-sends it). */
 typedef void (*sim_rx_fn)(void *node, sim_iface *ifc, tv_time now, uint8_t *pkt, size_t len);
 
+/* Sees every packet as it is delivered, before the receiver does (the
+ * scenario runner checks what arrived where). */
+typedef void (*sim_tap_fn)(void *arg, const uint8_t *pkt, size_t len, tv_time now);
+
 typedef struct sim_link_cfg {
 	tv_time delay;          /* one-way base delay */
 	tv_time jitter;         /* uniform extra delay in [0, jitter] */
@@ -61,6 +65,7 @@ uint64_t sim_net_events(const sim_net *n);
  * ones) are in flight at once than ever before. */
 size_t sim_net_pkt_mem(const sim_net *n);
 
+void sim_net_set_tap(sim_net *n, sim_tap_fn fn, void *arg);
 sim_link *sim_link_new(sim_net *n, const char *name, const sim_link_cfg *cfg);
 const char *sim_link_name(const sim_link *l);
 sim_link *sim_link_find(sim_net *n, const char *name);

@@ -204,6 +204,8 @@ void sip_free(scn_ctx *c, sym *s);
 /* scn_expect.c */
 int scn_expect(scn_ctx *c, const scn_stmt *st);
 int scn_show(scn_ctx *c, const scn_stmt *st);
+void watches_start(scn_ctx *c);
+void watches_free(scn_ctx *c);
 
 /* scn_time.c: the time an "at"/"after" names (event_only: "after"). */
 int scn_when(scn_ctx *c, const char *what, const char *spec, bool event_only, tv_time *t);

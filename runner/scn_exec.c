@@ -742,6 +742,7 @@ static void ctx_free(scn_ctx *c)
 	free(c->syms);
 	free(c->claims);
 	sim_net_free(c->net);
+	watches_free(c);
 }
 
 static int run_all(scn_ctx *c)
@@ -808,8 +809,11 @@ int scn_run(const scn_file *f, const scn_opts *o, scn_result *r)
 	c.dry = false;
 	r->seed = c.seed;
 	c.net = sim_net_new(c.seed);
-	if (!c.net)
+	if (!c.net) {
+		watches_free(&c);
 		return -1;
+	}
+	watches_start(&c);
 	clock_gettime(CLOCK_MONOTONIC, &t0);
 	run_all(&c);
 	clock_gettime(CLOCK_MONOTONIC, &t1);

@@ -3,6 +3,7 @@
  * failed check records "file:line: what was expected, what was found". */
 #include "scn_ctx.h"
 
+#include <regex.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -99,10 +100,172 @@ static int e_probe(scn_ctx *c, const scn_stmt *st)
 	return 0;
 }
 
+/* ---- what arrived: contains= / lacks= / matches= ----------------------- */
+
+/* The delivery tap: every UDP datagram or TCP segment delivered to a
+ * watched address is counted and its payload checked. */
+static void watch_tap(void *arg, const uint8_t *pkt, size_t len, tv_time now)
+{
+	scn_ctx *c = arg;
+	size_t ihl, off;
+	uint8_t proto;
+	tv_ep dst;
+
+	(void)now;
+	if (len < 20 || pkt[0] >> 4 != 4)
+		return;
+	ihl = (size_t)(pkt[0] & 15) * 4;
+	proto = pkt[9];
+	if (ihl < 20 || len < ihl + 8 || (proto != TV_PROTO_UDP && proto != TV_PROTO_TCP))
+		return;
+	dst = tv_ep4((uint32_t)pkt[16] << 24 | (uint32_t)pkt[17] << 16 | (uint32_t)pkt[18] << 8 | pkt[19],
+		     (uint16_t)(pkt[ihl + 2] << 8 | pkt[ihl + 3]));
+	off = proto == TV_PROTO_UDP ? ihl + 8 : ihl + (size_t)(pkt[ihl + 12] >> 4) * 4;
+	if (off > len)
+		return;
+	for (int i = 0; i < c->nwatches; i++) {
+		watch *w = &c->watches[i];
+		bool hit;
+
+		if (w->proto != proto || !tv_ep_eq(&w->ep, &dst))
+			continue;
+		if (proto == TV_PROTO_TCP && off == len)
+			continue;       /* a bare ACK, SYN or FIN carries no bytes */
+		w->seen++;
+		if (w->kind == 'm') {
+			regmatch_t m = { .rm_so = 0, .rm_eo = (regoff_t)(len - off) };
+			hit = regexec(w->re, (const char *)pkt + off, 1, &m, REG_STARTEND) == 0;
+		} else {
+			hit = memmem(pkt + off, len - off, w->text, strlen(w->text)) != NULL;
+		}
+		if (hit && !w->hits++) {
+			size_t k = 0;
+			for (size_t j = off; j < len && k < sizeof(w->first) - 5; j++) {
+				uint8_t ch = pkt[j];
+				if (ch == '\r' || ch == '\n') {
+					w->first[k++] = '|';
+					if (ch == '\r' && j + 1 < len && pkt[j + 1] == '\n')
+						j++;
+				} else {
+					w->first[k++] = ch >= 0x20 && ch < 0x7f ? (char)ch : '.';
+				}
+			}
+			if (len - off > k)
+				memcpy(w->first + k, "...", 4);
+			else
+				w->first[k] = '\0';
+		}
+	}
+}
+
+void watches_start(scn_ctx *c)
+{
+	if (c->nwatches)
+		sim_net_set_tap(c->net, watch_tap, c);
+}
+
+void watches_free(scn_ctx *c)
+{
+	for (int i = 0; i < c->nwatches; i++) {
+		if (c->watches[i].re) {
+			regfree(c->watches[i].re);
+			free(c->watches[i].re);
+		}
+	}
+	free(c->watches);
+	c->watches = NULL;
+	c->nwatches = 0;
+}
+
+/* The watch for this statement's option: made in the dry pass (before
+ * anything runs, so nothing delivered is missed), found in the run. */
+static watch *watch_for(scn_ctx *c, const opt *v, const tv_ep *ep, uint8_t proto)
+{
+	char kind = v->key[0];
+	watch *w, *nw;
+
+	for (int i = 0; i < c->nwatches; i++) {
+		w = &c->watches[i];
+		if (w->st == c->cur && w->kind == kind && !strcmp(w->text, v->val))
+			return w;
+	}
+	if (!c->dry) {
+		ctx_err(c, "internal: no watch for %s=%s", v->key, v->val);
+		return NULL;
+	}
+	nw = realloc(c->watches, (size_t)(c->nwatches + 1) * sizeof(*nw));
+	if (!nw) {
+		ctx_err(c, "out of memory");
+		return NULL;
+	}
+	c->watches = nw;
+	w = &c->watches[c->nwatches];
+	memset(w, 0, sizeof(*w));
+	w->st = c->cur;
+	w->ep = *ep;
+	w->proto = proto;
+	w->kind = kind;
+	w->text = (char *)v->val;       /* the statement's words outlive the run */
+	if (kind == 'm') {
+		int rc = REG_ESPACE;
+		w->re = malloc(sizeof(regex_t));
+		if (!w->re || (rc = regcomp(w->re, v->val, REG_EXTENDED | REG_NOSUB)) != 0) {
+			char msg[160] = "out of memory";
+			if (w->re)
+				regerror(rc, w->re, msg, sizeof(msg));
+			free(w->re);
+			ctx_err(c, "matches: '%s' is not a regular expression: %s", v->val, msg);
+			return NULL;
+		}
+	}
+	c->nwatches++;
+	return w;
+}
+
+/* expect received ADDRESS:PORT [tcp] contains=TEXT|lacks=TEXT|matches=RE ... */
+static int received_text(scn_ctx *c, const scn_stmt *st, const opts *o, int first)
+{
+	tv_ep ep;
+	uint8_t proto = TV_PROTO_UDP;
+	tv_ep probe;
+
+	if (names_resolve(c, st->argv[2], &probe) != 0)
+		return ctx_err(c, "expect received ... %s: name a declared HOST:PORT or IP:PORT, not a run-assigned name",
+			       o->v[0].key);
+	if (ctx_resolve(c, st->argv[2], &ep, false) < 0)
+		return -1;
+	if (first == 4)
+		proto = TV_PROTO_TCP;
+	for (int i = 0; i < o->n; i++) {
+		const opt *v = &o->v[i];
+		watch *w;
+
+		if (strcmp(v->op, "=") || !v->val[0])
+			return ctx_err(c, "%s: use %s=TEXT (non-empty)", v->key, v->key);
+		w = watch_for(c, v, &ep, proto);
+		if (!w)
+			return -1;
+		if (c->dry)
+			continue;
+		if (opt_is_show(v))
+			continue;
+		if (w->kind == 'l')
+			ctx_expect(c, w->hits == 0, "received on %s: expected nothing containing \"%s\"; %llu of %llu did, "
+				   "the first: \"%s\"", st->argv[2], w->text, (unsigned long long)w->hits,
+				   (unsigned long long)w->seen, w->first);
+		else
+			ctx_expect(c, w->hits > 0, "received on %s: expected a %s %s \"%s\"; none of %llu did",
+				   st->argv[2], proto == TV_PROTO_TCP ? "segment" : "datagram",
+				   w->kind == 'c' ? "containing" : "matching", w->text, (unsigned long long)w->seen);
+	}
+	return 0;
+}
+
 /* expect received HOST:PORT count OP N [from=ADDR[:PORT]] [bytes OP N] */
 static int e_received(scn_ctx *c, const scn_stmt *st)
 {
 	static const char *const keys[] = { "count", "from", "bytes", "sources", NULL };
+	static const char *const tkeys[] = { "contains", "lacks", "matches", NULL };
 	opts o;
 	const opt *v, *cnt;
 	sym *h;
@@ -114,7 +277,17 @@ static int e_received(scn_ctx *c, const scn_stmt *st)
 	char what[128];
 
 	if (st->argc < 4)
-		return ctx_err(c, "usage: expect received HOST:PORT count=N|count>=N... [from=ADDR[:PORT]] [bytes=N] [sources=N]");
+		return ctx_err(c, "usage: expect received HOST:PORT count=N|count>=N... [from=ADDR[:PORT]] [bytes=N] [sources=N]"
+			       " | expect received ADDRESS:PORT [tcp] contains=TEXT|lacks=TEXT|matches=RE...");
+	{
+		int first = strcmp(st->argv[3], "tcp") ? 3 : 4;
+		const char *a = st->argv[first < st->argc ? first : 3];
+		if (!strncmp(a, "contains=", 9) || !strncmp(a, "lacks=", 6) || !strncmp(a, "matches=", 8)) {
+			if (opts_parse(c, st, first, tkeys, false, &o) < 0)
+				return -1;
+			return received_text(c, st, &o, first);
+		}
+	}
 	if (ctx_host_port(c, st->argv[2], &h, &port) < 0 || opts_parse(c, st, 3, keys, true, &o) < 0)
 		return -1;
 	if ((v = opts_get(&o, "from"))) {

@@ -2,7 +2,7 @@
  *
  * Lexical rules: '#' starts a comment (outside quotes); a line ending in
  * '\' continues on the next; tokens are separated by blanks; "double
- * quotes" make one token (no escapes). Tokens point into f->text. */
+ * quotes" make one token (no escapes), also inside a word: key="a b". Tokens point into f->text. */
 #include <stdio.h>
 #include "scn.h"
 
@@ -125,6 +125,20 @@ int scn_load(const char *path, scn_file *f)
 					/* a backslash ending the line continues it, even right after a word */
 					if (*p == '\\' && (p[1] == '\n' || (p[1] == '\r' && p[2] == '\n')))
 						break;
+					if (*p == '"') {        /* key="a value with blanks" */
+						char *q = p + 1;
+						while (*q && *q != '"' && *q != '\n')
+							q++;
+						if (*q != '"') {
+							errors += -perr(path, line, "unterminated \"quoted string\"");
+							p = q;
+							break;
+						}
+						memcpy(out, p + 1, (size_t)(q - p - 1));
+						out += q - p - 1;
+						p = q + 1;
+						continue;
+					}
 					*out++ = *p++;
 				}
 			}
