@@ -110,6 +110,7 @@ typedef struct scn_ctx {
 	const scn_stmt *cur;
 	bool show;              /* a "show" runs the expect handlers: bare keys print */
 	char showbuf[1024];     /* what the current "show" prints */
+	int show_keys;          /* bare keys the current "show" named */
 	watch *watches;         /* expect received ... contains/lacks/matches */
 	int nwatches;
 } scn_ctx;

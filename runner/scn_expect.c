@@ -688,7 +688,7 @@ int scn_show(scn_ctx *c, const scn_stmt *st)
 {
 	scn_stmt sub = *st;
 	const char *label = NULL;
-	int rc = -1, bare = 0;
+	int rc = -1;
 
 	if (st->argc < 2)
 		return ctx_err(c, "usage: show SUBJECT ARGS KEY... [as=LABEL] | show NAME...");
@@ -700,25 +700,26 @@ int scn_show(scn_ctx *c, const scn_stmt *st)
 				return ctx_err(c, "as=LABEL: a label is a word without '=' or '|'");
 			continue;
 		}
-		bare += i > 2 && !strpbrk(st->argv[i], "=<>!");
 		sub.argv[sub.argc++] = st->argv[i];
 	}
 	if (!c->dry)
 		sim_net_run_until(c->net, c->cursor);
 	c->show = true;
+	c->show_keys = 0;
 	c->showbuf[0] = '\0';
 	for (size_t i = 0; i < sizeof(subjects) / sizeof(subjects[0]); i++)
 		if (!strcmp(sub.argv[1], subjects[i].name)) {
-			if (label && bare != 1 && strcmp(sub.argv[1], "probe"))
-				rc = ctx_err(c, "show ... as=%s names one value; this show has %d", label, bare);
-			else if (!strcmp(sub.argv[1], "probe"))
-				rc = show_probe(c, &sub);
-			else if (!strcmp(sub.argv[1], "binding"))
-				rc = show_binding(c, &sub);
-			else if (bare == 0)
-				rc = ctx_err(c, "show %s: name at least one value to show (a key without =)", sub.argv[1]);
+			bool whole = !strcmp(sub.argv[1], "probe") || !strcmp(sub.argv[1], "binding");
+			if (label && whole)
+				rc = ctx_err(c, "show %s prints several values; as= names one", sub.argv[1]);
+			else if (whole)
+				rc = sub.argv[1][0] == 'p' ? show_probe(c, &sub) : show_binding(c, &sub);
 			else
 				rc = subjects[i].fn(c, &sub);
+			if (rc == 0 && !whole && c->show_keys == 0)
+				rc = ctx_err(c, "show %s: name at least one value to show (a key without =)", sub.argv[1]);
+			else if (rc == 0 && label && !whole && c->show_keys != 1)
+				rc = ctx_err(c, "show ... as=%s names one value; this show has %d", label, c->show_keys);
 			goto done;
 		}
 	if (label && sub.argc != 2) {

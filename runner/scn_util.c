@@ -248,6 +248,7 @@ int opts_parse(scn_ctx *c, const scn_stmt *st, int from, const char *const *allo
 			if (!o->key)
 				goto unknown;
 			out->n++;
+			c->show_keys++;
 			continue;
 		}
 		if (a[klen] == '\0' || klen == 0)
