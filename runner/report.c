@@ -5,6 +5,116 @@
 #include <stdlib.h>
 #include <string.h>
 
+#define TBL_COLS 24
+#define TBL_CELL 48
+
+/* A row's cells: "k=v" pairs of the variant, then of every show line (the
+ * text after "what: "; a later value of the same key replaces an earlier). */
+typedef struct tbl_row {
+	char key[TBL_COLS][TBL_CELL], val[TBL_COLS][TBL_CELL];
+	int n;
+} tbl_row;
+
+static void row_put(tbl_row *r, const char *k, size_t kl, const char *v, size_t vl)
+{
+	int i;
+
+	for (i = 0; i < r->n; i++)
+		if (strlen(r->key[i]) == kl && !strncmp(r->key[i], k, kl))
+			break;
+	if (i == TBL_COLS)
+		return;
+	if (i == r->n)
+		r->n++;
+	snprintf(r->key[i], TBL_CELL, "%.*s", (int)kl, k);
+	snprintf(r->val[i], TBL_CELL, "%.*s", (int)vl, v);
+}
+
+/* "a=1 b=x y c=3": a value runs to the next word holding '='. */
+static void row_pairs(tbl_row *r, const char *s, size_t len)
+{
+	const char *end = s + len;
+
+	while (s < end) {
+		const char *eq, *v, *next;
+		while (s < end && *s == ' ')
+			s++;
+		eq = memchr(s, '=', (size_t)(end - s));
+		if (!eq)
+			return;
+		v = eq + 1;
+		next = v;
+		for (;;) {
+			const char *sp = memchr(next, ' ', (size_t)(end - next));
+			const char *weq = sp ? memchr(sp + 1, '=', (size_t)(end - sp - 1)) : NULL;
+			const char *sp2 = sp ? memchr(sp + 1, ' ', (size_t)(end - sp - 1)) : NULL;
+			if (!sp) {
+				next = end;
+				break;
+			}
+			if (weq && (!sp2 || weq < sp2)) {
+				next = sp;
+				break;
+			}
+			next = sp + 1;
+		}
+		row_put(r, s, (size_t)(eq - s), v, (size_t)(next - v));
+		s = next;
+	}
+}
+
+static void row_of(tbl_row *row, const scn_result *r)
+{
+	memset(row, 0, sizeof(*row));
+	row_pairs(row, r->variant, strlen(r->variant));
+	row_put(row, "result", 6, r->passed ? "PASS" : "FAIL", 4);
+	for (const char *p = r->shows; p && *p;) {
+		const char *e = strchr(p, '\n'), *t1 = strchr(p, '\t'), *t2 = t1 ? strchr(t1 + 1, '\t') : NULL;
+		size_t len = e ? (size_t)(e - p) : strlen(p);
+		if (t1 && t2 && t2 < p + len) {
+			const char *text = t2 + 1, *colon = strstr(text, ": ");
+			if (colon && colon < p + len && !memchr(text, '=', (size_t)(colon - text)))
+				text = colon + 2;
+			row_pairs(row, text, (size_t)(p + len - text));
+		}
+		p += len + (e ? 1 : 0);
+	}
+}
+
+/* One table per matrix: a row per run, a column per matrix value, the
+ * verdict and every value its show lines printed (Markdown). */
+static void report_table(FILE *out, const scn_result *rs, int n)
+{
+	tbl_row *rows = calloc((size_t)n, sizeof(*rows)), cols;
+
+	if (!rows)
+		return;
+	memset(&cols, 0, sizeof(cols));
+	for (int i = 0; i < n; i++) {
+		row_of(&rows[i], &rs[i]);
+		for (int k = 0; k < rows[i].n; k++)
+			row_put(&cols, rows[i].key[k], strlen(rows[i].key[k]), "", 0);
+	}
+	fprintf(out, "\nmatrix %s (%d runs):\n\n|", rs[0].path, n);
+	for (int k = 0; k < cols.n; k++)
+		fprintf(out, " %s |", cols.key[k]);
+	fputs("\n|", out);
+	for (int k = 0; k < cols.n; k++)
+		fputs(" --- |", out);
+	for (int i = 0; i < n; i++) {
+		fputs("\n|", out);
+		for (int k = 0; k < cols.n; k++) {
+			const char *v = "";
+			for (int j = 0; j < rows[i].n; j++)
+				if (!strcmp(rows[i].key[j], cols.key[k]))
+					v = rows[i].val[j];
+			fprintf(out, " %s |", v);
+		}
+	}
+	fputc('\n', out);
+	free(rows);
+}
+
 void report_text(FILE *out, const scn_result *rs, int n)
 {
 	int passed = 0, failed = 0, expects = 0;
@@ -36,6 +146,12 @@ void report_text(FILE *out, const scn_result *rs, int n)
 				fprintf(out, "        %.*s\n", (int)len, p);
 				p += len + (e ? 1 : 0);
 			}
+	}
+	for (int i = 0, j; i < n; i = j) {
+		for (j = i + 1; j < n && rs[i].variant[0] && !strcmp(rs[j].path, rs[i].path); j++)
+			;
+		if (j - i > 1)
+			report_table(out, rs + i, j - i);
 	}
 	fprintf(out, "\nscenarios: %d passed, %d failed (%d checks)\n", passed, failed, expects);
 }
