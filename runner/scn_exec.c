@@ -685,7 +685,7 @@ static int exec_stmt(scn_ctx *c, const scn_stmt *st)
 	return ctx_err(c, "unknown statement '%s' (expected one of: scenario, seed, link, nat, firewall, host, "
 		       "stun-server, softswitch, proxy, phone, at, after, wait, listen, send, connect, tcp-send, close, abort, probe, "
 		       "fault, impair, inject, register, call, answer, reject, cancel, hangup, hold, resume, mute, unmute, keepalive, expect, "
-		       "show; and set, repeat, for, matrix)",
+		       "show; and set, repeat, for, if, matrix)",
 		       st->argv[0]);
 }
 

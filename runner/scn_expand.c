@@ -6,6 +6,7 @@
  *   repeat N {  ...  }                   the body N times
  *   for X in A..B [step S] {  ...  }     X = A, A+S, ... while not past B
  *   for X in a,b,c {  ...  }             X = each value in turn
+ *   if A OP B {  ... [} else {  ...] }   OP: == != (text) < <= > >= (integers)
  *   matrix NAME in a,b,c | A..B [step S] the whole scenario runs once per
  *                                        combination of every matrix line
  *   $NAME  ${NAME}  ${EXPR}  $$          substitution inside any word;
@@ -456,6 +457,27 @@ static int range_each(xp *x, const char *list, const char *step_w, each_fn fn, v
 
 static int expand(xp *x, int from, int to);
 
+/* if A OP B: == and != compare text (so 10 != 010), the others integers.
+ * 1 true, 0 false, -1 error. */
+static int compare(xp *x, const char *a, const char *op, const char *b)
+{
+	int64_t ia, ib;
+
+	if (!strcmp(op, "=="))
+		return !strcmp(a, b);
+	if (!strcmp(op, "!="))
+		return strcmp(a, b) != 0;
+	if (int_of(a, &ia) < 0 || int_of(b, &ib) < 0)
+		return xerr(x, "if %s %s %s: %s compares integers", a, op, b, op);
+	if (!strcmp(op, "<"))
+		return ia < ib;
+	if (!strcmp(op, "<="))
+		return ia <= ib;
+	if (!strcmp(op, ">"))
+		return ia > ib;
+	return ia >= ib;
+}
+
 struct loop_arg {
 	int body, close;
 	const char *var;
@@ -522,6 +544,17 @@ static int expand(xp *x, int from, int to)
 			else if (list && (st->argc != 7 || step))
 				range_each(x, list, step, loop_once, &la);
 			i = f->close[i];
+		} else if (!strcmp(cmd, "if")) {
+			int end = f->close[i];
+			bool has_else = f->raw[end].argc == 3;
+			int last = has_else ? f->close[end] : end;
+			const char *a = subst(x, st->argv[1]), *b = subst(x, st->argv[3]);
+			int cond = a && b ? compare(x, a, st->argv[2], b) : -1;
+			if (cond > 0)
+				expand(x, i + 1, end);
+			else if (cond == 0 && has_else)
+				expand(x, end + 1, last);
+			i = last;
 		} else if (strcmp(cmd, "matrix") && strcmp(cmd, "sweep")) {
 			emit(x, st);
 		}
@@ -576,17 +609,44 @@ int scn_structure(scn_file *f)
 		const char *cmd = st->argv[0];
 		bool opens = st->argc > 1 && !strcmp(st->argv[st->argc - 1], "{");
 
+		if (!strcmp(cmd, "}") && st->argc == 3 && !strcmp(st->argv[1], "else") && opens) {
+			const scn_stmt *top = depth ? &f->raw[stack[depth - 1]] : NULL;
+			if (!top || strcmp(top->argv[0], "if"))
+				errors += serr(f, st->line, "'} else {' without an open if");
+			else
+				f->close[stack[depth - 1]] = i, stack[depth - 1] = i;
+			continue;
+		}
 		if (!strcmp(cmd, "}")) {
 			if (st->argc != 1)
-				errors += serr(f, st->line, "'}' must be alone on its line");
+				errors += serr(f, st->line, "'}' must be alone on its line (or '} else {')");
 			else if (!depth)
 				errors += serr(f, st->line, "'}' without an open block");
 			else
 				f->close[stack[--depth]] = i;
 			continue;
 		}
-		if (!strcmp(cmd, "{") || (opens && strcmp(cmd, "repeat") && strcmp(cmd, "for"))) {
-			errors += serr(f, st->line, "'{' must end a repeat or for line");
+		if (!strcmp(cmd, "{") || (opens && strcmp(cmd, "repeat") && strcmp(cmd, "for") && strcmp(cmd, "if"))) {
+			errors += serr(f, st->line, "'{' must end a repeat, for or if line");
+			continue;
+		}
+		if (!strcmp(cmd, "if")) {
+			static const char *const ops[] = { "==", "!=", "<", "<=", ">", ">=" };
+			bool ok = opens && st->argc == 5;
+			for (size_t k = 0; ok && k < sizeof(ops) / sizeof(ops[0]); k++)
+				if (!strcmp(st->argv[2], ops[k]))
+					break;
+				else if (k + 1 == sizeof(ops) / sizeof(ops[0]))
+					ok = false;
+			if (!ok) {
+				errors += serr(f, st->line, "usage: if A ==|!=|<|<=|>|>= B {");
+				continue;
+			}
+			if (depth == XP_MAX_DEPTH) {
+				errors += serr(f, st->line, "blocks nested more than %d deep", XP_MAX_DEPTH);
+				continue;
+			}
+			stack[depth++] = i;
 			continue;
 		}
 		if (!strcmp(cmd, "set")) {

@@ -261,3 +261,26 @@ Test(lang, received_text_checks_see_every_delivery)
 	scn_result_free(&r);
 	free(s);
 }
+
+Test(lang, if_else_picks_per_variant)
+{
+	scn_file f;
+
+	cr_assert_eq(load("matrix mode in a,b,c\n"
+			  "if $mode == a {\nx one\n} else {\n  if $mode != b {\n    x three\n  } else {\n    x two\n  }\n}\n"
+			  "if 3 < 10 {\ny\n}\nif 10 <= 3 {\nz\n}\n", &f), 0);
+	cr_assert_eq(f.nstmts, 2);
+	cr_assert_str_eq(f.stmts[0].argv[1], "one");
+	cr_assert_str_eq(f.stmts[1].argv[0], "y");
+	cr_assert_eq(scn_select(&f, 1), 0);
+	cr_assert_str_eq(f.stmts[0].argv[1], "two");
+	cr_assert_eq(scn_select(&f, 2), 0);
+	cr_assert_str_eq(f.stmts[0].argv[1], "three");
+	cr_assert_eq(f.stmts[0].line, 6);
+	scn_file_free(&f);
+	cr_assert_lt(load("if a < 3 {\n}\n", &f), 0);
+	cr_assert_lt(load("if a = 3 {\n}\n", &f), 0);
+	cr_assert_lt(load("} else {\n", &f), 0);
+	cr_assert_lt(load("repeat 2 {\n} else {\n}\n", &f), 0);
+	cr_assert_lt(load("if 1 == 1 {\n} else {\n} else {\n}\n", &f), 0);
+}
