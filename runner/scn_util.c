@@ -453,6 +453,16 @@ void ctx_run_path(scn_ctx *c, const char *name, const char *ext, char *out, size
 		 (int)blen, base);
 	mkdir(c->o->pcap_dir, 0755);
 	mkdir(dir, 0755);
+	if (c->f->variant_name[0]) {
+		/* a matrix run: DIR/<dir>-<stem>/<k>-<v>_<k>-<v>/ */
+		char sub[300];
+		size_t n = 0;
+		for (const char *p = c->f->variant_name; *p && n < sizeof(sub) - 1; p++)
+			sub[n++] = *p == ' ' ? '_' : *p == '=' ? '-' : *p == '/' ? '%' : *p;
+		sub[n] = '\0';
+		snprintf(dir + strlen(dir), sizeof(dir) - strlen(dir), "/%s", sub);
+		mkdir(dir, 0755);
+	}
 	snprintf(out, cap, "%s/%s%s", dir, name, ext);
 }
 
