@@ -293,6 +293,17 @@ static const struct { const char *name; int v; } rtcp_kinds[] = {
 	{ "sr", 1 }, { "rr", 0 },
 };
 
+/* payload=VALUE: an enum send_payload, or -1. */
+static int send_kind(const char *v)
+{
+	if (!strncmp(v, "hex:", 4) || !strncmp(v, "file:", 5))
+		return SEND_RAW;
+	for (int k = SEND_TEXT; k < SEND_RAW; k++)
+		if (!strcmp(v, send_payloads[k]))
+			return k;
+	return -1;
+}
+
 /* The options that shape a payload, and the payloads they go with. */
 static const struct { const char *key; unsigned payloads; } send_shapes[] = {
 	{ "size", 1u << SEND_TEXT | 1u << SEND_RTP }, { "ssrc", 1u << SEND_RTP | 1u << SEND_RTCP },
@@ -334,15 +345,8 @@ static int c_send(scn_ctx *c, const scn_stmt *st)
 		return ctx_err(c, "size: must be 1 to %d bytes", PKT_UDP_DATA_MAX);
 	if (interval < TV_US(1))
 		return ctx_err(c, "interval: must be positive");
-	if ((pl = opts_get(&o, "payload"))) {
-		if (!strncmp(pl->val, "hex:", 4) || !strncmp(pl->val, "file:", 5))
-			kind = SEND_RAW;
-		else
-			for (kind = SEND_TEXT; kind < SEND_RAW && strcmp(pl->val, send_payloads[kind]); kind++)
-				;
-		if (kind == SEND_RAW && strncmp(pl->val, "hex:", 4) && strncmp(pl->val, "file:", 5))
-			return ctx_err(c, "payload: text, rtp, rtcp, hex:BYTES or file:PATH");
-	}
+	if ((pl = opts_get(&o, "payload")) && (kind = send_kind(pl->val)) < 0)
+		return ctx_err(c, "payload: text, rtp, rtcp, hex:BYTES or file:PATH");
 	if (kind == SEND_RAW && opts_get(&o, "size"))
 		return ctx_err(c, "payload=%.4s gives the datagram whole: no size=", pl->val);
 	for (size_t i = 0; i < sizeof(send_shapes) / sizeof(send_shapes[0]); i++)

@@ -446,10 +446,19 @@ int sip_keepalive(scn_ctx *c, const scn_stmt *st)
 	return 0;
 }
 
+/* Options that name a value rather than bound a number take '=' only. */
+static int need_eq(scn_ctx *c, const opt *o)
+{
+	if (strcmp(o->op, "="))
+		return ctx_err(c, "%s takes '=' only, got '%s%s'", o->key, o->op, o->val);
+	return 0;
+}
+
+/* stream=audio|video: 0 or 1 (SIPUA_AUDIO, SIPUA_VIDEO) */
 static int stream_opt(scn_ctx *c, const opt *v, int *idx)
 {
-	if (strcmp(v->op, "="))
-		return ctx_err(c, "%s takes '=' only, got '%s%s'", v->key, v->op, v->val);
+	if (need_eq(c, v) < 0)
+		return -1;
 	if (strcmp(v->val, "audio") && strcmp(v->val, "video"))
 		return ctx_err(c, "stream: audio or video");
 	*idx = v->val[0] == 'v';
@@ -474,7 +483,7 @@ int sip_media(scn_ctx *c, const scn_stmt *st)
 	ph = need_sym(c, st->argv[1], SYM_PHONE);
 	if (!ph || opts_parse(c, st, 3, keys, false, &o) < 0)
 		return -1;
-	start = st->argv[2][2] == 'a';
+	start = !strcmp(st->argv[2], "start");
 	if ((v = opts_get(&o, "stream")) && stream_opt(c, v, &idx) < 0)
 		return -1;
 	if ((v = opts_get(&o, "count"))) {
@@ -494,14 +503,6 @@ int sip_media(scn_ctx *c, const scn_stmt *st)
 }
 
 /* ---- expectations ----------------------------------------------------- */
-
-/* Options that name a value rather than bound a number take '=' only. */
-static int need_eq(scn_ctx *c, const opt *o)
-{
-	if (strcmp(o->op, "="))
-		return ctx_err(c, "%s takes '=' only, got '%s%s'", o->key, o->op, o->val);
-	return 0;
-}
 
 static void check(scn_ctx *c, const char *what, const opt *o, uint64_t got)
 {
