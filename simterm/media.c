@@ -73,7 +73,7 @@ struct media_stream {
 	tv_time last_rx;
 	uint32_t lsr, lsr_ssrc;         /* middle 32 bits of the last SR's NTP time, its sender */
 	tv_time lsr_at;
-	struct media_ssrc ssrc[MEDIA_SSRCS];    /* [0] is remote_ssrc */
+	struct media_ssrc rx[MEDIA_SSRCS];      /* per SSRC, in the order heard: [0] is remote_ssrc */
 	media_stats st;
 };
 
@@ -216,18 +216,27 @@ static void sink_src(media_src *src, int *nsrc, int max, const tv_ep *from)
 	}
 }
 
+/* Where ssrc's state is in m->rx; -1 if it has none. */
+static int ssrc_index(const media_stream *m, uint32_t ssrc)
+{
+	for (int i = 0; i < m->st.nssrc; i++)
+		if (m->rx[i].st.ssrc == ssrc)
+			return i;
+	return -1;
+}
+
 /* The state of ssrc, taking a free slot the first time; NULL when all
  * MEDIA_SSRCS are someone else's. */
 static struct media_ssrc *sink_ssrc(media_stream *m, uint32_t ssrc, tv_time now)
 {
 	struct media_ssrc *k;
+	int i = ssrc_index(m, ssrc);
 
-	for (int i = 0; i < m->st.nssrc; i++)
-		if (m->ssrc[i].st.ssrc == ssrc)
-			return &m->ssrc[i];
+	if (i >= 0)
+		return &m->rx[i];
 	if (m->st.nssrc == MEDIA_SSRCS)
 		return NULL;
-	k = &m->ssrc[m->st.nssrc++];
+	k = &m->rx[m->st.nssrc++];
 	k->st.ssrc = ssrc;
 	k->st.first_rx = now;
 	return k;
@@ -304,7 +313,7 @@ static void media_rtp_input(media_stream *m, const tv_ep *from, const uint8_t *p
 	st->lost = st->lost - lost + k->st.lost;
 	st->dup += k->st.dup - dup;
 	st->reordered += k->st.reordered - reordered;
-	st->jitter_ms = m->ssrc[0].st.jitter_ms;
+	st->jitter_ms = m->rx[0].st.jitter_ms;
 }
 
 /* A compound RTCP packet (RFC 3550 A.2): every part version 2 with a
@@ -428,7 +437,7 @@ static void media_send_rtp(media_stream *m)
 /* One report block about the first SSRC heard (RFC 3550 6.4.1). */
 static void rtcp_put_block(media_stream *m, uint8_t *q, tv_time now)
 {
-	struct media_ssrc *k = &m->ssrc[0];
+	struct media_ssrc *k = &m->rx[0];
 	uint64_t expected = (uint64_t)(k->max - k->base + 1);
 	uint64_t exp_int = expected - k->exp_prior, rcv_int = k->received - k->rcv_prior;
 	uint64_t cum = k->st.lost > 0x7fffff ? 0x7fffff : k->st.lost;
@@ -693,15 +702,12 @@ int media_ssrc_count(const media_stream *m) { return m->st.nssrc; }
 
 const media_ssrc_stats *media_ssrc_at(const media_stream *m, int i)
 {
-	return i >= 0 && i < m->st.nssrc ? &m->ssrc[i].st : NULL;
+	return i >= 0 && i < m->st.nssrc ? &m->rx[i].st : NULL;
 }
 
 const media_ssrc_stats *media_ssrc_find(const media_stream *m, uint32_t ssrc)
 {
-	for (int i = 0; i < m->st.nssrc; i++)
-		if (m->ssrc[i].st.ssrc == ssrc)
-			return &m->ssrc[i].st;
-	return NULL;
+	return media_ssrc_at(m, ssrc_index(m, ssrc));
 }
 uint16_t media_rtp_port(const media_stream *m) { return m->rtp_port; }
 uint16_t media_rtcp_port(const media_stream *m) { return m->rtcp_port; }

@@ -13,7 +13,8 @@
  * open. It opens at media_new unless cfg.manual, and media_rtp_set opens
  * or closes it. A budget (cfg.count, or media_rtp_set's count) closes it
  * after exactly that many RTP packets have been sent; ticks that send
- * nothing (muted, stopped, no remote) spend none of it. A closed gate is
+ * nothing (muted, no remote) spend none of it, nor does a stopped stream
+ * (on hold, before the call is up). A closed gate is
  * like mute: the tick, the timestamp and RTCP go on, and the first packet
  * after it opens carries the marker bit.
  *
@@ -23,8 +24,9 @@
  * packets, bytes, arrival times, interarrival jitter (A.8) and source
  * endpoints (media_ssrc_at). The stream-wide lost, dup and reordered are
  * the sums over the tracked SSRCs, so a stranger's packets never count as
- * losses of the real stream; packets of SSRCs beyond those are counted in
- * ssrc_overflow only. remote_ssrc is the first SSRC heard: the stream-wide
+ * losses of the real stream; packets of SSRCs beyond those have no row
+ * and count in the stream-wide packet, byte and source counts and in
+ * ssrc_overflow. remote_ssrc is the first SSRC heard: the stream-wide
  * jitter_ms, and the RR block and LSR of the RTCP this stream sends, are
  * about it alone. Datagrams that are not RTP/RTCP are counted as bad and
  * dropped.
