@@ -61,16 +61,27 @@ typedef struct rconn {
 } rconn;
 
 /* A repeating "send". */
+enum send_payload {
+	SEND_TEXT,              /* "traverse seq=N", zero-padded */
+	SEND_RTP,               /* an RTP header, zero payload */
+	SEND_RTCP,              /* an RTCP compound: SR or RR, SDES CNAME */
+	SEND_RAW,               /* payload=hex:/file: buf holds the exact datagram */
+};
+
 typedef struct sender {
 	tv_timer t;
 	rsock *rs;
 	tv_ep to;
-	uint32_t left, seq;
+	uint32_t left, seq;     /* seq: datagrams sent so far */
 	tv_time interval;
-	uint16_t size;          /* 1 to PKT_UDP_DATA_MAX */
-	bool rtp;               /* payload=rtp: RTP-shaped datagrams */
-	bool raw;               /* payload=hex:/file: buf holds the exact datagram */
-	uint8_t *buf;           /* size bytes, allocated with the sender */
+	uint16_t size;          /* 1 to PKT_UDP_DATA_MAX; RTCP: set per packet */
+	enum send_payload payload;
+	uint32_t ssrc;          /* RTP, RTCP */
+	uint16_t seq0;          /* RTP: sequence number of the first packet */
+	uint8_t pt;             /* RTP */
+	bool sr;                /* RTCP: SR, else RR */
+	char cname[48];         /* RTCP: HOST@IP */
+	uint8_t *buf;           /* size bytes (RTCP: MEDIA_RTCP_MAX), allocated with the sender */
 } sender;
 
 /* A check on the bytes delivered to an address (expect received ...
@@ -195,12 +206,15 @@ int sip_proxy(scn_ctx *c, const scn_stmt *st);
 int sip_phone(scn_ctx *c, const scn_stmt *st);
 int sip_action(scn_ctx *c, const scn_stmt *st);
 int sip_keepalive(scn_ctx *c, const scn_stmt *st);
+int sip_media(scn_ctx *c, const scn_stmt *st);
 int sip_expect_phone(scn_ctx *c, const scn_stmt *st);
 int sip_expect_media(scn_ctx *c, const scn_stmt *st);
 int sip_expect_proxy(scn_ctx *c, const scn_stmt *st);
 int sip_expect_relay(scn_ctx *c, const scn_stmt *st);
 int sip_expect_softswitch(scn_ctx *c, const scn_stmt *st);
 void sip_free(scn_ctx *c, sym *s);
+/* A 32-bit value written in decimal or 0x hex (an SSRC). */
+int opt_u32x(scn_ctx *c, const opt *o, uint32_t *out);
 
 /* scn_expect.c */
 int scn_expect(scn_ctx *c, const scn_stmt *st);

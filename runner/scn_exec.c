@@ -191,24 +191,33 @@ static void sender_fire(tv_timer *t, tv_time now)
 {
 	sender *s = t->arg;
 	uint8_t *buf = s->buf;
-	int n;
 
-	(void)now;
-	if (s->raw)
-		goto send;
-	memset(buf, 0, s->size);
-	if (s->rtp && s->size >= 12) {
-		/* RTP v2, PT 0, a stranger's SSRC: looks like media to a relay */
-		buf[0] = 0x80;
-		pkt_put16(buf + 2, (uint16_t)s->seq);
-		pkt_put32(buf + 4, s->seq * 160);
-		pkt_put32(buf + 8, 0x5ca1ab1e);
-		s->seq++;
-	} else {
-		n = snprintf((char *)buf, s->size, "traverse seq=%u", s->seq++);
-		(void)n;
+	switch (s->payload) {
+	case SEND_RAW:
+		break;
+	case SEND_RTCP: {
+		/* Sender info from the virtual clock, the RTP timestamp at 8 kHz;
+		 * no RTP went out from here, so the counts are 0. */
+		media_sr sr = { .ntp = media_ntp(now), .rtp_ts = (uint32_t)(now / 125) };
+		s->size = (uint16_t)media_rtcp_write(buf, s->ssrc, s->sr ? &sr : NULL, NULL, 0, s->cname);
+		break;
 	}
-send:
+	case SEND_RTP:
+	case SEND_TEXT:
+		memset(buf, 0, s->size);
+		if (s->payload == SEND_RTP && s->size >= MEDIA_RTP_HDR) {
+			/* RTP v2, a stranger's SSRC: looks like media to a relay */
+			buf[0] = 0x80;
+			buf[1] = s->pt;
+			pkt_put16(buf + 2, (uint16_t)(s->seq0 + s->seq));
+			pkt_put32(buf + 4, s->seq * 160);
+			pkt_put32(buf + 8, s->ssrc);
+		} else {
+			snprintf((char *)buf, s->size, "traverse seq=%u", s->seq);
+		}
+		break;
+	}
+	s->seq++;
 	host_udp_send(s->rs->s, &s->to, buf, s->size);
 	if (--s->left > 0)
 		host_timer_arm(s->rs->h, &s->t, now + s->interval);
@@ -278,23 +287,49 @@ static int payload_bytes(scn_ctx *c, const char *spec, uint8_t **out, uint64_t *
 	return 0;
 }
 
+static const char *const send_payloads[] = { [SEND_TEXT] = "text", [SEND_RTP] = "rtp", [SEND_RTCP] = "rtcp",
+					     [SEND_RAW] = "hex:/file:" };
+static const struct { const char *name; int v; } rtcp_kinds[] = {
+	{ "sr", 1 }, { "rr", 0 },
+};
+
+/* payload=VALUE: an enum send_payload, or -1. */
+static int send_kind(const char *v)
+{
+	if (!strncmp(v, "hex:", 4) || !strncmp(v, "file:", 5))
+		return SEND_RAW;
+	for (int k = SEND_TEXT; k < SEND_RAW; k++)
+		if (!strcmp(v, send_payloads[k]))
+			return k;
+	return -1;
+}
+
+/* The options that shape a payload, and the payloads they go with. */
+static const struct { const char *key; unsigned payloads; } send_shapes[] = {
+	{ "size", 1u << SEND_TEXT | 1u << SEND_RTP }, { "ssrc", 1u << SEND_RTP | 1u << SEND_RTCP },
+	{ "pt", 1u << SEND_RTP }, { "seq", 1u << SEND_RTP }, { "rtcp", 1u << SEND_RTCP },
+};
+
 static int c_send(scn_ctx *c, const scn_stmt *st)
 {
-	static const char *const keys[] = { "count", "interval", "size", "payload", NULL };
+	static const char *const keys[] = { "count", "interval", "size", "payload", "ssrc", "pt", "seq", "rtcp", NULL };
 	opts o;
-	const opt *v;
+	const opt *v, *pl;
 	sym *h;
 	uint16_t port;
 	tv_ep to;
-	uint64_t count = 1, size = 64;
+	uint64_t count = 1, size = 64, pt = 0, seq = 0;
+	uint32_t ssrc = 0x5ca1ab1e;
+	int kind = SEND_TEXT, sr = 1;
 	tv_time interval = TV_SEC(1);
 	sender *s, **ns;
 	rsock *rs;
 	uint8_t *raw = NULL;
+	char ip[TV_IP_STRLEN];
 
 	if (st->argc < 4 || strcmp(st->argv[2], "->"))
 		return ctx_err(c, "usage: send HOST:PORT -> DEST:PORT [count=N] [interval=D] [size=BYTES] "
-				  "[payload=text|rtp|hex:BYTES|file:PATH]");
+				  "[payload=text|rtp|rtcp|hex:BYTES|file:PATH] [ssrc=N] [pt=N] [seq=N] [rtcp=sr|rr]");
 	if (ctx_host_port(c, st->argv[1], &h, &port) < 0 || ctx_resolve(c, st->argv[3], &to, false) < 0 ||
 	    opts_parse(c, st, 4, keys, false, &o) < 0)
 		return -1;
@@ -310,15 +345,25 @@ static int c_send(scn_ctx *c, const scn_stmt *st)
 		return ctx_err(c, "size: must be 1 to %d bytes", PKT_UDP_DATA_MAX);
 	if (interval < TV_US(1))
 		return ctx_err(c, "interval: must be positive");
-	if ((v = opts_get(&o, "payload")) && strcmp(v->val, "text") && strcmp(v->val, "rtp") &&
-	    strncmp(v->val, "hex:", 4) && strncmp(v->val, "file:", 5))
-		return ctx_err(c, "payload: text, rtp, hex:BYTES or file:PATH");
-	if (v && (!strncmp(v->val, "hex:", 4) || !strncmp(v->val, "file:", 5))) {
-		if (opts_get(&o, "size"))
-			return ctx_err(c, "payload=%.4s gives the datagram whole: no size=", v->val);
-		if (payload_bytes(c, v->val, &raw, &size) < 0)
-			return -1;
-	}
+	if ((pl = opts_get(&o, "payload")) && (kind = send_kind(pl->val)) < 0)
+		return ctx_err(c, "payload: text, rtp, rtcp, hex:BYTES or file:PATH");
+	if (kind == SEND_RAW && opts_get(&o, "size"))
+		return ctx_err(c, "payload=%.4s gives the datagram whole: no size=", pl->val);
+	for (size_t i = 0; i < sizeof(send_shapes) / sizeof(send_shapes[0]); i++)
+		if (opts_get(&o, send_shapes[i].key) && !(send_shapes[i].payloads & 1u << kind))
+			return ctx_err(c, "send: %s= does not go with payload=%s", send_shapes[i].key, send_payloads[kind]);
+	if ((v = opts_get(&o, "ssrc")) && opt_u32x(c, v, &ssrc) < 0)
+		return -1;
+	if ((v = opts_get(&o, "pt")) && (opt_u64(c, v, &pt) < 0 || pt > 127))
+		return ctx_err(c, "pt: 0-127");
+	if ((v = opts_get(&o, "seq")) && (opt_u64(c, v, &seq) < 0 || seq > 65535))
+		return ctx_err(c, "seq: 0-65535");
+	if ((v = opts_get(&o, "rtcp")) && LOOKUP(c, v, rtcp_kinds, &sr) < 0)
+		return -1;
+	if (kind == SEND_RAW && payload_bytes(c, pl->val, &raw, &size) < 0)
+		return -1;
+	if (kind == SEND_RTCP)
+		size = MEDIA_RTCP_MAX;
 	if (c->dry) {
 		free(raw);
 		return 0;
@@ -345,10 +390,14 @@ static int c_send(scn_ctx *c, const scn_stmt *st)
 	s->interval = interval;
 	s->size = (uint16_t)size;
 	s->buf = (uint8_t *)(s + 1);
-	s->rtp = (v = opts_get(&o, "payload")) && !strcmp(v->val, "rtp");
+	s->payload = (enum send_payload)kind;
+	s->ssrc = ssrc;
+	s->pt = (uint8_t)pt;
+	s->seq0 = (uint16_t)seq;
+	s->sr = sr;
+	snprintf(s->cname, sizeof(s->cname), "%s@%s", h->name, tv_ip_fmt(&h->ip, ip));
 	if (raw) {
 		memcpy(s->buf, raw, size);
-		s->raw = true;
 		free(raw);
 	}
 	tv_timer_init(&s->t, sender_fire, s);
@@ -636,7 +685,7 @@ static const struct cmd {
 	{ "register", sip_action, false }, { "call", sip_action, false }, { "answer", sip_action, false },
 	{ "reject", sip_action, false }, { "cancel", sip_action, false }, { "hangup", sip_action, false },
 	{ "hold", sip_action, false }, { "resume", sip_action, false }, { "mute", sip_action, false },
-	{ "unmute", sip_action, false }, { "keepalive", sip_keepalive, false },
+	{ "unmute", sip_action, false }, { "keepalive", sip_keepalive, false }, { "media", sip_media, false },
 };
 
 static int exec_stmt(scn_ctx *c, const scn_stmt *st)
@@ -684,8 +733,8 @@ static int exec_stmt(scn_ctx *c, const scn_stmt *st)
 	}
 	return ctx_err(c, "unknown statement '%s' (expected one of: scenario, seed, link, nat, firewall, host, "
 		       "stun-server, softswitch, proxy, phone, at, after, wait, listen, send, connect, tcp-send, close, abort, probe, "
-		       "fault, impair, inject, register, call, answer, reject, cancel, hangup, hold, resume, mute, unmute, keepalive, expect, "
-		       "show; and set, repeat, for, if, matrix)",
+		       "fault, impair, inject, register, call, answer, reject, cancel, hangup, hold, resume, mute, unmute, keepalive, media, "
+		       "expect, show; and set, repeat, for, if, matrix)",
 		       st->argv[0]);
 }
 

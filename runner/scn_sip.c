@@ -2,6 +2,8 @@
  * call actions, and the phone/media/proxy/relay expectations. */
 #include "scn_ctx.h"
 
+#include <ctype.h>
+#include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -217,7 +219,59 @@ static const struct { const char *name; int v; } answer_modes[] = {
 	{ "auto", SIPUA_ANSWER_AUTO }, { "manual", SIPUA_ANSWER_MANUAL }, { "busy", SIPUA_ANSWER_BUSY },
 }, contact_forms[] = {
 	{ "list", 0 }, { "headers", 1 },
+}, media_modes[] = {
+	{ "auto", 0 }, { "manual", 1 },
 };
+
+int opt_u32x(scn_ctx *c, const opt *o, uint32_t *out)
+{
+	const char *v = o->val;
+	unsigned long long n;
+	char *end;
+
+	errno = 0;
+	n = strtoull(v, &end, v[0] == '0' && (v[1] == 'x' || v[1] == 'X') ? 16 : 10);
+	if (!isdigit((unsigned char)v[0]) || *end || errno || n > 0xffffffffULL)
+		return ctx_err(c, "%s: '%s' is not a 32-bit number (decimal or 0x hex)", o->key, v);
+	*out = (uint32_t)n;
+	return 0;
+}
+
+/* The phone's media options: ssrc=N pt=N payload-size=N media-count=N media=auto|manual */
+static int phone_media_opts(scn_ctx *c, const opts *o, sipua_cfg *uc)
+{
+	const opt *v;
+	uint64_t u;
+	int iv;
+
+	if ((v = opts_get(o, "ssrc"))) {
+		if (opt_u32x(c, v, &uc->ssrc) < 0)
+			return -1;
+		if (!uc->ssrc)
+			return ctx_err(c, "ssrc: 1 to 0xffffffff (without ssrc=, each stream draws one)");
+	}
+	if ((v = opts_get(o, "pt"))) {
+		if (opt_u64(c, v, &u) < 0 || u > 127)
+			return ctx_err(c, "pt: 0-127");
+		uc->pt = (uint8_t)u;
+	}
+	if ((v = opts_get(o, "payload-size"))) {
+		if (opt_u64(c, v, &u) < 0 || u < 1 || u > MEDIA_PAYLOAD_MAX)
+			return ctx_err(c, "payload-size: 1-%d bytes", MEDIA_PAYLOAD_MAX);
+		uc->payload_len = (uint16_t)u;
+	}
+	if ((v = opts_get(o, "media-count"))) {
+		if (opt_u64(c, v, &u) < 0 || u < 1 || u > 10000000)
+			return ctx_err(c, "media-count: 1-10000000 packets");
+		uc->media_count = u;
+	}
+	if ((v = opts_get(o, "media"))) {
+		if (LOOKUP(c, v, media_modes, &iv) < 0)
+			return -1;
+		uc->media_manual = iv;
+	}
+	return 0;
+}
 
 /* phone NAME link=LINK ip=IP via=PROXY|SOFTSWITCH [user=U] [options] */
 int sip_phone(scn_ctx *c, const scn_stmt *st)
@@ -225,7 +279,7 @@ int sip_phone(scn_ctx *c, const scn_stmt *st)
 	static const char *const keys[] = {
 		"link", "ip", "via", "user", "port", "tcp", "rport", "expires", "rtp-port", "video", "rtcp-mux",
 		"rtcp-nonadjacent", "asymmetric", "answer", "answer-delay", "options", "session-expires", "domain",
-		"contacts", "contact-form", "fold", "pad", NULL
+		"contacts", "contact-form", "fold", "pad", "ssrc", "pt", "payload-size", "media-count", "media", NULL
 	};
 	opts o;
 	const opt *v;
@@ -288,6 +342,8 @@ int sip_phone(scn_ctx *c, const scn_stmt *st)
 			return ctx_err(c, "pad: 0-60000 bytes");
 		uc.pad = (uint32_t)u;
 	}
+	if (phone_media_opts(c, &o, &uc) < 0)
+		return -1;
 	static const struct { const char *key; size_t off; } flags[] = {
 		{ "tcp", offsetof(sipua_cfg, tcp) }, { "rport", offsetof(sipua_cfg, rport) },
 		{ "video", offsetof(sipua_cfg, video) }, { "rtcp-mux", offsetof(sipua_cfg, rtcp_mux) },
@@ -391,8 +447,6 @@ int sip_keepalive(scn_ctx *c, const scn_stmt *st)
 	return 0;
 }
 
-/* ---- expectations ----------------------------------------------------- */
-
 /* Options that name a value rather than bound a number take '=' only. */
 static int need_eq(scn_ctx *c, const opt *o)
 {
@@ -400,6 +454,56 @@ static int need_eq(scn_ctx *c, const opt *o)
 		return ctx_err(c, "%s takes '=' only, got '%s%s'", o->key, o->op, o->val);
 	return 0;
 }
+
+/* stream=audio|video: 0 or 1 (SIPUA_AUDIO, SIPUA_VIDEO) */
+static int stream_opt(scn_ctx *c, const opt *v, int *idx)
+{
+	if (need_eq(c, v) < 0)
+		return -1;
+	if (strcmp(v->val, "audio") && strcmp(v->val, "video"))
+		return ctx_err(c, "stream: audio or video");
+	*idx = v->val[0] == 'v';
+	return 0;
+}
+
+/* media PHONE start|stop [stream=audio|video] [count=N]: the RTP gate of
+ * one stream of the phone's current call. */
+int sip_media(scn_ctx *c, const scn_stmt *st)
+{
+	static const char *const keys[] = { "stream", "count", NULL };
+	opts o;
+	const opt *v;
+	sym *ph;
+	bool start;
+	int idx = 0;
+	uint64_t count = 0;
+	media_stream *m;
+
+	if (st->argc < 3 || (strcmp(st->argv[2], "start") && strcmp(st->argv[2], "stop")))
+		return ctx_err(c, "usage: media PHONE start|stop [stream=audio|video] [count=N]");
+	ph = need_sym(c, st->argv[1], SYM_PHONE);
+	if (!ph || opts_parse(c, st, 3, keys, false, &o) < 0)
+		return -1;
+	start = !strcmp(st->argv[2], "start");
+	if ((v = opts_get(&o, "stream")) && stream_opt(c, v, &idx) < 0)
+		return -1;
+	if ((v = opts_get(&o, "count"))) {
+		if (!start)
+			return ctx_err(c, "media %s stop: count= goes with start only", ph->name);
+		if (opt_u64(c, v, &count) < 0 || count < 1 || count > 10000000)
+			return ctx_err(c, "count: 1-10000000 packets");
+	}
+	if (c->dry)
+		return 0;
+	m = sipua_media(ph->obj, idx);
+	if (!m)
+		return ctx_err(c, "media %s %s: %s media of %s: there is no such stream now", ph->name, st->argv[2],
+			       idx ? "video" : "audio", ph->name);
+	media_rtp_set(m, start, count);
+	return 0;
+}
+
+/* ---- expectations ----------------------------------------------------- */
 
 static void check(scn_ctx *c, const char *what, const opt *o, uint64_t got)
 {
@@ -502,32 +606,70 @@ int sip_expect_phone(scn_ctx *c, const scn_stmt *st)
 	return 0;
 }
 
+/* from=ADDR[:PORT]: every one of total packets came from ADDR, and there
+ * was at least one. */
+static int check_from(scn_ctx *c, const char *what, const opt *v, const media_src *src, int nsrc, uint64_t total)
+{
+	tv_ep ep;
+	uint64_t n = 0;
+
+	if (need_eq(c, v) < 0 || ctx_resolve(c, v->val, &ep, true) < 0)
+		return -1;
+	if (c->dry)
+		return 0;
+	for (int k = 0; k < nsrc; k++)
+		if (src[k].ep.ip.v4 == ep.ip.v4 && (!ep.port || src[k].ep.port == ep.port))
+			n += src[k].n;
+	ctx_expect(c, n > 0 && n == total, "%s: expected all RTP from %s, got %llu of %llu", what, v->val,
+		   (unsigned long long)n, (unsigned long long)total);
+	return 0;
+}
+
 /* expect media P [stream=audio|video] [rtp-rx OP N] [rtp-tx OP N] [rtcp-rx OP N] [lost OP N]
- *               [dup OP N] [bad OP N] [ssrc-changes OP N] [sources OP N] [from=ADDR] [max-gap OP D] */
+ *               [dup OP N] [bad OP N] [ssrc-changes OP N] [sources OP N] [from=ADDR] [max-gap OP D]
+ *               [bytes-rx OP N] [ssrcs OP N] [ssrc-overflow OP N]
+ * expect media P [stream=audio|video] ssrc=N [rx OP N] [bytes OP N] [lost OP N] [dup OP N] [from=ADDR] */
 int sip_expect_media(scn_ctx *c, const scn_stmt *st)
 {
 	static const char *const keys[] = { "stream", "rtp-rx", "rtp-tx", "rtcp-rx", "lost", "dup", "bad",
-					    "ssrc-changes", "sources", "from", "max-gap", "bytes-rx", NULL };
+					    "ssrc-changes", "sources", "from", "max-gap", "bytes-rx", "ssrcs",
+					    "ssrc-overflow", "ssrc", "rx", "bytes", NULL };
+	static const media_ssrc_stats never = { 0 };    /* an SSRC never heard */
 	opts o;
-	const opt *v;
+	const opt *v, *so;
 	sym *ph;
-	int idx = 0;
+	int idx = 0, nchecks;
+	uint32_t ssrc = 0;
 	const media_stats *ms = NULL;
-	char what[64];
+	const media_ssrc_stats *row = NULL;
+	char what[96];
 
 	if (st->argc < 4)
-		return ctx_err(c, "usage: expect media PHONE [stream=audio|video] rtp-rx>=N ...");
+		return ctx_err(c, "usage: expect media PHONE [stream=audio|video] [ssrc=N] rtp-rx>=N ...");
 	ph = need_sym(c, st->argv[2], SYM_PHONE);
 	if (!ph || opts_parse(c, st, 3, keys, true, &o) < 0)
 		return -1;
-	if ((v = opts_get(&o, "stream"))) {
-		if (need_eq(c, v) < 0)
-			return -1;
-		if (strcmp(v->val, "audio") && strcmp(v->val, "video"))
-			return ctx_err(c, "stream: audio or video");
-		idx = v->val[0] == 'v';
+	if ((v = opts_get(&o, "stream")) && stream_opt(c, v, &idx) < 0)
+		return -1;
+	if ((so = opts_get(&o, "ssrc")) && (need_eq(c, so) < 0 || opt_u32x(c, so, &ssrc) < 0))
+		return -1;
+	nchecks = o.n - (v != NULL) - (so != NULL);
+	for (int i = 0; i < o.n; i++) {
+		const char *k = o.v[i].key;
+		bool one = !strcmp(k, "rx") || !strcmp(k, "bytes");
+		bool both = one || !strcmp(k, "stream") || !strcmp(k, "ssrc") || !strcmp(k, "lost") ||
+			    !strcmp(k, "dup") || !strcmp(k, "from");
+		if (so && !both)
+			return ctx_err(c, "expect media: with ssrc=, only rx, bytes, lost, dup and from (got '%s')", k);
+		if (!so && one)
+			return ctx_err(c, "%s needs ssrc=N (rtp-rx and bytes-rx count every SSRC)", k);
 	}
-	snprintf(what, sizeof(what), "%s media of %s", idx ? "video" : "audio", ph->name);
+	if (!nchecks)
+		return ctx_err(c, "expect media: nothing to check");
+	if (so)
+		snprintf(what, sizeof(what), "%s media of %s, SSRC 0x%08x", idx ? "video" : "audio", ph->name, ssrc);
+	else
+		snprintf(what, sizeof(what), "%s media of %s", idx ? "video" : "audio", ph->name);
 	if (!c->dry) {
 		media_stream *m = sipua_media(ph->obj, idx);
 		if (!m) {
@@ -535,22 +677,18 @@ int sip_expect_media(scn_ctx *c, const scn_stmt *st)
 			return 0;
 		}
 		ms = media_get_stats(m);
+		if (so && !(row = media_ssrc_find(m, ssrc)))
+			row = &never;
 	}
 	for (int i = 0; i < o.n; i++) {
 		v = &o.v[i];
-		if (!strcmp(v->key, "stream"))
+		if (v == so || !strcmp(v->key, "stream"))
 			continue;
 		if (!strcmp(v->key, "from")) {
-			tv_ep ep;
-			uint64_t n = 0;
-			if (need_eq(c, v) < 0 || ctx_resolve(c, v->val, &ep, true) < 0)
+			int rc = row ? check_from(c, what, v, row->src, row->nsrc, row->rx)
+				     : check_from(c, what, v, ms ? ms->src : NULL, ms ? ms->nsrc : 0, ms ? ms->rtp_rx : 0);
+			if (rc < 0)
 				return -1;
-			for (int k = 0; ms && k < ms->nsrc; k++)
-				if (ms->src[k].ep.ip.v4 == ep.ip.v4 && (!ep.port || ms->src[k].ep.port == ep.port))
-					n += ms->src[k].n;
-			if (ms)
-				ctx_expect(c, n > 0 && n == ms->rtp_rx, "%s: expected all RTP from %s, got %llu of %llu",
-					   what, v->val, (unsigned long long)n, (unsigned long long)ms->rtp_rx);
 			continue;
 		}
 		if (!strcmp(v->key, "max-gap")) {
@@ -558,16 +696,24 @@ int sip_expect_media(scn_ctx *c, const scn_stmt *st)
 			continue;
 		}
 		uint64_t got = 0;
-		if (ms) {
-			if (!strcmp(v->key, "rtp-rx")) got = ms->rtp_rx;
-			else if (!strcmp(v->key, "rtp-tx")) got = ms->rtp_tx;
-			else if (!strcmp(v->key, "rtcp-rx")) got = ms->rtcp_rx;
-			else if (!strcmp(v->key, "lost")) got = ms->lost;
-			else if (!strcmp(v->key, "dup")) got = ms->dup;
-			else if (!strcmp(v->key, "bad")) got = ms->bad;
-			else if (!strcmp(v->key, "ssrc-changes")) got = ms->ssrc_changes;
-			else if (!strcmp(v->key, "sources")) got = (uint64_t)ms->nsrc;
-			else got = ms->rtp_rx_bytes;
+		if (row) {
+			const struct { const char *k; uint64_t v; } t[] = {
+				{ "rx", row->rx }, { "bytes", row->bytes }, { "lost", row->lost }, { "dup", row->dup },
+			};
+			for (size_t k = 0; k < sizeof(t) / sizeof(t[0]); k++)
+				if (!strcmp(v->key, t[k].k))
+					got = t[k].v;
+		} else if (ms) {
+			const struct { const char *k; uint64_t v; } t[] = {
+				{ "rtp-rx", ms->rtp_rx }, { "rtp-tx", ms->rtp_tx }, { "rtcp-rx", ms->rtcp_rx },
+				{ "lost", ms->lost }, { "dup", ms->dup }, { "bad", ms->bad },
+				{ "ssrc-changes", ms->ssrc_changes }, { "sources", (uint64_t)ms->nsrc },
+				{ "bytes-rx", ms->rtp_rx_bytes }, { "ssrcs", (uint64_t)ms->nssrc },
+				{ "ssrc-overflow", ms->ssrc_overflow },
+			};
+			for (size_t k = 0; k < sizeof(t) / sizeof(t[0]); k++)
+				if (!strcmp(v->key, t[k].k))
+					got = t[k].v;
 		}
 		check(c, what, v, got);
 	}

@@ -2,14 +2,19 @@
  *
  * Timers (one per stream, m->timer, armed at the earlier of the two):
  *   rtp tick   every ptime from media_start: the next RTP packet. While
- *              muted or without a remote the packet is skipped but the
- *              timestamp still advances, as a phone's clock would.
+ *              muted, with the RTP gate closed or without a remote the
+ *              packet is skipped but the timestamp still advances, as a
+ *              phone's clock would.
  *   rtcp       at start + rtcp_interval / 2 (RFC 3550 6.2 halves the first
  *              interval), then every rtcp_interval: SR (or RR when nothing
  *              was sent since the second-previous report, RFC 3550 6.4)
  *              followed by SDES CNAME.
  * When both are due the RTP packet goes first, so the SR counts it.
  * media_stop cancels the timer; receiving continues until media_free.
+ *
+ * The sink keeps its per-SSRC state in a fixed array (MEDIA_SSRCS slots,
+ * taken in the order SSRCs are first heard, never freed): no allocation
+ * per packet, one linear search of at most MEDIA_SSRCS entries.
  *
  * Sockets: rtp (receives RTP, and RTCP too with rtcp_mux), rtcp (unless
  * mux or rtcp_port == 0); with asymmetric, snd_rtp at send_port and
@@ -21,9 +26,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define MEDIA_RTP_HDR 12
-#define MEDIA_PKT_MAX 1500
-#define MEDIA_RTCP_MAX 256
+#define MEDIA_PKT_MAX (MEDIA_RTP_HDR + MEDIA_PAYLOAD_MAX)
 #define MEDIA_WIN 1024                  /* duplicate window, in sequence numbers */
 #define MEDIA_MAX_DROPOUT 3000          /* RFC 3550 A.1 */
 #define MEDIA_MAX_MISORDER 100
@@ -32,11 +35,12 @@
 
 enum { RTCP_SR = 200, RTCP_RR = 201, RTCP_SDES = 202, RTCP_BYE = 203, RTCP_APP = 204 };
 
-/* Receive-side state of the first SSRC heard (RFC 3550 A.1, A.8). Extended
- * sequence numbers carry an offset of 65536 so one older than the first
- * packet is still positive. */
-struct media_sink {
-	bool have_rx, have_seq, have_transit, have_lsr;
+/* Receive-side state of one SSRC (RFC 3550 A.1, A.8); st is what
+ * media_ssrc_at shows. Extended sequence numbers carry an offset of 65536
+ * so one older than the first packet is still positive. */
+struct media_ssrc {
+	media_ssrc_stats st;
+	bool have_seq, have_transit;
 	int64_t base, max;              /* extended seqs: first and highest */
 	int32_t bad_seq;                /* A.1: seq expected after a big jump; -1 none */
 	uint64_t received;              /* distinct packets in [base, max] */
@@ -45,8 +49,6 @@ struct media_sink {
 	uint64_t seen[MEDIA_WIN / 64];  /* bit ext % MEDIA_WIN: arrived, for ext in (max - WIN, max] */
 	uint32_t transit;
 	int64_t jitter_q4;              /* A.8 estimate * 16, timestamp units */
-	uint32_t lsr, lsr_ssrc;         /* middle 32 bits of the last SR's NTP time, its sender */
-	tv_time lsr_at, last_rx;
 };
 
 struct media_stream {
@@ -57,6 +59,8 @@ struct media_stream {
 	tv_ep rem_rtp, rem_rtcp;
 	bool have_rem_rtp, have_rem_rtcp;
 	bool rtcp_on, running, started, muted, marker;
+	bool rtp_on;                    /* the RTP gate */
+	uint64_t rtp_left;              /* packets until the gate closes; 0: no limit */
 	tv_timer timer;
 	tv_time next_rtp, next_rtcp;
 	uint16_t seq;                   /* of the next RTP packet */
@@ -64,7 +68,12 @@ struct media_stream {
 	uint32_t spp;                   /* timestamp units per packet */
 	uint64_t tx_at_report[2];       /* rtp_tx at the second-previous and previous report */
 	char cname[64];
-	struct media_sink rx;
+	/* sink */
+	bool have_rx, have_lsr;
+	tv_time last_rx;
+	uint32_t lsr, lsr_ssrc;         /* middle 32 bits of the last SR's NTP time, its sender */
+	tv_time lsr_at;
+	struct media_ssrc rx[MEDIA_SSRCS];      /* per SSRC, in the order heard: [0] is remote_ssrc */
 	media_stats st;
 };
 
@@ -73,7 +82,7 @@ static void put32(uint8_t *p, uint32_t v) { put16(p, v >> 16); put16(p + 2, (uin
 static uint16_t get16(const uint8_t *p) { return (uint16_t)(p[0] << 8 | p[1]); }
 static uint32_t get32(const uint8_t *p) { return (uint32_t)get16(p) << 16 | get16(p + 2); }
 
-static uint64_t media_ntp(tv_time now)
+uint64_t media_ntp(tv_time now)
 {
 	uint64_t sec = MEDIA_NTP_EPOCH + (uint64_t)now / 1000000;
 	uint64_t frac = (((uint64_t)now % 1000000) << 32) / 1000000;
@@ -88,7 +97,7 @@ static uint32_t media_units(const media_stream *m, tv_time dt)
 
 /* ---- sink -------------------------------------------------------------- */
 
-static uint64_t sink_lost(const struct media_sink *k)
+static uint64_t sink_lost(const struct media_ssrc *k)
 {
 	uint64_t expected = (uint64_t)(k->max - k->base + 1);
 
@@ -96,7 +105,7 @@ static uint64_t sink_lost(const struct media_sink *k)
 }
 
 /* Mark ext as arrived; returns whether it already was. */
-static bool sink_seen(struct media_sink *k, int64_t ext)
+static bool sink_seen(struct media_ssrc *k, int64_t ext)
 {
 	uint64_t *w = &k->seen[(ext % MEDIA_WIN) / 64];
 	uint64_t bit = 1ULL << (ext % 64);
@@ -106,7 +115,7 @@ static bool sink_seen(struct media_sink *k, int64_t ext)
 	return was;
 }
 
-static void sink_advance(struct media_sink *k, int64_t to)
+static void sink_advance(struct media_ssrc *k, int64_t to)
 {
 	if (to - k->max >= MEDIA_WIN)
 		memset(k->seen, 0, sizeof(k->seen));
@@ -116,7 +125,7 @@ static void sink_advance(struct media_sink *k, int64_t to)
 	k->max = to;
 }
 
-static void sink_restart(struct media_sink *k, uint16_t seq)
+static void sink_restart(struct media_ssrc *k, uint16_t seq)
 {
 	k->have_seq = true;
 	k->have_transit = false;
@@ -128,11 +137,10 @@ static void sink_restart(struct media_sink *k, uint16_t seq)
 	sink_seen(k, k->max);
 }
 
-/* Sequence accounting for one packet of the tracked SSRC. Returns true if
- * the packet is new (not a duplicate nor a discarded jump). */
-static bool sink_seq(media_stream *m, uint16_t seq)
+/* Sequence accounting for one packet of k's SSRC. Returns true if the
+ * packet is new (not a duplicate nor a discarded jump). */
+static bool sink_seq(struct media_ssrc *k, uint16_t seq)
 {
-	struct media_sink *k = &m->rx;
 	uint16_t udelta;
 	int64_t ext;
 
@@ -142,7 +150,7 @@ static bool sink_seq(media_stream *m, uint16_t seq)
 	}
 	udelta = (uint16_t)(seq - (uint16_t)k->max);
 	if (udelta == 0) {
-		m->st.dup++;
+		k->st.dup++;
 		return false;
 	}
 	if (udelta < MEDIA_MAX_DROPOUT) {
@@ -166,10 +174,10 @@ static bool sink_seq(media_stream *m, uint16_t seq)
 	/* Older than the highest by at most MEDIA_MAX_MISORDER < MEDIA_WIN. */
 	ext = k->max - (65536 - udelta);
 	if (sink_seen(k, ext)) {
-		m->st.dup++;
+		k->st.dup++;
 		return false;
 	}
-	m->st.reordered++;
+	k->st.reordered++;
 	k->received++;
 	if (ext < k->base)
 		k->base = ext;
@@ -177,9 +185,8 @@ static bool sink_seq(media_stream *m, uint16_t seq)
 }
 
 /* RFC 3550 A.8, with arrival time in the stream's timestamp units. */
-static void sink_jitter(media_stream *m, uint32_t ts, tv_time now)
+static void sink_jitter(const media_stream *m, struct media_ssrc *k, uint32_t ts, tv_time now)
 {
-	struct media_sink *k = &m->rx;
 	uint32_t arrival = (uint32_t)((uint64_t)now * m->cfg.clock_rate / 1000000);
 	uint32_t transit = arrival - ts;
 	int64_t d;
@@ -189,24 +196,50 @@ static void sink_jitter(media_stream *m, uint32_t ts, tv_time now)
 		if (d < 0)
 			d = -d;
 		k->jitter_q4 += d - ((k->jitter_q4 + 8) >> 4);
-		m->st.jitter_ms = (double)k->jitter_q4 / 16.0 * 1000.0 / m->cfg.clock_rate;
+		k->st.jitter_ms = (double)k->jitter_q4 / 16.0 * 1000.0 / m->cfg.clock_rate;
 	}
 	k->transit = transit;
 	k->have_transit = true;
 }
 
-static void sink_src(media_stats *st, const tv_ep *from)
+static void sink_src(media_src *src, int *nsrc, int max, const tv_ep *from)
 {
-	for (int i = 0; i < st->nsrc; i++) {
-		if (tv_ep_eq(&st->src[i].ep, from)) {
-			st->src[i].n++;
+	for (int i = 0; i < *nsrc; i++) {
+		if (tv_ep_eq(&src[i].ep, from)) {
+			src[i].n++;
 			return;
 		}
 	}
-	if (st->nsrc < MEDIA_SOURCES) {
-		st->src[st->nsrc].ep = *from;
-		st->src[st->nsrc++].n = 1;
+	if (*nsrc < max) {
+		src[*nsrc].ep = *from;
+		src[(*nsrc)++].n = 1;
 	}
+}
+
+/* Where ssrc's state is in m->rx; -1 if it has none. */
+static int ssrc_index(const media_stream *m, uint32_t ssrc)
+{
+	for (int i = 0; i < m->st.nssrc; i++)
+		if (m->rx[i].st.ssrc == ssrc)
+			return i;
+	return -1;
+}
+
+/* The state of ssrc, taking a free slot the first time; NULL when all
+ * MEDIA_SSRCS are someone else's. */
+static struct media_ssrc *sink_ssrc(media_stream *m, uint32_t ssrc, tv_time now)
+{
+	struct media_ssrc *k;
+	int i = ssrc_index(m, ssrc);
+
+	if (i >= 0)
+		return &m->rx[i];
+	if (m->st.nssrc == MEDIA_SSRCS)
+		return NULL;
+	k = &m->rx[m->st.nssrc++];
+	k->st.ssrc = ssrc;
+	k->st.first_rx = now;
+	return k;
 }
 
 /* RFC 3550 A.1's validity checks that need no state, plus RFC 5761's
@@ -237,8 +270,9 @@ static int rtp_check(const uint8_t *p, size_t len)
 static void media_rtp_input(media_stream *m, const tv_ep *from, const uint8_t *p,
 			    size_t len, tv_time now)
 {
-	struct media_sink *k = &m->rx;
 	media_stats *st = &m->st;
+	struct media_ssrc *k;
+	uint64_t lost, dup, reordered;
 	uint32_t ssrc;
 
 	if (rtp_check(p, len) < 0) {
@@ -248,23 +282,38 @@ static void media_rtp_input(media_stream *m, const tv_ep *from, const uint8_t *p
 	ssrc = get32(p + 8);
 	st->rtp_rx++;
 	st->rtp_rx_bytes += len;
-	sink_src(st, from);
-	if (!k->have_rx) {
-		k->have_rx = true;
+	sink_src(st->src, &st->nsrc, MEDIA_SOURCES, from);
+	if (!m->have_rx) {
+		m->have_rx = true;
 		st->first_rx = now;
-	} else if (now - k->last_rx > st->max_gap) {
-		st->max_gap = now - k->last_rx;
+	} else if (now - m->last_rx > st->max_gap) {
+		st->max_gap = now - m->last_rx;
 	}
-	k->last_rx = st->last_rx = now;
-	if (!k->have_seq) {
+	m->last_rx = st->last_rx = now;
+	if (st->nssrc == 0)
 		st->remote_ssrc = ssrc;
-	} else if (ssrc != st->remote_ssrc) {
+	else if (ssrc != st->remote_ssrc)
 		st->ssrc_changes++;
+	k = sink_ssrc(m, ssrc, now);
+	if (!k) {
+		st->ssrc_overflow++;
 		return;
 	}
-	if (sink_seq(m, get16(p + 2)))
-		sink_jitter(m, get32(p + 4), now);
-	st->lost = k->lost_before + sink_lost(k);
+	k->st.rx++;
+	k->st.bytes += len;
+	k->st.last_rx = now;
+	sink_src(k->st.src, &k->st.nsrc, MEDIA_SSRC_SOURCES, from);
+	lost = k->st.lost;
+	dup = k->st.dup;
+	reordered = k->st.reordered;
+	if (sink_seq(k, get16(p + 2)))
+		sink_jitter(m, k, get32(p + 4), now);
+	k->st.lost = k->lost_before + sink_lost(k);
+	/* The stream's sums follow (lost may fall when a late packet comes). */
+	st->lost = st->lost - lost + k->st.lost;
+	st->dup += k->st.dup - dup;
+	st->reordered += k->st.reordered - reordered;
+	st->jitter_ms = m->rx[0].st.jitter_ms;
 }
 
 /* A compound RTCP packet (RFC 3550 A.2): every part version 2 with a
@@ -308,10 +357,10 @@ static void media_rtcp_input(media_stream *m, const uint8_t *p, size_t len, tv_t
 	m->st.rtcp_sr_rx += nsr;
 	m->st.rtcp_rr_rx += nrr;
 	if (have_lsr) {
-		m->rx.have_lsr = true;
-		m->rx.lsr = lsr;
-		m->rx.lsr_ssrc = lsr_ssrc;
-		m->rx.lsr_at = now;
+		m->have_lsr = true;
+		m->lsr = lsr;
+		m->lsr_ssrc = lsr_ssrc;
+		m->lsr_at = now;
 	}
 	return;
 bad:
@@ -363,7 +412,7 @@ static void media_send_rtp(media_stream *m)
 	put16(b + 2, m->seq);
 	put32(b + 4, m->ts);
 	put32(b + 8, m->cfg.ssrc);
-	if (m->cfg.pt >= 96) {
+	if (m->cfg.pt >= 96 && m->cfg.payload_len >= 2) {
 		/* A dynamic payload type is video here (H.264 in the phones' SDP):
 		 * send a well-formed filler-data NAL unit (RFC 6184 single NAL
 		 * unit packet, type 12: 0xff bytes, RBSP trailing bits) so
@@ -381,26 +430,28 @@ static void media_send_rtp(media_stream *m)
 	m->seq++;
 	m->st.rtp_tx++;
 	m->st.rtp_tx_bytes += len;
+	if (m->rtp_left && --m->rtp_left == 0)
+		m->rtp_on = false;
 }
 
-/* One report block about the tracked remote SSRC (RFC 3550 6.4.1). */
+/* One report block about the first SSRC heard (RFC 3550 6.4.1). */
 static void rtcp_put_block(media_stream *m, uint8_t *q, tv_time now)
 {
-	struct media_sink *k = &m->rx;
+	struct media_ssrc *k = &m->rx[0];
 	uint64_t expected = (uint64_t)(k->max - k->base + 1);
 	uint64_t exp_int = expected - k->exp_prior, rcv_int = k->received - k->rcv_prior;
-	uint64_t cum = m->st.lost > 0x7fffff ? 0x7fffff : m->st.lost;
+	uint64_t cum = k->st.lost > 0x7fffff ? 0x7fffff : k->st.lost;
 	uint32_t fraction = 0, dlsr = 0, lsr = 0;
 
 	if (exp_int > rcv_int)
 		fraction = (uint32_t)(((exp_int - rcv_int) << 8) / exp_int);
 	k->exp_prior = expected;
 	k->rcv_prior = k->received;
-	if (k->have_lsr && k->lsr_ssrc == m->st.remote_ssrc) {
-		lsr = k->lsr;
-		dlsr = (uint32_t)((uint64_t)(now - k->lsr_at) * 65536 / 1000000);
+	if (m->have_lsr && m->lsr_ssrc == k->st.ssrc) {
+		lsr = m->lsr;
+		dlsr = (uint32_t)((uint64_t)(now - m->lsr_at) * 65536 / 1000000);
 	}
-	put32(q, m->st.remote_ssrc);
+	put32(q, k->st.ssrc);
 	put32(q + 4, (fraction > 255 ? 255 : fraction) << 24 | (uint32_t)cum);
 	put32(q + 8, (uint32_t)(k->max - 65536));
 	put32(q + 12, (uint32_t)(k->jitter_q4 >> 4));
@@ -408,30 +459,26 @@ static void rtcp_put_block(media_stream *m, uint8_t *q, tv_time now)
 	put32(q + 20, dlsr);
 }
 
-/* SR or RR, then SDES with one CNAME chunk. Returns the length. */
-static size_t rtcp_build(media_stream *m, uint8_t *b, tv_time now)
+size_t media_rtcp_write(uint8_t *b, uint32_t ssrc, const media_sr *sr, const uint8_t *blocks, int nblocks,
+			const char *cname)
 {
-	bool sr = m->st.rtp_tx != m->tx_at_report[0];
-	int rc = m->rx.have_seq ? 1 : 0;
-	size_t off = 8, clen = strlen(m->cname), sdes;
+	size_t off = sr ? 28 : 8, clen = strnlen(cname, 63), sdes;
 
-	b[0] = (uint8_t)(0x80 | rc);
+	if (nblocks < 0 || nblocks > 4)
+		nblocks = 0;
+	b[0] = (uint8_t)(0x80 | nblocks);
 	b[1] = sr ? RTCP_SR : RTCP_RR;
-	put32(b + 4, m->cfg.ssrc);
+	put32(b + 4, ssrc);
 	if (sr) {
-		uint64_t ntp = media_ntp(now);
-		put32(b + 8, (uint32_t)(ntp >> 32));
-		put32(b + 12, (uint32_t)ntp);
-		/* The timestamp of the tick at next_rtp, wound back to now. */
-		put32(b + 16, m->ts - media_units(m, m->next_rtp - now));
-		put32(b + 20, (uint32_t)m->st.rtp_tx);
-		put32(b + 24, (uint32_t)(m->st.rtp_tx * m->cfg.payload_len));
-		off = 28;
+		put32(b + 8, (uint32_t)(sr->ntp >> 32));
+		put32(b + 12, (uint32_t)sr->ntp);
+		put32(b + 16, sr->rtp_ts);
+		put32(b + 20, sr->packets);
+		put32(b + 24, sr->octets);
 	}
-	if (rc) {
-		rtcp_put_block(m, b + off, now);
-		off += 24;
-	}
+	if (nblocks)
+		memcpy(b + off, blocks, 24 * (size_t)nblocks);
+	off += 24 * (size_t)nblocks;
 	put16(b + 2, (uint16_t)(off / 4 - 1));
 	/* SDES: chunk = SSRC, CNAME item, END, zero padding to 32 bits. */
 	sdes = 4 + 4 + ((2 + clen + 1 + 3) & ~(size_t)3);
@@ -439,13 +486,33 @@ static size_t rtcp_build(media_stream *m, uint8_t *b, tv_time now)
 	b[off] = 0x81;
 	b[off + 1] = RTCP_SDES;
 	put16(b + off + 2, (uint16_t)(sdes / 4 - 1));
-	put32(b + off + 4, m->cfg.ssrc);
+	put32(b + off + 4, ssrc);
 	b[off + 8] = 1;
 	b[off + 9] = (uint8_t)clen;
-	memcpy(b + off + 10, m->cname, clen);
+	memcpy(b + off + 10, cname, clen);
+	return off + sdes;
+}
+
+/* SR (if RTP went out since the second-previous report, RFC 3550 6.4) or
+ * RR, with a block about the first SSRC heard, then SDES CNAME. */
+static size_t rtcp_build(media_stream *m, uint8_t *b, tv_time now)
+{
+	media_sr sr = {
+		.ntp = media_ntp(now),
+		/* The timestamp of the tick at next_rtp, wound back to now. */
+		.rtp_ts = m->ts - media_units(m, m->next_rtp - now),
+		.packets = (uint32_t)m->st.rtp_tx,
+		.octets = (uint32_t)(m->st.rtp_tx * m->cfg.payload_len),
+	};
+	bool is_sr = m->st.rtp_tx != m->tx_at_report[0];
+	uint8_t blk[24];
+	int nblk = m->st.nssrc > 0;
+
+	if (nblk)
+		rtcp_put_block(m, blk, now);
 	m->tx_at_report[0] = m->tx_at_report[1];
 	m->tx_at_report[1] = m->st.rtp_tx;
-	return off + sdes;
+	return media_rtcp_write(b, m->cfg.ssrc, is_sr ? &sr : NULL, blk, nblk, m->cname);
 }
 
 static void media_send_rtcp(media_stream *m, tv_time now)
@@ -472,7 +539,7 @@ static void media_on_timeout(tv_timer *t, tv_time now)
 	media_stream *m = t->arg;
 
 	if (now >= m->next_rtp) {
-		if (!m->muted && m->have_rem_rtp)
+		if (!m->muted && m->rtp_on && m->have_rem_rtp)
 			media_send_rtp(m);
 		if (m->st.rtp_tx && !m->st.first_tx)
 			m->st.first_tx = now;
@@ -519,7 +586,7 @@ media_stream *media_new(tv_host *h, uint16_t rtp_port, uint16_t rtcp_port, const
 		m->cfg.clock_rate = 8000;
 	if (m->cfg.rtcp_interval <= 0)
 		m->cfg.rtcp_interval = TV_SEC(5);
-	if (m->cfg.payload_len > MEDIA_PKT_MAX - MEDIA_RTP_HDR || m->cfg.pt > 127) {
+	if (m->cfg.payload_len > MEDIA_PAYLOAD_MAX || m->cfg.pt > 127) {
 		*err = TV_EINVAL;
 		goto fail;
 	}
@@ -528,7 +595,8 @@ media_stream *media_new(tv_host *h, uint16_t rtp_port, uint16_t rtcp_port, const
 	m->seq = (uint16_t)tv_rng_next(rng);
 	m->ts = (uint32_t)tv_rng_next(rng);
 	m->spp = media_units(m, m->cfg.ptime);
-	m->rx.bad_seq = -1;
+	m->rtp_on = !m->cfg.manual;
+	m->rtp_left = m->cfg.count;
 	snprintf(m->cname, sizeof(m->cname), "%.31s@%s", host_name(h), tv_ip_fmt(host_ip(h), ip));
 
 	m->rtp = media_bind(m, rtp_port, media_rx_rtp, err);
@@ -623,6 +691,25 @@ void media_mute(media_stream *m, bool mute)
 	m->muted = mute;
 }
 
+void media_rtp_set(media_stream *m, bool on, uint64_t count)
+{
+	if (on && !m->rtp_on)
+		m->marker = true;
+	m->rtp_on = on;
+	m->rtp_left = on ? count : 0;
+}
+
 const media_stats *media_get_stats(const media_stream *m) { return &m->st; }
+int media_ssrc_count(const media_stream *m) { return m->st.nssrc; }
+
+const media_ssrc_stats *media_ssrc_at(const media_stream *m, int i)
+{
+	return i >= 0 && i < m->st.nssrc ? &m->rx[i].st : NULL;
+}
+
+const media_ssrc_stats *media_ssrc_find(const media_stream *m, uint32_t ssrc)
+{
+	return media_ssrc_at(m, ssrc_index(m, ssrc));
+}
 uint16_t media_rtp_port(const media_stream *m) { return m->rtp_port; }
 uint16_t media_rtcp_port(const media_stream *m) { return m->rtcp_port; }

@@ -101,6 +101,13 @@ typedef struct sipua_cfg {
 					 * (a large request, RFC 3261 18.1.1) [0: none] */
 	bool fold;                      /* fold the Via and Contact lines of every message
 					 * it writes onto continuation lines (sipmsg_fold) */
+	/* Media of every call (media_cfg); the SDP still offers PCMU (0) and
+	 * H.264 (96) whatever pt says. */
+	uint32_t ssrc;                  /* SSRC of every stream [0: random per stream] */
+	uint8_t pt;                     /* audio RTP payload type [0]; video sends 96 */
+	uint16_t payload_len;           /* RTP payload bytes [0: 160] */
+	uint64_t media_count;           /* RTP packets each stream sends, then stops [0: no limit] */
+	bool media_manual;              /* RTP waits for media_rtp_set on sipua_media */
 } sipua_cfg;
 
 enum sipua_call_state {

@@ -108,11 +108,15 @@ static void sdp_local(const sipua *ua, const sipmsg_sdp *peer, sipmsg_sdp *out)
 	sipmsg_sdp_local(&p, peer, out);
 }
 
-/* Open (or re-open, if its ports changed) the stream for what we wrote. */
+/* Open (or re-open, if its ports changed) the stream for what we wrote. A
+ * new stream starts afresh: counters, RTP gate (cfg.media_manual) and
+ * budget (cfg.media_count). */
 static int media_open(sipua *ua, int k, const sipmsg_media *mine)
 {
-	media_cfg mc = { .pt = k == SIPMSG_VIDEO ? 96 : 0, .clock_rate = k == SIPMSG_VIDEO ? 90000 : 0,
-			 .rtcp_mux = mine->mux, .asymmetric = ua->cfg.asymmetric_rtp };
+	media_cfg mc = { .pt = k == SIPMSG_VIDEO ? 96 : ua->cfg.pt, .clock_rate = k == SIPMSG_VIDEO ? 90000 : 0,
+			 .rtcp_mux = mine->mux, .asymmetric = ua->cfg.asymmetric_rtp, .ssrc = ua->cfg.ssrc,
+			 .payload_len = ua->cfg.payload_len, .count = ua->cfg.media_count,
+			 .manual = ua->cfg.media_manual };
 	uint16_t rtcp = mine->mux ? mine->port : mine->rtcp_port ? mine->rtcp_port : (uint16_t)(mine->port + 1);
 	media_stream *m = ua->ms[k];
 	int err;

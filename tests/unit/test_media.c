@@ -536,6 +536,7 @@ Test(media, ssrc_change)
 	media_cfg c1 = { .ssrc = 0x1111 }, c2 = { .ssrc = 0x2222 };
 	media_stream *m2;
 	const media_stats *sb;
+	const media_ssrc_stats *r1, *r2;
 
 	world_init(&w, 11, NULL);
 	w.ma = stream(w.a, PA, PA + 1, &c1);
@@ -556,6 +557,29 @@ Test(media, ssrc_change)
 	cr_assert_eq(sb->rtp_rx, media_get_stats(w.ma)->rtp_tx + sb->ssrc_changes);
 	cr_assert_eq(sb->lost + sb->dup + sb->reordered, 0);
 	cr_assert_eq(sb->nsrc, 2);
+	/* One row per SSRC, in the order heard, each with its own source. */
+	cr_assert_eq(sb->nssrc, 2);
+	cr_assert_eq(media_ssrc_count(w.mb), 2);
+	r1 = media_ssrc_at(w.mb, 0);
+	r2 = media_ssrc_at(w.mb, 1);
+	cr_assert_null(media_ssrc_at(w.mb, 2));
+	cr_assert_null(media_ssrc_at(w.mb, -1));
+	cr_assert_eq(media_ssrc_find(w.mb, 0x2222), r2);
+	cr_assert_null(media_ssrc_find(w.mb, 0x3333));
+	cr_assert_eq(r1->ssrc, 0x1111);
+	cr_assert_eq(r1->rx, 101);
+	cr_assert_eq(r1->bytes, 101 * 172);
+	cr_assert_eq(r1->first_rx, TV_MS(5));
+	cr_assert_eq(r1->last_rx, TV_MS(2005));
+	cr_assert_eq(r1->nsrc, 1);
+	cr_assert(tv_ep_eq(&r1->src[0].ep, &(tv_ep){ tv_ip4(IP_A), PA }));
+	cr_assert_eq(r2->ssrc, 0x2222);
+	cr_assert_eq(r2->rx, 51);
+	cr_assert_eq(r2->first_rx, TV_MS(1005));
+	cr_assert_eq(r2->nsrc, 1);
+	cr_assert(tv_ep_eq(&r2->src[0].ep, &(tv_ep){ tv_ip4(IP_A), PA + 100 }));
+	cr_assert_eq(r2->src[0].n, 51);
+	cr_assert_eq(r1->lost + r1->dup + r2->lost + r2->dup, 0);
 	media_free(m2);
 	world_free(&w);
 }
@@ -651,5 +675,230 @@ Test(media, bad_config)
 	media_free(m);
 	m = stream(w.a, PA - 1000, PA - 999, NULL);
 	media_free(m);
+	world_free(&w);
+}
+
+/* Hand-made RTP from a plain socket on a, to b's stream on PB. */
+struct inj {
+	struct world w;
+	struct cap unused;
+	tv_udp *s;
+	const media_stats *sb;
+};
+
+static void inj_init(struct inj *t, uint64_t seed)
+{
+	world_init(&t->w, seed, NULL);
+	t->w.mb = stream(t->w.b, PB, PB + 1, NULL);
+	memset(&t->unused, 0, sizeof(t->unused));
+	t->s = raw_bind(t->w.a, PA, &t->unused);
+	t->sb = media_get_stats(t->w.mb);
+}
+
+static void inj_free(struct inj *t)
+{
+	host_udp_close(t->s);
+	world_free(&t->w);
+}
+
+static void inj_rtp(struct inj *t, uint32_t ssrc, uint16_t seq)
+{
+	tv_ep to = tv_ep4(IP_B, PB);
+	uint8_t p[12];
+
+	rtp_hdr(p, seq, 160u * seq, ssrc);
+	cr_assert_eq(host_udp_send(t->s, &to, p, sizeof(p)), 0);
+	run(&t->w, TV_MS(20));
+}
+
+/* A stranger heard first: the real stream is counted in its own sequence
+ * space, so its loss is its own (3) and the stranger adds none, whatever
+ * the two sequence spaces. */
+Test(media, stranger_first_does_not_inflate_loss)
+{
+	struct inj t;
+	const media_ssrc_stats *x, *r;
+
+	inj_init(&t, 15);
+	for (uint16_t q = 0; q < 5; q++)
+		inj_rtp(&t, 0x5ca1ab1e, q);
+	for (uint16_t q = 40000; q < 40050; q++) {
+		if (q % 10 == 0)        /* the stranger goes on, in its own space */
+			inj_rtp(&t, 0x5ca1ab1e, (uint16_t)(5 + (q - 40000) / 10));
+		if (q < 40010 || q >= 40013)
+			inj_rtp(&t, 0x1234, q);         /* the real stream loses 3 */
+	}
+	cr_assert_eq(t.sb->remote_ssrc, 0x5ca1ab1e, "the first SSRC heard");
+	cr_assert_eq(t.sb->nssrc, 2);
+	x = media_ssrc_at(t.w.mb, 0);
+	r = media_ssrc_find(t.w.mb, 0x1234);
+	cr_assert_not_null(r);
+	cr_assert_eq(x->rx, 10);
+	cr_assert_eq(x->lost, 0);
+	cr_assert_eq(x->nsrc, 1);
+	cr_assert(tv_ep_eq(&x->src[0].ep, &(tv_ep){ tv_ip4(IP_A), PA }));
+	cr_assert_eq(r->rx, 47);
+	cr_assert_eq(r->bytes, 47 * 12);
+	cr_assert_eq(r->lost, 3);
+	cr_assert_eq(r->dup + r->reordered, 0);
+	cr_assert_eq(t.sb->lost, 3, "the sum over SSRCs");
+	cr_assert_eq(t.sb->ssrc_changes, 47, "packets not from the first SSRC");
+	cr_assert_eq(t.sb->rtp_rx, 57);
+	cr_assert_eq(t.sb->dup + t.sb->reordered + t.sb->ssrc_overflow, 0);
+	/* A late packet of the real stream brings its loss, and the sum, down;
+	 * a duplicate counts for its SSRC and the stream. */
+	inj_rtp(&t, 0x1234, 40011);
+	inj_rtp(&t, 0x1234, 40011);
+	cr_assert_eq(r->lost, 2);
+	cr_assert_eq(r->reordered, 1);
+	cr_assert_eq(r->dup, 1);
+	cr_assert_eq(t.sb->lost, 2);
+	cr_assert_eq(t.sb->reordered, 1);
+	cr_assert_eq(t.sb->dup, 1);
+	inj_free(&t);
+}
+
+/* Beyond MEDIA_SSRCS SSRCs, packets are counted in ssrc_overflow only. */
+Test(media, ssrc_overflow)
+{
+	struct inj t;
+
+	inj_init(&t, 16);
+	for (uint32_t k = 0; k < MEDIA_SSRCS + 2; k++)
+		for (uint16_t q = 0; q < 3; q++)
+			inj_rtp(&t, 0x100 + k, (uint16_t)(q * 2));     /* every other: 2 lost each */
+	cr_assert_eq(t.sb->nssrc, MEDIA_SSRCS);
+	cr_assert_eq(t.sb->ssrc_overflow, 6);
+	cr_assert_eq(t.sb->rtp_rx, 3 * (MEDIA_SSRCS + 2));
+	cr_assert_eq(t.sb->ssrc_changes, 3 * (MEDIA_SSRCS + 1));
+	cr_assert_eq(t.sb->lost, 2 * MEDIA_SSRCS);
+	cr_assert_eq(media_ssrc_at(t.w.mb, MEDIA_SSRCS - 1)->ssrc, 0x100 + MEDIA_SSRCS - 1);
+	cr_assert_null(media_ssrc_at(t.w.mb, MEDIA_SSRCS));
+	cr_assert_null(media_ssrc_find(t.w.mb, 0x100 + MEDIA_SSRCS));
+	inj_free(&t);
+}
+
+/* cfg.count: exactly that many RTP packets, then RTP stops while RTCP
+ * goes on; media_rtp_set gives a new budget, its first packet marked. */
+Test(media, count_stops_after_n)
+{
+	struct world w;
+	media_cfg ca = { .count = 7, .rtcp_interval = TV_SEC(1), .pt = 8, .payload_len = 80, .ssrc = 0xabc };
+	struct cap rtp = { 0 };
+	tv_udp *s;
+	const media_stats *sa;
+
+	world_init(&w, 17, NULL);
+	s = raw_bind(w.b, PB, &rtp);
+	w.ma = stream(w.a, PA, PA + 1, &ca);
+	w.mb = stream(w.b, PB + 10, PB + 1, NULL);
+	aim(w.ma, IP_B, PB, PB + 1);
+	sa = media_get_stats(w.ma);
+	media_start(w.ma);
+	run(&w, TV_SEC(3));
+	cr_assert_eq(sa->rtp_tx, 7);
+	cr_assert_eq(sa->rtp_tx_bytes, 7 * 92);
+	cr_assert_eq(rtp.n, 7);
+	cr_assert_eq(rtp.len[0], 92);
+	cr_assert_eq(rtp.pkt[0][1], 0x88, "marker, PT 8");
+	cr_assert_eq(rtp.pkt[6][1], 0x08);
+	cr_assert_eq(rd32(rtp.pkt[6] + 8), 0xabc);
+	cr_assert_eq(media_get_stats(w.mb)->rtcp_rx, 3, "RTCP at 0.5, 1.5, 2.5 s");
+	media_rtp_set(w.ma, true, 3);
+	run(&w, TV_SEC(1));
+	cr_assert_eq(sa->rtp_tx, 10);
+	cr_assert_eq(rtp.n, 10);
+	cr_assert_eq(rtp.pkt[7][1], 0x88, "a new talkspurt");
+	cr_assert_eq(rd16(rtp.pkt[7] + 2), (uint16_t)(rd16(rtp.pkt[6] + 2) + 1), "no gap in sequence");
+	cr_assert_eq(rd32(rtp.pkt[7] + 4) - rd32(rtp.pkt[6] + 4), (uint32_t)(rtp.at[7] - rtp.at[6]) / 125,
+		     "the timestamp kept pace");
+	cr_assert_eq(rtp.pkt[8][1], 0x08);
+	host_udp_close(s);
+	world_free(&w);
+}
+
+/* cfg.manual: the stream runs (RTCP) but sends no RTP until the gate
+ * opens; closing it stops RTP again; the receiver sees no loss. */
+Test(media, manual_start_and_stop)
+{
+	struct world w;
+	media_cfg ca = { .manual = true, .rtcp_interval = TV_SEC(1) };
+	const media_stats *sa, *sb;
+
+	world_init(&w, 18, NULL);
+	call_setup(&w, &ca, NULL);
+	sa = media_get_stats(w.ma);
+	sb = media_get_stats(w.mb);
+	media_start(w.ma);
+	run(&w, TV_SEC(2));
+	cr_assert_eq(sa->rtp_tx, 0);
+	cr_assert_eq(sa->rtcp_tx, 2);
+	cr_assert_eq(sb->rtcp_rr_rx, 2, "nothing sent: RR");
+	media_rtp_set(w.ma, true, 0);
+	run(&w, TV_SEC(1));
+	cr_assert_eq(sa->rtp_tx, 50);
+	media_rtp_set(w.ma, false, 0);
+	run(&w, TV_SEC(1));
+	cr_assert_eq(sa->rtp_tx, 50);
+	media_rtp_set(w.ma, true, 0);
+	run(&w, TV_SEC(1));
+	media_stop(w.ma);
+	run(&w, TV_SEC(1));
+	cr_assert_eq(sa->rtp_tx, 100);
+	cr_assert_eq(sb->rtp_rx, 100);
+	cr_assert_eq(sb->lost + sb->dup + sb->reordered, 0);
+	cr_assert_eq(sb->jitter_ms, 0.0, "the timestamp kept pace while closed");
+	cr_assert_eq(media_ssrc_at(w.mb, 0)->rx, 100);
+	world_free(&w);
+}
+
+/* media_rtcp_write: an SR and an RR with no block, each a valid compound
+ * the sink counts, with the lengths RFC 3550 6.4 asks. */
+Test(media, rtcp_write)
+{
+	struct world w;
+	struct cap unused = { 0 };
+	media_sr sr = { .ntp = media_ntp(TV_MS(1500)), .rtp_ts = 12000, .packets = 3, .octets = 480 };
+	uint8_t b[MEDIA_RTCP_MAX];
+	tv_ep to;
+	tv_udp *s;
+	size_t n;
+	const media_stats *sb;
+
+	cr_assert_eq(media_ntp(TV_MS(1500)), (NTP_EPOCH + 1) << 32 | 0x80000000u);
+	n = media_rtcp_write(b, 0x5ca1ab1e, &sr, NULL, 0, "x@1.2.3.4");
+	cr_assert_eq(n, 28 + 8 + 12);
+	cr_assert_eq(b[0], 0x80);
+	cr_assert_eq(b[1], 200);
+	cr_assert_eq(rd16(b + 2), 6);
+	cr_assert_eq(rd32(b + 8), NTP_EPOCH + 1);
+	cr_assert_eq(rd32(b + 16), 12000);
+	cr_assert_eq(rd32(b + 20), 3);
+	cr_assert_eq(rd32(b + 24), 480);
+	cr_assert_eq(b[28], 0x81);
+	cr_assert_eq(b[29], 202);
+	cr_assert_eq(rd16(b + 30), 4);
+	cr_assert_eq(rd32(b + 32), 0x5ca1ab1e);
+	cr_assert_eq(b[37], 9);
+	cr_assert_eq(memcmp(b + 38, "x@1.2.3.4", 9), 0);
+	cr_assert_eq(b[47], 0, "END, padded to 32 bits");
+
+	world_init(&w, 19, NULL);
+	w.mb = stream(w.b, PB, PB + 1, NULL);
+	s = raw_bind(w.a, PA, &unused);
+	sb = media_get_stats(w.mb);
+	to = tv_ep4(IP_B, PB + 1);
+	cr_assert_eq(host_udp_send(s, &to, b, n), 0);
+	n = media_rtcp_write(b, 7, NULL, NULL, 0, "a-much-longer-name-that-pads@192.168.100.200");
+	cr_assert_eq(n % 4, 0);
+	cr_assert_eq(b[1], 201);
+	cr_assert_eq(rd16(b + 2), 1);
+	cr_assert_eq(host_udp_send(s, &to, b, n), 0);
+	run(&w, TV_SEC(1));
+	cr_assert_eq(sb->rtcp_rx, 2);
+	cr_assert_eq(sb->rtcp_sr_rx, 1);
+	cr_assert_eq(sb->rtcp_rr_rx, 1);
+	cr_assert_eq(sb->bad, 0);
+	host_udp_close(s);
 	world_free(&w);
 }

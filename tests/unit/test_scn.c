@@ -126,3 +126,34 @@ Test(scn, scenario_without_expectations_fails)
 	unlink(p);
 	free(p);
 }
+
+/* 'media' on a stream the phone does not have (no call yet) is a failed
+ * check at its line, as is 'expect media'; the run goes on. */
+Test(scn, media_without_a_stream_fails_at_run_time)
+{
+	char *p = write_tmp("link internet\n"
+			    "link core\n"
+			    "softswitch ss link=core ip=10.0.0.100\n"
+			    "proxy px access=internet:198.51.100.10 core=core:10.0.0.1 softswitch=ss\n"
+			    "phone a link=internet ip=198.51.100.20 via=px media=manual ssrc=0x10\n"
+			    "media a start count=5\n"
+			    "media a stop stream=video\n"
+			    "expect media a ssrc=0x5ca1ab1e rx=0\n"
+			    "expect phone a state=idle\n");
+	scn_file f;
+	scn_opts o = { 0 };
+	scn_result r;
+
+	cr_assert_eq(scn_load(p, &f), 0);
+	cr_assert_eq(scn_check(&f), 0);
+	cr_assert_eq(scn_run(&f, &o, &r), 0);
+	cr_assert_eq(r.failed, 3, "%s", r.failures);
+	cr_assert_eq(r.expects, 4);
+	cr_assert(strstr(r.failures, ":6: media a start: audio media of a: there is no such stream now\n"), "%s", r.failures);
+	cr_assert(strstr(r.failures, ":7: media a stop: video media of a: there is no such stream now\n"), "%s", r.failures);
+	cr_assert(strstr(r.failures, ":8: audio media of a, SSRC 0x5ca1ab1e: there is no such stream\n"), "%s", r.failures);
+	scn_result_free(&r);
+	scn_file_free(&f);
+	unlink(p);
+	free(p);
+}
