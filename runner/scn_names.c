@@ -153,7 +153,7 @@ static int name_phone(scn_ctx *c, const char *full, sym *ph, char **part, int n,
 	ms = media_get_stats(m);
 	if (!ms->rtp_rx)
 		return ctx_err(c, "'%s': phone %s has received no RTP yet", full, ph->name);
-	*ep = ms->src[ms->nsrc - 1].ep;   /* TODO(merge): the last packet's source */
+	*ep = ms->last_src;
 	return 0;
 }
 

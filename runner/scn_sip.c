@@ -633,7 +633,7 @@ int sip_expect_media(scn_ctx *c, const scn_stmt *st)
 {
 	static const char *const keys[] = { "stream", "rtp-rx", "rtp-tx", "rtcp-rx", "lost", "dup", "bad",
 					    "ssrc-changes", "sources", "from", "max-gap", "bytes-rx", "ssrcs",
-					    "ssrc-overflow", "ssrc", "rx", "bytes", NULL };
+					    "ssrc-overflow", "ssrc", "rx", "bytes", "rtcp", NULL };
 	static const media_ssrc_stats never = { 0 };    /* an SSRC never heard */
 	opts o;
 	const opt *v, *so;
@@ -642,6 +642,7 @@ int sip_expect_media(scn_ctx *c, const scn_stmt *st)
 	uint32_t ssrc = 0;
 	const media_stats *ms = NULL;
 	const media_ssrc_stats *row = NULL;
+	uint64_t rtcp_n = 0;
 	char what[96];
 
 	if (st->argc < 4)
@@ -656,11 +657,11 @@ int sip_expect_media(scn_ctx *c, const scn_stmt *st)
 	nchecks = o.n - (v != NULL) - (so != NULL);
 	for (int i = 0; i < o.n; i++) {
 		const char *k = o.v[i].key;
-		bool one = !strcmp(k, "rx") || !strcmp(k, "bytes");
+		bool one = !strcmp(k, "rx") || !strcmp(k, "bytes") || !strcmp(k, "rtcp");
 		bool both = one || !strcmp(k, "stream") || !strcmp(k, "ssrc") || !strcmp(k, "lost") ||
 			    !strcmp(k, "dup") || !strcmp(k, "from");
 		if (so && !both)
-			return ctx_err(c, "expect media: with ssrc=, only rx, bytes, lost, dup and from (got '%s')", k);
+			return ctx_err(c, "expect media: with ssrc=, only rx, bytes, rtcp, lost, dup and from (got '%s')", k);
 		if (!so && one)
 			return ctx_err(c, "%s needs ssrc=N (rtp-rx and bytes-rx count every SSRC)", k);
 	}
@@ -677,6 +678,7 @@ int sip_expect_media(scn_ctx *c, const scn_stmt *st)
 			return 0;
 		}
 		ms = media_get_stats(m);
+		rtcp_n = so ? media_rtcp_from(m, ssrc) : 0;
 		if (so && !(row = media_ssrc_find(m, ssrc)))
 			row = &never;
 	}
@@ -699,6 +701,7 @@ int sip_expect_media(scn_ctx *c, const scn_stmt *st)
 		if (row) {
 			const struct { const char *k; uint64_t v; } t[] = {
 				{ "rx", row->rx }, { "bytes", row->bytes }, { "lost", row->lost }, { "dup", row->dup },
+				{ "rtcp", rtcp_n },
 			};
 			for (size_t k = 0; k < sizeof(t) / sizeof(t[0]); k++)
 				if (!strcmp(v->key, t[k].k))

@@ -283,6 +283,7 @@ static void media_rtp_input(media_stream *m, const tv_ep *from, const uint8_t *p
 	st->rtp_rx++;
 	st->rtp_rx_bytes += len;
 	sink_src(st->src, &st->nsrc, MEDIA_SOURCES, from);
+	st->last_src = *from;
 	if (!m->have_rx) {
 		m->have_rx = true;
 		st->first_rx = now;
@@ -354,6 +355,16 @@ static void media_rtcp_input(media_stream *m, const uint8_t *p, size_t len, tv_t
 		off += plen;
 	}
 	m->st.rtcp_rx++;
+	{
+		uint32_t from = get32(p + 4);
+		int i;
+		for (i = 0; i < m->st.nrtcp_from && m->st.rtcp_from[i].ssrc != from; i++)
+			;
+		if (i == m->st.nrtcp_from && i < MEDIA_SSRCS)
+			m->st.rtcp_from[m->st.nrtcp_from++].ssrc = from;
+		if (i < MEDIA_SSRCS)
+			m->st.rtcp_from[i].n++;
+	}
 	m->st.rtcp_sr_rx += nsr;
 	m->st.rtcp_rr_rx += nrr;
 	if (have_lsr) {
@@ -705,6 +716,14 @@ int media_ssrc_count(const media_stream *m) { return m->st.nssrc; }
 const media_ssrc_stats *media_ssrc_at(const media_stream *m, int i)
 {
 	return i >= 0 && i < m->st.nssrc ? &m->rx[i].st : NULL;
+}
+
+uint64_t media_rtcp_from(const media_stream *m, uint32_t ssrc)
+{
+	for (int i = 0; i < m->st.nrtcp_from; i++)
+		if (m->st.rtcp_from[i].ssrc == ssrc)
+			return m->st.rtcp_from[i].n;
+	return 0;
 }
 
 const media_ssrc_stats *media_ssrc_find(const media_stream *m, uint32_t ssrc)

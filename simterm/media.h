@@ -84,9 +84,14 @@ typedef struct media_stats {
 	uint64_t ssrc_changes;          /* RTP packets from any SSRC but the first heard */
 	int nssrc;                      /* distinct SSRCs tracked (media_ssrc_at) */
 	uint64_t ssrc_overflow;         /* RTP packets from SSRCs heard after MEDIA_SSRCS others */
+	/* valid RTCP compounds by the sender SSRC of their first SR/RR (an
+	 * injector's reports are told from the peer's); more are not tracked */
+	struct { uint32_t ssrc; uint64_t n; } rtcp_from[MEDIA_SSRCS];
+	int nrtcp_from;
 	double jitter_ms;               /* RFC 3550 estimate for remote_ssrc, in milliseconds */
 	tv_time first_rx, last_rx;      /* 0 if nothing arrived */
 	tv_time first_tx;               /* the first RTP packet sent; 0 if none */
+	tv_ep last_src;                 /* where the latest RTP packet came from */
 	tv_time max_gap;                /* longest interval between two RTP arrivals */
 	media_src src[MEDIA_SOURCES];   /* RTP sources seen */
 	int nsrc;
@@ -111,6 +116,8 @@ const media_stats *media_get_stats(const media_stream *m);
  * media_ssrc_count - 1; NULL outside). media_ssrc_find: NULL if never heard. */
 int media_ssrc_count(const media_stream *m);
 const media_ssrc_stats *media_ssrc_at(const media_stream *m, int i);
+/* RTCP compounds received whose sender SSRC is ssrc (0 if never heard). */
+uint64_t media_rtcp_from(const media_stream *m, uint32_t ssrc);
 const media_ssrc_stats *media_ssrc_find(const media_stream *m, uint32_t ssrc);
 uint16_t media_rtp_port(const media_stream *m);
 uint16_t media_rtcp_port(const media_stream *m);
