@@ -473,39 +473,52 @@ static int c_connect(scn_ctx *c, const scn_stmt *st)
 	return 0;
 }
 
+/* tcp-send CONNECTION size=BYTES | payload=hex:BYTES|file:PATH */
 static int c_tcp_send(scn_ctx *c, const scn_stmt *st)
 {
 	sym *s;
-	uint64_t size;
+	uint64_t size = 0;
 	opts o;
-	static const char *const keys[] = { "size", NULL };
+	const opt *v;
+	static const char *const keys[] = { "size", "payload", NULL };
 	rconn *rc;
-	uint8_t *buf;
+	uint8_t *buf = NULL;
+	int r;
 
 	if (st->argc != 3)
-		return ctx_err(c, "usage: tcp-send CONNECTION size=BYTES");
+		return ctx_err(c, "usage: tcp-send CONNECTION size=BYTES | payload=hex:BYTES|file:PATH");
 	s = need_sym(c, st->argv[1], SYM_TCP);
-	if (!s || opts_parse(c, st, 2, keys, false, &o) < 0 || !opts_get(&o, "size") ||
-	    opt_u64(c, opts_get(&o, "size"), &size) < 0)
-		return s ? ctx_err(c, "tcp-send needs size=BYTES") : -1;
-	if (size < 1 || size > (1u << 24))
+	if (!s || opts_parse(c, st, 2, keys, false, &o) < 0)
+		return -1;
+	if ((v = opts_get(&o, "payload"))) {
+		if (strncmp(v->val, "hex:", 4) && strncmp(v->val, "file:", 5))
+			return ctx_err(c, "tcp-send: payload=hex:BYTES or payload=file:PATH");
+		if (payload_bytes(c, v->val, &buf, &size) < 0)
+			return -1;
+	} else if (!(v = opts_get(&o, "size")) || opt_u64(c, v, &size) < 0) {
+		return v ? -1 : ctx_err(c, "tcp-send needs size=BYTES or payload=hex:BYTES|file:PATH");
+	} else if (size < 1 || size > (1u << 24)) {
 		return ctx_err(c, "size: must be 1 byte to 16 MiB");
-	if (c->dry)
+	}
+	if (c->dry) {
+		free(buf);
 		return 0;
+	}
 	rc = s->obj;
-	if (!rc->c)
-		return ctx_err(c, "tcp-send: connection %s is %s", s->name, rc->state);
-	buf = malloc(size);
-	if (!buf)
-		return ctx_err(c, "out of memory");
-	for (uint64_t i = 0; i < size; i++)
-		buf[i] = (uint8_t)('a' + i % 26);
-	if (host_tcp_send(rc->c, buf, size) < 0) {
+	if (!rc->c) {
 		free(buf);
 		return ctx_err(c, "tcp-send: connection %s is %s", s->name, rc->state);
 	}
+	if (!buf) {
+		buf = malloc(size);
+		if (!buf)
+			return ctx_err(c, "out of memory");
+		for (uint64_t i = 0; i < size; i++)
+			buf[i] = (uint8_t)('a' + i % 26);
+	}
+	r = host_tcp_send(rc->c, buf, size);
 	free(buf);
-	return 0;
+	return r < 0 ? ctx_err(c, "tcp-send: connection %s is %s", s->name, rc->state) : 0;
 }
 
 static int c_close(scn_ctx *c, const scn_stmt *st)

@@ -613,6 +613,17 @@ static int check_from(scn_ctx *c, const char *what, const opt *v, const media_sr
 	tv_ep ep;
 	uint64_t n = 0;
 
+	if (opt_is_show(v)) {   /* show ... from: every source heard, with its count */
+		char list[400] = "", e[TV_EP_STRLEN];
+		for (int k = 0; !c->dry && k < nsrc; k++) {
+			size_t l = strlen(list);
+			snprintf(list + l, sizeof(list) - l, "%s%s(%llu)", k ? "," : "", tv_ep_fmt(&src[k].ep, e),
+				 (unsigned long long)src[k].n);
+		}
+		if (!c->dry)
+			show_put(c, what, "from", "%s", nsrc ? list : "-");
+		return 0;
+	}
 	if (need_eq(c, v) < 0 || ctx_resolve(c, v->val, &ep, true) < 0)
 		return -1;
 	if (c->dry)
