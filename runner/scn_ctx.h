@@ -124,6 +124,7 @@ typedef struct scn_ctx {
 	int show_keys;          /* bare keys the current "show" named */
 	watch *watches;         /* expect received ... contains/lacks/matches */
 	int nwatches;
+	char *tapbuf;           /* a payload as a C string, for matches= */
 } scn_ctx;
 
 /* Report a problem with the current statement: in a dry run it is a

@@ -2,6 +2,7 @@
  * virtual time. Each subject has a table of the options it accepts; every
  * failed check records "file:line: what was expected, what was found". */
 #include "scn_ctx.h"
+#include "pkt.h"
 
 #include <regex.h>
 #include <stdlib.h>
@@ -133,8 +134,13 @@ static void watch_tap(void *arg, const uint8_t *pkt, size_t len, tv_time now)
 			continue;       /* a bare ACK, SYN or FIN carries no bytes */
 		w->seen++;
 		if (w->kind == 'm') {
-			regmatch_t m = { .rm_so = 0, .rm_eo = (regoff_t)(len - off) };
-			hit = regexec(w->re, (const char *)pkt + off, 1, &m, REG_STARTEND) == 0;
+			/* regexec wants a C string: a copy, NUL bytes read as '.' */
+			if (!c->tapbuf && !(c->tapbuf = malloc(PKT_IP_MAX + 1)))
+				continue;
+			for (size_t j = off; j < len; j++)
+				c->tapbuf[j - off] = pkt[j] ? (char)pkt[j] : '.';
+			c->tapbuf[len - off] = '\0';
+			hit = regexec(w->re, c->tapbuf, 0, NULL, 0) == 0;
 		} else {
 			hit = memmem(pkt + off, len - off, w->text, strlen(w->text)) != NULL;
 		}
@@ -173,6 +179,8 @@ void watches_free(scn_ctx *c)
 		}
 	}
 	free(c->watches);
+	free(c->tapbuf);
+	c->tapbuf = NULL;
 	c->watches = NULL;
 	c->nwatches = 0;
 }
