@@ -57,6 +57,8 @@ void proxy_cfg_default(proxy_cfg *cfg)
 	cfg->keepalive_misses = 3;
 	cfg->latch = PX_LATCH_SIGNALING_IP;
 	cfg->latch_window = TV_SEC(30);
+	cfg->trust = PX_TRUST_REGISTER;
+	cfg->untrusted_hold = TV_SEC(32);
 }
 
 /* ---- sending ---------------------------------------------------------- */
@@ -134,6 +136,27 @@ static void binding_transport(proxy *p, px_binding *b, const tv_ep *nat, tv_tcp 
 		tv_map_put(&p->by_nat, px_ep_key(nat), b);
 }
 
+void px_binding_move(proxy *p, px_binding *b, const tv_ep *nat, tv_tcp *tcp)
+{
+	binding_transport(p, b, nat, tcp);
+}
+
+void px_binding_trust(proxy *p, px_binding *b)
+{
+	px_binding *old;
+
+	if (b->trusted)
+		return;
+	b->trusted = true;
+	p->st.untrusted--;
+	host_timer_cancel(p->h, &b->ka);
+	if (!b->user[0])
+		return;
+	old = tv_map_get(&p->by_user, px_hash_str(b->user));
+	if (!old || !old->trusted || strcmp(old->user, b->user))
+		tv_map_put(&p->by_user, px_hash_str(b->user), b);
+}
+
 px_binding *px_binding_get(proxy *p, const tv_ep *nat, tv_tcp *tcp, const char *user, bool create)
 {
 	px_binding *b = NULL, **na;
@@ -143,10 +166,11 @@ px_binding *px_binding_get(proxy *p, const tv_ep *nat, tv_tcp *tcp, const char *
 	b = tcp ? tv_map_get(&p->by_tcp, (uintptr_t)tcp) : tv_map_get(&p->by_nat, px_ep_key(nat));
 	if (b || !create)
 		return b;
-	/* A terminal moving to a new NAT mapping or a new TCP connection keeps
-	 * its binding (and its core-side port): the softswitch keeps seeing
-	 * the same address. */
-	if (user && user[0]) {
+	/* trust=any: a terminal moving to a new NAT mapping or a new TCP
+	 * connection keeps its binding (and its core-side port) on its first
+	 * request. (trust=register moves it only on the core's 2xx to a
+	 * REGISTER from the new address: sip_alg.c.) */
+	if (p->cfg.trust == PX_TRUST_ANY && user && user[0]) {
 		b = tv_map_get(&p->by_user, px_hash_str(user));
 		if (b && !strcmp(b->user, user)) {
 			binding_transport(p, b, nat, tcp);
@@ -184,7 +208,10 @@ px_binding *px_binding_get(proxy *p, const tv_ep *nat, tv_tcp *tcp, const char *
 	tv_timer_init(&b->ka, ka_fire, b);
 	p->all[p->nall++] = b;
 	binding_transport(p, b, nat, tcp);
-	if (b->user[0])
+	b->trusted = p->cfg.trust == PX_TRUST_ANY;
+	if (!b->trusted)
+		p->st.untrusted++;      /* px_ka_schedule() arms its reclaim */
+	else if (b->user[0])
 		tv_map_put(&p->by_user, px_hash_str(b->user), b);
 	p->st.bindings++;
 	p->st.ports_core++;
@@ -195,6 +222,8 @@ static void conn_drop(px_conn *k);
 
 void px_binding_remove(proxy *p, px_binding *b)
 {
+	if (b->pend.on && b->pend.tcp)
+		p->pend_tcp--;
 	while (b->legs)
 		px_leg_end(b->legs, "binding-removed");
 	if (b->core_conn)
@@ -209,6 +238,8 @@ void px_binding_remove(proxy *p, px_binding *b)
 	host_udp_close(b->core_sock);
 	pool_put(&p->sig_pool, b->core_port);
 	p->st.ports_core--;
+	if (!b->trusted)
+		p->st.untrusted--;
 	for (size_t i = 0; i < p->nall; i++) {
 		if (p->all[i] == b) {
 			p->all[i] = p->all[--p->nall];
@@ -412,6 +443,13 @@ void px_ka_schedule(px_binding *b)
 	proxy *p = b->p;
 	tv_time iv = b->ka_interval ? b->ka_interval : p->cfg.keepalive_interval;
 
+	if (!b->trusted) {
+		/* An untrusted source is never pinged (a forged request must not
+		 * make us send to a victim); its state goes after a while. */
+		b->hold_until = host_now(p->h) + p->cfg.untrusted_hold;
+		host_timer_arm(p->h, &b->ka, b->hold_until);
+		return;
+	}
 	if (tv_timer_armed(&b->ka))
 		return;
 	if (p->cfg.keepalive != PX_KA_OFF && iv > 0)
@@ -435,6 +473,15 @@ static void ka_fire(tv_timer *t, tv_time now)
 	char msg[768];
 	int n;
 
+	if (!b->trusted) {
+		if (b->legs) {  /* a call holds it: look again later */
+			host_timer_arm(p->h, &b->ka, now + p->cfg.untrusted_hold);
+			return;
+		}
+		p->st.untrusted_expired++;
+		px_binding_remove(p, b);
+		return;
+	}
 	if (b->reg_until && now >= b->reg_until && !b->legs) {
 		/* Its registration lapsed and it is in no call: forget it. */
 		p->st.unregistered++;
@@ -564,6 +611,12 @@ static void conn_detach(px_conn *k)
 		if (b && b->tcp == k->c)
 			b->tcp = NULL;  /* it waits for a new connection */
 	}
+	/* A REGISTER pending from this connection has nowhere to answer. */
+	for (size_t i = 0; k->c && p->pend_tcp && i < p->nall; i++)
+		if (p->all[i]->pend.on && p->all[i]->pend.tcp == k->c) {
+			p->all[i]->pend.on = false;
+			p->pend_tcp--;
+		}
 	if (k->core_b)
 		k->core_b->core_conn = NULL;
 	k->core_b = NULL;

@@ -21,6 +21,15 @@
 
 enum px_keepalive { PX_KA_OFF, PX_KA_OPTIONS, PX_KA_CRLF };
 enum px_latch { PX_LATCH_SIGNALING_IP, PX_LATCH_ANY };
+/* Who may own a binding (docs/proxy.md, Security):
+ *   register  a binding is created for every new source, but it is
+ *             trusted - indexed by user, pinged, able to take over from an
+ *             earlier address of the same terminal - only once the core
+ *             answered 2xx to a REGISTER from that source;
+ *   any       the first request naming a user moves that user's binding to
+ *             its source (the behaviour before the trust model; for tests
+ *             with a core that cannot authenticate). */
+enum px_trust { PX_TRUST_REGISTER, PX_TRUST_ANY };
 
 /* An accounting record (claim 9: charging by flow volume), one per call
  * leg, handed out when the leg ends. Packet and byte counts are what the
@@ -53,6 +62,9 @@ typedef struct proxy_cfg {
 	uint32_t max_bindings;                  /* [0: unlimited] */
 	bool core_tcp;                          /* the softswitch takes TCP on its port: requests over
 						   1,300 bytes go that way (RFC 3261 18.1.1) [off] */
+	enum px_trust trust;                    /* [register] */
+	tv_time untrusted_hold;                 /* an untrusted source's state lives this long after its
+						   last request, unless a call holds it [32 s = 64*T1] */
 	proxy_record_fn on_record;              /* accounting records, or NULL */
 	void *record_arg;
 } proxy_cfg;
@@ -95,8 +107,11 @@ typedef struct proxy_stats {
 	uint64_t stun_answered;          /* STUN Binding requests answered on the SIP port (RFC 5626 8) */
 	uint64_t core_tcp;               /* requests sent to the core over TCP (large, RFC 3261 18.1.1) */
 	uint64_t core_udp_large;         /* large requests sent over UDP: the core offers no TCP */
+	uint64_t moved;                  /* trusted bindings moved to a new address on a REGISTER 2xx */
+	uint64_t untrusted_expired;      /* untrusted sources' bindings reclaimed */
 	uint64_t drop[PX_DROP__COUNT];
 	uint32_t bindings, legs, streams;
+	uint32_t untrusted;                     /* bindings not (yet) accepted by the core, now */
 	uint32_t ports_access, ports_core;      /* in use now */
 } proxy_stats;
 

@@ -91,7 +91,19 @@ struct px_binding {
 	tv_udp *core_sock;
 	struct px_conn *core_conn;      /* TCP to the softswitch, when a large request needed it */
 	bool registered;
+	bool trusted;                   /* the core accepted a REGISTER from this source (or trust=any) */
 	tv_time reg_until;
+	tv_time hold_until;             /* untrusted: reclaimed then, if no call holds it */
+	/* A REGISTER from a new address of this (trusted) terminal, on its way
+	 * to the core: its responses go to that address, and a 2xx moves the
+	 * binding there. Call-ID and CSeq number name the transaction. */
+	struct {
+		bool on;
+		tv_ep nat;
+		tv_tcp *tcp;
+		uint32_t cseq;
+		uint64_t call_id;
+	} pend;
 	px_leg *legs;
 	/* keepalive */
 	tv_timer ka;
@@ -130,6 +142,7 @@ struct proxy {
 	px_binding **all;
 	size_t nall, capall;
 	px_conn *conns;
+	size_t pend_tcp;                /* bindings with a REGISTER pending from a TCP connection */
 	char *inbuf;                    /* the message being handled, unfolded [SIP_TCP_MAX + 1] */
 	char *outbuf;                   /* what goes out [PX_OUT_MAX] */
 	proxy_stats st;
@@ -141,6 +154,10 @@ uint64_t px_hash_mem(const char *s, size_t len);
 
 /* proxy.c */
 px_binding *px_binding_get(proxy *p, const tv_ep *nat, tv_tcp *tcp, const char *user, bool create);
+/* The core accepted a REGISTER from b's source: b is the terminal's now. */
+void px_binding_trust(proxy *p, px_binding *b);
+/* b's signaling now comes from nat / tcp. */
+void px_binding_move(proxy *p, px_binding *b, const tv_ep *nat, tv_tcp *tcp);
 void px_binding_remove(proxy *p, px_binding *b);
 px_leg *px_leg_find(px_binding *b, const char *call_id, bool create);
 /* End a leg: emit its accounting record, close its streams, free it. */
@@ -171,6 +188,8 @@ void px_sip_from_core(proxy *p, px_binding *b, bool stream, const char *msg, siz
 /* sip_contact.c: every Contact value; 0, or -1 if one cannot be read
  * or rewritten (the message must then be refused). */
 int px_contacts_to_core(proxy *p, px_binding *b, sip_rw *rw, bool remember);
+/* The first Contact value's host:port as written: 1, or 0 if none. */
+int px_first_contact_hp(sip_rw *rw, char out[PX_HP]);
 /* reg: a 2xx to REGISTER (the terminal's own come back as written); peer
  * (if not NULL) gets the first value's host:port. */
 int px_contacts_to_access(proxy *p, px_binding *b, sip_rw *rw, bool reg, char *peer, size_t peer_cap);

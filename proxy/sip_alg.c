@@ -318,6 +318,27 @@ static bool is_method(const sipmsg *sm, const char *m)
 	return sm->request && !strcmp(sm->m->sip_method, m);
 }
 
+/* May this message open a call leg (and media ports)? Only an SDP body in
+ * the methods that carry offers and answers (RFC 3264 with RFC 3261,
+ * 3262, 3311) or in a response to one: a MESSAGE or OPTIONS with a body
+ * opens nothing, whatever it carries. */
+static bool opens_leg(const sipmsg *sm)
+{
+	static const char *const m[] = { "INVITE", "ACK", "PRACK", "UPDATE" };
+	const char *meth = sm->request ? sm->m->sip_method : sm->cseq_method;
+	osip_content_type_t *ct = osip_message_get_content_type(sm->m);
+	bool offer = false;
+
+	if (osip_list_size(&sm->m->bodies) == 0)
+		return false;
+	for (size_t i = 0; i < sizeof(m) / sizeof(m[0]); i++)
+		offer |= meth && !strcmp(meth, m[i]);
+	/* no Content-Type: RFC 3261 20.15 says it must be there; libosip2 and
+	 * older stacks' SDP is still read as SDP, as before */
+	return offer && (!ct || !ct->type || !ct->subtype ||
+			 (!osip_strcasecmp(ct->type, "application") && !osip_strcasecmp(ct->subtype, "sdp")));
+}
+
 /* ---- SDP -------------------------------------------------------------- */
 
 typedef struct sdp_ctx {
@@ -612,6 +633,18 @@ static void callid_swap(proxy *p, const px_binding *b, sipmsg *sm, enum px_side 
 		strcpy(at + 1, put);
 }
 
+static uint32_t cseq_number(const sipmsg *sm)
+{
+	return sm->m->cseq && sm->m->cseq->number ? (uint32_t)strtoul(sm->m->cseq->number, NULL, 10) : 0;
+}
+
+/* Is this core response to the pending REGISTER of a new address? */
+static bool is_pending(const px_binding *b, const sipmsg *sm)
+{
+	return !sm->request && b->pend.on && !strcmp(sm->cseq_method, "REGISTER") && cseq_number(sm) == b->pend.cseq &&
+	       px_hash_str(sm->call_id) == b->pend.call_id;
+}
+
 /* A 2xx to REGISTER: the granted lifetime bounds the binding (0:
  * unregistered). The Contacts themselves are restored by
  * px_contacts_to_access(). */
@@ -619,10 +652,14 @@ static void register_ok(proxy *p, px_binding *b, sipmsg *sm)
 {
 	long expires = px_register_expires(p, b, sm->m);
 
+	if (is_pending(b, sm) && expires <= 0)
+		return;         /* a new address un-registering: the binding stays where it is */
 	b->registered = expires > 0;
 	b->reg_until = expires > 0 ? host_now(p->h) + TV_SEC(expires) : 0;
-	if (b->registered)
+	if (b->registered) {
+		px_binding_trust(p, b);
 		px_ka_schedule(b);
+	}
 }
 
 /* ---- forwarding ------------------------------------------------------- */
@@ -805,6 +842,50 @@ static void via_to_access(proxy *p, px_binding *b, sipmsg *sm)
 	}
 }
 
+/* trust=register: a REGISTER from a source we do not know, naming a user
+ * whose trusted binding wrote the same first Contact (the same device,
+ * its NAT mapping changed): it goes to the core through that binding (the
+ * core keeps seeing one address for the terminal), its responses go back
+ * to the new source, and only a 2xx moves the binding there
+ * (px_sip_from_core). Anything else from a new source gets a binding of
+ * its own, untrusted. */
+static px_binding *pend_register(proxy *p, const tv_ep *from, tv_tcp *tcp, const char *user, sipmsg *sm)
+{
+	px_binding *a = tv_map_get(&p->by_user, px_hash_str(user));
+	char hp[PX_HP];
+
+	if (p->cfg.trust != PX_TRUST_REGISTER || !a || !a->trusted || strcmp(a->user, user) || !a->contact_hp[0] ||
+	    px_first_contact_hp(&sm->rw, hp) != 1 || strcmp(hp, a->contact_hp))
+		return NULL;
+	if (a->pend.on && a->pend.tcp)
+		p->pend_tcp--;
+	a->pend.on = true;
+	a->pend.nat = from ? *from : tv_ep4(0, 0);
+	a->pend.tcp = tcp;
+	p->pend_tcp += tcp != NULL;
+	a->pend.cseq = cseq_number(sm);
+	a->pend.call_id = px_hash_str(sm->call_id);
+	return a;
+}
+
+/* Send toward the pending new address without moving the binding. */
+static int emit_pending(proxy *p, px_binding *b, sipmsg *sm)
+{
+	tv_ep nat = b->nat;
+	tv_tcp *tcp = b->tcp;
+	bool flow = b->tcp_flow;
+	int rc;
+
+	b->nat = b->pend.nat;
+	b->tcp = b->pend.tcp;
+	b->tcp_flow = b->pend.tcp != NULL;
+	rc = emit(p, b, sm, PX_ACCESS);
+	b->nat = nat;
+	b->tcp = tcp;
+	b->tcp_flow = flow;
+	return rc;
+}
+
 void px_sip_from_access(proxy *p, tv_tcp *tcp, const tv_ep *from, const char *msg, size_t len)
 {
 	px_binding *b;
@@ -851,6 +932,8 @@ void px_sip_from_access(proxy *p, tv_tcp *tcp, const tv_ep *from, const char *ms
 	} else {
 		const char *user = is_method(&sm, "REGISTER") ? sm.m->to->url ? sm.m->to->url->username : NULL
 							  : sm.m->from->url ? sm.m->from->url->username : NULL;
+		if (!b && is_method(&sm, "REGISTER") && user && user[0])
+			b = pend_register(p, from, tcp, user, &sm);
 		if (!b)
 			b = px_binding_get(p, from, tcp, user, true);
 		if (!b) {
@@ -859,7 +942,8 @@ void px_sip_from_access(proxy *p, tv_tcp *tcp, const tv_ep *from, const char *ms
 		}
 		if (!b->user[0] && user) {
 			snprintf(b->user, sizeof(b->user), "%s", user);
-			tv_map_put(&p->by_user, px_hash_str(b->user), b);
+			if (b->trusted)
+				tv_map_put(&p->by_user, px_hash_str(b->user), b);
 		}
 		via_to_core(b, &sm);
 		/* In-dialog request to a peer whose Contact we rewrote; a
@@ -888,7 +972,7 @@ void px_sip_from_access(proxy *p, tv_tcp *tcp, const tv_ep *from, const char *ms
 	}
 	callid_swap(p, b, &sm, PX_ACCESS);
 	leg = px_leg_find(b, sm.call_id, false);
-	if (!leg && osip_list_size(&sm.m->bodies) > 0)
+	if (!leg && opens_leg(&sm))
 		leg = px_leg_find(b, sm.call_id, true);
 	if (leg && (rc = sdp_handle(p, leg, &sm, PX_ACCESS)) < 0) {
 		if (sm.request && rc == TV_EFULL)
@@ -982,7 +1066,7 @@ void px_sip_from_core(proxy *p, px_binding *b, bool stream, const char *msg, siz
 		if (leg)
 			snprintf(leg->peer_target, sizeof(leg->peer_target), "%s", peer);
 	}
-	if (!leg && osip_list_size(&sm.m->bodies) > 0)
+	if (!leg && opens_leg(&sm))
 		leg = px_leg_find(b, sm.call_id, true);
 	if (leg && (rc = sdp_handle(p, leg, &sm, PX_CORE)) < 0) {
 		if (sm.request && !is_method(&sm, "ACK"))
@@ -992,6 +1076,21 @@ void px_sip_from_core(proxy *p, px_binding *b, bool stream, const char *msg, siz
 			p->st.drop[PX_DROP_SIP_MALFORMED]++;
 		if (!leg->confirmed)
 			px_leg_end(leg, rc == TV_EFULL ? "no-ports" : "bad-sdp");
+		goto out;
+	}
+	if (is_pending(b, &sm)) {
+		if (sm.m->status_code >= 200) {
+			b->pend.on = false;
+			p->pend_tcp -= b->pend.tcp != NULL;
+		}
+		if (reg_ok && px_register_expires(p, b, sm.m) > 0) {
+			/* the core accepted the terminal at its new address */
+			px_binding_move(p, b, &b->pend.nat, b->pend.tcp);
+			p->st.moved++;
+			emit(p, b, &sm, PX_ACCESS);
+		} else {
+			emit_pending(p, b, &sm);
+		}
 		goto out;
 	}
 	if (emit(p, b, &sm, PX_ACCESS) == 0)

@@ -116,6 +116,22 @@ static int each_contact(sip_rw *rw, value_fn fn, void *arg)
 	return rc < 0 ? -1 : 0;
 }
 
+static int first_hp(void *arg, sip_rw *rw, rw_span val, rw_span hp, int nth)
+{
+	char *out = arg;
+
+	(void)val;
+	if (nth == 0)
+		rw_copy(rw->buf, hp, out, PX_HP);
+	return 0;
+}
+
+int px_first_contact_hp(sip_rw *rw, char out[PX_HP])
+{
+	out[0] = '\0';
+	return each_contact(rw, first_hp, out) == 0 && out[0] ? 1 : 0;
+}
+
 typedef struct to_core {
 	proxy *p;
 	px_binding *b;

@@ -99,6 +99,8 @@ static const struct { const char *name; int v; } ka_modes[] = {
 	{ "options", PX_KA_OPTIONS }, { "crlf", PX_KA_CRLF }, { "off", PX_KA_OFF },
 }, latch_modes[] = {
 	{ "signaling-ip", PX_LATCH_SIGNALING_IP }, { "any", PX_LATCH_ANY },
+}, trust_modes[] = {
+	{ "register", PX_TRUST_REGISTER }, { "any", PX_TRUST_ANY },
 };
 
 static int port_range(scn_ctx *c, const opt *v, uint16_t *lo, uint16_t *hi)
@@ -129,7 +131,8 @@ int sip_proxy(scn_ctx *c, const scn_stmt *st)
 {
 	static const char *const keys[] = {
 		"access", "core", "softswitch", "keepalive", "keepalive-method", "keepalive-misses", "latch",
-		"latch-window", "strict", "media-timeout", "media-ports", "sig-ports", "max-bindings", "core-tcp", NULL
+		"latch-window", "strict", "media-timeout", "media-ports", "sig-ports", "max-bindings", "core-tcp", "trust",
+		"untrusted-hold", NULL
 	};
 	opts o;
 	const opt *v;
@@ -175,6 +178,13 @@ int sip_proxy(scn_ctx *c, const scn_stmt *st)
 	}
 	if ((v = opts_get(&o, "latch-window")) && opt_time(c, v, &pc.latch_window) < 0)
 		return -1;
+	if ((v = opts_get(&o, "trust"))) {
+		if (LOOKUP(c, v, trust_modes, &iv) < 0)
+			return -1;
+		pc.trust = (enum px_trust)iv;
+	}
+	if ((v = opts_get(&o, "untrusted-hold")) && (opt_time(c, v, &pc.untrusted_hold) < 0 || pc.untrusted_hold < TV_SEC(1)))
+		return pc.untrusted_hold < TV_SEC(1) ? ctx_err(c, "untrusted-hold: at least 1s") : -1;
 	if ((v = opts_get(&o, "strict")) && opt_bool(c, v, &pc.strict_source) < 0)
 		return -1;
 	if ((v = opts_get(&o, "core-tcp")) && opt_bool(c, v, &pc.core_tcp) < 0)
@@ -742,7 +752,7 @@ int sip_expect_proxy(scn_ctx *c, const scn_stmt *st)
 		"cancels", "calls-started", "calls-ended", "no-ports", "relayed-to-core", "relayed-to-access",
 		"latches", "relatches", "ka-sent", "ka-answered", "dead", "unregistered", "session-expired", "media-expired", "records",
 		"sip-in-access", "sip-in-core", "sip-unfolded", "sip-trailing", "sip-replies", "pongs",
-		"stun-answered", "core-tcp", "core-udp-large",
+		"stun-answered", "core-tcp", "core-udp-large", "moved", "untrusted", "untrusted-expired",
 		"drop.sip-malformed", "drop.sip-unknown", "drop.sip-bad-length", "drop.sip-too-big",
 		"drop.sip-version", "drop.sip-cseq-mismatch", "drop.sip-bad-status", "drop.sip-too-many-hops",
 		"drop.sip-contact", "drop.sip-extension", "drop.send-access", "drop.send-core", "drop.rtp-foreign", "drop.rtp-strict",
@@ -778,7 +788,8 @@ int sip_expect_proxy(scn_ctx *c, const scn_stmt *st)
 				{ "sip-unfolded", s->sip_unfolded }, { "sip-trailing", s->sip_trailing },
 				{ "sip-replies", s->sip_replies }, { "pongs", s->pongs },
 				{ "stun-answered", s->stun_answered }, { "core-tcp", s->core_tcp },
-				{ "core-udp-large", s->core_udp_large },
+				{ "core-udp-large", s->core_udp_large }, { "moved", s->moved },
+				{ "untrusted", s->untrusted }, { "untrusted-expired", s->untrusted_expired },
 			};
 			for (size_t k = 0; k < sizeof(t) / sizeof(t[0]); k++)
 				if (!strcmp(v->key, t[k].k))

@@ -152,5 +152,15 @@ static void from_ss(const char *m)
 	"Expires: 3600\r\n" \
 	"Content-Length: 0\r\n\r\n"
 
+/* The core's 2xx to REGISTER above, as the proxy forwarded it. */
+#define REG_200 \
+	"SIP/2.0 200 OK\r\n" \
+	"Via: SIP/2.0/UDP 10.0.0.1:5100;branch=z9hG4bKreg1;rport=5100;received=10.0.0.1\r\n" \
+	"From: <sip:alice@example.net>;tag=a1\r\n" \
+	"To: <sip:alice@example.net>;tag=ss\r\n" \
+	"Call-ID: reg-1@10.0.0.1\r\n" \
+	"CSeq: 1 REGISTER\r\n" \
+	"Contact: <sip:alice@10.0.0.1:5100>;expires=3600\r\n" \
+	"Content-Length: 0\r\n\r\n"
 
 #endif

@@ -350,6 +350,8 @@ Test(proxy_wire, tcp_terminal_that_reconnects_keeps_its_binding, .init = setup, 
 	step();
 	cr_assert_eq(proxy_get_stats(w.px)->bindings, 1);
 	cr_assert_eq(w.at_ss.n, 1);
+	from_ss(REG_200);       /* the core accepts it: the binding is the terminal's */
+	cr_assert_eq(proxy_get_stats(w.px)->untrusted, 0);
 	host_tcp_close(c);
 	sim_net_run_until(w.net, sim_net_now(w.net) + TV_SEC(5));
 	c = host_tcp_connect(w.term, 41001, &px, tcp_noop, NULL, &err);
@@ -360,6 +362,8 @@ Test(proxy_wire, tcp_terminal_that_reconnects_keeps_its_binding, .init = setup, 
 	cr_assert_eq(proxy_get_stats(w.px)->ports_core, 1);
 	cr_assert_eq(w.at_ss.n, 2);
 	cr_assert_eq(w.at_ss.from[1].port, 5100, "same core address as before the reconnect");
+	from_ss(REG_200);
+	cr_assert_eq(proxy_get_stats(w.px)->moved, 1, "the 2xx moved it to the new connection");
 	host_tcp_abort(c);
 }
 
