@@ -4,17 +4,20 @@
 set -u
 bin=${1:?usage: mutate.sh TRAVERSE}
 here=$(dirname "$0")
-tmp=$(mktemp -d); trap 'rm -rf "$tmp"' EXIT
+tmp=$(mktemp -d); out=""; trap 'rm -rf "$tmp"; [ -z "$out" ] || rm -f "$out"' EXIT
 n=0; fail=0
 while IFS='	' read -r file script; do
 	case "$file" in ''|'#'*) continue ;; esac
 	n=$((n + 1))
-	out="$tmp/$(basename "$file")"
+	# beside the original, so payload=file: paths still resolve (a dot
+	# file: directory runs skip it)
+	out="$(dirname "$file")/.mutant-$$-$(basename "$file")"
 	sed "$script" "$file" > "$out"
 	if cmp -s "$file" "$out"; then
-		echo "mutate: $file: '$script' changed nothing"; fail=$((fail + 1)); continue
+		echo "mutate: $file: '$script' changed nothing"; fail=$((fail + 1)); rm -f "$out"; continue
 	fi
 	"$bin" run "$out" > "$tmp/log" 2>&1; rc=$?
+	rm -f "$out"
 	if [ $rc -ne 1 ]; then
 		echo "mutate: $file with '$script' should fail (exit 1), got exit $rc:"; head -5 "$tmp/log"; fail=$((fail + 1))
 	fi
