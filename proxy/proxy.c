@@ -40,6 +40,7 @@ static const char *const drop_names[PX_DROP__COUNT] = {
 	[PX_DROP_SEND_CORE] = "send-core",
 	[PX_DROP_RTP_FOREIGN] = "rtp-foreign", [PX_DROP_RTP_STRICT] = "rtp-strict",
 	[PX_DROP_RTP_NO_DEST] = "rtp-no-dest", [PX_DROP_RTP_MALFORMED] = "rtp-malformed",
+	[PX_DROP_RTP_CONFLICT] = "rtp-conflict",
 };
 
 const char *proxy_drop_name(enum px_drop d) { return d < PX_DROP__COUNT ? drop_names[d] : "?"; }

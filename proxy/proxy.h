@@ -30,6 +30,14 @@ enum px_latch { PX_LATCH_SIGNALING_IP, PX_LATCH_ANY };
  *             its source (the behaviour before the trust model; for tests
  *             with a core that cannot authenticate). */
 enum px_trust { PX_TRUST_REGISTER, PX_TRUST_ANY };
+/* What moves a stream's latch (relay.c):
+ *   stream  evidence that it is the terminal's stream: its SSRC and
+ *           sequence, the port of its SDP; RTCP follows the RTP latch;
+ *           the core side takes media only from the core SDP's address
+ *   ip      any packet from the terminal's signaling IP; RTCP latches on
+ *           its own; the core side takes media from anyone (the relay
+ *           before issue 11, kept to show what the evidence rules stop) */
+enum px_media_trust { PX_MEDIA_STREAM, PX_MEDIA_IP };
 
 /* An accounting record (claim 9: charging by flow volume), one per call
  * leg, handed out when the leg ends. Packet and byte counts are what the
@@ -63,6 +71,7 @@ typedef struct proxy_cfg {
 	bool core_tcp;                          /* the softswitch takes TCP on its port: requests over
 						   1,300 bytes go that way (RFC 3261 18.1.1) [off] */
 	enum px_trust trust;                    /* [register] */
+	enum px_media_trust media_trust;        /* [stream] */
 	tv_time untrusted_hold;                 /* an untrusted source's state lives this long after its
 						   last request, unless a call holds it [32 s = 64*T1] */
 	proxy_record_fn on_record;              /* accounting records, or NULL */
@@ -86,6 +95,7 @@ enum px_drop {
 	PX_DROP_RTP_STRICT,             /* strict source: not the latched address */
 	PX_DROP_RTP_NO_DEST,            /* nowhere to send yet */
 	PX_DROP_RTP_MALFORMED,
+	PX_DROP_RTP_CONFLICT,           /* from the terminal's IP, but not its stream (SSRC, sequence, port) */
 	PX_DROP__COUNT
 };
 

@@ -40,6 +40,14 @@ struct px_stream {
 	tv_ep sdp_rtp, sdp_rtcp;        /* what the terminal wrote */
 	enum px_latch_state latch[2];   /* [rtcp] */
 	tv_ep latched[2];
+	/* What the RTP latch rests on: the sender's SSRC and last sequence
+	 * number (a NAT rebinding keeps both; a neighbour behind the same
+	 * address does not), and whether the source port is the one the
+	 * terminal wrote in its SDP (a port-preserving NAT: evidence a
+	 * stranger on the same IP does not have). */
+	uint32_t ssrc;
+	uint16_t seq;
+	bool by_port;
 	tv_ep core_remote[2];           /* peer's core-side RTP/RTCP, from core SDP */
 	uint16_t core_rtcp_port;        /* its RTCP port when not multiplexed */
 	bool mux_term, mux_core;        /* a=rtcp-mux on each side: in effect only if both (RFC 5761) */

@@ -101,6 +101,8 @@ static const struct { const char *name; int v; } ka_modes[] = {
 	{ "signaling-ip", PX_LATCH_SIGNALING_IP }, { "any", PX_LATCH_ANY },
 }, trust_modes[] = {
 	{ "register", PX_TRUST_REGISTER }, { "any", PX_TRUST_ANY },
+}, media_trust_modes[] = {
+	{ "stream", PX_MEDIA_STREAM }, { "ip", PX_MEDIA_IP },
 };
 
 static int port_range(scn_ctx *c, const opt *v, uint16_t *lo, uint16_t *hi)
@@ -132,7 +134,7 @@ int sip_proxy(scn_ctx *c, const scn_stmt *st)
 	static const char *const keys[] = {
 		"access", "core", "softswitch", "keepalive", "keepalive-method", "keepalive-misses", "latch",
 		"latch-window", "strict", "media-timeout", "media-ports", "sig-ports", "max-bindings", "core-tcp", "trust",
-		"untrusted-hold", NULL
+		"untrusted-hold", "media-trust", NULL
 	};
 	opts o;
 	const opt *v;
@@ -182,6 +184,11 @@ int sip_proxy(scn_ctx *c, const scn_stmt *st)
 		if (LOOKUP(c, v, trust_modes, &iv) < 0)
 			return -1;
 		pc.trust = (enum px_trust)iv;
+	}
+	if ((v = opts_get(&o, "media-trust"))) {
+		if (LOOKUP(c, v, media_trust_modes, &iv) < 0)
+			return -1;
+		pc.media_trust = (enum px_media_trust)iv;
 	}
 	if ((v = opts_get(&o, "untrusted-hold")) && (opt_time(c, v, &pc.untrusted_hold) < 0 || pc.untrusted_hold < TV_SEC(1)))
 		return pc.untrusted_hold < TV_SEC(1) ? ctx_err(c, "untrusted-hold: at least 1s") : -1;
@@ -756,7 +763,7 @@ int sip_expect_proxy(scn_ctx *c, const scn_stmt *st)
 		"drop.sip-malformed", "drop.sip-unknown", "drop.sip-bad-length", "drop.sip-too-big",
 		"drop.sip-version", "drop.sip-cseq-mismatch", "drop.sip-bad-status", "drop.sip-too-many-hops",
 		"drop.sip-contact", "drop.sip-extension", "drop.send-access", "drop.send-core", "drop.rtp-foreign", "drop.rtp-strict",
-		"drop.rtp-no-dest", "drop.rtp-malformed", NULL
+		"drop.rtp-no-dest", "drop.rtp-malformed", "drop.rtp-conflict", NULL
 	};
 	opts o;
 	sym *px;
