@@ -60,6 +60,8 @@ void proxy_cfg_default(proxy_cfg *cfg)
 	cfg->latch_window = TV_SEC(30);
 	cfg->trust = PX_TRUST_REGISTER;
 	cfg->untrusted_hold = TV_SEC(32);
+	cfg->random_ports = true;
+	cfg->port_quarantine = TV_SEC(10);
 }
 
 /* ---- sending ---------------------------------------------------------- */
@@ -193,7 +195,7 @@ px_binding *px_binding_get(proxy *p, const tv_ep *nat, tv_tcp *tcp, const char *
 		return NULL;
 	b->p = p;
 	snprintf(b->user, sizeof(b->user), "%s", user ? user : "");
-	b->core_port = pool_get(&p->sig_pool);
+	b->core_port = pool_get(&p->sig_pool, host_rng(p->h), host_now(p->h));
 	if (!b->core_port) {
 		free(b);
 		return NULL;
@@ -202,7 +204,7 @@ px_binding *px_binding_get(proxy *p, const tv_ep *nat, tv_tcp *tcp, const char *
 	snprintf(b->core_hp, sizeof(b->core_hp), "%s:%u", p->core_ip_s, b->core_port);
 	b->core_sock = host_udp_bind(p->h, &core, core_rx, b, &err);
 	if (!b->core_sock) {
-		pool_put(&p->sig_pool, b->core_port);
+		pool_put(&p->sig_pool, b->core_port, 0);
 		free(b);
 		return NULL;
 	}
@@ -237,7 +239,13 @@ void px_binding_remove(proxy *p, px_binding *b)
 	if (b->user[0] && tv_map_get(&p->by_user, px_hash_str(b->user)) == b)
 		tv_map_del(&p->by_user, px_hash_str(b->user));
 	host_udp_close(b->core_sock);
-	pool_put(&p->sig_pool, b->core_port);
+	/* The core may still route to this port until the registration it
+	 * granted runs out (the proxy has no credentials to un-register it):
+	 * nobody else gets the port before then, nor within the quarantine. */
+	{
+		tv_time until = host_now(p->h) + p->cfg.port_quarantine;
+		pool_put(&p->sig_pool, b->core_port, b->reg_until > until ? b->reg_until : until);
+	}
 	p->st.ports_core--;
 	if (!b->trusted)
 		p->st.untrusted--;
@@ -289,11 +297,11 @@ static void stream_close(proxy *p, px_stream *s)
 		s->sock[i].u = NULL;
 	}
 	if (s->a_port) {
-		pool_put_pair(&p->media_access, s->a_port);
+		pool_put_pair(&p->media_access, s->a_port, host_now(p->h) + p->cfg.port_quarantine);
 		p->st.ports_access -= 2;
 	}
 	if (s->c_port) {
-		pool_put_pair(&p->media_core, s->c_port);
+		pool_put_pair(&p->media_core, s->c_port, host_now(p->h) + p->cfg.port_quarantine);
 		p->st.ports_core -= 2;
 	}
 	s->a_port = s->c_port = 0;
@@ -352,11 +360,11 @@ int px_stream_open(px_leg *l, int idx)
 		return TV_ENOMEM;
 	s->leg = l;
 	s->idx = idx;
-	s->a_port = pool_get_pair(&p->media_access);
-	s->c_port = s->a_port ? pool_get_pair(&p->media_core) : 0;
+	s->a_port = pool_get_pair(&p->media_access, host_rng(p->h), host_now(p->h));
+	s->c_port = s->a_port ? pool_get_pair(&p->media_core, host_rng(p->h), host_now(p->h)) : 0;
 	if (!s->a_port || !s->c_port) {
 		if (s->a_port)
-			pool_put_pair(&p->media_access, s->a_port);
+			pool_put_pair(&p->media_access, s->a_port, 0);
 		p->st.no_ports++;
 		free(s);
 		return TV_EFULL;
@@ -372,8 +380,8 @@ int px_stream_open(px_leg *l, int idx)
 		if (!s->sock[i].u) {
 			for (int k = 0; k < i; k++)
 				host_udp_close(s->sock[k].u);
-			pool_put_pair(&p->media_access, s->a_port);
-			pool_put_pair(&p->media_core, s->c_port);
+			pool_put_pair(&p->media_access, s->a_port, 0);
+			pool_put_pair(&p->media_core, s->c_port, 0);
 			p->st.no_ports++;
 			free(s);
 			return TV_EFULL;
@@ -832,9 +840,9 @@ proxy *proxy_new(tv_host *h, const proxy_cfg *cfg, int *err)
 	tv_ip_fmt(&cfg->access_ip, p->access_ip_s);
 	tv_ip_fmt(&cfg->core_ip, p->core_ip_s);
 	snprintf(p->access_hp, sizeof(p->access_hp), "%s:%u", p->access_ip_s, cfg->sip_port);
-	pool_init(&p->sig_pool, cfg->core_sig_lo, cfg->core_sig_hi);
-	pool_init(&p->media_access, cfg->media_lo, cfg->media_hi);
-	pool_init(&p->media_core, cfg->media_lo, cfg->media_hi);
+	pool_init(&p->sig_pool, cfg->core_sig_lo, cfg->core_sig_hi, cfg->random_ports);
+	pool_init(&p->media_access, cfg->media_lo, cfg->media_hi, cfg->random_ports);
+	pool_init(&p->media_core, cfg->media_lo, cfg->media_hi, cfg->random_ports);
 	tv_map_init(&p->by_nat);
 	tv_map_init(&p->by_user);
 	tv_map_init(&p->by_tcp);
@@ -867,6 +875,9 @@ void proxy_free(proxy *p)
 	tv_map_free(&p->by_nat);
 	tv_map_free(&p->by_user);
 	tv_map_free(&p->by_tcp);
+	pool_free(&p->sig_pool);
+	pool_free(&p->media_access);
+	pool_free(&p->media_core);
 	free(p->inbuf);
 	free(p->outbuf);
 	free(p);

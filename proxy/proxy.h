@@ -72,6 +72,10 @@ typedef struct proxy_cfg {
 						   1,300 bytes go that way (RFC 3261 18.1.1) [off] */
 	enum px_trust trust;                    /* [register] */
 	enum px_media_trust media_trust;        /* [stream] */
+	bool random_ports;                      /* ports from a random place in the pool, not in order [on] */
+	tv_time port_quarantine;                /* a freed port or pair is not handed out again this long
+						   (late packets of the old call); a binding's core port not
+						   before its registration ends either [10 s] */
 	tv_time untrusted_hold;                 /* an untrusted source's state lives this long after its
 						   last request, unless a call holds it [32 s = 64*T1] */
 	proxy_record_fn on_record;              /* accounting records, or NULL */

@@ -101,6 +101,8 @@ static const struct { const char *name; int v; } ka_modes[] = {
 	{ "signaling-ip", PX_LATCH_SIGNALING_IP }, { "any", PX_LATCH_ANY },
 }, trust_modes[] = {
 	{ "register", PX_TRUST_REGISTER }, { "any", PX_TRUST_ANY },
+}, alloc_modes[] = {
+	{ "random", 1 }, { "sequential", 0 },
 }, media_trust_modes[] = {
 	{ "stream", PX_MEDIA_STREAM }, { "ip", PX_MEDIA_IP },
 };
@@ -134,7 +136,7 @@ int sip_proxy(scn_ctx *c, const scn_stmt *st)
 	static const char *const keys[] = {
 		"access", "core", "softswitch", "keepalive", "keepalive-method", "keepalive-misses", "latch",
 		"latch-window", "strict", "media-timeout", "media-ports", "sig-ports", "max-bindings", "core-tcp", "trust",
-		"untrusted-hold", "media-trust", NULL
+		"untrusted-hold", "media-trust", "port-alloc", "port-quarantine", NULL
 	};
 	opts o;
 	const opt *v;
@@ -185,6 +187,13 @@ int sip_proxy(scn_ctx *c, const scn_stmt *st)
 			return -1;
 		pc.trust = (enum px_trust)iv;
 	}
+	if ((v = opts_get(&o, "port-alloc"))) {
+		if (LOOKUP(c, v, alloc_modes, &iv) < 0)
+			return -1;
+		pc.random_ports = iv == 1;
+	}
+	if ((v = opts_get(&o, "port-quarantine")) && opt_time(c, v, &pc.port_quarantine) < 0)
+		return -1;
 	if ((v = opts_get(&o, "media-trust"))) {
 		if (LOOKUP(c, v, media_trust_modes, &iv) < 0)
 			return -1;

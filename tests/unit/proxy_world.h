@@ -89,6 +89,8 @@ static void setup_with(void (*tweak)(proxy_cfg *pc))
 	pc.keepalive = PX_KA_OFF;
 	pc.media_lo = 20000;
 	pc.media_hi = 20003;                    /* two pairs per realm */
+	pc.random_ports = false;                /* ports in order, reused at once: the */
+	pc.port_quarantine = 0;                 /* expected bytes name them */
 	pc.on_record = on_record;
 	if (tweak)
 		tweak(&pc);

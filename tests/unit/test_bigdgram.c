@@ -556,6 +556,7 @@ Test(bigdgram, big_sip_over_udp_crosses_nat_and_proxy_both_ways)
 	pc.core_ip = tv_ip4(0x0a000001);        /* 10.0.0.1 */
 	pc.softswitch = tv_ep4(0x0a000064, 5060);
 	pc.keepalive = PX_KA_OFF;
+	pc.random_ports = false;                /* the expected bytes name the ports */
 	px_h = host_new(w.n, w.inet, "px", &pc.access_ip);
 	cr_assert_eq(host_add_iface(px_h, core, &pc.core_ip), 0);
 	px = proxy_new(px_h, &pc, &err);

@@ -151,7 +151,7 @@ static const char *const one_call =
 	"nat nat-a inside=home-a:192.168.1.1 outside=internet:203.0.113.10\n"
 	"nat nat-b inside=home-b:192.168.2.1 outside=internet:203.0.113.20\n"
 	"softswitch ss link=core ip=10.0.0.100\n"
-	"proxy px access=internet:198.51.100.10 core=core:10.0.0.1 softswitch=ss media-ports=30000-30099\n"
+	"proxy px access=internet:198.51.100.10 core=core:10.0.0.1 softswitch=ss media-ports=30000-30099 port-alloc=sequential\n"
 	"phone alice link=home-a ip=192.168.1.10 via=px\n"
 	"phone bob link=home-b ip=192.168.2.10 via=px answer-delay=1s\n"
 	"host eve link=internet ip=198.51.100.66\n"

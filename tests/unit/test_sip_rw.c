@@ -161,9 +161,9 @@ Test(pool, pairs_are_even_and_odd_and_never_overlap)
 	uint16_t got[64];
 	int n = 0;
 
-	pool_init(&p, 20001, 20130);            /* odd start: the first pair is 20002/20003 */
+	pool_init(&p, 20001, 20130, false);     /* odd start: the first pair is 20002/20003 */
 	for (;;) {
-		uint16_t e = pool_get_pair(&p);
+		uint16_t e = pool_get_pair(&p, NULL, 0);
 		if (!e)
 			break;
 		cr_assert_eq(e % 2, 0);
@@ -172,33 +172,70 @@ Test(pool, pairs_are_even_and_odd_and_never_overlap)
 	}
 	cr_assert_eq(n, 64);
 	cr_assert_eq(p.in_use, 128);
-	pool_put_pair(&p, got[10]);
-	cr_assert_eq(pool_get_pair(&p), got[10], "a freed pair is found again");
+	pool_put_pair(&p, got[10], 0);
+	cr_assert_eq(pool_get_pair(&p, NULL, 0), got[10], "a freed pair is found again");
 	for (int i = 0; i < n; i++)
-		pool_put_pair(&p, got[i]);
+		pool_put_pair(&p, got[i], 0);
 	cr_assert_eq(p.in_use, 0);
+	pool_free(&p);
 }
 
+Test(pool, a_quarantined_port_waits_and_random_pools_do_not_repeat)
+{
+	port_pool p;
+	tv_rng r;
+	uint16_t a, b, seq[2][8];
+
+	pool_init(&p, 5000, 5001, false);
+	a = pool_get(&p, NULL, 0);
+	b = pool_get(&p, NULL, 0);
+	cr_assert(a && b && !pool_get(&p, NULL, 0));
+	pool_put(&p, a, TV_SEC(60));
+	cr_assert_eq(pool_get(&p, NULL, TV_SEC(59)), 0, "quarantined until 60 s");
+	cr_assert_eq(pool_get(&p, NULL, TV_SEC(60)), a);
+	pool_free(&p);
+	/* two seeds, two orders; each from a random place, not 5000 up */
+	for (int k = 0; k < 2; k++) {
+		pool_init(&p, 5000, 5999, true);
+		tv_rng_seed(&r, (uint64_t)k + 1);
+		for (int i = 0; i < 8; i++)
+			seq[k][i] = pool_get(&p, &r, 0);
+		pool_free(&p);
+	}
+	cr_assert(memcmp(seq[0], seq[1], sizeof(seq[0])) != 0);
+	cr_assert(seq[0][0] != 5000 || seq[0][1] != 5001);
+}
+
+/* The pool against a plain model, random mode and quarantine included:
+ * virtual time moves 100 ms a step, ports go back with 0-3 s of hold. */
 Test(pool, agrees_with_a_model_under_random_use)
 {
 	port_pool p;
+	static tv_time hold[65536];
 	bool used[65536] = { 0 };
 	uint16_t pairs[512], singles[512];
 	int np = 0, ns = 0, inuse = 0;
-	tv_rng r;
+	tv_rng r, alloc;
+	tv_time now = 0;
 
-	pool_init(&p, 5000, 5299);
+	memset(hold, 0, sizeof(hold));
+	pool_init(&p, 5000, 5299, true);
 	tv_rng_seed(&r, 9);
+	tv_rng_seed(&alloc, 10);
 	for (int i = 0; i < 20000; i++) {
+		/* what the pool may hand out at now: free and out of quarantine
+		 * (held to whole seconds, as the pool keeps them) */
+#define FREE_AT(k) (!used[k] && (hold[k] + 999999) / 1000000 <= now / 1000000)
+		now += TV_MS(100);
 		switch (tv_rng_below(&r, 4)) {
 		case 0: {
-			uint16_t e = pool_get_pair(&p);
+			uint16_t e = pool_get_pair(&p, &alloc, now);
 			bool any = false;
 			for (int k = 5000; k + 1 <= 5299; k += 2)
-				any |= !used[k] && !used[k + 1];
+				any |= FREE_AT(k) && FREE_AT(k + 1);
 			cr_assert_eq(e != 0, any, "pair available iff the model has one");
 			if (e) {
-				cr_assert(!used[e] && !used[e + 1]);
+				cr_assert(FREE_AT(e) && FREE_AT(e + 1));
 				used[e] = used[e + 1] = true;
 				pairs[np++] = e;
 				inuse += 2;
@@ -206,23 +243,25 @@ Test(pool, agrees_with_a_model_under_random_use)
 			break;
 		}
 		case 1: {
-			uint16_t s = pool_get(&p);
+			uint16_t s = pool_get(&p, &alloc, now);
 			if (s) {
-				cr_assert(!used[s] && s >= 5000 && s <= 5299);
+				cr_assert(FREE_AT(s) && s >= 5000 && s <= 5299);
 				used[s] = true;
 				singles[ns++] = s;
 				inuse++;
 			} else {
 				for (int k = 5000; k <= 5299; k++)
-					cr_assert(used[k]);
+					cr_assert(!FREE_AT(k));
 			}
 			break;
 		}
 		case 2:
 			if (np) {
 				int k = (int)tv_rng_below(&r, (uint32_t)np);
-				pool_put_pair(&p, pairs[k]);
+				tv_time until = now + TV_MS(tv_rng_below(&r, 3000));
+				pool_put_pair(&p, pairs[k], until);
 				used[pairs[k]] = used[pairs[k] + 1] = false;
+				hold[pairs[k]] = hold[pairs[k] + 1] = until;
 				pairs[k] = pairs[--np];
 				inuse -= 2;
 			}
@@ -230,14 +269,19 @@ Test(pool, agrees_with_a_model_under_random_use)
 		default:
 			if (ns) {
 				int k = (int)tv_rng_below(&r, (uint32_t)ns);
-				pool_put(&p, singles[k]);
+				tv_time until = now + TV_MS(tv_rng_below(&r, 3000));
+				pool_put(&p, singles[k], until);
 				used[singles[k]] = false;
+				hold[singles[k]] = until;
 				singles[k] = singles[--ns];
 				inuse--;
 			}
 		}
+#undef FREE_AT
 		cr_assert_eq(p.in_use, (uint32_t)inuse);
 		if (np >= 500 || ns >= 500)
 			break;
 	}
+	pool_free(&p);
 }
+
