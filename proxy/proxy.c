@@ -62,6 +62,7 @@ void proxy_cfg_default(proxy_cfg *cfg)
 	cfg->untrusted_hold = TV_SEC(32);
 	cfg->random_ports = true;
 	cfg->port_quarantine = TV_SEC(10);
+	cfg->timer_c = TV_SEC(180);
 }
 
 /* ---- sending ---------------------------------------------------------- */
@@ -339,6 +340,7 @@ void px_leg_end(px_leg *l, const char *reason)
 		free(l->s[i]);
 	}
 	host_timer_cancel(p->h, &l->t);
+	px_tc_stop(l);
 	p->st.legs--;
 	p->st.calls_ended++;
 	free(l->call_id);

@@ -73,6 +73,8 @@ typedef struct proxy_cfg {
 	enum px_trust trust;                    /* [register] */
 	enum px_media_trust media_trust;        /* [stream] */
 	bool random_ports;                      /* ports from a random place in the pool, not in order [on] */
+	tv_time timer_c;                        /* an INVITE with no final response: CANCEL / 408 after
+						   this, restarted by each provisional [180 s; 0: off] */
 	tv_time port_quarantine;                /* a freed port or pair is not handed out again this long
 						   (late packets of the old call); a binding's core port not
 						   before its registration ends either [10 s] */
@@ -123,6 +125,8 @@ typedef struct proxy_stats {
 	uint64_t core_udp_large;         /* large requests sent over UDP: the core offers no TCP */
 	uint64_t moved;                  /* trusted bindings moved to a new address on a REGISTER 2xx */
 	uint64_t untrusted_expired;      /* untrusted sources' bindings reclaimed */
+	uint64_t timer_c_cancels;        /* Timer C: CANCELs sent for INVITEs that only rang */
+	uint64_t timer_c_408;            /* Timer C: 408s made for INVITEs nobody answered */
 	uint64_t drop[PX_DROP__COUNT];
 	uint32_t bindings, legs, streams;
 	uint32_t untrusted;                     /* bindings not (yet) accepted by the core, now */

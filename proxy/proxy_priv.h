@@ -70,6 +70,12 @@ struct px_leg {
 	tv_timer t;                     /* ending guard, media timeout, session timer */
 	tv_time session_until;          /* RFC 4028: 0 when the dialog has no session timer */
 	tv_time started;
+	/* Timer C (timer_c.c): the first INVITE, forwarded toward tc_to */
+	tv_timer tc;
+	bool tc_on, tc_prov, tc_cancelled;
+	uint8_t tc_to;
+	char *inv;                      /* a copy of it as forwarded, or NULL */
+	size_t inv_len;
 };
 
 /* One Contact a terminal wrote: its userinfo (and, for values that share
@@ -153,6 +159,7 @@ struct proxy {
 	size_t pend_tcp;                /* bindings with a REGISTER pending from a TCP connection */
 	char *inbuf;                    /* the message being handled, unfolded [SIP_TCP_MAX + 1] */
 	char *outbuf;                   /* what goes out [PX_OUT_MAX] */
+	size_t outlen;                  /* of the last message written there */
 	proxy_stats st;
 };
 
@@ -180,6 +187,10 @@ void px_ka_schedule(px_binding *b);
 int px_send_access(proxy *p, px_binding *b, const char *msg, size_t len);
 /* To the softswitch from the terminal's core address; counted likewise. */
 int px_send_core(proxy *p, px_binding *b, const char *msg, size_t len);
+/* Timer C (timer_c.c). */
+void px_tc_start(px_leg *l, enum px_side to, const char *msg, size_t len);
+void px_tc_response(px_leg *l, int code);
+void px_tc_stop(px_leg *l);
 /* To the softswitch over TCP from the terminal's core address (large
  * requests, RFC 3261 18.1.1); the connection is opened on first use. */
 int px_send_core_tcp(proxy *p, px_binding *b, const char *msg, size_t len);

@@ -689,9 +689,23 @@ static int emit(proxy *p, px_binding *b, sipmsg *sm, enum px_side to)
 		}
 		p->st.core_udp_large++;
 	}
+	p->outlen = (size_t)n;
 	if (to == PX_CORE)
 		return px_send_core(p, b, p->outbuf, (size_t)n);
 	return px_send_access(p, b, p->outbuf, (size_t)n);
+}
+
+/* Timer C follows a leg's first INVITE and the responses to it. */
+static void tc_after(proxy *p, px_binding *b, const sipmsg *sm, enum px_side to)
+{
+	px_leg *leg = px_leg_find(b, sm->call_id, false);
+
+	if (!leg)
+		return;
+	if (is_method(sm, "INVITE"))
+		px_tc_start(leg, to, p->outbuf, p->outlen);
+	else if (!sm->request && !strcmp(sm->cseq_method, "INVITE"))
+		px_tc_response(leg, sm->m->status_code);
 }
 
 static void end_leg_after(proxy *p, px_binding *b, const sipmsg *sm)
@@ -986,10 +1000,12 @@ void px_sip_from_access(proxy *p, tv_tcp *tcp, const tv_ep *from, const char *ms
 		goto out;
 	}
 	mark_ending(p, b, &sm);
-	if (emit(p, b, &sm, PX_CORE) == 0)
+	if (emit(p, b, &sm, PX_CORE) == 0) {
+		tc_after(p, b, &sm, PX_CORE);
 		end_leg_after(p, b, &sm);
-	else if (leg && !leg->confirmed)
+	} else if (leg && !leg->confirmed) {
 		px_leg_end(leg, "not-sent");    /* nobody will ever answer it: free its ports */
+	}
 	px_ka_schedule(b);
 out:
 	msg_free(&sm);
@@ -1093,10 +1109,12 @@ void px_sip_from_core(proxy *p, px_binding *b, bool stream, const char *msg, siz
 		}
 		goto out;
 	}
-	if (emit(p, b, &sm, PX_ACCESS) == 0)
+	if (emit(p, b, &sm, PX_ACCESS) == 0) {
+		tc_after(p, b, &sm, PX_ACCESS);
 		end_leg_after(p, b, &sm);
-	else if (leg && !leg->confirmed)
+	} else if (leg && !leg->confirmed) {
 		px_leg_end(leg, "not-sent");
+	}
 	if (reg_ok && !b->registered && !b->legs) {
 		p->st.unregistered++;
 		px_binding_remove(p, b);

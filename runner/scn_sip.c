@@ -136,7 +136,7 @@ int sip_proxy(scn_ctx *c, const scn_stmt *st)
 	static const char *const keys[] = {
 		"access", "core", "softswitch", "keepalive", "keepalive-method", "keepalive-misses", "latch",
 		"latch-window", "strict", "media-timeout", "media-ports", "sig-ports", "max-bindings", "core-tcp", "trust",
-		"untrusted-hold", "media-trust", "port-alloc", "port-quarantine", NULL
+		"untrusted-hold", "media-trust", "port-alloc", "port-quarantine", "timer-c", NULL
 	};
 	opts o;
 	const opt *v;
@@ -194,6 +194,10 @@ int sip_proxy(scn_ctx *c, const scn_stmt *st)
 	}
 	if ((v = opts_get(&o, "port-quarantine")) && opt_time(c, v, &pc.port_quarantine) < 0)
 		return -1;
+	if ((v = opts_get(&o, "timer-c")) && opt_time(c, v, &pc.timer_c) < 0)
+		return -1;
+	if (v && pc.timer_c && pc.timer_c < TV_SEC(181))
+		return ctx_err(c, "timer-c: more than 3 minutes (RFC 3261 16.6), or 0 for off");
 	if ((v = opts_get(&o, "media-trust"))) {
 		if (LOOKUP(c, v, media_trust_modes, &iv) < 0)
 			return -1;
@@ -768,7 +772,7 @@ int sip_expect_proxy(scn_ctx *c, const scn_stmt *st)
 		"cancels", "calls-started", "calls-ended", "no-ports", "relayed-to-core", "relayed-to-access",
 		"latches", "relatches", "ka-sent", "ka-answered", "dead", "unregistered", "session-expired", "media-expired", "records",
 		"sip-in-access", "sip-in-core", "sip-unfolded", "sip-trailing", "sip-replies", "pongs",
-		"stun-answered", "core-tcp", "core-udp-large", "moved", "untrusted", "untrusted-expired",
+		"stun-answered", "core-tcp", "core-udp-large", "moved", "untrusted", "untrusted-expired", "timer-c-cancels", "timer-c-408",
 		"drop.sip-malformed", "drop.sip-unknown", "drop.sip-bad-length", "drop.sip-too-big",
 		"drop.sip-version", "drop.sip-cseq-mismatch", "drop.sip-bad-status", "drop.sip-too-many-hops",
 		"drop.sip-contact", "drop.sip-extension", "drop.send-access", "drop.send-core", "drop.rtp-foreign", "drop.rtp-strict",
@@ -806,6 +810,7 @@ int sip_expect_proxy(scn_ctx *c, const scn_stmt *st)
 				{ "stun-answered", s->stun_answered }, { "core-tcp", s->core_tcp },
 				{ "core-udp-large", s->core_udp_large }, { "moved", s->moved },
 				{ "untrusted", s->untrusted }, { "untrusted-expired", s->untrusted_expired },
+				{ "timer-c-cancels", s->timer_c_cancels }, { "timer-c-408", s->timer_c_408 },
 			};
 			for (size_t k = 0; k < sizeof(t) / sizeof(t[0]); k++)
 				if (!strcmp(v->key, t[k].k))
