@@ -36,6 +36,7 @@ static const char *const drop_names[PX_DROP__COUNT] = {
 	[PX_DROP_SIP_VERSION] = "sip-version", [PX_DROP_SIP_CSEQ] = "sip-cseq-mismatch",
 	[PX_DROP_SIP_STATUS] = "sip-bad-status", [PX_DROP_SIP_HOPS] = "sip-too-many-hops",
 	[PX_DROP_SIP_CONTACT] = "sip-contact", [PX_DROP_SIP_EXTENSION] = "sip-extension",
+	[PX_DROP_SIP_RATE] = "sip-rate",
 	[PX_DROP_SEND_ACCESS] = "send-access",
 	[PX_DROP_SEND_CORE] = "send-core",
 	[PX_DROP_RTP_FOREIGN] = "rtp-foreign", [PX_DROP_RTP_STRICT] = "rtp-strict",
@@ -62,7 +63,11 @@ void proxy_cfg_default(proxy_cfg *cfg)
 	cfg->untrusted_hold = TV_SEC(32);
 	cfg->random_ports = true;
 	cfg->port_quarantine = TV_SEC(10);
-	cfg->timer_c = TV_SEC(180);
+	cfg->timer_c = TV_SEC(181);   /* "larger than 3 minutes" */
+	cfg->max_legs = 8;
+	cfg->max_untrusted = 2000;
+	cfg->max_untrusted_per_ip = 100;
+	cfg->rate = 20;
 }
 
 /* ---- sending ---------------------------------------------------------- */
@@ -140,6 +145,39 @@ static void binding_transport(proxy *p, px_binding *b, const tv_ep *nat, tv_tcp 
 		tv_map_put(&p->by_nat, px_ep_key(nat), b);
 }
 
+/* Untrusted bindings per source IP (a TCP terminal counts by its
+ * connection's first address as seen: b->nat stays 0 for TCP). */
+static void untrusted_count(proxy *p, const px_binding *b, int d)
+{
+	uint64_t k = b->nat.ip.v4;
+	uintptr_t n = (uintptr_t)tv_map_get(&p->untrusted_ip, k);
+
+	n = d > 0 ? n + 1 : n ? n - 1 : 0;
+	if (n)
+		tv_map_put(&p->untrusted_ip, k, (void *)n);
+	else
+		tv_map_del(&p->untrusted_ip, k);
+	p->st.untrusted = (uint32_t)((int64_t)p->st.untrusted + d);
+}
+
+bool px_rate_take(proxy *p, px_binding *b)
+{
+	tv_time now = host_now(p->h);
+	uint64_t cap = 2000ULL * p->cfg.rate, t;
+
+	if (!p->cfg.rate)
+		return true;
+	t = b->tokens + (uint64_t)(now - b->tokens_at) * p->cfg.rate / 1000;
+	b->tokens = (uint32_t)(t > cap ? cap : t);
+	b->tokens_at = now;
+	if (b->tokens < 1000) {
+		p->st.drop[PX_DROP_SIP_RATE]++;
+		return false;
+	}
+	b->tokens -= 1000;
+	return true;
+}
+
 void px_binding_move(proxy *p, px_binding *b, const tv_ep *nat, tv_tcp *tcp)
 {
 	binding_transport(p, b, nat, tcp);
@@ -152,7 +190,7 @@ void px_binding_trust(proxy *p, px_binding *b)
 	if (b->trusted)
 		return;
 	b->trusted = true;
-	p->st.untrusted--;
+	untrusted_count(p, b, -1);
 	host_timer_cancel(p->h, &b->ka);
 	if (!b->user[0])
 		return;
@@ -183,6 +221,13 @@ px_binding *px_binding_get(proxy *p, const tv_ep *nat, tv_tcp *tcp, const char *
 	}
 	if (p->cfg.max_bindings && p->nall >= p->cfg.max_bindings)
 		return NULL;
+	if (p->cfg.trust == PX_TRUST_REGISTER &&
+	    ((p->cfg.max_untrusted && p->st.untrusted >= p->cfg.max_untrusted) ||
+	     (p->cfg.max_untrusted_per_ip && !tcp &&
+	      (uintptr_t)tv_map_get(&p->untrusted_ip, nat->ip.v4) >= p->cfg.max_untrusted_per_ip))) {
+		p->st.limit_untrusted++;
+		return NULL;
+	}
 	if (p->nall == p->capall) {
 		size_t nc = p->capall ? p->capall * 2 : 16;
 		na = realloc(p->all, nc * sizeof(*na));
@@ -213,8 +258,10 @@ px_binding *px_binding_get(proxy *p, const tv_ep *nat, tv_tcp *tcp, const char *
 	p->all[p->nall++] = b;
 	binding_transport(p, b, nat, tcp);
 	b->trusted = p->cfg.trust == PX_TRUST_ANY;
+	b->tokens = 2000 * p->cfg.rate;
+	b->tokens_at = host_now(p->h);
 	if (!b->trusted)
-		p->st.untrusted++;      /* px_ka_schedule() arms its reclaim */
+		untrusted_count(p, b, +1);      /* px_ka_schedule() arms its reclaim */
 	else if (b->user[0])
 		tv_map_put(&p->by_user, px_hash_str(b->user), b);
 	p->st.bindings++;
@@ -249,7 +296,7 @@ void px_binding_remove(proxy *p, px_binding *b)
 	}
 	p->st.ports_core--;
 	if (!b->trusted)
-		p->st.untrusted--;
+		untrusted_count(p, b, -1);
 	for (size_t i = 0; i < p->nall; i++) {
 		if (p->all[i] == b) {
 			p->all[i] = p->all[--p->nall];
@@ -273,6 +320,10 @@ px_leg *px_leg_find(px_binding *b, const char *call_id, bool create)
 			return l;
 	if (!create)
 		return NULL;
+	if (b->p->cfg.max_legs && b->nlegs >= b->p->cfg.max_legs) {
+		b->p->st.limit_legs++;
+		return NULL;
+	}
 	l = calloc(1, sizeof(*l));
 	if (!l)
 		return NULL;
@@ -284,6 +335,7 @@ px_leg *px_leg_find(px_binding *b, const char *call_id, bool create)
 	l->b = b;
 	l->next = b->legs;
 	b->legs = l;
+	b->nlegs++;
 	tv_timer_init(&l->t, leg_timer, l);
 	l->started = host_now(b->p->h);
 	b->p->st.legs++;
@@ -332,6 +384,7 @@ void px_leg_end(px_leg *l, const char *reason)
 	for (px_leg **pp = &b->legs; *pp; pp = &(*pp)->next) {
 		if (*pp == l) {
 			*pp = l->next;
+			b->nlegs--;
 			break;
 		}
 	}
@@ -847,6 +900,7 @@ proxy *proxy_new(tv_host *h, const proxy_cfg *cfg, int *err)
 	pool_init(&p->media_core, cfg->media_lo, cfg->media_hi, cfg->random_ports);
 	tv_map_init(&p->by_nat);
 	tv_map_init(&p->by_user);
+	tv_map_init(&p->untrusted_ip);
 	tv_map_init(&p->by_tcp);
 	sip = tv_ep4(cfg->access_ip.v4, cfg->sip_port);
 	p->sip = host_udp_bind(h, &sip, access_rx, p, err);
@@ -877,6 +931,7 @@ void proxy_free(proxy *p)
 	tv_map_free(&p->by_nat);
 	tv_map_free(&p->by_user);
 	tv_map_free(&p->by_tcp);
+	tv_map_free(&p->untrusted_ip);
 	pool_free(&p->sig_pool);
 	pool_free(&p->media_access);
 	pool_free(&p->media_core);

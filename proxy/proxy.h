@@ -73,8 +73,13 @@ typedef struct proxy_cfg {
 	enum px_trust trust;                    /* [register] */
 	enum px_media_trust media_trust;        /* [stream] */
 	bool random_ports;                      /* ports from a random place in the pool, not in order [on] */
+	uint32_t max_legs;                      /* call legs one binding may hold [8] */
+	uint32_t max_untrusted;                 /* bindings of sources the core has not accepted [2000] */
+	uint32_t max_untrusted_per_ip;          /* of those, from one IP address [100] */
+	uint32_t rate;                          /* requests per second per source (twice that in a burst)
+						   [20; 0: no limit] */
 	tv_time timer_c;                        /* an INVITE with no final response: CANCEL / 408 after
-						   this, restarted by each provisional [180 s; 0: off] */
+						   this, restarted by each provisional [181 s; 0: off] */
 	tv_time port_quarantine;                /* a freed port or pair is not handed out again this long
 						   (late packets of the old call); a binding's core port not
 						   before its registration ends either [10 s] */
@@ -95,6 +100,7 @@ enum px_drop {
 	PX_DROP_SIP_HOPS,               /* Max-Forwards 0: 483 */
 	PX_DROP_SIP_CONTACT,            /* a Contact value that cannot be read or rewritten */
 	PX_DROP_SIP_EXTENSION,          /* Proxy-Require names an extension: 420 */
+	PX_DROP_SIP_RATE,               /* a source over its request rate: dropped, no answer */
 	PX_DROP_SEND_ACCESS,            /* a send toward a terminal failed */
 	PX_DROP_SEND_CORE,              /* a send toward the core failed */
 	PX_DROP_RTP_FOREIGN,            /* media from an address that may not latch */
@@ -127,6 +133,8 @@ typedef struct proxy_stats {
 	uint64_t untrusted_expired;      /* untrusted sources' bindings reclaimed */
 	uint64_t timer_c_cancels;        /* Timer C: CANCELs sent for INVITEs that only rang */
 	uint64_t timer_c_408;            /* Timer C: 408s made for INVITEs nobody answered */
+	uint64_t limit_legs;             /* requests refused (503): the binding holds max_legs legs */
+	uint64_t limit_untrusted;        /* requests refused (503): too many untrusted sources */
 	uint64_t drop[PX_DROP__COUNT];
 	uint32_t bindings, legs, streams;
 	uint32_t untrusted;                     /* bindings not (yet) accepted by the core, now */

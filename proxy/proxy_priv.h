@@ -108,6 +108,9 @@ struct px_binding {
 	bool trusted;                   /* the core accepted a REGISTER from this source (or trust=any) */
 	tv_time reg_until;
 	tv_time hold_until;             /* untrusted: reclaimed then, if no call holds it */
+	uint32_t nlegs;
+	uint32_t tokens;                /* request rate: thousandths of a request in hand */
+	tv_time tokens_at;
 	/* A REGISTER from a new address of this (trusted) terminal, on its way
 	 * to the core: its responses go to that address, and a 2xx moves the
 	 * binding there. Call-ID and CSeq number name the transaction. */
@@ -153,6 +156,7 @@ struct proxy {
 	tv_map by_nat;                  /* ep key -> binding (UDP terminals) */
 	tv_map by_user;                 /* hash(user) -> binding */
 	tv_map by_tcp;                  /* tv_tcp * -> binding (TCP terminals) */
+	tv_map untrusted_ip;            /* IPv4 -> how many untrusted bindings it has */
 	px_binding **all;
 	size_t nall, capall;
 	px_conn *conns;
@@ -169,6 +173,8 @@ uint64_t px_hash_mem(const char *s, size_t len);
 
 /* proxy.c */
 px_binding *px_binding_get(proxy *p, const tv_ep *nat, tv_tcp *tcp, const char *user, bool create);
+/* May b send one more request now? (its rate; counts the drop if not) */
+bool px_rate_take(proxy *p, px_binding *b);
 /* The core accepted a REGISTER from b's source: b is the terminal's now. */
 void px_binding_trust(proxy *p, px_binding *b);
 /* b's signaling now comes from nat / tcp. */

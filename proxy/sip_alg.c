@@ -946,14 +946,18 @@ void px_sip_from_access(proxy *p, tv_tcp *tcp, const tv_ep *from, const char *ms
 	} else {
 		const char *user = is_method(&sm, "REGISTER") ? sm.m->to->url ? sm.m->to->url->username : NULL
 							  : sm.m->from->url ? sm.m->from->url->username : NULL;
+		bool pend = false;
 		if (!b && is_method(&sm, "REGISTER") && user && user[0])
-			b = pend_register(p, from, tcp, user, &sm);
+			pend = (b = pend_register(p, from, tcp, user, &sm)) != NULL;
 		if (!b)
 			b = px_binding_get(p, from, tcp, user, true);
 		if (!b) {
 			reply(p, NULL, tcp, from, &sm, 503, "Service Unavailable", PX_ACCESS);
 			goto out;
 		}
+		/* (a new address of a terminal is not charged to the terminal) */
+		if (!pend && !px_rate_take(p, b))
+			goto out;       /* no answer: an answer is what a flood wants */
 		if (!b->user[0] && user) {
 			snprintf(b->user, sizeof(b->user), "%s", user);
 			if (b->trusted)
@@ -986,8 +990,12 @@ void px_sip_from_access(proxy *p, tv_tcp *tcp, const tv_ep *from, const char *ms
 	}
 	callid_swap(p, b, &sm, PX_ACCESS);
 	leg = px_leg_find(b, sm.call_id, false);
-	if (!leg && opens_leg(&sm))
-		leg = px_leg_find(b, sm.call_id, true);
+	if (!leg && opens_leg(&sm) && !(leg = px_leg_find(b, sm.call_id, true))) {
+		/* over max-legs: nothing with an unrewritten SDP goes on */
+		if (sm.request && !is_method(&sm, "ACK"))
+			reply(p, b, tcp, from, &sm, 503, "Service Unavailable (too many calls)", PX_ACCESS);
+		goto out;
+	}
 	if (leg && (rc = sdp_handle(p, leg, &sm, PX_ACCESS)) < 0) {
 		if (sm.request && rc == TV_EFULL)
 			reply(p, b, tcp, from, &sm, 503, "Service Unavailable (no media ports)", PX_ACCESS);
@@ -1076,14 +1084,17 @@ void px_sip_from_core(proxy *p, px_binding *b, bool stream, const char *msg, siz
 			reply(p, b, NULL, NULL, &sm, 400, "Bad Request (Contact)", PX_CORE);
 		goto out;
 	}
-	if (peer[0] && strcmp(sm.cseq_method, "REGISTER")) {
+	if (peer[0] && (leg || opens_leg(&sm) || !strcmp(sm.cseq_method, "INVITE"))) {
 		if (!leg)
 			leg = px_leg_find(b, sm.call_id, true);
 		if (leg)
 			snprintf(leg->peer_target, sizeof(leg->peer_target), "%s", peer);
 	}
-	if (!leg && opens_leg(&sm))
-		leg = px_leg_find(b, sm.call_id, true);
+	if (!leg && opens_leg(&sm) && !(leg = px_leg_find(b, sm.call_id, true))) {
+		if (sm.request && !is_method(&sm, "ACK"))
+			reply(p, b, NULL, NULL, &sm, 503, "Service Unavailable (too many calls)", PX_CORE);
+		goto out;
+	}
 	if (leg && (rc = sdp_handle(p, leg, &sm, PX_CORE)) < 0) {
 		if (sm.request && !is_method(&sm, "ACK"))
 			reply(p, b, NULL, NULL, &sm, rc == TV_EFULL ? 503 : 400,

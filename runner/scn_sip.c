@@ -136,7 +136,8 @@ int sip_proxy(scn_ctx *c, const scn_stmt *st)
 	static const char *const keys[] = {
 		"access", "core", "softswitch", "keepalive", "keepalive-method", "keepalive-misses", "latch",
 		"latch-window", "strict", "media-timeout", "media-ports", "sig-ports", "max-bindings", "core-tcp", "trust",
-		"untrusted-hold", "media-trust", "port-alloc", "port-quarantine", "timer-c", NULL
+		"untrusted-hold", "media-trust", "port-alloc", "port-quarantine", "timer-c", "max-legs",
+		"max-untrusted", "max-untrusted-per-ip", "rate", NULL
 	};
 	opts o;
 	const opt *v;
@@ -196,8 +197,21 @@ int sip_proxy(scn_ctx *c, const scn_stmt *st)
 		return -1;
 	if ((v = opts_get(&o, "timer-c")) && opt_time(c, v, &pc.timer_c) < 0)
 		return -1;
-	if (v && pc.timer_c && pc.timer_c < TV_SEC(181))
+	if (v && pc.timer_c && pc.timer_c <= TV_SEC(180))
 		return ctx_err(c, "timer-c: more than 3 minutes (RFC 3261 16.6), or 0 for off");
+	{
+		static const struct { const char *k; size_t off; } lim[] = {
+			{ "max-legs", offsetof(proxy_cfg, max_legs) }, { "max-untrusted", offsetof(proxy_cfg, max_untrusted) },
+			{ "max-untrusted-per-ip", offsetof(proxy_cfg, max_untrusted_per_ip) }, { "rate", offsetof(proxy_cfg, rate) },
+		};
+		for (size_t i = 0; i < sizeof(lim) / sizeof(lim[0]); i++) {
+			if (!(v = opts_get(&o, lim[i].k)))
+				continue;
+			if (opt_u64(c, v, &u) < 0 || u > 1000000)
+				return ctx_err(c, "%s: 0 (no limit) to 1000000", lim[i].k);
+			*(uint32_t *)((char *)&pc + lim[i].off) = (uint32_t)u;
+		}
+	}
 	if ((v = opts_get(&o, "media-trust"))) {
 		if (LOOKUP(c, v, media_trust_modes, &iv) < 0)
 			return -1;
@@ -772,10 +786,10 @@ int sip_expect_proxy(scn_ctx *c, const scn_stmt *st)
 		"cancels", "calls-started", "calls-ended", "no-ports", "relayed-to-core", "relayed-to-access",
 		"latches", "relatches", "ka-sent", "ka-answered", "dead", "unregistered", "session-expired", "media-expired", "records",
 		"sip-in-access", "sip-in-core", "sip-unfolded", "sip-trailing", "sip-replies", "pongs",
-		"stun-answered", "core-tcp", "core-udp-large", "moved", "untrusted", "untrusted-expired", "timer-c-cancels", "timer-c-408",
+		"stun-answered", "core-tcp", "core-udp-large", "moved", "untrusted", "untrusted-expired", "timer-c-cancels", "timer-c-408", "limit-legs", "limit-untrusted",
 		"drop.sip-malformed", "drop.sip-unknown", "drop.sip-bad-length", "drop.sip-too-big",
 		"drop.sip-version", "drop.sip-cseq-mismatch", "drop.sip-bad-status", "drop.sip-too-many-hops",
-		"drop.sip-contact", "drop.sip-extension", "drop.send-access", "drop.send-core", "drop.rtp-foreign", "drop.rtp-strict",
+		"drop.sip-contact", "drop.sip-extension", "drop.sip-rate", "drop.send-access", "drop.send-core", "drop.rtp-foreign", "drop.rtp-strict",
 		"drop.rtp-no-dest", "drop.rtp-malformed", "drop.rtp-conflict", NULL
 	};
 	opts o;
@@ -811,6 +825,7 @@ int sip_expect_proxy(scn_ctx *c, const scn_stmt *st)
 				{ "core-udp-large", s->core_udp_large }, { "moved", s->moved },
 				{ "untrusted", s->untrusted }, { "untrusted-expired", s->untrusted_expired },
 				{ "timer-c-cancels", s->timer_c_cancels }, { "timer-c-408", s->timer_c_408 },
+				{ "limit-legs", s->limit_legs }, { "limit-untrusted", s->limit_untrusted },
 			};
 			for (size_t k = 0; k < sizeof(t) / sizeof(t[0]); k++)
 				if (!strcmp(v->key, t[k].k))
