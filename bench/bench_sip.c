@@ -56,6 +56,11 @@ static void world_new(world *w, int pairs)
 	w->ss = softswitch_new(w->ssh, 5060, "example.net", &e);
 	proxy_cfg_default(&pc);
 	pc.port_quarantine = 0; /* calls follow each other in virtual ms: measure the engine, not the pool's size */
+	pc.rate = 0;            /* one load generator stands for many terminals: no per-source limits */
+	pc.max_legs = 0;
+	pc.max_untrusted = 0;
+	pc.max_untrusted_per_ip = 0;    /* ... all behind one NAT */
+	pc.random_ports = false;        /* the load generator names the ports */
 	pc.access_ip = tv_ip4(0xc633640a);
 	pc.core_ip = tv_ip4(0x0a000001);
 	pc.softswitch = tv_ep4(0x0a000064, 5060);

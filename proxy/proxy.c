@@ -65,8 +65,8 @@ void proxy_cfg_default(proxy_cfg *cfg)
 	cfg->port_quarantine = TV_SEC(10);
 	cfg->timer_c = TV_SEC(181);   /* "larger than 3 minutes" */
 	cfg->max_legs = 8;
-	cfg->max_untrusted = 2000;
-	cfg->max_untrusted_per_ip = 100;
+	cfg->max_untrusted = 450;         /* half the signaling ports */
+	cfg->max_untrusted_per_ip = 200;
 	cfg->rate = 20;
 }
 

@@ -74,8 +74,10 @@ typedef struct proxy_cfg {
 	enum px_media_trust media_trust;        /* [stream] */
 	bool random_ports;                      /* ports from a random place in the pool, not in order [on] */
 	uint32_t max_legs;                      /* call legs one binding may hold [8] */
-	uint32_t max_untrusted;                 /* bindings of sources the core has not accepted [2000] */
-	uint32_t max_untrusted_per_ip;          /* of those, from one IP address [100] */
+	uint32_t max_untrusted;                 /* bindings of sources the core has not accepted: each
+						   holds a core signaling port, so at most part of that
+						   pool [450: half of the default 900] */
+	uint32_t max_untrusted_per_ip;          /* of those, from one IP address [200] */
 	uint32_t rate;                          /* requests per second per source (twice that in a burst)
 						   [20; 0: no limit] */
 	tv_time timer_c;                        /* an INVITE with no final response: CANCEL / 408 after
