@@ -568,17 +568,22 @@ static void ka_fire(tv_timer *t, tv_time now)
 			return;
 		}
 		b->ka_seq++;
+		/* sip:user@contact, or where it signals from when it wrote no
+		 * Contact; no "user@" without a user (never "sip:@host") */
+		char host[TV_EP_STRLEN], to[sizeof(b->user) + PX_HP + 1];
+		const char *hp = b->contact_hp[0] ? b->contact_hp : tv_ep_fmt(&b->nat, host);
+		snprintf(to, sizeof(to), "%s%s%s", b->user, b->user[0] ? "@" : "", hp);
 		n = snprintf(msg, sizeof(msg),
-			     "OPTIONS sip:%s@%s SIP/2.0\r\n"
+			     "OPTIONS sip:%s SIP/2.0\r\n"
 			     "Via: SIP/2.0/%s %s:%u;branch=z9hG4bK-tvka-%u-%u\r\n"
 			     "Max-Forwards: 70\r\n"
 			     "From: <sip:keepalive@%s>;tag=tvka%u\r\n"
-			     "To: <sip:%s@%s>\r\n"
+			     "To: <sip:%s>\r\n"
 			     "Call-ID: tvka-%u-%u@%s\r\n"
 			     "CSeq: %u OPTIONS\r\n"
 			     "Content-Length: 0\r\n\r\n",
-			     b->user, b->contact_hp, b->tcp ? "TCP" : "UDP", p->access_ip_s, p->cfg.sip_port, b->core_port, b->ka_seq,
-			     p->access_ip_s, b->core_port, b->user, b->contact_hp, b->core_port, b->ka_seq, p->access_ip_s, b->ka_seq);
+			     to, b->tcp ? "TCP" : "UDP", p->access_ip_s, p->cfg.sip_port, b->core_port, b->ka_seq,
+			     p->access_ip_s, b->core_port, to, b->core_port, b->ka_seq, p->access_ip_s, b->ka_seq);
 		if (n > 0 && (size_t)n < sizeof(msg))
 			px_send_access(p, b, msg, (size_t)n);
 		b->ka_pending = true;
