@@ -225,11 +225,12 @@ int main(int argc, char **argv)
 		       "  proxy-calls        call set-ups per second through the proxy alone\n"
 		       "  proxy-relay        RTP packets per second relayed by the proxy alone\n"
 		       "  proxy-worst        60 KB attack INVITEs (one header repeated) per second\n"
+		       "  proxy-flood        100,000 forged requests from distinct sources during a call: heap, answers, service\n"
 		       "  sip-calls          call set-ups per second through NAT, proxy, softswitch\n"
 		       "  sip-memory         proxy heap per active call\n"
 		       "  sip-relay          RTP packets relayed per second, whole simulated path\n"
 		       "TRAVERSE_BENCH_SECS=N shortens the sip-calls loop (and skips sip-relay).\n"
-		       "TRAVERSE_BENCH_ONLY=calls|relay runs only that part of the sip benchmarks; =worst only proxy-worst; =proxy-calls only that.\n");
+		       "TRAVERSE_BENCH_ONLY=calls|relay runs only that part of the sip benchmarks; =worst only proxy-worst; =proxy-calls, =flood only that.\n");
 		return strcmp(argv[1], "-h") && strcmp(argv[1], "--help") ? 2 : 0;
 	}
 	if (getenv("TRAVERSE_BENCH_ONLY") && !strcmp(getenv("TRAVERSE_BENCH_ONLY"), "worst")) {
@@ -240,10 +241,15 @@ int main(int argc, char **argv)
 		bench_proxy_calls();
 		return 0;
 	}
+	if (getenv("TRAVERSE_BENCH_ONLY") && !strcmp(getenv("TRAVERSE_BENCH_ONLY"), "flood")) {
+		bench_flood();
+		return 0;
+	}
 	bench_nat();
 	bench_nat_mem();
 	bench_keepalive();
 	bench_proxy();
+	bench_flood();
 	bench_sip();
 	return 0;
 }
