@@ -46,10 +46,44 @@ static int parse_reach(scn_ctx *c, const opt *v, softswitch_cfg *sc)
 	return 0;
 }
 
-/* softswitch NAME link=LINK ip=IP [port=5060] [domain=D] [tcp=on] [fold=off] [reach=...] */
+/* users=NAME:PASSWORD[,NAME:PASSWORD...]: the passwords the softswitch
+ * holds. A password runs from the first ':' to the next ','. */
+static int parse_users(scn_ctx *c, const opt *v, softswitch_cfg *sc)
+{
+	char buf[SOFTSWITCH_MAX_USERS * 2 * SOFTSWITCH_NAME_MAX], *save = NULL, *tok;
+
+	if (strlen(v->val) >= sizeof(buf))
+		return ctx_err(c, "users: too long");
+	snprintf(buf, sizeof(buf), "%s", v->val);
+	for (tok = strtok_r(buf, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
+		char *pw = strchr(tok, ':');
+		softswitch_user *u = &sc->users[sc->nusers];
+
+		if (!pw || pw == tok || !pw[1])
+			return ctx_err(c, "users: expected USER:PASSWORD[,USER:PASSWORD...], got '%s'", tok);
+		*pw++ = '\0';
+		if (strlen(tok) >= SOFTSWITCH_NAME_MAX || strlen(pw) >= SOFTSWITCH_NAME_MAX)
+			return ctx_err(c, "users: user names and passwords are at most %d bytes", SOFTSWITCH_NAME_MAX - 1);
+		for (int i = 0; i < sc->nusers; i++)
+			if (!strcmp(sc->users[i].name, tok))
+				return ctx_err(c, "users: '%s' given twice", tok);
+		if (sc->nusers == SOFTSWITCH_MAX_USERS)
+			return ctx_err(c, "users: at most %d users", SOFTSWITCH_MAX_USERS);
+		snprintf(u->name, sizeof(u->name), "%s", tok);
+		snprintf(u->password, sizeof(u->password), "%s", pw);
+		sc->nusers++;
+	}
+	if (sc->nusers == 0)
+		return ctx_err(c, "users: expected USER:PASSWORD[,USER:PASSWORD...], got '%s'", v->val);
+	return 0;
+}
+
+/* softswitch NAME link=LINK ip=IP [port=5060] [domain=D] [tcp=on] [fold=off] [reach=...]
+ *            [auth=off] [users=NAME:PASSWORD,...] */
 int sip_softswitch(scn_ctx *c, const scn_stmt *st)
 {
-	static const char *const keys[] = { "link", "ip", "port", "domain", "tcp", "fold", "reach", NULL };
+	static const char *const keys[] = { "link", "ip", "port", "domain", "tcp", "fold", "reach", "auth", "users",
+					    NULL };
 	opts o;
 	const opt *v;
 	sym *s, *l;
@@ -61,7 +95,7 @@ int sip_softswitch(scn_ctx *c, const scn_stmt *st)
 
 	if (st->argc < 2)
 		return ctx_err(c, "usage: softswitch NAME link=LINK ip=IP [port=5060] [domain=example.net] [tcp=on] "
-			       "[fold=off] [reach=any|NET/LEN,...]");
+			       "[fold=off] [reach=any|NET/LEN,...] [auth=off] [users=USER:PASSWORD,...]");
 	if (opts_parse(c, st, 2, keys, false, &o) < 0)
 		return -1;
 	if (!opts_get(&o, "link") || !opts_get(&o, "ip"))
@@ -76,6 +110,10 @@ int sip_softswitch(scn_ctx *c, const scn_stmt *st)
 	if ((v = opts_get(&o, "fold")) && opt_bool(c, v, &sc.fold) < 0)
 		return -1;
 	if ((v = opts_get(&o, "reach")) && parse_reach(c, v, &sc) < 0)
+		return -1;
+	if ((v = opts_get(&o, "auth")) && opt_bool(c, v, &sc.auth) < 0)
+		return -1;
+	if ((v = opts_get(&o, "users")) && parse_users(c, v, &sc) < 0)
 		return -1;
 	s = new_sym(c, st->argv[1], SYM_SOFTSWITCH);
 	if (!s)
@@ -323,7 +361,8 @@ int sip_phone(scn_ctx *c, const scn_stmt *st)
 	static const char *const keys[] = {
 		"link", "ip", "via", "user", "port", "tcp", "rport", "expires", "rtp-port", "video", "rtcp-mux",
 		"rtcp-nonadjacent", "asymmetric", "answer", "answer-delay", "options", "session-expires", "domain",
-		"contacts", "contact-form", "fold", "pad", "ssrc", "pt", "payload-size", "media-count", "media", NULL
+		"contacts", "contact-form", "fold", "pad", "ssrc", "pt", "payload-size", "media-count", "media",
+		"password", "auth-user", NULL
 	};
 	opts o;
 	const opt *v;
@@ -388,6 +427,18 @@ int sip_phone(scn_ctx *c, const scn_stmt *st)
 	}
 	if (phone_media_opts(c, &o, &uc) < 0)
 		return -1;
+	if ((v = opts_get(&o, "password"))) {
+		if (!*v->val || strlen(v->val) >= SOFTSWITCH_NAME_MAX)
+			return ctx_err(c, "password: 1-%d bytes", SOFTSWITCH_NAME_MAX - 1);
+		uc.password = v->val;
+	}
+	if ((v = opts_get(&o, "auth-user"))) {
+		if (!uc.password)
+			return ctx_err(c, "auth-user= goes with password=");
+		if (!*v->val || strlen(v->val) >= SOFTSWITCH_NAME_MAX)
+			return ctx_err(c, "auth-user: 1-%d bytes", SOFTSWITCH_NAME_MAX - 1);
+		uc.auth_user = v->val;
+	}
 	static const struct { const char *key; size_t off; } flags[] = {
 		{ "tcp", offsetof(sipua_cfg, tcp) }, { "rport", offsetof(sipua_cfg, rport) },
 		{ "video", offsetof(sipua_cfg, video) }, { "rtcp-mux", offsetof(sipua_cfg, rtcp_mux) },
@@ -598,7 +649,7 @@ int sip_expect_phone(scn_ctx *c, const scn_stmt *st)
 {
 	static const char *const keys[] = { "registered", "state", "held", "last-code", "end", "options-answered",
 					    "options-rx", "keepalive-rx", "answered", "calls", "rx-bad", "session-refreshes",
-					    "reg-contacts", NULL };
+					    "reg-contacts", "reg-code", NULL };
 	opts o;
 	sym *ph;
 	const sipua_status *s;
@@ -642,6 +693,7 @@ int sip_expect_phone(scn_ctx *c, const scn_stmt *st)
 				else if (!strcmp(v->key, "calls")) got = s->calls_made;
 				else if (!strcmp(v->key, "session-refreshes")) got = s->session_refreshes;
 				else if (!strcmp(v->key, "reg-contacts")) got = (uint64_t)s->reg_contacts;
+				else if (!strcmp(v->key, "reg-code")) got = (uint64_t)s->reg_code;
 				else got = s->rx_bad;
 			}
 			check(c, what, v, got);
@@ -845,7 +897,9 @@ int sip_expect_softswitch(scn_ctx *c, const scn_stmt *st)
 	static const char *const keys[] = {
 		"user", "rx", "rx-bad", "registers", "invites", "routed", "responses-routed", "not-found", "users",
 		"contacts", "contact-unroutable", "contacts-full", "responses-failed", "requests-failed", "rx-tcp",
-		"tx-tcp", "tcp-accepted", "tcp-opened", "tcp-bad-framing", "contact-host", NULL
+		"tx-tcp", "tcp-accepted", "tcp-opened", "tcp-bad-framing", "contact-host", "auth-challenges", "auth-ok",
+		"auth-failures", "auth-malformed", "auth-mismatch", "auth-unknown-user", "auth-bad-response",
+		"auth-bad-nonce", "auth-stale", "auth-replay", NULL
 	};
 	softswitch_contact ct[SOFTSWITCH_MAX_CONTACTS];
 	opts o;
@@ -921,10 +975,16 @@ int sip_expect_softswitch(scn_ctx *c, const scn_stmt *st)
 				{ "responses-failed", s->responses_failed }, { "requests-failed", s->requests_failed },
 				{ "rx-tcp", s->rx_tcp }, { "tx-tcp", s->tx_tcp }, { "tcp-accepted", s->tcp_accepted },
 				{ "tcp-opened", s->tcp_opened }, { "tcp-bad-framing", s->tcp_bad_framing },
+				{ "auth-challenges", s->auth_challenges }, { "auth-ok", s->auth_ok },
+				{ "auth-failures", s->auth_failures },
 			};
 			for (size_t k = 0; k < sizeof(t) / sizeof(t[0]); k++)
 				if (!strcmp(v->key, t[k].k))
 					got = t[k].v;
+			for (int f = 0; f < SOFTSWITCH_AUTH__COUNT; f++)
+				if (!strncmp(v->key, "auth-", 5) &&
+				    !strcmp(v->key + 5, softswitch_auth_fail_name((enum softswitch_auth_fail)f)))
+					got = s->auth_fail[f];
 		}
 		check(c, what, v, got);
 	}

@@ -17,8 +17,12 @@
  *   The call's timers (srv.t, answer) are listed in sipua_call.c, its
  *   session timer's (se_refresh, se_expire) in sipua_timer.c.
  *
- * Limits: no authentication; over TCP the phone keeps one connection to
- * the outbound proxy, reopened when needed, and does not listen. */
+ * Authentication: a 401/407 to a REGISTER is answered once with
+ * credentials (sipua_auth.c); giving up is a failed REGISTER like any
+ * other.
+ *
+ * Limits: over TCP the phone keeps one connection to the outbound proxy,
+ * reopened when needed, and does not listen. */
 #include "sipua_priv.h"
 
 #include <stdio.h>
@@ -246,7 +250,9 @@ static ua_txn *txn_match(sipua *ua, const osip_message_t *rsp)
 
 /* ---- registration -------------------------------------------------------------- */
 
-static int reg_send(sipua *ua)
+/* A REGISTER: fresh (tries 0), or resent for a challenge for the tries-th
+ * time; with credentials if we hold a challenge. */
+static int reg_send(sipua *ua, int tries)
 {
 	osip_message_t *m;
 	char br[24] = "z9hG4bK", ruri[sizeof(ua->domain) + 4], exp[24];
@@ -270,7 +276,10 @@ static int reg_send(sipua *ua)
 		return rc;
 	snprintf(exp, sizeof(exp), "%lld", (long long)(ua->cfg.reg_expires / TV_SEC(1)));
 	osip_message_set_expires(m, exp);
-	rc = sipua_txn_start(ua, UA_TX_REG, m);
+	rc = sipua_auth_add(ua, UA_TX_REG, m);
+	ua->txn[UA_TX_REG].auth_tries = tries;
+	if (rc == 0)
+		rc = sipua_txn_start(ua, UA_TX_REG, m);
 	osip_message_free(m);
 	return rc;
 }
@@ -278,13 +287,13 @@ static int reg_send(sipua *ua)
 static void reg_refresh_fire(tv_timer *t, tv_time now)
 {
 	(void)now;
-	reg_send(t->arg);
+	reg_send(t->arg, 0);
 }
 
 int sipua_register(sipua *ua)
 {
 	ua->reg_wanted = true;
-	return reg_send(ua);
+	return reg_send(ua, 0);
 }
 
 /* The expiry granted: our Contact's expires, else Expires, else asked. */
@@ -333,9 +342,14 @@ static int reg_listed(const sipua *ua, const osip_message_t *m)
 
 static void reg_response(sipua *ua, ua_txn *x, const osip_message_t *m)
 {
-	if (m->status_code < 200 || !x->active)
+	int code = m->status_code;
+
+	if (code < 200 || !x->active)
 		return;
 	sipua_txn_stop(x);
+	if ((code == 401 || code == 407) && sipua_auth_retry(ua, UA_TX_REG, m, x->auth_tries) &&
+	    reg_send(ua, x->auth_tries + 1) == 0)
+		return;
 	ua->st.reg_contacts = m->status_code < 300 ? reg_listed(ua, m) : 0;
 	reg_final(ua, m->status_code, m->status_code < 300 ? reg_granted(ua, m) : 0);
 }
@@ -492,7 +506,9 @@ sipua *sipua_new(tv_host *h, const sipua_cfg *cfg, int *err)
 
 	if (!h || !cfg || !cfg->user || !cfg->domain || !*cfg->user || !*cfg->domain ||
 	    cfg->proxy.ip.af != TV_AF_INET || cfg->contacts < 0 || cfg->contacts > 2 ||
-	    strlen(cfg->user) >= sizeof(ua->user) || strlen(cfg->domain) >= sizeof(ua->domain)) {
+	    strlen(cfg->user) >= sizeof(ua->user) || strlen(cfg->domain) >= sizeof(ua->domain) ||
+	    (cfg->password && strlen(cfg->password) >= sizeof(ua->password)) ||
+	    (cfg->auth_user && (!*cfg->auth_user || strlen(cfg->auth_user) >= sizeof(ua->auth_user)))) {
 		*err = TV_EINVAL;
 		return NULL;
 	}
@@ -506,8 +522,12 @@ sipua *sipua_new(tv_host *h, const sipua_cfg *cfg, int *err)
 	ua->cfg = *cfg;
 	snprintf(ua->user, sizeof(ua->user), "%s", cfg->user);
 	snprintf(ua->domain, sizeof(ua->domain), "%s", cfg->domain);
+	snprintf(ua->password, sizeof(ua->password), "%s", cfg->password ? cfg->password : "");
+	snprintf(ua->auth_user, sizeof(ua->auth_user), "%s", cfg->auth_user ? cfg->auth_user : cfg->user);
 	ua->cfg.user = ua->user;
 	ua->cfg.domain = ua->domain;
+	ua->cfg.password = ua->password;
+	ua->cfg.auth_user = ua->auth_user;
 	if (!ua->cfg.sip_port)
 		ua->cfg.sip_port = 5060;
 	if (!ua->cfg.reg_expires)

@@ -31,6 +31,15 @@
  * hold), and the held phone, seeing a=sendonly, stops too. Mute stops RTP
  * only; RTCP continues.
  *
+ * Authentication (RFC 3261 22, sipua_auth.c), with cfg.password: a 401
+ * or 407 to a REGISTER or to a new call's INVITE is answered once with
+ * digest credentials (MD5, qop=auth; the INVITE's 407 is ACKed first), and
+ * again only if the next challenge says stale=true; otherwise the request
+ * fails with that code (REGISTER: retried 30 s later; a call: ended
+ * "rejected"). Later REGISTERs and INVITEs carry credentials for the last
+ * challenge at once (nc going up). Without a password a challenge fails
+ * the request at once.
+ *
  * Session timers (RFC 4028), off unless cfg.session_expires is set on the
  * caller: its INVITE then carries Supported: timer and Session-Expires:
  * <s>;refresher=uac. Any callee (whatever its own setting) answers such an
@@ -64,8 +73,11 @@
  * to a ;transport=tcp target, else UDP) and routes responses back by
  * popping it, over the transport the next Via names (RFC 3261 18.2.2).
  * It refuses (403) a REGISTER or INVITE whose Contact host the core cannot
- * reach (softswitch_cfg.reach). Otherwise it trusts Contact and SDP:
- * which is why the proxy exists. */
+ * reach (softswitch_cfg.reach). With softswitch_cfg.auth it authenticates
+ * (ss_auth.c): REGISTER is challenged with 401, other requests it would
+ * route outside a dialog with 407, and only good digest credentials of
+ * the user the request is about let them through. Otherwise it trusts
+ * Contact and SDP: which is why the proxy exists. */
 #ifndef TV_SIPUA_H
 #define TV_SIPUA_H
 
@@ -108,6 +120,11 @@ typedef struct sipua_cfg {
 	uint16_t payload_len;           /* RTP payload bytes [0: 160] */
 	uint64_t media_count;           /* RTP packets each stream sends, then stops [0: no limit] */
 	bool media_manual;              /* RTP waits for media_rtp_set on sipua_media */
+	/* Digest authentication (sipua_auth.c): answer 401/407 challenges to
+	 * REGISTER and INVITE. NULL/"": no password, a challenge fails the
+	 * request. At most 63 bytes each. */
+	const char *password;
+	const char *auth_user;          /* username in credentials [NULL: user] */
 } sipua_cfg;
 
 enum sipua_call_state {
@@ -192,6 +209,15 @@ typedef struct softswitch_prefix {
 	uint8_t len;                    /* 0-32 */
 } softswitch_prefix;
 
+#define SOFTSWITCH_MAX_USERS 32
+#define SOFTSWITCH_NAME_MAX 64          /* user names and passwords, NUL included */
+
+/* A user the softswitch can authenticate (cfg.auth). */
+typedef struct softswitch_user {
+	char name[SOFTSWITCH_NAME_MAX];
+	char password[SOFTSWITCH_NAME_MAX];
+} softswitch_user;
+
 typedef struct softswitch_cfg {
 	uint16_t port;                  /* [5060]: SIP over UDP and TCP */
 	const char *domain;             /* required */
@@ -204,7 +230,28 @@ typedef struct softswitch_cfg {
 	enum softswitch_reach reach;
 	int nreach;
 	softswitch_prefix reach_list[SOFTSWITCH_MAX_REACH];
+	/* Digest authentication (ss_auth.c): REGISTER is challenged with
+	 * 401, other requests it would route outside a dialog with 407. */
+	bool auth;
+	tv_time nonce_lifetime;         /* a nonce is stale this long after it was issued
+					 * [0: 300 s] */
+	int nusers;                     /* users[] it knows the passwords of (also kept
+					 * with auth off, then unused) */
+	softswitch_user users[SOFTSWITCH_MAX_USERS];
 } softswitch_cfg;
+
+/* Why credentials were refused (softswitch_stats.auth_fail). */
+enum softswitch_auth_fail {
+	SOFTSWITCH_AUTH_MALFORMED,      /* unreadable, not MD5/qop=auth, uri not the Request-URI: 400 */
+	SOFTSWITCH_AUTH_MISMATCH,       /* username is not the To (REGISTER) / From user: 403 */
+	SOFTSWITCH_AUTH_UNKNOWN_USER,   /* no password for username: a new challenge */
+	SOFTSWITCH_AUTH_BAD_RESPONSE,   /* wrong response (password): a new challenge */
+	SOFTSWITCH_AUTH_BAD_NONCE,      /* right response, nonce not one it holds: stale=true */
+	SOFTSWITCH_AUTH_STALE,          /* right response, nonce expired: stale=true */
+	SOFTSWITCH_AUTH_REPLAY,         /* nc not above the last accepted for the nonce, and
+					 * not a retransmission: a new challenge */
+	SOFTSWITCH_AUTH__COUNT,
+};
 
 typedef struct softswitch_stats {
 	uint64_t rx, rx_bad, registers, invites, requests_routed, responses_routed, not_found;
@@ -216,6 +263,12 @@ typedef struct softswitch_stats {
 	uint64_t rx_tcp, tx_tcp;        /* messages received / sent over TCP */
 	uint64_t tcp_accepted, tcp_opened;      /* connections accepted / opened by the softswitch */
 	uint64_t tcp_bad_framing;       /* connections closed: no or bad Content-Length */
+	uint64_t auth_challenges;       /* 401/407 challenges sent (stale ones included) */
+	uint64_t auth_ok;               /* requests whose credentials were accepted
+					 * (retransmissions included) */
+	uint64_t auth_failures;         /* requests whose credentials were refused: the sum
+					 * of auth_fail[] */
+	uint64_t auth_fail[SOFTSWITCH_AUTH__COUNT];
 	uint32_t bindings;              /* users with at least one Contact now */
 	uint32_t contacts;              /* Contacts registered now, all users */
 } softswitch_stats;
@@ -235,6 +288,9 @@ softswitch *softswitch_new_cfg(tv_host *h, const softswitch_cfg *cfg, int *err);
 softswitch *softswitch_new(tv_host *h, uint16_t port, const char *domain, int *err);
 void softswitch_free(softswitch *ss);
 const softswitch_stats *softswitch_get_stats(const softswitch *ss);
+/* "malformed", "mismatch", "unknown-user", "bad-response", "bad-nonce",
+ * "stale", "replay"; NULL out of range. */
+const char *softswitch_auth_fail_name(enum softswitch_auth_fail f);
 /* Where a request for user goes: the Contact registered most recently
  * (among those one REGISTER wrote, the first listed); TV_ENOENT if none. */
 int softswitch_lookup(const softswitch *ss, const char *user, tv_ep *contact);

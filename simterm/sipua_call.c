@@ -28,9 +28,14 @@
  * RTP is sent only while established, not holding, and the peer's SDP
  * says it receives (so a=sendonly from the peer silences this phone too).
  *
+ * Authentication: a 401/407 to the INVITE of a new call is ACKed, then
+ * the INVITE is sent again once with credentials (sipua_auth.c, new CSeq
+ * and branch, same Call-ID, tags and offer); the call stays "calling".
+ * Giving up ends it "rejected" with that code.
+ *
  * Limits: one call; offers come in INVITEs (an INVITE without SDP gets
- * 488); no PRACK, no early media, no authentication, no glare handling
- * beyond 491. */
+ * 488); no PRACK, no early media, no glare handling beyond 491; in-dialog
+ * requests are not authenticated. */
 #include "sipua_priv.h"
 
 #include <stdio.h>
@@ -265,12 +270,37 @@ void sipua_bye(sipua *ua, const char *reason)
 
 /* ---- outgoing call ---------------------------------------------------------------- */
 
-int sipua_call(sipua *ua, const char *user)
+/* The INVITE of a new call, CSeq c->invite_cseq, branch br, our offer
+ * (c->local); with credentials if we hold a challenge (tries: times it was
+ * resent for one). */
+static int invite_send(sipua *ua, const char *br, int tries)
 {
 	ua_call *c = &ua->c;
 	osip_message_t *m;
+	sipmsg_req r = {
+		.method = "INVITE", .ruri = c->remote_uri, .to_uri = c->remote_uri, .call_id = c->call_id,
+		.from_uri = c->local_uri, .from_tag = c->local_tag, .cseq = c->invite_cseq,
+	};
+	int rc = sipua_build(ua, &r, br, true, &m);
+
+	if (rc < 0)
+		return rc;
+	rc = sipmsg_sdp_attach(m, ua->user, host_ip(ua->h), c->sess_id, c->sess_ver, &c->local);
+	if (rc == 0)
+		rc = sipua_timer_request(ua, m, false);
+	if (rc == 0)
+		rc = sipua_auth_add(ua, UA_TX_INVITE, m);
+	ua->txn[UA_TX_INVITE].auth_tries = tries;
+	if (rc == 0)
+		rc = sipua_txn_start(ua, UA_TX_INVITE, m);
+	osip_message_free(m);
+	return rc;
+}
+
+int sipua_call(sipua *ua, const char *user)
+{
+	ua_call *c = &ua->c;
 	char br[24] = "z9hG4bK";
-	sipmsg_req r = { .method = "INVITE", .cseq = 1 };
 	int rc = 0;
 
 	if (!user || !*user || strlen(user) > 64)
@@ -288,24 +318,12 @@ int sipua_call(sipua *ua, const char *user)
 	sdp_local(ua, NULL, &c->local);
 	for (int k = 0; rc == 0 && k < SIPMSG_NMEDIA; k++)
 		rc = media_open(ua, k, &c->local.m[k]);
-	r.ruri = r.to_uri = c->remote_uri;
-	r.call_id = c->call_id;
-	r.from_uri = c->local_uri;
-	r.from_tag = c->local_tag;
 	if (rc == 0)
-		rc = sipua_build(ua, &r, br, true, &m);
+		rc = invite_send(ua, br, 0);
 	if (rc < 0) {
 		media_release(ua);
 		return rc;
 	}
-	rc = sipmsg_sdp_attach(m, ua->user, host_ip(ua->h), c->sess_id, c->sess_ver, &c->local);
-	if (rc == 0)
-		rc = sipua_timer_request(ua, m, false);
-	if (rc == 0)
-		rc = sipua_txn_start(ua, UA_TX_INVITE, m);
-	osip_message_free(m);
-	if (rc < 0)
-		return rc;
 	state_set(ua, SIPUA_CALLING);
 	ua->st.calls_made++;
 	return 0;
@@ -400,6 +418,23 @@ static void invite_2xx(sipua *ua, const osip_message_t *m)
 		sipua_bye(ua, "cancelled");     /* the 200 crossed our CANCEL */
 }
 
+/* A 401/407 to our INVITE (ACKed already): the same INVITE again with
+ * credentials, a new CSeq and branch (RFC 3261 22.2), unless we give up
+ * (sipua_auth_retry) or the caller is cancelling. 0 if it was sent. */
+static int invite_retry(sipua *ua, const ua_txn *x, const osip_message_t *rsp)
+{
+	ua_call *c = &ua->c;
+	char br[24] = "z9hG4bK";
+	int tries = x->auth_tries;
+
+	if (c->cancelled || c->cancel_pending || !sipua_auth_retry(ua, UA_TX_INVITE, rsp, tries))
+		return TV_ESTATE;
+	sipua_rand_id(ua, br + 7, 16);
+	c->invite_cseq = ++c->local_cseq;
+	c->got_1xx = false;
+	return invite_send(ua, br, tries + 1);
+}
+
 void sipua_invite_response(sipua *ua, ua_txn *x, const osip_message_t *m)
 {
 	ua_call *c = &ua->c;
@@ -437,6 +472,8 @@ void sipua_invite_response(sipua *ua, ua_txn *x, const osip_message_t *m)
 			sipua_timer_failed(ua, code);
 		return;
 	}
+	if ((code == 401 || code == 407) && invite_retry(ua, x, m) == 0)
+		return;
 	ua->st.last_code = code;
 	call_end(ua, c->cancelled && code == 487 ? "cancelled" : "rejected");
 }

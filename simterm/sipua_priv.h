@@ -5,7 +5,8 @@
  * what arrives, and the life cycle; sipua_call.c owns the call: its state
  * machine, dialog, offer/answer, media, the INVITE server transaction and
  * hold/mute/cancel/hangup; sipua_timer.c owns the call's session timer
- * (RFC 4028). Not for use outside these three files.
+ * (RFC 4028); sipua_auth.c its digest credentials. Not for use outside
+ * these four files.
  *
  * The types keep their ua_ prefix (sipua_call is already the public
  * "place a call"); the functions shared across the two files are sipua_*,
@@ -31,6 +32,7 @@ typedef struct ua_src {
 typedef struct ua_txn {
 	sipua *ua;
 	bool active;                    /* no final response yet */
+	int auth_tries;                 /* times the request was resent for a challenge */
 	char *buf;                      /* the request as sent (osip_malloc) */
 	size_t len;
 	char branch[UA_ID_MAX];
@@ -64,6 +66,16 @@ typedef struct ua_call {
 	bool refreshing;                /* the INVITE slot holds a refresh re-INVITE */
 } ua_call;
 
+#define UA_AUTH_FIELD 128
+
+/* The challenge a kind of request last got (sipua_auth.c). */
+typedef struct ua_auth {
+	bool valid;
+	bool proxy;                     /* 407: Proxy-Authenticate, answered in Proxy-Authorization */
+	char realm[UA_AUTH_FIELD], nonce[UA_AUTH_FIELD], opaque[UA_AUTH_FIELD];
+	uint32_t nc;                    /* nonce-count of the last request sent with it */
+} ua_auth;
+
 /* The final response to an INVITE we received, until its ACK. */
 typedef struct ua_srv {
 	sipua *ua;
@@ -85,6 +97,8 @@ struct sipua {
 	char contact[UA_URI_MAX];
 	char contact2[UA_URI_MAX];      /* the second Contact of a REGISTER (cfg.contacts 2) */
 	char aor[UA_URI_MAX];           /* sip:user@domain */
+	char password[64], auth_user[64];       /* cfg.password ("" none), cfg.auth_user */
+	ua_auth auth[UA_TX_N];          /* per slot; REGISTER and INVITE use theirs */
 	tv_udp *udp;
 	tv_tcp *tcp;
 	sipmsg_stream rxs;
@@ -170,6 +184,20 @@ void sipua_uas_invite(sipua *ua, const osip_message_t *m, const ua_src *src);
 void sipua_uas_ack(sipua *ua, const osip_message_t *m, const ua_src *src);
 void sipua_uas_cancel(sipua *ua, const osip_message_t *m, const ua_src *src);
 void sipua_uas_bye(sipua *ua, const osip_message_t *m, const ua_src *src);
+
+/* ---- sipua_auth.c ---- */
+
+/* rsp is a 401 or 407 to the request of slot k (UA_TX_REG, or
+ * UA_TX_INVITE for a new call), which had been resent tries times for
+ * challenges: keep the challenge for slot k, and whether to send the
+ * request again with credentials. false (give up): no password, no
+ * challenge we can answer (Digest, MD5, qop auth), or already resent once
+ * (twice if this challenge says stale=true). */
+bool sipua_auth_retry(sipua *ua, enum ua_txn_kind k, const osip_message_t *rsp, int tries);
+/* Add credentials to m, the request of slot k, if we have a password and
+ * a challenge for that slot: the challenge's next nc, a new cnonce.
+ * 0 or a TV_E* code. */
+int sipua_auth_add(sipua *ua, enum ua_txn_kind k, osip_message_t *m);
 
 /* ---- sipua_timer.c ---- */
 

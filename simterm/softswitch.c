@@ -23,6 +23,9 @@
  *   SBC policy answers. A REGISTER is refused whole if any Contact it
  *   adds is unroutable (10.3: all or none). Contacts it removes
  *   (expires 0) are not checked.
+ * - With cfg.auth it authenticates before anything else (ss_auth.c):
+ *   401 for REGISTER, 407 for other requests it would route outside a
+ *   dialog, digest MD5/qop=auth against cfg.users' passwords.
  * - A REGISTER may carry several Contacts (several headers, or one with a
  *   comma-separated list); the 200 lists every Contact of the user with
  *   its expires (10.3 step 8).
@@ -55,8 +58,7 @@ static void own_tag(const osip_message_t *req, char *out, size_t cap)
 	snprintf(out, cap, "%016llx", (unsigned long long)sipmsg_hash(SIPMSG_HASH_INIT, sipmsg_branch(req)));
 }
 
-/* A response to req as a UAS; reason NULL: the standard phrase. */
-static osip_message_t *ss_answer(const osip_message_t *req, int code, const char *reason)
+osip_message_t *ss_answer(const osip_message_t *req, int code, const char *reason)
 {
 	osip_message_t *r;
 	char tag[20];
@@ -71,8 +73,7 @@ static osip_message_t *ss_answer(const osip_message_t *req, int code, const char
 	return r;
 }
 
-/* Send r back the way req came (the stamped top Via says where). */
-static void ss_answer_send(softswitch *ss, osip_message_t *r, const ss_src *src)
+void ss_answer_send(softswitch *ss, osip_message_t *r, const ss_src *src)
 {
 	ss_tp_respond(ss, r, src->conn);
 	osip_message_free(r);
@@ -149,7 +150,6 @@ static void ss_register(softswitch *ss, const osip_message_t *m, const ss_src *s
 	osip_contact_t *c = NULL;
 	int n = 0, rc;
 
-	ss->st.registers++;
 	if (!user || !*user) {
 		ss_reply(ss, m, src, 400);
 		return;
@@ -329,9 +329,12 @@ static void ss_forward(softswitch *ss, osip_message_t *m, const ss_src *src, tv_
 	ss_tp_forward(ss, m, &dst, tcp);
 }
 
+/* Authentication (ss_auth.c) comes before anything that could tell an
+ * unauthenticated sender about users or policy: routability, 404. */
 static void ss_request(softswitch *ss, osip_message_t *m, const ss_src *src, tv_time now)
 {
 	const osip_uri_t *u = m->req_uri;
+	bool reg = uri_is_local(ss, u) && MSG_IS_REGISTER(m);
 	osip_contact_t *c = NULL;
 	char tag[20];
 
@@ -343,19 +346,22 @@ static void ss_request(softswitch *ss, osip_message_t *m, const ss_src *src, tv_
 		if (tt && strcmp(tt, tag) == 0)
 			return;                 /* the ACK of a final response we made */
 	}
-	if (MSG_IS_INVITE(m)) {
+	if (MSG_IS_INVITE(m))
 		ss->st.invites++;
-		if (osip_message_get_contact(m, 0, &c) >= 0 && c && !contact_routable(ss, c)) {
-			ss_unroutable(ss, m, src, c->url && c->url->host ? c->url->host : "");
-			return;
-		}
-	}
-	if (uri_is_local(ss, u) && MSG_IS_REGISTER(m)) {
-		ss_register(ss, m, src, now);
-		return;
-	}
+	if (reg)
+		ss->st.registers++;
 	if (uri_is_local(ss, u) && !u->username && MSG_IS_OPTIONS(m)) {
 		ss_reply(ss, m, src, 200);
+		return;
+	}
+	if (!ss_auth_request(ss, m, src, reg, now))
+		return;
+	if (MSG_IS_INVITE(m) && osip_message_get_contact(m, 0, &c) >= 0 && c && !contact_routable(ss, c)) {
+		ss_unroutable(ss, m, src, c->url && c->url->host ? c->url->host : "");
+		return;
+	}
+	if (reg) {
+		ss_register(ss, m, src, now);
 		return;
 	}
 	ss_forward(ss, m, src, now);
@@ -410,6 +416,12 @@ static bool cfg_ok(const softswitch_cfg *c)
 	for (int i = 0; c->reach == SOFTSWITCH_REACH_LIST && i < c->nreach; i++)
 		if (c->reach_list[i].len > 32 || c->reach_list[i].net.af != TV_AF_INET)
 			return false;
+	if (c->nusers < 0 || c->nusers > SOFTSWITCH_MAX_USERS || c->nonce_lifetime < 0)
+		return false;
+	for (int i = 0; i < c->nusers; i++)
+		if (!c->users[i].name[0] || !memchr(c->users[i].name, 0, SOFTSWITCH_NAME_MAX) ||
+		    !memchr(c->users[i].password, 0, SOFTSWITCH_NAME_MAX))
+			return false;
 	return c->reach == SOFTSWITCH_REACH_DEFAULT || c->reach == SOFTSWITCH_REACH_LIST ||
 	       c->reach == SOFTSWITCH_REACH_ANY;
 }
@@ -435,6 +447,8 @@ softswitch *softswitch_new_cfg(tv_host *h, const softswitch_cfg *cfg, int *err)
 	ss->cfg.domain = ss->domain;
 	if (!ss->cfg.port)
 		ss->cfg.port = 5060;
+	if (!ss->cfg.nonce_lifetime)
+		ss->cfg.nonce_lifetime = TV_SEC(300);
 	ss_reg_init(ss);
 	rc = ss_tp_open(ss);
 	if (rc < 0) {

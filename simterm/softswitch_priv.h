@@ -5,7 +5,8 @@
  * ss_registrar.c is the location service (several Contacts per address of
  * record, each with its expiry) and the routability rule; ss_transport.c
  * moves bytes: UDP, TCP connections and their framing, and where a
- * response goes (RFC 3261 18.2.2). Not for use outside these three files. */
+ * response goes (RFC 3261 18.2.2); ss_auth.c is digest authentication
+ * (cfg.auth). Not for use outside these four files. */
 #ifndef TV_SOFTSWITCH_PRIV_H
 #define TV_SOFTSWITCH_PRIV_H
 
@@ -57,6 +58,18 @@ typedef struct ss_update {
 	unsigned long expires;          /* seconds */
 } ss_update;
 
+#define SS_NONCES 64                    /* nonces remembered; the oldest is forgotten first */
+#define SS_NONCE_HEX 32
+
+/* A nonce the softswitch issued (ss_auth.c). */
+typedef struct ss_nonce {
+	char v[SS_NONCE_HEX + 1];       /* "" if the slot is unused */
+	tv_time issued;
+	uint32_t nc;                    /* highest nonce-count accepted; 0 none yet */
+	uint64_t req;                   /* the request that used nc (its transaction and source) */
+	tv_time used;                   /* when */
+} ss_nonce;
+
 struct softswitch {
 	tv_host *h;
 	softswitch_cfg cfg;
@@ -71,6 +84,8 @@ struct softswitch {
 	size_t naors, capaors;
 	uint64_t reg_seq;
 	tv_timer expiry;
+	ss_nonce nonces[SS_NONCES];
+	unsigned nonce_next;            /* the ring slot the next nonce takes */
 	softswitch_stats st;
 };
 
@@ -78,6 +93,20 @@ struct softswitch {
 
 /* A message from the transport: data is borrowed for the call. */
 void ss_input(softswitch *ss, const uint8_t *data, size_t len, const ss_src *src, tv_time now);
+/* A response to req as a UAS (our To tag); reason NULL: the standard
+ * phrase. NULL if out of memory. */
+osip_message_t *ss_answer(const osip_message_t *req, int code, const char *reason);
+/* Send r back the way the request came (ss_tp_respond) and free it. */
+void ss_answer_send(softswitch *ss, osip_message_t *r, const ss_src *src);
+
+/* ---- ss_auth.c ---- */
+
+/* Whether request m (top Via stamped) may go on: cfg.auth is off, m needs
+ * no credentials, or it carries good ones (then a Proxy-Authorization for
+ * our realm is removed: consumed, RFC 3261 22.3). false: it was answered
+ * (a challenge, 403 or 400) and counted. reg: m is a REGISTER for our
+ * domain (401/Authorization, else 407/Proxy-Authorization). */
+bool ss_auth_request(softswitch *ss, osip_message_t *m, const ss_src *src, bool reg, tv_time now);
 
 /* ---- ss_registrar.c ---- */
 
