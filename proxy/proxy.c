@@ -36,7 +36,7 @@ static const char *const drop_names[PX_DROP__COUNT] = {
 	[PX_DROP_SIP_VERSION] = "sip-version", [PX_DROP_SIP_CSEQ] = "sip-cseq-mismatch",
 	[PX_DROP_SIP_STATUS] = "sip-bad-status", [PX_DROP_SIP_HOPS] = "sip-too-many-hops",
 	[PX_DROP_SIP_CONTACT] = "sip-contact", [PX_DROP_SIP_EXTENSION] = "sip-extension",
-	[PX_DROP_SIP_RATE] = "sip-rate",
+	[PX_DROP_SIP_RATE] = "sip-rate", [PX_DROP_SIP_REFLECT] = "sip-reflect",
 	[PX_DROP_SEND_ACCESS] = "send-access",
 	[PX_DROP_SEND_CORE] = "send-core",
 	[PX_DROP_RTP_FOREIGN] = "rtp-foreign", [PX_DROP_RTP_STRICT] = "rtp-strict",

@@ -103,6 +103,8 @@ enum px_drop {
 	PX_DROP_SIP_CONTACT,            /* a Contact value that cannot be read or rewritten */
 	PX_DROP_SIP_EXTENSION,          /* Proxy-Require names an extension: 420 */
 	PX_DROP_SIP_RATE,               /* a source over its request rate: dropped, no answer */
+	PX_DROP_SIP_REFLECT,            /* toward an unaccepted source: a provisional, a second final
+					   response, or one over 3x its request */
 	PX_DROP_SEND_ACCESS,            /* a send toward a terminal failed */
 	PX_DROP_SEND_CORE,              /* a send toward the core failed */
 	PX_DROP_RTP_FOREIGN,            /* media from an address that may not latch */

@@ -109,6 +109,8 @@ struct px_binding {
 	tv_time reg_until;
 	tv_time hold_until;             /* untrusted: reclaimed then, if no call holds it */
 	uint32_t nlegs;
+	uint32_t req_len;               /* untrusted: its last request's size */
+	uint8_t owed;                   /* untrusted: requests not yet answered (at most 8) */
 	uint32_t tokens;                /* request rate: thousandths of a request in hand */
 	tv_time tokens_at;
 	/* A REGISTER from a new address of this (trusted) terminal, on its way

@@ -695,6 +695,20 @@ static int emit(proxy *p, px_binding *b, sipmsg *sm, enum px_side to)
 	return px_send_access(p, b, p->outbuf, (size_t)n);
 }
 
+/* Toward a source the core has not accepted (it may be spoofed: a
+ * victim), the proxy is no amplifier: one final response per request, no
+ * provisional, nothing over 3 times the request's size (a 2xx to its
+ * REGISTER, which makes it trusted, excepted). */
+static bool reflect_ok(proxy *p, px_binding *b, const sipmsg *sm, size_t len)
+{
+	if (sm->m->status_code < 200 || !b->owed || len > 3 * (size_t)b->req_len) {
+		p->st.drop[PX_DROP_SIP_REFLECT]++;
+		return false;
+	}
+	b->owed--;
+	return true;
+}
+
 /* Timer C follows a leg's first INVITE and the responses to it. */
 static void tc_after(proxy *p, px_binding *b, const sipmsg *sm, enum px_side to)
 {
@@ -958,6 +972,11 @@ void px_sip_from_access(proxy *p, tv_tcp *tcp, const tv_ep *from, const char *ms
 		/* (a new address of a terminal is not charged to the terminal) */
 		if (!pend && !px_rate_take(p, b))
 			goto out;       /* no answer: an answer is what a flood wants */
+		if (!b->trusted) {      /* bounds what goes back (reflect_ok) */
+			b->req_len = (uint32_t)len;
+			if (b->owed < 8)
+				b->owed++;
+		}
 		if (!b->user[0] && user) {
 			snprintf(b->user, sizeof(b->user), "%s", user);
 			if (b->trusted)
@@ -1026,7 +1045,7 @@ void px_sip_from_core(proxy *p, px_binding *b, bool stream, const char *msg, siz
 	px_leg *leg;
 	refusal why;
 	char peer[PX_HP] = "";
-	bool reg_ok;
+	bool reg_ok, silent = false;
 	int rc;
 
 	if (msg_in(p, msg, len, stream, &sm, &why) < 0) {
@@ -1071,6 +1090,7 @@ void px_sip_from_core(proxy *p, px_binding *b, bool stream, const char *msg, siz
 			p->st.drop[PX_DROP_SIP_UNKNOWN]++;
 			goto out;
 		}
+		silent = !b->trusted && !reg_ok && !reflect_ok(p, b, &sm, len);
 		via_to_access(p, b, &sm);
 		if (reg_ok)
 			register_ok(p, b, &sm);
@@ -1120,7 +1140,7 @@ void px_sip_from_core(proxy *p, px_binding *b, bool stream, const char *msg, siz
 		}
 		goto out;
 	}
-	if (emit(p, b, &sm, PX_ACCESS) == 0) {
+	if (silent || emit(p, b, &sm, PX_ACCESS) == 0) {
 		tc_after(p, b, &sm, PX_ACCESS);
 		end_leg_after(p, b, &sm);
 	} else if (leg && !leg->confirmed) {

@@ -841,7 +841,7 @@ int sip_expect_proxy(scn_ctx *c, const scn_stmt *st)
 		"stun-answered", "core-tcp", "core-udp-large", "moved", "untrusted", "untrusted-expired", "timer-c-cancels", "timer-c-408", "limit-legs", "limit-untrusted",
 		"drop.sip-malformed", "drop.sip-unknown", "drop.sip-bad-length", "drop.sip-too-big",
 		"drop.sip-version", "drop.sip-cseq-mismatch", "drop.sip-bad-status", "drop.sip-too-many-hops",
-		"drop.sip-contact", "drop.sip-extension", "drop.sip-rate", "drop.send-access", "drop.send-core", "drop.rtp-foreign", "drop.rtp-strict",
+		"drop.sip-contact", "drop.sip-extension", "drop.sip-rate", "drop.sip-reflect", "drop.send-access", "drop.send-core", "drop.rtp-foreign", "drop.rtp-strict",
 		"drop.rtp-no-dest", "drop.rtp-malformed", "drop.rtp-conflict", NULL
 	};
 	opts o;

@@ -413,6 +413,7 @@ Test(sip_torture, valid_responses_with_our_via_reach_the_terminal, .init = setup
 	char out[BOX_MSG_MAX];
 
 	from_term(REGISTER);
+	from_ss(REG_200);       /* a terminal the core accepted: not held to one answer per request */
 	for (size_t i = 0, len; i < 2; i++) {
 		char *m = load(names[i], &len);
 		size_t sl = (size_t)(strstr(m, "\r\nVia: ") - m) + 2;

@@ -96,3 +96,40 @@ Test(trust, a_challenged_register_from_a_new_address_moves_nothing, .init = setu
 	cr_assert_eq(proxy_get_stats(w.px)->bindings, 1);
 	host_udp_close(o);
 }
+
+/* The core's answer to the OPTIONS above, as the proxy forwarded it, with
+ * extra header lines of padding. */
+static void core_answers(int code, size_t pad)
+{
+	char m[8192];
+	int n = snprintf(m, sizeof(m),
+			 "SIP/2.0 %d %s\r\n"
+			 "Via: SIP/2.0/UDP 10.0.0.1:5100;branch=z9hG4bKo1\r\n"
+			 "From: <sip:alice@example.net>;tag=o1\r\nTo: <sip:example.net>;tag=s\r\n"
+			 "Call-ID: o-1@10.0.0.1\r\nCSeq: 1 OPTIONS\r\n", code, code < 200 ? "Trying" : "OK");
+	for (size_t i = 0; i < pad; i++)
+		n += snprintf(m + n, sizeof(m) - (size_t)n, "X-Pad: %040zu\r\n", i);
+	snprintf(m + n, sizeof(m) - (size_t)n, "Content-Length: 0\r\n\r\n");
+	from_ss(m);
+}
+
+/* Toward a source the core has not accepted (perhaps a spoofed victim):
+ * one final answer per request, no provisional, nothing over 3x the
+ * request. */
+Test(trust, no_amplification_toward_an_unaccepted_source, .init = setup, .fini = teardown)
+{
+	from_term(options_no_contact);
+	w.at_term.n = 0;
+	core_answers(100, 0);
+	cr_assert_eq(w.at_term.n, 0, "no provisional");
+	core_answers(200, 20);  /* ~1.2 KB for a ~200-byte request */
+	cr_assert_eq(w.at_term.n, 0, "not over 3x the request");
+	core_answers(200, 0);
+	cr_assert_eq(w.at_term.n, 1, "one final answer");
+	core_answers(200, 0);
+	cr_assert_eq(w.at_term.n, 1, "and only one per request");
+	cr_assert_eq(proxy_get_stats(w.px)->drop[PX_DROP_SIP_REFLECT], 3);
+	from_term(options_no_contact); /* a retransmission earns one more */
+	core_answers(200, 0);
+	cr_assert_eq(w.at_term.n, 2);
+}
