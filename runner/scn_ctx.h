@@ -108,7 +108,7 @@ typedef struct scn_ctx {
 	uint64_t seed;
 	tv_time cursor;
 	sim_net *net;
-	sym *syms;
+	sym **syms;             /* each allocated alone: a sym * stays valid as more are declared */
 	int nsyms, capsyms;
 	struct addr_claim { char link[32]; tv_ip ip; int line; } *claims;  /* addresses in use */
 	int nclaims, capclaims;

@@ -771,7 +771,7 @@ static void ctx_free(scn_ctx *c)
 	}
 	free(c->socks);
 	for (int i = c->nsyms - 1; i >= 0; i--) {
-		sym *s = &c->syms[i];
+		sym *s = c->syms[i];
 		if (!s->obj && !s->obj2)
 			continue;
 		switch (s->kind) {
@@ -795,12 +795,14 @@ static void ctx_free(scn_ctx *c)
 		}
 	}
 	for (int i = c->nsyms - 1; i >= 0; i--) {
-		sym *s = &c->syms[i];
+		sym *s = c->syms[i];
 		if (s->kind == SYM_HOST)
 			host_free(s->obj);
 		else if (s->kind == SYM_NAT)
 			nat_node_free(s->obj);
 	}
+	for (int i = 0; i < c->nsyms; i++)
+		free(c->syms[i]);
 	free(c->syms);
 	free(c->claims);
 	sim_net_free(c->net);
@@ -862,6 +864,8 @@ int scn_run(const scn_file *f, const scn_opts *o, scn_result *r)
 		ctx_free(&c);
 		return -1;
 	}
+	for (int i = 0; i < c.nsyms; i++)
+		free(c.syms[i]);
 	free(c.syms);
 	c.syms = NULL;
 	c.nsyms = c.capsyms = 0;

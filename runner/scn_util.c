@@ -117,8 +117,8 @@ static const char *const kind_names[] = {
 sym *ctx_sym(scn_ctx *c, const char *name, int kind)
 {
 	for (int i = 0; i < c->nsyms; i++)
-		if (strcmp(c->syms[i].name, name) == 0 && (kind < 0 || (int)c->syms[i].kind == kind))
-			return &c->syms[i];
+		if (strcmp(c->syms[i]->name, name) == 0 && (kind < 0 || (int)c->syms[i]->kind == kind))
+			return c->syms[i];
 	return NULL;
 }
 
@@ -150,7 +150,7 @@ sym *new_sym(scn_ctx *c, const char *name, enum sym_kind kind)
 	}
 	if (c->nsyms == c->capsyms) {
 		int nc = c->capsyms ? c->capsyms * 2 : 32;
-		sym *ns = realloc(c->syms, (size_t)nc * sizeof(*ns));
+		sym **ns = realloc(c->syms, (size_t)nc * sizeof(*ns));
 		if (!ns) {
 			ctx_err(c, "out of memory");
 			return NULL;
@@ -158,8 +158,12 @@ sym *new_sym(scn_ctx *c, const char *name, enum sym_kind kind)
 		c->syms = ns;
 		c->capsyms = nc;
 	}
-	s = &c->syms[c->nsyms++];
-	memset(s, 0, sizeof(*s));
+	s = calloc(1, sizeof(*s));
+	if (!s) {
+		ctx_err(c, "out of memory");
+		return NULL;
+	}
+	c->syms[c->nsyms++] = s;
 	snprintf(s->name, sizeof(s->name), "%s", name);
 	s->kind = kind;
 	s->line = c->cur ? c->cur->line : 0;
