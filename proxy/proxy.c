@@ -292,7 +292,11 @@ void px_binding_remove(proxy *p, px_binding *b)
 	 * nobody else gets the port before then, nor within the quarantine. */
 	{
 		tv_time until = host_now(p->h) + p->cfg.port_quarantine;
-		pool_put(&p->sig_pool, b->core_port, b->reg_until > until ? b->reg_until : until);
+		if (!p->cfg.port_quarantine)
+			until = 0;      /* no quarantine at all (tests, benches) */
+		else if (b->reg_until > until)
+			until = b->reg_until;
+		pool_put(&p->sig_pool, b->core_port, until);
 	}
 	p->st.ports_core--;
 	if (!b->trusted)

@@ -84,7 +84,7 @@ typedef struct proxy_cfg {
 						   this, restarted by each provisional [181 s; 0: off] */
 	tv_time port_quarantine;                /* a freed port or pair is not handed out again this long
 						   (late packets of the old call); a binding's core port not
-						   before its registration ends either [10 s] */
+						   before its registration ends either [10 s; 0: neither] */
 	tv_time untrusted_hold;                 /* an untrusted source's state lives this long after its
 						   last request, unless a call holds it [32 s = 64*T1] */
 	proxy_record_fn on_record;              /* accounting records, or NULL */
