@@ -122,7 +122,9 @@ struct px_binding {
 		tv_tcp *tcp;
 		uint32_t cseq;
 		uint64_t call_id;
+		uint64_t instance;
 	} pend;
+	uint64_t instance;              /* its +sip.instance (RFC 5626), hashed; 0 if none */
 	px_leg *legs;
 	/* keepalive */
 	tv_timer ka;

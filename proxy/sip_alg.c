@@ -877,14 +877,33 @@ static void via_to_access(proxy *p, px_binding *b, sipmsg *sm)
  * to the new source, and only a 2xx moves the binding there
  * (px_sip_from_core). Anything else from a new source gets a binding of
  * its own, untrusted. */
+/* The device a REGISTER speaks for: its first Contact's +sip.instance
+ * (RFC 5626 4.1), hashed; 0 if it names none. */
+static uint64_t reg_instance(const sipmsg *sm)
+{
+	osip_contact_t *ct = NULL;
+	osip_generic_param_t *inst = NULL;
+
+	if (osip_message_get_contact(sm->m, 0, &ct) < 0 || !ct ||
+	    osip_contact_param_get_byname(ct, "+sip.instance", &inst) != 0 || !inst || !inst->gvalue)
+		return 0;
+	return px_hash_str(inst->gvalue);
+}
+
 static px_binding *pend_register(proxy *p, const tv_ep *from, tv_tcp *tcp, const char *user, sipmsg *sm)
 {
 	px_binding *a = tv_map_get(&p->by_user, px_hash_str(user));
+	uint64_t inst = reg_instance(sm);
 	char hp[PX_HP];
 
-	if (p->cfg.trust != PX_TRUST_REGISTER || !a || !a->trusted || strcmp(a->user, user) || !a->contact_hp[0] ||
-	    px_first_contact_hp(&sm->rw, hp) != 1 || strcmp(hp, a->contact_hp))
+	if (p->cfg.trust != PX_TRUST_REGISTER || !a || !a->trusted || strcmp(a->user, user))
 		return NULL;
+	/* the same device: the same +sip.instance where both name one, else
+	 * the same first Contact as written */
+	if (inst && a->instance ? inst != a->instance
+				: (!a->contact_hp[0] || px_first_contact_hp(&sm->rw, hp) != 1 || strcmp(hp, a->contact_hp)))
+		return NULL;
+	a->pend.instance = inst;
 	if (a->pend.on && a->pend.tcp)
 		p->pend_tcp--;
 	a->pend.on = true;
@@ -972,6 +991,8 @@ void px_sip_from_access(proxy *p, tv_tcp *tcp, const tv_ep *from, const char *ms
 		/* (a new address of a terminal is not charged to the terminal) */
 		if (!pend && !px_rate_take(p, b))
 			goto out;       /* no answer: an answer is what a flood wants */
+		if (!pend && is_method(&sm, "REGISTER") && reg_instance(&sm))
+			b->instance = reg_instance(&sm);
 		if (!b->trusted) {      /* bounds what goes back (reflect_ok) */
 			b->req_len = (uint32_t)len;
 			if (b->owed < 8)
@@ -1133,6 +1154,8 @@ void px_sip_from_core(proxy *p, px_binding *b, bool stream, const char *msg, siz
 		if (reg_ok && px_register_expires(p, b, sm.m) > 0) {
 			/* the core accepted the terminal at its new address */
 			px_binding_move(p, b, &b->pend.nat, b->pend.tcp);
+			if (b->pend.instance)
+				b->instance = b->pend.instance;
 			p->st.moved++;
 			emit(p, b, &sm, PX_ACCESS);
 		} else {

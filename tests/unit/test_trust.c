@@ -133,3 +133,50 @@ Test(trust, no_amplification_toward_an_unaccepted_source, .init = setup, .fini =
 	core_answers(200, 0);
 	cr_assert_eq(w.at_term.n, 2);
 }
+
+/* RFC 5626: the same +sip.instance is the same device, whatever Contact
+ * it writes from its new address; another instance is another device. */
+static const char reg_inst[] =
+	"REGISTER sip:example.net SIP/2.0\r\n"
+	"Via: SIP/2.0/UDP 192.168.1.10:5060;branch=z9hG4bKreg1;rport\r\n"
+	"From: <sip:alice@example.net>;tag=a1\r\nTo: <sip:alice@example.net>\r\n"
+	"Call-ID: reg-1@192.168.1.10\r\nCSeq: 1 REGISTER\r\n"
+	"Contact: <sip:alice@%s>;+sip.instance=\"<urn:uuid:%s>\";reg-id=1\r\n"
+	"Expires: 3600\r\nContent-Length: 0\r\n\r\n";
+
+static void register_from(tv_udp *s, const char *contact, const char *uuid)
+{
+	char m[1024];
+	tv_ep px = tv_ep4(0xc633640a, 5060);
+
+	snprintf(m, sizeof(m), reg_inst, contact, uuid);
+	host_udp_send(s, &px, m, strlen(m));
+	step();
+}
+
+Test(trust, the_same_instance_from_a_new_address_moves_its_binding, .init = setup, .fini = teardown)
+{
+	tv_ep other = tv_ep4(0, 41234);
+	tv_udp *o;
+	int err;
+
+	register_from(w.term_s, "192.168.1.10:5060", "00000000-0000-0000-0000-00000000a11c");
+	from_ss(REG_200);
+	o = host_udp_bind(w.term, &other, rec, &w.at_term, &err);
+	cr_assert_not_null(o);
+	w.at_ss.n = 0;
+	/* a new private address (DHCP), the same instance: through alice's binding */
+	register_from(o, "192.168.1.77:5060", "00000000-0000-0000-0000-00000000a11c");
+	cr_assert_eq(w.at_ss.n, 1);
+	cr_assert_eq(w.at_ss.from[0].port, 5100);
+	from_ss(REG_200);
+	cr_assert_eq(proxy_get_stats(w.px)->moved, 1);
+	cr_assert_eq(proxy_get_stats(w.px)->bindings, 1);
+	/* the old Contact but another instance: another device, its own binding */
+	w.at_ss.n = 0;
+	register_from(w.term_s, "192.168.1.77:5060", "00000000-0000-0000-0000-0000000000b2");
+	cr_assert_eq(w.at_ss.n, 1);
+	cr_assert_neq(w.at_ss.from[0].port, 5100);
+	cr_assert_eq(proxy_get_stats(w.px)->bindings, 2);
+	host_udp_close(o);
+}
