@@ -189,6 +189,7 @@ struct proxy {
 	char *inbuf;                    /* the message being handled, unfolded [SIP_TCP_MAX + 1] */
 	char *outbuf;                   /* what goes out [PX_OUT_MAX] */
 	size_t outlen;                  /* of the last message written there */
+	uint64_t callid_key;            /* sip_topo.c's Call-ID host code; 0 until first needed */
 	proxy_stats st;
 };
 
@@ -296,6 +297,14 @@ void px_topo_headers(proxy *p, sip_rw *rw, enum px_side to);
 void px_topo_route_learn(px_leg *l, const sip_rw *rw, bool response);
 /* An in-dialog request from the terminal: the core's route set on top. */
 void px_topo_route_put(px_leg *l, sip_rw *rw);
+/* A Call-ID's host part crossing the proxy (after the swap of the
+ * terminal's private address for the proxy's core address, which
+ * sip_alg.c does): an IPv4 literal becomes a code ("tvc-" and 8 hex
+ * digits, a keyed permutation of the address), a code becomes its address
+ * again. The same both ways, so whatever one side wrote comes back to it
+ * as it wrote it. 1 with out (cap >= TV_IP_STRLEN) set, 0 if host is
+ * neither. */
+int px_topo_callid_host(proxy *p, const char *host, char *out, size_t cap);
 /* Free the expired stacks of b (and its table when empty). */
 void px_topo_expire(px_binding *b, tv_time now);
 void px_topo_free(px_binding *b);

@@ -448,17 +448,19 @@ static void reply(proxy *p, px_binding *b, tv_tcp *tcp, const tv_ep *from, const
  * the core side that host part becomes the proxy's core address, and back.
  * The swap is per terminal and symmetric (private <-> core address), so it
  * needs no state: whatever a terminal's messages carry toward the core is
- * turned back the same way in what comes to it. The leg is always looked
- * up by the access-side form. */
+ * turned back the same way in what comes to it. With topology hiding any
+ * other IPv4 host part (a core host's, a terminal's public address) is
+ * coded, and a code decoded, both ways (sip_topo.c). The leg is always
+ * looked up by the access-side form. */
 static void callid_swap(proxy *p, const px_binding *b, sipmsg *sm, enum px_side from)
 {
-	char priv[TV_IP_STRLEN], host[TV_IP_STRLEN];
+	char priv[TV_IP_STRLEN], host[TV_IP_STRLEN], code[TV_IP_STRLEN];
 	const char *want, *put;
 	size_t plen = strcspn(b->sentby, ":");
 	rw_span v, h;
 	char *at;
 
-	if (!plen || plen >= sizeof(priv) || rw_header(sm->rw.buf, sm->rw.body_off, "Call-ID", 'i', 0, &v) != 1)
+	if (plen >= sizeof(priv) || rw_header(sm->rw.buf, sm->rw.body_off, "Call-ID", 'i', 0, &v) != 1)
 		return;
 	memcpy(priv, b->sentby, plen);
 	priv[plen] = '\0';
@@ -473,7 +475,11 @@ static void callid_swap(proxy *p, const px_binding *b, sipmsg *sm, enum px_side 
 		return;
 	memcpy(host, sm->rw.buf + h.off, h.len);
 	host[h.len] = '\0';
-	if (strcmp(host, want))
+	if (plen && !strcmp(host, want))
+		;
+	else if (p->cfg.topology_hiding && px_topo_callid_host(p, host, code, sizeof(code)))
+		put = code;
+	else
 		return;
 	rw_replace(&sm->rw, h, put);
 	if (from == PX_CORE && (at = strrchr(sm->call_id, '@')) != NULL &&

@@ -20,6 +20,9 @@
  *   headers    topo_hdrs[]: removed, removed if they name an address, or
  *              their IPv4 addresses replaced by the proxy's own on the
  *              side they go to.
+ *   Call-ID    an IPv4 host part (a core host's; a terminal's public
+ *              address) is coded both ways, so the same value comes back
+ *              (px_topo_callid_host).
  *
  * The table of kept stacks: PX_VIA_SLOTS per terminal (PX_VIA_SLOTS_UNTRUSTED
  * while the core has not accepted it), allocated at the first stack kept,
@@ -35,12 +38,15 @@
  * the oldest pending one (counted: via_table_full). */
 #include "proxy_priv.h"
 
+#include "rng.h"
+
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 
 #define T64 TV_SEC(32)
+#define CALLID_CODE "tvc-"
 
 /* ---- Via lines -------------------------------------------------------- */
 
@@ -497,4 +503,50 @@ void px_topo_route_put(px_leg *l, sip_rw *rw)
 
 	if (l->core_route && nl)
 		rw_replace_ref(rw, (rw_span){ (uint32_t)(nl + 1 - rw->buf), 0 }, l->core_route, l->core_route_len);
+}
+
+/* ---- Call-ID hosts ------------------------------------------------------ */
+
+/* A 4-round Feistel permutation of 32 bits under key: a code that names no
+ * address to whoever does not hold the key, and maps back. */
+static uint32_t feistel(uint64_t key, uint32_t x, bool back)
+{
+	uint32_t l = x >> 16, r = x & 0xffff;
+
+	for (int i = 0; i < 4; i++) {
+		uint64_t k = key ^ ((uint64_t)(back ? 3 - i : i) << 32 | (back ? l : r));
+		uint32_t f = (uint32_t)tv_splitmix64(&k) & 0xffff;
+		if (back) {
+			uint32_t t = l;
+			l = r ^ f;
+			r = t;
+		} else {
+			uint32_t t = r;
+			r = l ^ f;
+			l = t;
+		}
+	}
+	return l << 16 | r;
+}
+
+int px_topo_callid_host(proxy *p, const char *host, char *out, size_t cap)
+{
+	size_t n = strlen(CALLID_CODE);
+	rw_span whole = { 0, (uint32_t)strlen(host) }, a;
+	size_t pos = 0;
+	tv_ip ip;
+
+	if (!p->callid_key)             /* drawn when first needed: runs without it keep their random sequence */
+		p->callid_key = tv_rng_next(host_rng(p->h)) | 1;
+	if (!strncmp(host, CALLID_CODE, n) && strlen(host) == n + 8 && strspn(host + n, "0123456789abcdef") == 8) {
+		uint32_t v = feistel(p->callid_key, (uint32_t)strtoul(host + n, NULL, 16), true);
+		ip = tv_ip4(v);
+		tv_ip_fmt(&ip, out);
+		return 1;
+	}
+	if (rw_ipv4_next(host, whole, &pos, &a) != 1 || a.off != 0 || a.len != whole.len || tv_ip_parse(host, &ip) < 0 ||
+	    ip.af != TV_AF_INET)
+		return 0;
+	snprintf(out, cap, CALLID_CODE "%08x", feistel(p->callid_key, ip.v4, false));
+	return 1;
 }

@@ -692,3 +692,72 @@ Test(topo, off_lets_everything_through, .fini = teardown)
 	cr_assert(strstr(w.at_term.msg[0], "P-Asserted-Identity: \"Carol\" <sip:carol@10.0.0.60>\r\n"));
 	cr_assert_eq(st()->vias_hidden + st()->hdrs_removed + st()->hdrs_rewritten + st()->ice_removed, 0);
 }
+
+/* A Call-ID naming a core host reaches the terminal coded, and the
+ * terminal's echo of the code reaches the core as the core wrote it; the
+ * same for a terminal that writes its public address there. One leg. */
+Test(topo, an_address_in_a_call_id_is_coded_both_ways, .init = setup, .fini = teardown)
+{
+	char m[2048], cid[64];
+	const char *c;
+	size_t cl;
+
+	registered();
+	from_ss(with_body("INVITE sip:alice@10.0.0.1:5100 SIP/2.0\r\n"
+			  "Via: SIP/2.0/UDP 10.0.0.100:5060;branch=z9hG4bKgw1\r\n"
+			  "From: <sip:gw@example.net>;tag=g1\r\n"
+			  "To: <sip:alice@example.net>\r\n"
+			  "Call-ID: gw-9@10.0.0.77\r\n"
+			  "CSeq: 1 INVITE\r\n"
+			  "Contact: <sip:gw@10.0.0.77>\r\n"
+			  "Content-Type: application/sdp\r\n"
+			  "Content-Length: %zu\r\n\r\n%s", CORE_SDP));
+	cr_assert_eq(w.at_term.n, 1);
+	cr_assert_null(strstr(w.at_term.msg[0], "10.0.0."), "%s", w.at_term.msg[0]);
+	c = strstr(w.at_term.msg[0], "Call-ID: gw-9@tvc-");
+	cr_assert_not_null(c, "%s", w.at_term.msg[0]);
+	cl = (size_t)(strstr(c, "\r\n") - c);
+	cr_assert_eq(cl, 9 + 5 + 12, "tvc- and 8 hex digits");
+	memcpy(cid, c, cl);
+	cid[cl] = '\0';
+	snprintf(m, sizeof(m),
+		 "SIP/2.0 200 OK\r\n"
+		 "Via: SIP/2.0/UDP 198.51.100.10:5060;branch=%s;rport\r\n"
+		 "From: <sip:gw@example.net>;tag=g1\r\n"
+		 "To: <sip:alice@example.net>;tag=a1\r\n"
+		 "%s\r\n"
+		 "CSeq: 1 INVITE\r\n"
+		 "Contact: <sip:alice@192.168.1.10:5060>\r\n"
+		 "Content-Type: application/sdp\r\n"
+		 "Content-Length: %zu\r\n\r\n%s", our_branch("z9hG4bKgw1"), cid, strlen(ALICE_SDP), ALICE_SDP);
+	from_term(m);
+	cr_assert_eq(w.at_ss.n, 1);
+	cr_assert(strstr(w.at_ss.msg[0], "\r\nCall-ID: gw-9@10.0.0.77\r\n"), "%s", w.at_ss.msg[0]);
+	cr_assert_eq(st()->legs, 1, "the access form names one leg");
+	cr_assert_eq(st()->streams, 1);
+
+	from_term("OPTIONS sip:bob@example.net SIP/2.0\r\n"
+		  "Via: SIP/2.0/UDP 192.168.1.10:5060;branch=z9hG4bKpub\r\n"
+		  "From: <sip:alice@example.net>;tag=a1\r\n"
+		  "To: <sip:bob@example.net>\r\n"
+		  "Call-ID: stun-1@203.0.113.10\r\n"
+		  "CSeq: 1 OPTIONS\r\n"
+		  "Content-Length: 0\r\n\r\n");
+	cr_assert_eq(w.at_ss.n, 2);
+	cr_assert_null(strstr(w.at_ss.msg[1], "203.0.113."), "%s", w.at_ss.msg[1]);
+	c = strstr(w.at_ss.msg[1], "Call-ID: ");
+	cl = (size_t)(strstr(c, "\r\n") - c);
+	memcpy(cid, c, cl);
+	cid[cl] = '\0';
+	snprintf(m, sizeof(m),
+		 "SIP/2.0 200 OK\r\n"
+		 "Via: SIP/2.0/UDP 10.0.0.1:5100;branch=z9hG4bKpub\r\n"
+		 "From: <sip:alice@example.net>;tag=a1\r\n"
+		 "To: <sip:bob@example.net>;tag=b1\r\n"
+		 "%s\r\n"
+		 "CSeq: 1 OPTIONS\r\n"
+		 "Content-Length: 0\r\n\r\n", cid);
+	from_ss(m);
+	cr_assert_eq(w.at_term.n, 2);
+	cr_assert(strstr(w.at_term.msg[1], "\r\nCall-ID: stun-1@203.0.113.10\r\n"), "%s", w.at_term.msg[1]);
+}
