@@ -78,9 +78,13 @@ int rw_header_next(const char *buf, size_t hdr_len, size_t *pos, rw_span *name, 
 	}
 	if (i >= hdr_len)
 		return 0;
-	eol = i;
-	while (eol < hdr_len && buf[eol] != '\r' && buf[eol] != '\n')
-		eol++;
+	{
+		/* the line ends at the first CR or LF (two vector scans beat a
+		 * byte loop on every line of every message) */
+		const char *lf = memchr(buf + i, '\n', hdr_len - i);
+		const char *cr = memchr(buf + i, '\r', (lf ? (size_t)(lf - buf) : hdr_len) - i);
+		eol = cr ? (size_t)(cr - buf) : lf ? (size_t)(lf - buf) : hdr_len;
+	}
 	if (eol == i)
 		return 0;                       /* blank line: end of header */
 	if (is_ws(buf[i]))

@@ -373,31 +373,34 @@ enum topo_act {
  * has the same table with the reasons). Via, Contact, Call-ID and the
  * Request-URI have rewrites of their own; From and To are left (RFC 3261
  * 8.1.1.2/3). */
+#define NAME(n) n, sizeof(n) - 1
 static const struct topo_hdr {
 	const char *name;
+	uint8_t len;            /* of name: compared first, every line meets the table */
 	char compact;
 	uint8_t to[2];          /* [PX_ACCESS], [PX_CORE] */
 } topo_hdrs[] = {
-	{ "Record-Route", 0, { TA_DROP, TA_DROP } },           /* the core's kept per leg as its route set */
-	{ "Route", 0, { TA_DROP, TA_DROP } },                  /* the proxy routes each side itself */
-	{ "Path", 0, { TA_DROP, TA_DROP } },                   /* RFC 3327: edge proxies */
-	{ "Service-Route", 0, { TA_DROP, TA_DROP } },          /* RFC 3608: the core's routes */
-	{ "P-Asserted-Identity", 0, { TA_DROP, TA_DROP } },    /* RFC 3325: a trust domain's boundary */
-	{ "Remote-Party-ID", 0, { TA_DROP, TA_DROP } },        /* its pre-standard form */
-	{ "P-Charging-Vector", 0, { TA_DROP, TA_DROP } },      /* RFC 7315: never outside the domain */
-	{ "P-Charging-Function-Addresses", 0, { TA_DROP, TA_DROP } },
-	{ "Call-Info", 0, { TA_DROP_ADDR, TA_DROP_ADDR } },   /* URLs the other side cannot reach */
-	{ "Alert-Info", 0, { TA_DROP_ADDR, TA_DROP_ADDR } },
-	{ "Error-Info", 0, { TA_DROP_ADDR, TA_DROP_ADDR } },
-	{ "Warning", 0, { TA_HOSTS, TA_HOSTS } },              /* warn-agent: host of who warned */
-	{ "Server", 0, { TA_HOSTS, TA_HOSTS } },
-	{ "User-Agent", 0, { TA_HOSTS, TA_HOSTS } },
-	{ "P-Preferred-Identity", 0, { TA_HOSTS, TA_HOSTS } },
-	{ "Diversion", 0, { TA_HOSTS, TA_HOSTS } },
-	{ "History-Info", 0, { TA_HOSTS, TA_HOSTS } },
-	{ "Reply-To", 0, { TA_HOSTS, TA_HOSTS } },
-	{ "Referred-By", 'b', { TA_HOSTS, TA_HOSTS } },
+	{ NAME("Record-Route"), 0, { TA_DROP, TA_DROP } },            /* the core's kept per leg as its route set */
+	{ NAME("Route"), 0, { TA_DROP, TA_DROP } },                   /* the proxy routes each side itself */
+	{ NAME("Path"), 0, { TA_DROP, TA_DROP } },                    /* RFC 3327: edge proxies */
+	{ NAME("Service-Route"), 0, { TA_DROP, TA_DROP } },           /* RFC 3608: the core's routes */
+	{ NAME("P-Asserted-Identity"), 0, { TA_DROP, TA_DROP } },     /* RFC 3325: a trust domain's boundary */
+	{ NAME("Remote-Party-ID"), 0, { TA_DROP, TA_DROP } },         /* its pre-standard form */
+	{ NAME("P-Charging-Vector"), 0, { TA_DROP, TA_DROP } },       /* RFC 7315: never outside the domain */
+	{ NAME("P-Charging-Function-Addresses"), 0, { TA_DROP, TA_DROP } },
+	{ NAME("Call-Info"), 0, { TA_DROP_ADDR, TA_DROP_ADDR } },    /* URLs the other side cannot reach */
+	{ NAME("Alert-Info"), 0, { TA_DROP_ADDR, TA_DROP_ADDR } },
+	{ NAME("Error-Info"), 0, { TA_DROP_ADDR, TA_DROP_ADDR } },
+	{ NAME("Warning"), 0, { TA_HOSTS, TA_HOSTS } },               /* warn-agent: host of who warned */
+	{ NAME("Server"), 0, { TA_HOSTS, TA_HOSTS } },
+	{ NAME("User-Agent"), 0, { TA_HOSTS, TA_HOSTS } },
+	{ NAME("P-Preferred-Identity"), 0, { TA_HOSTS, TA_HOSTS } },
+	{ NAME("Diversion"), 0, { TA_HOSTS, TA_HOSTS } },
+	{ NAME("History-Info"), 0, { TA_HOSTS, TA_HOSTS } },
+	{ NAME("Reply-To"), 0, { TA_HOSTS, TA_HOSTS } },
+	{ NAME("Referred-By"), 'b', { TA_HOSTS, TA_HOSTS } },
 };
+#undef NAME
 
 /* An IPv4 address in val other than own: 1 with its span (from *pos on). */
 static int foreign_addr(const char *buf, rw_span val, const char *own, size_t *pos, rw_span *a)
@@ -433,9 +436,12 @@ void px_topo_headers(proxy *p, sip_rw *rw, enum px_side to)
 		enum topo_act act = TA_KEEP;
 		size_t at = v.off;
 
-		for (size_t i = 0; i < sizeof(topo_hdrs) / sizeof(topo_hdrs[0]) && act == TA_KEEP; i++)
-			if (rw_name_is(rw->buf, nm, topo_hdrs[i].name, topo_hdrs[i].compact))
-				act = (enum topo_act)topo_hdrs[i].to[to];
+		for (size_t i = 0; i < sizeof(topo_hdrs) / sizeof(topo_hdrs[0]) && act == TA_KEEP; i++) {
+			const struct topo_hdr *t = &topo_hdrs[i];
+			if ((nm.len == t->len && !strncasecmp(rw->buf + nm.off, t->name, t->len)) ||
+			    (t->compact && nm.len == 1 && (rw->buf[nm.off] | 0x20) == t->compact))
+				act = (enum topo_act)t->to[to];
+		}
 		if (act == TA_DROP || (act == TA_DROP_ADDR && foreign_addr(rw->buf, v, own, &at, &a))) {
 			drop_line(rw, &run, line);
 			p->st.hdrs_removed++;
