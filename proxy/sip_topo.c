@@ -302,8 +302,10 @@ int px_topo_core_response(proxy *p, px_binding *b, sip_rw *rw, uint64_t key, boo
 
 	if (!e)
 		return lost(p, b, PX_CORE, key, cancel, now);
-	if (via_lines(rw, &vs) < 0)
+	if (via_lines(rw, &vs) < 0) {
+		p->st.drop[PX_DROP_SIP_MALFORMED]++;
 		return 0;
+	}
 	/* the terminal got one Via, ours: its answer carries exactly the
 	 * core's stack again, whatever else it wrote */
 	via_runs(rw, &vs, 0, e->vias, e->len);
@@ -321,8 +323,10 @@ int px_topo_access_response(proxy *p, px_binding *b, sip_rw *rw, rw_span mark, u
 
 	if (mark.len && !(e = slot_find(b, PX_ACCESS, key, cancel, now)))
 		return lost(p, b, PX_ACCESS, key, cancel, now);
-	if (via_lines(rw, &vs) < 0)
+	if (via_lines(rw, &vs) < 0) {
+		p->st.drop[PX_DROP_SIP_MALFORMED]++;
 		return 0;
+	}
 	/* the core got one Via: anything it returned beyond it goes */
 	via_first(rw->buf, vs.val0, &end, &rest);
 	if (rest)
@@ -540,19 +544,19 @@ int px_topo_callid_host(proxy *p, const char *host, char *out, size_t cap)
 	size_t n = strlen(CALLID_CODE);
 	rw_span whole = { 0, (uint32_t)strlen(host) }, a;
 	size_t pos = 0;
+	bool code = !strncmp(host, CALLID_CODE, n) && whole.len == n + 8 && strspn(host + n, "0123456789abcdef") == 8;
 	tv_ip ip;
 
+	if (!code && (rw_ipv4_next(host, whole, &pos, &a) != 1 || a.off != 0 || a.len != whole.len ||
+		      tv_ip_parse(host, &ip) < 0 || ip.af != TV_AF_INET))
+		return 0;
 	if (!p->callid_key)             /* drawn when first needed: runs without it keep their random sequence */
 		p->callid_key = tv_rng_next(host_rng(p->h)) | 1;
-	if (!strncmp(host, CALLID_CODE, n) && strlen(host) == n + 8 && strspn(host + n, "0123456789abcdef") == 8) {
-		uint32_t v = feistel(p->callid_key, (uint32_t)strtoul(host + n, NULL, 16), true);
-		ip = tv_ip4(v);
+	if (code) {
+		ip = tv_ip4(feistel(p->callid_key, (uint32_t)strtoul(host + n, NULL, 16), true));
 		tv_ip_fmt(&ip, out);
-		return 1;
+	} else {
+		snprintf(out, cap, CALLID_CODE "%08x", feistel(p->callid_key, ip.v4, false));
 	}
-	if (rw_ipv4_next(host, whole, &pos, &a) != 1 || a.off != 0 || a.len != whole.len || tv_ip_parse(host, &ip) < 0 ||
-	    ip.af != TV_AF_INET)
-		return 0;
-	snprintf(out, cap, CALLID_CODE "%08x", feistel(p->callid_key, ip.v4, false));
 	return 1;
 }
