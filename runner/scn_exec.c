@@ -771,7 +771,7 @@ static void ctx_free(scn_ctx *c)
 	}
 	free(c->socks);
 	for (int i = c->nsyms - 1; i >= 0; i--) {
-		sym *s = &c->syms[i];
+		sym *s = c->syms[i];
 		if (!s->obj && !s->obj2)
 			continue;
 		switch (s->kind) {
@@ -795,13 +795,13 @@ static void ctx_free(scn_ctx *c)
 		}
 	}
 	for (int i = c->nsyms - 1; i >= 0; i--) {
-		sym *s = &c->syms[i];
+		sym *s = c->syms[i];
 		if (s->kind == SYM_HOST)
 			host_free(s->obj);
 		else if (s->kind == SYM_NAT)
 			nat_node_free(s->obj);
 	}
-	free(c->syms);
+	syms_free(c);
 	free(c->claims);
 	sim_net_free(c->net);
 	watches_free(c);
@@ -862,9 +862,7 @@ int scn_run(const scn_file *f, const scn_opts *o, scn_result *r)
 		ctx_free(&c);
 		return -1;
 	}
-	free(c.syms);
-	c.syms = NULL;
-	c.nsyms = c.capsyms = 0;
+	syms_free(&c);
 	c.nclaims = 0;
 	c.cursor = 0;
 	c.in_timeline = false;

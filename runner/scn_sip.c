@@ -349,8 +349,8 @@ int sip_phone(scn_ctx *c, const scn_stmt *st)
 	if (!via || (via->kind != SYM_PROXY && via->kind != SYM_SOFTSWITCH))
 		return ctx_err(c, "via: no proxy or softswitch named '%s'", opts_get(&o, "via")->val);
 	for (int i = 0; i < c->nsyms; i++)
-		if (c->syms[i].kind == SYM_SOFTSWITCH)
-			ss = &c->syms[i];
+		if (c->syms[i]->kind == SYM_SOFTSWITCH)
+			ss = c->syms[i];
 	uc.proxy = tv_ep4(via->ip.v4, via->kind == SYM_PROXY ? 5060 : via->port);
 	uc.domain = (v = opts_get(&o, "domain")) ? v->val : ss ? ss->domain : "example.net";
 	uc.sip_port = 5060;

@@ -117,8 +117,8 @@ static const char *const kind_names[] = {
 sym *ctx_sym(scn_ctx *c, const char *name, int kind)
 {
 	for (int i = 0; i < c->nsyms; i++)
-		if (strcmp(c->syms[i].name, name) == 0 && (kind < 0 || (int)c->syms[i].kind == kind))
-			return &c->syms[i];
+		if (strcmp(c->syms[i]->name, name) == 0 && (kind < 0 || (int)c->syms[i]->kind == kind))
+			return c->syms[i];
 	return NULL;
 }
 
@@ -148,9 +148,11 @@ sym *new_sym(scn_ctx *c, const char *name, enum sym_kind kind)
 		ctx_err(c, "'%s' is already declared (line %d)", name, prev->line);
 		return NULL;
 	}
+	/* callers hold other syms (a host's link) across this call: the table
+	 * of pointers may move, the syms never do */
 	if (c->nsyms == c->capsyms) {
 		int nc = c->capsyms ? c->capsyms * 2 : 32;
-		sym *ns = realloc(c->syms, (size_t)nc * sizeof(*ns));
+		sym **ns = realloc(c->syms, (size_t)nc * sizeof(*ns));
 		if (!ns) {
 			ctx_err(c, "out of memory");
 			return NULL;
@@ -158,8 +160,12 @@ sym *new_sym(scn_ctx *c, const char *name, enum sym_kind kind)
 		c->syms = ns;
 		c->capsyms = nc;
 	}
-	s = &c->syms[c->nsyms++];
-	memset(s, 0, sizeof(*s));
+	s = calloc(1, sizeof(*s));
+	if (!s) {
+		ctx_err(c, "out of memory");
+		return NULL;
+	}
+	c->syms[c->nsyms++] = s;
 	snprintf(s->name, sizeof(s->name), "%s", name);
 	s->kind = kind;
 	s->line = c->cur ? c->cur->line : 0;
@@ -431,6 +437,15 @@ int claim_ip(scn_ctx *c, const sym *link, const tv_ip *ip)
 	c->claims[c->nclaims].line = c->cur ? c->cur->line : 0;
 	c->nclaims++;
 	return 0;
+}
+
+void syms_free(scn_ctx *c)
+{
+	for (int i = 0; i < c->nsyms; i++)
+		free(c->syms[i]);
+	free(c->syms);
+	c->syms = NULL;
+	c->nsyms = c->capsyms = 0;
 }
 
 void ctx_run_path(scn_ctx *c, const char *name, const char *ext, char *out, size_t cap)
