@@ -37,6 +37,8 @@ static const char *const drop_names[PX_DROP__COUNT] = {
 	[PX_DROP_SIP_STATUS] = "sip-bad-status", [PX_DROP_SIP_HOPS] = "sip-too-many-hops",
 	[PX_DROP_SIP_CONTACT] = "sip-contact", [PX_DROP_SIP_EXTENSION] = "sip-extension",
 	[PX_DROP_SIP_RATE] = "sip-rate", [PX_DROP_SIP_REFLECT] = "sip-reflect",
+	[PX_DROP_SIP_VIA_LOST] = "sip-via-lost",
+	[PX_DROP_SIP_MULTIPART] = "sip-multipart",
 	[PX_DROP_SEND_ACCESS] = "send-access",
 	[PX_DROP_SEND_CORE] = "send-core",
 	[PX_DROP_RTP_FOREIGN] = "rtp-foreign", [PX_DROP_RTP_STRICT] = "rtp-strict",
@@ -68,6 +70,7 @@ void proxy_cfg_default(proxy_cfg *cfg)
 	cfg->max_untrusted = 450;         /* half the signaling ports */
 	cfg->max_untrusted_per_ip = 200;
 	cfg->rate = 20;
+	cfg->topology_hiding = true;
 }
 
 /* ---- sending ---------------------------------------------------------- */
@@ -287,6 +290,7 @@ void px_binding_remove(proxy *p, px_binding *b)
 	if (b->user[0] && tv_map_get(&p->by_user, px_hash_str(b->user)) == b)
 		tv_map_del(&p->by_user, px_hash_str(b->user));
 	host_udp_close(b->core_sock);
+	px_topo_free(b);
 	/* The core may still route to this port until the registration it
 	 * granted runs out (the proxy has no credentials to un-register it):
 	 * nobody else gets the port before then, nor within the quarantine. */
@@ -400,6 +404,7 @@ void px_leg_end(px_leg *l, const char *reason)
 	px_tc_stop(l);
 	p->st.legs--;
 	p->st.calls_ended++;
+	free(l->core_route);
 	free(l->call_id);
 	free(l);
 }
@@ -541,6 +546,7 @@ static void ka_fire(tv_timer *t, tv_time now)
 	char msg[768];
 	int n;
 
+	px_topo_expire(b, now);         /* hidden Via stacks whose time is up */
 	if (!b->trusted) {
 		if (b->legs) {  /* a call holds it: look again later */
 			host_timer_arm(p->h, &b->ka, now + p->cfg.untrusted_hold);

@@ -87,6 +87,8 @@ typedef struct proxy_cfg {
 						   before its registration ends either [10 s; 0: neither] */
 	tv_time untrusted_hold;                 /* an untrusted source's state lives this long after its
 						   last request, unless a call holds it [32 s = 64*T1] */
+	bool topology_hiding;                   /* neither side sees the other's Vias, route set, the
+						   headers of sip_topo.c's table, nor ICE candidates [on] */
 	proxy_record_fn on_record;              /* accounting records, or NULL */
 	void *record_arg;
 } proxy_cfg;
@@ -105,6 +107,8 @@ enum px_drop {
 	PX_DROP_SIP_RATE,               /* a source over its request rate: dropped, no answer */
 	PX_DROP_SIP_REFLECT,            /* toward an unaccepted source: a provisional, a second final
 					   response, or one over 3x its request */
+	PX_DROP_SIP_VIA_LOST,           /* a response whose hidden Via stack is gone (expired, evicted) */
+	PX_DROP_SIP_MULTIPART,          /* a multipart body the proxy cannot read: 488 */
 	PX_DROP_SEND_ACCESS,            /* a send toward a terminal failed */
 	PX_DROP_SEND_CORE,              /* a send toward the core failed */
 	PX_DROP_RTP_FOREIGN,            /* media from an address that may not latch */
@@ -139,6 +143,13 @@ typedef struct proxy_stats {
 	uint64_t timer_c_408;            /* Timer C: 408s made for INVITEs nobody answered */
 	uint64_t limit_legs;             /* requests refused (503): the binding holds max_legs legs */
 	uint64_t limit_untrusted;        /* requests refused (503): too many untrusted sources */
+	uint64_t vias_hidden;            /* messages forwarded with Vias hidden (either way) */
+	uint64_t vias_restored;          /* responses whose hidden Vias were put back */
+	uint64_t via_table_full;         /* hidden stacks of pending transactions evicted: table full */
+	uint64_t hdrs_removed;           /* header lines removed by the topology table */
+	uint64_t hdrs_rewritten;         /* header lines whose addresses the topology table replaced */
+	uint64_t ice_removed;            /* SDP ICE attribute lines removed */
+	uint64_t multipart_sdp;          /* SDP parts of multipart bodies rewritten */
 	uint64_t drop[PX_DROP__COUNT];
 	uint32_t bindings, legs, streams;
 	uint32_t untrusted;                     /* bindings not (yet) accepted by the core, now */

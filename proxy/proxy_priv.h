@@ -14,7 +14,14 @@
 #define PX_MAX_CONTACTS 4       /* Contacts remembered per terminal (more are rewritten, not remembered) */
 #define PX_HDR_ITEMS 256        /* header lines + commas a message may have */
 #define PX_SDP_LINES 512        /* lines an SDP body may have */
-#define PX_OUT_MAX (SIP_TCP_MAX + RW_MAX_EDITS * RW_REP_MAX + 64)
+#define PX_VIA_SLOTS 8          /* Via stacks kept per terminal (sip_topo.c) */
+#define PX_VIA_SLOTS_UNTRUSTED 2 /* ... while the core has not accepted it */
+#define PX_VIA_SAVE_MAX 2048    /* bytes of one kept Via stack */
+#define PX_ROUTE_MAX 1024       /* bytes of a leg's core route set ("Route: ...\r\n") */
+#define PX_VIA_MARK ";tvh"      /* on a terminal's top Via toward the core: Vias below it are kept */
+/* What goes out: the largest message, every edit at its largest, one kept
+ * Via stack and one route set (the only long replacements). */
+#define PX_OUT_MAX (SIP_TCP_MAX + RW_MAX_EDITS * RW_REP_MAX + PX_VIA_SAVE_MAX + PX_ROUTE_MAX + 64)
 
 typedef struct px_binding px_binding;
 typedef struct px_leg px_leg;
@@ -76,7 +83,24 @@ struct px_leg {
 	uint8_t tc_to;
 	char *inv;                      /* a copy of it as forwarded, or NULL */
 	size_t inv_len;
+	/* The core's route set (its Record-Route, RFC 3261 12.1), as the
+	 * "Route: ...\r\n" line the terminal's in-dialog requests get toward
+	 * the core; NULL: none. */
+	char *core_route;
+	size_t core_route_len;
 };
+
+/* A Via stack hidden from one side, kept until the answer comes back
+ * (sip_topo.c). A slot is free when vias is NULL. */
+typedef struct px_via_saved {
+	uint64_t key;                   /* the transaction: a hash of the branch */
+	tv_time until;                  /* gone after this */
+	char *vias;                     /* the hidden Via lines, as they were written */
+	uint32_t len;
+	uint8_t side;                   /* whose Vias: PX_CORE (a request from the core) or PX_ACCESS */
+	bool cancel;                    /* a CANCEL's (its branch is its INVITE's) */
+	bool invite, final;             /* an INVITE's; a final response has passed */
+} px_via_saved;
 
 /* One Contact a terminal wrote: its userinfo (and, for values that share
  * one, a ;tvc=n parameter the proxy adds) tells it from the others once
@@ -126,6 +150,7 @@ struct px_binding {
 	} pend;
 	uint64_t instance;              /* its +sip.instance (RFC 5626), hashed; 0 if none */
 	px_leg *legs;
+	px_via_saved *vias;             /* [PX_VIA_SLOTS], allocated at the first hidden stack */
 	/* keepalive */
 	tv_timer ka;
 	tv_time ka_interval;            /* 0: proxy default */
@@ -168,6 +193,7 @@ struct proxy {
 	char *inbuf;                    /* the message being handled, unfolded [SIP_TCP_MAX + 1] */
 	char *outbuf;                   /* what goes out [PX_OUT_MAX] */
 	size_t outlen;                  /* of the last message written there */
+	uint64_t callid_key;            /* sip_topo.c's Call-ID host code; 0 until first needed */
 	proxy_stats st;
 };
 
@@ -226,6 +252,66 @@ int px_contacts_to_access(proxy *p, px_binding *b, sip_rw *rw, bool reg, char *p
 int px_ruri_to_access(proxy *p, px_binding *b, sip_rw *rw);
 struct osip_message;
 long px_register_expires(const proxy *p, const px_binding *b, const struct osip_message *m);
+
+/* sip_sdp.c: where a message's SDP is: 1 with its span (the body, or the
+ * one SDP part of a multipart body, *part then that part's header; else
+ * *part is {0, 0}), 0 none, -1 a multipart body that cannot be read. */
+int px_sdp_find(const struct osip_message *m, const sip_rw *rw, rw_span *sdp, rw_span *part);
+/* Record what the SDP says in leg's streams (opening them) and rewrite it
+ * for the other side. 0, TV_EFULL (no relay ports), TV_EINVAL (bad SDP). */
+int px_sdp_handle(proxy *p, px_leg *leg, const struct osip_message *m, sip_rw *rw, enum px_side from, tv_time now);
+
+/* sip_topo.c: topology hiding (docs/proxy.md, Security). A Via stack
+ * being hidden in a message, kept by px_topo_keep() once it is sent. */
+typedef struct px_hidden {
+	bool on;                        /* something to keep */
+	uint8_t side;
+	bool cancel, invite;
+	uint64_t key;
+	uint32_t len;
+	char buf[PX_VIA_SAVE_MAX];
+} px_hidden;
+/* A request from the core to a terminal: every Via line of it (all the
+ * core's) gives way to ours, a whole line; unless it is an ACK (nothing
+ * answers it) the lines go into h. 0, TV_EFULL (the stack is over
+ * PX_VIA_SAVE_MAX) or -1 (cannot be rewritten). */
+int px_topo_core_request(proxy *p, sip_rw *rw, const char *ours, px_hidden *h);
+/* A terminal's response carrying our Via with key: its Via lines become
+ * the core's again. 1 restored; 0 nothing kept for it (dropped and
+ * counted); 2 an answer to the proxy's own CANCEL (Timer C: it stops here). */
+int px_topo_core_response(proxy *p, px_binding *b, sip_rw *rw, uint64_t key, bool cancel, int code, tv_time now);
+/* A request from a terminal: the Vias below its top one are taken out,
+ * into h unless it is an ACK. 1 hidden (the top Via must carry
+ * PX_VIA_MARK when h->on), 0 nothing to hide, TV_EFULL, -1. */
+int px_topo_access_request(proxy *p, sip_rw *rw, px_hidden *h);
+/* A response from the core to a terminal: nothing but the top Via
+ * stays, and if it carries the mark (span mark) the kept stack is put
+ * back below it. 1 restored or nothing to restore; 0 the kept stack is
+ * gone (dropped and counted); 2 an answer to the proxy's own CANCEL. */
+int px_topo_access_response(proxy *p, px_binding *b, sip_rw *rw, rw_span mark, uint64_t key, bool cancel, int code,
+			    tv_time now);
+/* The mark on the top Via value val: 1 with its span, else 0. */
+int px_topo_mark(const char *buf, rw_span val, rw_span *mark);
+/* Keep what a sent message hid, in b's table (upsert). */
+void px_topo_keep(proxy *p, px_binding *b, const px_hidden *h, tv_time now);
+/* The header table for a message going to side `to`. */
+void px_topo_headers(proxy *p, sip_rw *rw, enum px_side to);
+/* The core's Record-Route as l's route set: reversed for a response (RFC
+ * 3261 12.1.1, 12.1.2); none clears it. */
+void px_topo_route_learn(px_leg *l, const sip_rw *rw, bool response);
+/* An in-dialog request from the terminal: the core's route set on top. */
+void px_topo_route_put(px_leg *l, sip_rw *rw);
+/* A Call-ID's host part crossing the proxy (after the swap of the
+ * terminal's private address for the proxy's core address, which
+ * sip_alg.c does): an IPv4 literal becomes a code ("tvc-" and 8 hex
+ * digits, a keyed permutation of the address), a code becomes its address
+ * again. The same both ways, so whatever one side wrote comes back to it
+ * as it wrote it. 1 with out (cap >= TV_IP_STRLEN) set, 0 if host is
+ * neither. */
+int px_topo_callid_host(proxy *p, const char *host, char *out, size_t cap);
+/* Free the expired stacks of b (and its table when empty). */
+void px_topo_expire(px_binding *b, tv_time now);
+void px_topo_free(px_binding *b);
 
 /* relay.c */
 void px_relay_rx(void *arg, tv_udp *s, const tv_ep *from, const uint8_t *data, size_t len, tv_time now);

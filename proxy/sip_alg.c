@@ -11,12 +11,14 @@
  *                             Via added on top; Contact -> our access
  *                             address; SDP -> access media ports.
  *                   response: top Via -> what the terminal wrote; Contact
- *                             and SDP -> access. To the NAT mapping. */
+ *                             and SDP -> access. To the NAT mapping.
+ * With topology hiding (sip_topo.c) the Vias of the other side are kept
+ * back and restored, and the headers of its table rewritten, both ways;
+ * SDP is sip_sdp.c's. */
 #include "proxy_priv.h"
 #include "sip_rw.h"
 
 #include <osipparser2/osip_parser.h>
-#include <osipparser2/sdp_message.h>
 #include <ctype.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -33,6 +35,7 @@ typedef struct sipmsg {
 	bool request;
 	int via_tr_edit;        /* edit index of the top Via's transport toward the core, or -1 */
 	rw_span unsupported;    /* Proxy-Require's value, for the 420 */
+	px_hidden hide;         /* Vias this message hides, kept once it is sent */
 } sipmsg;
 
 /* Why msg_in() refused a message, and what answer a request gets. */
@@ -178,17 +181,6 @@ static int header_check(const char *buf, size_t hdr_len, size_t *items)
 	return 0;
 }
 
-/* SDP lines, ended by CR, LF or CRLF as libosip2 reads them. */
-static size_t sdp_lines(const char *body, size_t len)
-{
-	size_t n = 0;
-
-	for (size_t i = 0; i < len; i++)
-		if (body[i] == '\n' || (body[i] == '\r' && (i + 1 >= len || body[i + 1] != '\n')))
-			n++;
-	return n;
-}
-
 /* Take a message in: frame it (UDP: bytes past Content-Length are
  * discarded, RFC 3261 18.3; TCP: the framer has done it), copy and unfold
  * it into p->inbuf, parse it with libosip2 and check what a SIP element
@@ -318,190 +310,46 @@ static bool is_method(const sipmsg *sm, const char *m)
 	return sm->request && !strcmp(sm->m->sip_method, m);
 }
 
-/* May this message open a call leg (and media ports)? Only an SDP body in
- * the methods that carry offers and answers (RFC 3264 with RFC 3261,
- * 3262, 3311) or in a response to one: a MESSAGE or OPTIONS with a body
- * opens nothing, whatever it carries. */
-static bool opens_leg(const sipmsg *sm)
+/* A body in one of the methods that carry offers and answers (RFC 3264
+ * with RFC 3261, 3262, 3311), or in a response to one. */
+static bool offer_body(const sipmsg *sm)
 {
 	static const char *const m[] = { "INVITE", "ACK", "PRACK", "UPDATE" };
 	const char *meth = sm->request ? sm->m->sip_method : sm->cseq_method;
-	osip_content_type_t *ct = osip_message_get_content_type(sm->m);
 	bool offer = false;
 
 	if (osip_list_size(&sm->m->bodies) == 0)
 		return false;
 	for (size_t i = 0; i < sizeof(m) / sizeof(m[0]); i++)
 		offer |= meth && !strcmp(meth, m[i]);
+	return offer;
+}
+
+/* May this message open a call leg (and media ports)? Only an SDP body
+ * (alone or a multipart body's part) of an offer or answer: a MESSAGE or
+ * OPTIONS with a body opens nothing, whatever it carries. */
+static bool opens_leg(const sipmsg *sm)
+{
+	osip_content_type_t *ct = osip_message_get_content_type(sm->m);
+	rw_span sdp, part;
+
+	if (!offer_body(sm))
+		return false;
 	/* no Content-Type: RFC 3261 20.15 says it must be there; libosip2 and
 	 * older stacks' SDP is still read as SDP, as before */
-	return offer && (!ct || !ct->type || !ct->subtype ||
-			 (!osip_strcasecmp(ct->type, "application") && !osip_strcasecmp(ct->subtype, "sdp")));
+	return !ct || !ct->type || !ct->subtype || px_sdp_find(sm->m, &sm->rw, &sdp, &part) == 1;
 }
 
-/* ---- SDP -------------------------------------------------------------- */
-
-typedef struct sdp_ctx {
-	proxy *p;
-	px_leg *leg;
-	enum px_side to;        /* the side the message goes to */
-	const char *ip;         /* our address on that side */
-	bool failed;
-} sdp_ctx;
-
-static void sdp_line(void *arg, sip_rw *rw, rw_span line, int media)
+/* An offer or answer in a multipart body the proxy cannot read (sip_sdp.c):
+ * refused, never forwarded with its SDP unrewritten. */
+static bool bad_multipart(proxy *p, const sipmsg *sm)
 {
-	sdp_ctx *c = arg;
-	const char *b = rw->buf;
-	rw_span f;
-	char port[8];
+	rw_span sdp, part;
 
-	if (b[line.off] == 'o' && rw_field(b, line, 5, &f) == 1 && rw_field(b, line, 4, &(rw_span){0}) == 1) {
-		rw_replace(rw, f, c->ip);
-	} else if (b[line.off] == 'c' && rw_field(b, line, 2, &f) == 1) {
-		rw_replace(rw, f, c->ip);
-	} else if (b[line.off] == 'm' && media >= 0 && media < c->leg->ns && rw_field(b, line, 1, &f) == 1) {
-		px_stream *s = c->leg->s[media];
-		if (!(f.len == 1 && b[f.off] == '0')) {
-			snprintf(port, sizeof(port), "%u", c->to == PX_CORE ? s->c_port : s->a_port);
-			rw_replace(rw, f, port);
-		}
-	} else if (b[line.off] == 'a' && line.len > 7 && !strncmp(b + line.off, "a=rtcp:", 7) && media >= 0 &&
-		   media < c->leg->ns) {
-		px_stream *s = c->leg->s[media];
-		rw_span pf = { line.off + 7, 0 };
-		while (pf.off + pf.len < line.off + line.len && b[pf.off + pf.len] >= '0' && b[pf.off + pf.len] <= '9')
-			pf.len++;
-		snprintf(port, sizeof(port), "%u", (c->to == PX_CORE ? s->c_port : s->a_port) + 1);
-		if (pf.len)
-			rw_replace(rw, pf, port);
-		/* "a=rtcp:port IN IP4 addr": the address is field 3 */
-		if (rw_field(b, line, 3, &f) == 1)
-			rw_replace(rw, f, c->ip);
-	}
-}
-
-static int sdp_port(const char *s)
-{
-	char *end;
-	long v = s ? strtol(s, &end, 10) : -1;
-
-	return (s && *end == '\0' && v >= 0 && v <= 65535) ? (int)v : -1;
-}
-
-/* libosip2's SDP parser wants a C string and, on a last line that ends in
- * a bare CR, reads past the end (found by fuzz/fuzz_sip.c). Parse a copy:
- * refuse NUL bytes (SDP is text), and end it with CRLF and zeros. */
-static int sdp_parse_text(sdp_message_t *sdp, const char *body, size_t len)
-{
-	char *t;
-	int rc;
-
-	if (memchr(body, '\0', len))
-		return -1;
-	/* the same quadratic list appends as for headers (see msg_in) */
-	if (sdp_lines(body, len) > PX_SDP_LINES)
-		return -1;
-	t = malloc(len + 8);
-	if (!t)
-		return -1;
-	memcpy(t, body, len);
-	if (len == 0 || t[len - 1] != '\n') {
-		t[len++] = '\r';
-		t[len++] = '\n';
-	}
-	memset(t + len, 0, 4);
-	rc = sdp_message_parse(sdp, t);
-	free(t);
-	return rc;
-}
-
-/* Record what the SDP says (through libosip2's parser) and rewrite it.
- * Returns 0, or TV_EFULL when media ports ran out, TV_EINVAL if bad. */
-static int sdp_handle(proxy *p, px_leg *leg, sipmsg *sm, enum px_side from)
-{
-	osip_body_t *body = NULL;
-	sdp_message_t *sdp = NULL;
-	sdp_ctx c = { .p = p, .leg = leg, .to = from == PX_ACCESS ? PX_CORE : PX_ACCESS };
-	tv_time now = host_now(p->h);
-	int rc = 0;
-
-	if (osip_message_get_body(sm->m, 0, &body) != 0 || !body || !body->body || !body->length)
-		return 0;
-	if (!sm->m->content_type || !sm->m->content_type->subtype ||
-	    osip_strcasecmp(sm->m->content_type->subtype, "sdp") != 0)
-		return 0;
-	if (sdp_message_init(&sdp) != 0)
-		return TV_ENOMEM;
-	if (sdp_parse_text(sdp, body->body, body->length) != 0) {
-		sdp_message_free(sdp);
-		return TV_EINVAL;
-	}
-	for (int i = 0; !sdp_message_endof_media(sdp, i); i++) {
-		const char *caddr = sdp_message_c_addr_get(sdp, i, 0);
-		int port = sdp_port(sdp_message_m_port_get(sdp, i)), rtcp = -1;
-		bool held = false, mux = false;
-		tv_ip a;
-		px_stream *s;
-
-		if (!caddr)
-			caddr = sdp_message_c_addr_get(sdp, -1, 0);
-		if (port < 0 || !caddr || tv_ip_parse(caddr, &a) < 0) {
-			rc = TV_EINVAL;
-			break;
-		}
-		if (px_stream_open(leg, i) < 0) {
-			rc = TV_EFULL;
-			break;
-		}
-		/* One walk over the attributes (indexed access is O(k) each). */
-		{
-			sdp_media_t *med = osip_list_get(&sdp->m_medias, i);
-			osip_list_iterator_t it;
-			for (sdp_attribute_t *at = med ? osip_list_get_first(&med->a_attributes, &it) : NULL; at;
-			     at = osip_list_get_next(&it)) {
-				const char *f = at->a_att_field;
-				if (!f)
-					continue;
-				if (!strcmp(f, "rtcp-mux"))
-					mux = true;
-				if (!strcmp(f, "sendonly") || !strcmp(f, "inactive") || !strcmp(f, "recvonly"))
-					held = true;
-				/* a=rtcp:PORT [IN IP4 addr] (RFC 3605) */
-				if (!strcmp(f, "rtcp"))
-					rtcp = at->a_att_value ? (int)strtol(at->a_att_value, NULL, 10) : -1;
-			}
-		}
-		if (rtcp <= 0 || rtcp > 65535)
-			rtcp = port + 1;
-		s = leg->s[i];
-		s->held = held;
-		/* Learning is allowed for a while after any offer or answer, so a
-		 * call answered after long ringing still latches. */
-		s->learn_until = now + p->cfg.latch_window;
-		if (from == PX_ACCESS) {
-			s->mux_term = mux;
-			s->sdp_rtp = tv_ep4(a.v4, (uint16_t)port);
-			s->sdp_rtcp = tv_ep4(a.v4, (uint16_t)(mux ? port : rtcp));
-			if (p->cfg.strict_source)       /* a new offer/answer: learn again */
-				s->latch[0] = s->latch[1] = PX_UNLATCHED;
-		} else {
-			s->mux_core = mux;
-			s->core_remote[0] = tv_ep4(a.v4, (uint16_t)port);
-			s->core_rtcp_port = (uint16_t)rtcp;
-			s->core_known = port != 0;
-		}
-		/* Multiplexing holds only when offer and answer both ask for it. */
-		s->core_remote[1] = s->core_remote[0];
-		if (!(s->mux_term && s->mux_core))
-			s->core_remote[1].port = s->core_rtcp_port;
-	}
-	sdp_message_free(sdp);
-	if (rc < 0)
-		return rc;
-	c.ip = c.to == PX_CORE ? p->core_ip_s : p->access_ip_s;
-	rw_sdp_lines(&sm->rw, sdp_line, &c);
-	return 0;
+	if (!offer_body(sm) || px_sdp_find(sm->m, &sm->rw, &sdp, &part) >= 0)
+		return false;
+	p->st.drop[PX_DROP_SIP_MULTIPART]++;
+	return true;
 }
 
 /* ---- replies the proxy makes itself ----------------------------------- */
@@ -600,17 +448,19 @@ static void reply(proxy *p, px_binding *b, tv_tcp *tcp, const tv_ep *from, const
  * the core side that host part becomes the proxy's core address, and back.
  * The swap is per terminal and symmetric (private <-> core address), so it
  * needs no state: whatever a terminal's messages carry toward the core is
- * turned back the same way in what comes to it. The leg is always looked
- * up by the access-side form. */
+ * turned back the same way in what comes to it. With topology hiding any
+ * other IPv4 host part (a core host's, a terminal's public address) is
+ * coded, and a code decoded, both ways (sip_topo.c). The leg is always
+ * looked up by the access-side form. */
 static void callid_swap(proxy *p, const px_binding *b, sipmsg *sm, enum px_side from)
 {
-	char priv[TV_IP_STRLEN], host[TV_IP_STRLEN];
+	char priv[TV_IP_STRLEN], host[TV_IP_STRLEN], code[TV_IP_STRLEN];
 	const char *want, *put;
 	size_t plen = strcspn(b->sentby, ":");
 	rw_span v, h;
 	char *at;
 
-	if (!plen || plen >= sizeof(priv) || rw_header(sm->rw.buf, sm->rw.body_off, "Call-ID", 'i', 0, &v) != 1)
+	if (plen >= sizeof(priv) || rw_header(sm->rw.buf, sm->rw.body_off, "Call-ID", 'i', 0, &v) != 1)
 		return;
 	memcpy(priv, b->sentby, plen);
 	priv[plen] = '\0';
@@ -625,7 +475,11 @@ static void callid_swap(proxy *p, const px_binding *b, sipmsg *sm, enum px_side 
 		return;
 	memcpy(host, sm->rw.buf + h.off, h.len);
 	host[h.len] = '\0';
-	if (strcmp(host, want))
+	if (plen && !strcmp(host, want))
+		;
+	else if (p->cfg.topology_hiding && px_topo_callid_host(p, host, code, sizeof(code)))
+		put = code;
+	else
 		return;
 	rw_replace(&sm->rw, h, put);
 	if (from == PX_CORE && (at = strrchr(sm->call_id, '@')) != NULL &&
@@ -670,29 +524,33 @@ static void register_ok(proxy *p, px_binding *b, sipmsg *sm)
  * the top Via's transport: UDP and TCP are the same length). */
 static int emit(proxy *p, px_binding *b, sipmsg *sm, enum px_side to)
 {
-	int n = rw_apply(&sm->rw, p->outbuf, PX_OUT_MAX);
+	int n = rw_apply(&sm->rw, p->outbuf, PX_OUT_MAX), rc;
 
 	if (n < 0) {
 		p->st.drop[PX_DROP_SIP_MALFORMED]++;
 		return -1;
 	}
-	if (to == PX_CORE && sm->request && n > 1300) {
-		if (p->cfg.core_tcp && sm->via_tr_edit >= 0) {
-			memcpy(sm->rw.e[sm->via_tr_edit].rep, "TCP", 4);
-			n = rw_apply(&sm->rw, p->outbuf, PX_OUT_MAX);
-			if (n < 0) {
-				p->st.drop[PX_DROP_SIP_MALFORMED]++;
-				return -1;
-			}
-			p->st.core_tcp++;
-			return px_send_core_tcp(p, b, p->outbuf, (size_t)n);
+	if (to == PX_CORE && sm->request && n > 1300 && p->cfg.core_tcp && sm->via_tr_edit >= 0) {
+		memcpy(sm->rw.e[sm->via_tr_edit].rep, "TCP", 4);
+		n = rw_apply(&sm->rw, p->outbuf, PX_OUT_MAX);
+		if (n < 0) {
+			p->st.drop[PX_DROP_SIP_MALFORMED]++;
+			return -1;
 		}
-		p->st.core_udp_large++;
+		p->st.core_tcp++;
+		p->outlen = (size_t)n;
+		rc = px_send_core_tcp(p, b, p->outbuf, (size_t)n);
+	} else {
+		if (to == PX_CORE && sm->request && n > 1300)
+			p->st.core_udp_large++;
+		p->outlen = (size_t)n;
+		rc = to == PX_CORE ? px_send_core(p, b, p->outbuf, (size_t)n) : px_send_access(p, b, p->outbuf, (size_t)n);
 	}
-	p->outlen = (size_t)n;
-	if (to == PX_CORE)
-		return px_send_core(p, b, p->outbuf, (size_t)n);
-	return px_send_access(p, b, p->outbuf, (size_t)n);
+	/* what it hid is kept only for a message that left: nothing answers
+	 * one that did not */
+	if (rc == 0)
+		px_topo_keep(p, b, &sm->hide, host_now(p->h));
+	return rc;
 }
 
 /* Toward a source the core has not accepted (it may be spoofed: a
@@ -792,10 +650,13 @@ static void refused(proxy *p, px_binding *b, tv_tcp *tcp, const tv_ep *from, con
 
 /* The top Via of a request from a terminal: remember its sent-by and
  * transport as written, put the terminal's core address and the core's
- * transport (UDP; emit() may make it TCP). */
+ * transport (UDP; emit() may make it TCP). When Vias below it are kept
+ * (sm->hide), the sent-by gets PX_VIA_MARK after it, which the core
+ * echoes and its answer brings back. */
 static void via_to_core(px_binding *b, sipmsg *sm)
 {
 	rw_span via, span;
+	char rep[PX_HP + 8];
 
 	sm->via_tr_edit = -1;
 	if (rw_header(sm->rw.buf, sm->rw.body_off, "Via", 'v', 0, &via) != 1)
@@ -806,7 +667,11 @@ static void via_to_core(px_binding *b, sipmsg *sm)
 			return;
 		}
 		rw_copy(sm->rw.buf, span, b->sentby, sizeof(b->sentby));
-		rw_replace(&sm->rw, span, b->core_hp);
+		snprintf(rep, sizeof(rep), "%s%s", b->core_hp, sm->hide.on ? PX_VIA_MARK : "");
+		rw_replace(&sm->rw, span, rep);
+	} else if (sm->hide.on) {
+		sm->rw.failed = true;           /* nowhere to mark it */
+		return;
 	}
 	if (rw_via_transport(sm->rw.buf, via, &span) == 1) {
 		rw_copy(sm->rw.buf, span, b->via_tr, sizeof(b->via_tr));
@@ -933,6 +798,40 @@ static int emit_pending(proxy *p, px_binding *b, sipmsg *sm)
 	return rc;
 }
 
+/* A transaction's key: a hash of the top Via's branch (the same for an
+ * INVITE, its CANCEL and the ACK of a non-2xx, RFC 3261 17.2.3), or of
+ * Call-ID and CSeq number for an RFC 2543 request that has none. Our
+ * branch toward a terminal is PX_BRANCH and this key in hex. */
+static uint64_t txn_key(const sipmsg *sm)
+{
+	osip_via_t *v = NULL;
+	osip_generic_param_t *br = NULL;
+	char k[160];
+
+	if (osip_message_get_via(sm->m, 0, &v) >= 0 && v)
+		osip_via_param_get_byname(v, "branch", &br);
+	if (br && br->gvalue)
+		return px_hash_str(br->gvalue);
+	snprintf(k, sizeof(k), "%s %u", sm->call_id, cseq_number(sm));
+	return px_hash_str(k);
+}
+
+static bool has_to_tag(const sipmsg *sm)
+{
+	osip_generic_param_t *tag = NULL;
+
+	return sm->m->to && osip_to_get_tag(sm->m->to, &tag) == 0 && tag && tag->gvalue;
+}
+
+/* What this message hides is kept, once sent, under its transaction. */
+static void hide_keep(sipmsg *sm, uint64_t key)
+{
+	sm->hide.on = !is_method(sm, "ACK");  /* nothing answers an ACK */
+	sm->hide.key = key;
+	sm->hide.cancel = !strcmp(sm->cseq_method, "CANCEL");
+	sm->hide.invite = !strcmp(sm->cseq_method, "INVITE");
+}
+
 void px_sip_from_access(proxy *p, tv_tcp *tcp, const tv_ep *from, const char *msg, size_t len)
 {
 	px_binding *b;
@@ -961,9 +860,15 @@ void px_sip_from_access(proxy *p, tv_tcp *tcp, const tv_ep *from, const char *ms
 			p->st.drop[PX_DROP_SIP_UNKNOWN]++;
 			goto out;
 		}
-		if (top_via_line(&sm.rw, &span, &via) < 0)
+		if (p->cfg.topology_hiding) {
+			/* its Vias become the core's again, or it goes nowhere */
+			uint64_t key = strtoull(branch->gvalue + strlen(PX_BRANCH), NULL, 16);
+			if (px_topo_core_response(p, b, &sm.rw, key, !strcmp(sm.cseq_method, "CANCEL"),
+						  sm.m->status_code, host_now(p->h)) != 1)
+				goto out;
+		} else if (top_via_line(&sm.rw, &span, &via) < 0) {
 			goto out;
-		{
+		} else {
 			/* our Via may share a line with others: remove "ours," only */
 			const char *comma = memchr(sm.rw.buf + via.off, ',', via.len);
 			if (comma) {
@@ -973,8 +878,8 @@ void px_sip_from_access(proxy *p, tv_tcp *tcp, const tv_ep *from, const char *ms
 				span.off = via.off;
 				span.len = (uint32_t)(e - via.off);
 			}
+			rw_replace(&sm.rw, span, "");
 		}
-		rw_replace(&sm.rw, span, "");
 		sm.via_tr_edit = -1;
 	} else {
 		const char *user = is_method(&sm, "REGISTER") ? sm.m->to->url ? sm.m->to->url->username : NULL
@@ -1003,6 +908,17 @@ void px_sip_from_access(proxy *p, tv_tcp *tcp, const tv_ep *from, const char *ms
 			if (b->trusted)
 				tv_map_put(&p->by_user, px_hash_str(b->user), b);
 		}
+		/* Vias below the terminal's own (a proxy or B2BUA behind it) */
+		if (p->cfg.topology_hiding && (rc = px_topo_access_request(p, &sm.rw, &sm.hide)) != 0) {
+			if (rc < 0) {
+				p->st.drop[rc == TV_EFULL ? PX_DROP_SIP_TOO_BIG : PX_DROP_SIP_MALFORMED]++;
+				if (!is_method(&sm, "ACK"))
+					reply(p, b, tcp, from, &sm, rc == TV_EFULL ? 513 : 400,
+					      rc == TV_EFULL ? "Message Too Large (Via)" : "Bad Request (Via)", PX_ACCESS);
+				goto out;
+			}
+			hide_keep(&sm, txn_key(&sm));
+		}
 		via_to_core(b, &sm);
 		/* In-dialog request to a peer whose Contact we rewrote; a
 		 * transport parameter (the core side is UDP) goes. */
@@ -1029,6 +945,11 @@ void px_sip_from_access(proxy *p, tv_tcp *tcp, const tv_ep *from, const char *ms
 		goto out;
 	}
 	callid_swap(p, b, &sm, PX_ACCESS);
+	if (bad_multipart(p, &sm)) {
+		if (sm.request && !is_method(&sm, "ACK"))
+			reply(p, b, tcp, from, &sm, 488, "Not Acceptable Here (multipart)", PX_ACCESS);
+		goto out;
+	}
 	leg = px_leg_find(b, sm.call_id, false);
 	if (!leg && opens_leg(&sm) && !(leg = px_leg_find(b, sm.call_id, true))) {
 		/* over max-legs: nothing with an unrewritten SDP goes on */
@@ -1036,7 +957,7 @@ void px_sip_from_access(proxy *p, tv_tcp *tcp, const tv_ep *from, const char *ms
 			reply(p, b, tcp, from, &sm, 503, "Service Unavailable (too many calls)", PX_ACCESS);
 		goto out;
 	}
-	if (leg && (rc = sdp_handle(p, leg, &sm, PX_ACCESS)) < 0) {
+	if (leg && (rc = px_sdp_handle(p, leg, sm.m, &sm.rw, PX_ACCESS, host_now(p->h))) < 0) {
 		if (sm.request && rc == TV_EFULL)
 			reply(p, b, tcp, from, &sm, 503, "Service Unavailable (no media ports)", PX_ACCESS);
 		else if (sm.request && !is_method(&sm, "ACK"))
@@ -1046,6 +967,12 @@ void px_sip_from_access(proxy *p, tv_tcp *tcp, const tv_ep *from, const char *ms
 		if (leg->ns == 0 || !leg->confirmed)
 			px_leg_end(leg, rc == TV_EFULL ? "no-ports" : "bad-sdp");
 		goto out;
+	}
+	if (p->cfg.topology_hiding) {
+		px_topo_headers(p, &sm.rw, PX_CORE);
+		/* in a dialog (RFC 3261 12.2.1.1): the core's route set */
+		if (leg && sm.request && has_to_tag(&sm) && !is_method(&sm, "CANCEL"))
+			px_topo_route_put(leg, &sm.rw);
 	}
 	mark_ending(p, b, &sm);
 	if (emit(p, b, &sm, PX_CORE) == 0) {
@@ -1078,40 +1005,54 @@ void px_sip_from_core(proxy *p, px_binding *b, bool stream, const char *msg, siz
 	reg_ok = !sm.request && !strcmp(sm.cseq_method, "REGISTER") && sm.m->status_code >= 200 &&
 		 sm.m->status_code < 300;
 	if (sm.request) {
-		osip_via_t *v;
-		osip_generic_param_t *branch = NULL;
 		char line[256];
 		rw_span at;
 
 		/* Request-URI: the terminal's core address -> the Contact it wrote. */
 		if (b->contact_hp[0] && px_ruri_to_access(p, b, &sm.rw) < 0)
 			goto out;
-		/* Our Via on top, so the terminal answers us. */
-		osip_message_get_via(sm.m, 0, &v);
-		osip_via_param_get_byname(v, "branch", &branch);
+		/* Our Via on top, so the terminal answers us; with topology
+		 * hiding the only one, the core's kept until it does. */
+		uint64_t key = txn_key(&sm);
 		if (top_via_line(&sm.rw, &at, &val) < 0)
 			goto out;
 		at.len = 0;
 		snprintf(line, sizeof(line), "Via: SIP/2.0/%s %s;branch=" PX_BRANCH "%016llx;rport\r\n",
-			 b->tcp_flow ? "TCP" : "UDP", p->access_hp,
-			 (unsigned long long)px_hash_str(branch && branch->gvalue ? branch->gvalue : sm.call_id));
+			 b->tcp_flow ? "TCP" : "UDP", p->access_hp, (unsigned long long)key);
 		if (strlen(line) >= RW_REP_MAX) {
 			/* keep the line short enough for one edit */
 			p->st.drop[PX_DROP_SIP_MALFORMED]++;
 			goto out;
 		}
-		rw_replace(&sm.rw, at, line);
+		if (!p->cfg.topology_hiding) {
+			rw_replace(&sm.rw, at, line);
+		} else if ((rc = px_topo_core_request(p, &sm.rw, line, &sm.hide)) < 0) {
+			p->st.drop[rc == TV_EFULL ? PX_DROP_SIP_TOO_BIG : PX_DROP_SIP_MALFORMED]++;
+			if (rc == TV_EFULL && !is_method(&sm, "ACK"))
+				reply(p, b, NULL, NULL, &sm, 513, "Message Too Large (Via)", PX_CORE);
+			goto out;
+		} else {
+			hide_keep(&sm, key);
+		}
 		mark_ending(p, b, &sm);
 	} else {
 		/* A response is ours only if its top Via is the one we wrote
 		 * (RFC 3261 18.1.2: else discard it). */
-		rw_span sb;
+		rw_span sb, mark = { 0, 0 };
 		if (rw_header(sm.rw.buf, sm.rw.body_off, "Via", 'v', 0, &val) != 1 ||
 		    rw_via_sentby(sm.rw.buf, val, &sb) != 1 || !ci_eq(sm.rw.buf + sb.off, sb.len, b->core_hp)) {
 			p->st.drop[PX_DROP_SIP_UNKNOWN]++;
 			goto out;
 		}
 		silent = !b->trusted && !reg_ok && !reflect_ok(p, b, &sm, len);
+		/* only the terminal's top Via comes back, and below it what it
+		 * marked as kept, or it goes nowhere */
+		if (p->cfg.topology_hiding) {
+			px_topo_mark(sm.rw.buf, val, &mark);
+			if (px_topo_access_response(p, b, &sm.rw, mark, txn_key(&sm), !strcmp(sm.cseq_method, "CANCEL"),
+						    sm.m->status_code, host_now(p->h)) != 1)
+				goto out;
+		}
 		via_to_access(p, b, &sm);
 		if (reg_ok)
 			register_ok(p, b, &sm);
@@ -1125,6 +1066,11 @@ void px_sip_from_core(proxy *p, px_binding *b, bool stream, const char *msg, siz
 			reply(p, b, NULL, NULL, &sm, 400, "Bad Request (Contact)", PX_CORE);
 		goto out;
 	}
+	if (bad_multipart(p, &sm)) {
+		if (sm.request && !is_method(&sm, "ACK"))
+			reply(p, b, NULL, NULL, &sm, 488, "Not Acceptable Here (multipart)", PX_CORE);
+		goto out;
+	}
 	if (peer[0] && (leg || opens_leg(&sm) || !strcmp(sm.cseq_method, "INVITE"))) {
 		if (!leg)
 			leg = px_leg_find(b, sm.call_id, true);
@@ -1136,7 +1082,7 @@ void px_sip_from_core(proxy *p, px_binding *b, bool stream, const char *msg, siz
 			reply(p, b, NULL, NULL, &sm, 503, "Service Unavailable (too many calls)", PX_CORE);
 		goto out;
 	}
-	if (leg && (rc = sdp_handle(p, leg, &sm, PX_CORE)) < 0) {
+	if (leg && (rc = px_sdp_handle(p, leg, sm.m, &sm.rw, PX_CORE, host_now(p->h))) < 0) {
 		if (sm.request && !is_method(&sm, "ACK"))
 			reply(p, b, NULL, NULL, &sm, rc == TV_EFULL ? 503 : 400,
 			      rc == TV_EFULL ? "Service Unavailable (no media ports)" : "Bad Request (SDP)", PX_CORE);
@@ -1145,6 +1091,15 @@ void px_sip_from_core(proxy *p, px_binding *b, bool stream, const char *msg, siz
 		if (!leg->confirmed)
 			px_leg_end(leg, rc == TV_EFULL ? "no-ports" : "bad-sdp");
 		goto out;
+	}
+	if (p->cfg.topology_hiding) {
+		/* the core's Record-Route, before the table takes it off: the
+		 * route set of a dialog it creates (RFC 3261 12.1.1, 12.1.2) */
+		if (leg && !strcmp(sm.cseq_method, "INVITE") &&
+		    (sm.request ? !has_to_tag(&sm)
+				: sm.m->status_code > 100 && sm.m->status_code < 300 && has_to_tag(&sm) && !leg->confirmed))
+			px_topo_route_learn(leg, &sm.rw, !sm.request);
+		px_topo_headers(p, &sm.rw, PX_ACCESS);
 	}
 	if (is_pending(b, &sm)) {
 		if (sm.m->status_code >= 200) {

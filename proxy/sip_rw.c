@@ -37,7 +37,17 @@ int rw_replace(sip_rw *rw, rw_span at, const char *rep)
 	rw->e[rw->nedits].at = at;
 	memcpy(rw->e[rw->nedits].rep, rep, n + 1);
 	rw->e[rw->nedits].replen = (uint16_t)n;
+	rw->e[rw->nedits].ref = NULL;
 	rw->nedits++;
+	return 0;
+}
+
+int rw_replace_ref(sip_rw *rw, rw_span at, const char *ref, size_t len)
+{
+	if (len > UINT32_MAX / 2 || rw_replace(rw, at, "") < 0)
+		return -1;
+	rw->e[rw->nedits - 1].ref = ref;
+	rw->e[rw->nedits - 1].reflen = (uint32_t)len;
 	return 0;
 }
 
@@ -68,9 +78,13 @@ int rw_header_next(const char *buf, size_t hdr_len, size_t *pos, rw_span *name, 
 	}
 	if (i >= hdr_len)
 		return 0;
-	eol = i;
-	while (eol < hdr_len && buf[eol] != '\r' && buf[eol] != '\n')
-		eol++;
+	{
+		/* the line ends at the first CR or LF (two vector scans beat a
+		 * byte loop on every line of every message) */
+		const char *lf = memchr(buf + i, '\n', hdr_len - i);
+		const char *cr = memchr(buf + i, '\r', (lf ? (size_t)(lf - buf) : hdr_len) - i);
+		eol = cr ? (size_t)(cr - buf) : lf ? (size_t)(lf - buf) : hdr_len;
+	}
 	if (eol == i)
 		return 0;                       /* blank line: end of header */
 	if (is_ws(buf[i]))
@@ -359,13 +373,20 @@ int rw_request_uri(const char *buf, size_t len, rw_span *out)
 
 void rw_sdp_lines(sip_rw *rw, rw_sdp_line_fn fn, void *arg)
 {
-	size_t i = rw->body_off;
+	rw_sdp_lines_in(rw, (rw_span){ (uint32_t)rw->body_off, (uint32_t)(rw->len - rw->body_off) }, fn, arg);
+}
+
+void rw_sdp_lines_in(sip_rw *rw, rw_span body, rw_sdp_line_fn fn, void *arg)
+{
+	size_t i = body.off, end = (size_t)body.off + body.len;
 	int media = -1;
 
-	while (i < rw->len) {
+	if (end > rw->len)
+		return;
+	while (i < end) {
 		size_t eol = i;
 		rw_span line;
-		while (eol < rw->len && rw->buf[eol] != '\r' && rw->buf[eol] != '\n')
+		while (eol < end && rw->buf[eol] != '\r' && rw->buf[eol] != '\n')
 			eol++;
 		line.off = (uint32_t)i;
 		line.len = (uint32_t)(eol - i);
@@ -374,9 +395,181 @@ void rw_sdp_lines(sip_rw *rw, rw_sdp_line_fn fn, void *arg)
 		if (line.len >= 2)
 			fn(arg, rw, line, media);
 		i = eol;
-		while (i < rw->len && (rw->buf[i] == '\r' || rw->buf[i] == '\n'))
+		while (i < end && (rw->buf[i] == '\r' || rw->buf[i] == '\n'))
 			i++;
 	}
+}
+
+rw_span rw_line_whole(const char *buf, rw_span line, size_t end)
+{
+	size_t e = (size_t)line.off + line.len;
+
+	if (e < end && buf[e] == '\r')
+		e++;
+	if (e < end && buf[e] == '\n')
+		e++;
+	return (rw_span){ line.off, (uint32_t)(e - line.off) };
+}
+
+/* A delimiter line "--bnd" (close: "--bnd--"), transport padding and its
+ * line end, at i, a line start: true with *next the byte after it. */
+static bool mime_delim(const char *buf, size_t i, size_t end, const char *bnd, size_t blen, size_t *next, bool *close)
+{
+	if (i + 2 + blen > end || buf[i] != '-' || buf[i + 1] != '-' || memcmp(buf + i + 2, bnd, blen))
+		return false;
+	i += 2 + blen;
+	*close = i + 1 < end && buf[i] == '-' && buf[i + 1] == '-';
+	if (*close)
+		i += 2;
+	while (i < end && is_ws(buf[i]))
+		i++;
+	if (i < end && buf[i] == '\r')
+		i++;
+	if (i < end && buf[i] == '\n')
+		i++;
+	else if (i < end && !*close)
+		return false;           /* "--bnd" starts a longer line: not a delimiter */
+	*next = i;
+	return true;
+}
+
+/* The next delimiter at a line start in [i, end): its line start, or end. */
+static size_t mime_next(const char *buf, size_t i, size_t end, const char *bnd, size_t blen, size_t *next, bool *close)
+{
+	while (i < end) {
+		const char *nl;
+		if (mime_delim(buf, i, end, bnd, blen, next, close))
+			return i;
+		nl = memchr(buf + i, '\n', end - i);
+		if (!nl)
+			break;
+		i = (size_t)(nl + 1 - buf);
+	}
+	return end;
+}
+
+/* A part's Content-Type: 1 application/sdp, 2 any multipart type, 0 anything else. */
+static int mime_kind(const char *buf, rw_span hdr)
+{
+	size_t i = hdr.off, end = (size_t)hdr.off + hdr.len;
+
+	while (i < end) {
+		size_t eol = i, v;
+		while (eol < end && buf[eol] != '\r' && buf[eol] != '\n')
+			eol++;
+		if (eol - i > 13 && !strncasecmp(buf + i, "Content-Type", 12)) {
+			v = i + 12;
+			while (v < eol && is_ws(buf[v]))
+				v++;
+			if (v < eol && buf[v] == ':') {
+				v++;
+				while (v < eol && is_ws(buf[v]))
+					v++;
+				if (eol - v >= 15 && !strncasecmp(buf + v, "application/sdp", 15) &&
+				    (eol - v == 15 || buf[v + 15] == ';' || is_ws(buf[v + 15])))
+					return 1;
+				if (eol - v >= 10 && !strncasecmp(buf + v, "multipart/", 10))
+					return 2;
+				return 0;
+			}
+		}
+		i = eol;
+		while (i < end && (buf[i] == '\r' || buf[i] == '\n'))
+			i++;
+	}
+	return 0;
+}
+
+int rw_mime_sdp(const char *buf, rw_span body, const char *bnd, size_t blen, rw_span *hdr, rw_span *content)
+{
+	size_t end = (size_t)body.off + body.len, next, i;
+	bool close = false;
+	int found = 0;
+
+	if (!blen || blen > 70)         /* RFC 2046: 1 to 70 characters */
+		return -1;
+	i = mime_next(buf, body.off, end, bnd, blen, &next, &close);
+	if (i == end || close)
+		return -1;
+	while (!close) {
+		size_t ps = next, dl = mime_next(buf, ps, end, bnd, blen, &next, &close), pe = dl, h;
+		rw_span ph, pc;
+		int kind;
+
+		if (dl == end)
+			return -1;              /* no closing delimiter */
+		/* the line end before a delimiter belongs to the delimiter */
+		if (pe > ps && buf[pe - 1] == '\n')
+			pe--;
+		if (pe > ps && buf[pe - 1] == '\r')
+			pe--;
+		if (pe - ps >= 2 && buf[ps] == '\r' && buf[ps + 1] == '\n') {
+			ph = (rw_span){ (uint32_t)ps, 0 };
+			pc = (rw_span){ (uint32_t)(ps + 2), (uint32_t)(pe - ps - 2) };
+		} else {
+			for (h = ps; h + 3 < pe && memcmp(buf + h, "\r\n\r\n", 4); h++)
+				;
+			if (h + 3 >= pe)
+				h = pe;         /* headers only */
+			ph = (rw_span){ (uint32_t)ps, (uint32_t)((h < pe ? h + 2 : pe) - ps) };
+			pc = h < pe ? (rw_span){ (uint32_t)(h + 4), (uint32_t)(pe - h - 4) } : (rw_span){ (uint32_t)pe, 0 };
+		}
+		kind = mime_kind(buf, ph);
+		if (kind == 2)
+			return -1;
+		if (kind == 1) {
+			if (found)
+				return -1;
+			found = 1;
+			*hdr = ph;
+			*content = pc;
+		}
+	}
+	return found;
+}
+
+int rw_ipv4_next(const char *buf, rw_span s, size_t *pos, rw_span *out)
+{
+	size_t i = *pos < s.off ? s.off : *pos, end = (size_t)s.off + s.len;
+
+	while (i < end) {
+		size_t k = i;
+		int oct = 0;
+		bool ok = true;
+
+		if (buf[i] < '0' || buf[i] > '9' || (i > s.off && ((buf[i - 1] >= '0' && buf[i - 1] <= '9') || buf[i - 1] == '.'))) {
+			i++;
+			continue;
+		}
+		for (; oct < 4 && ok; oct++) {
+			int v = 0, nd = 0;
+			while (k < end && buf[k] >= '0' && buf[k] <= '9' && nd < 4) {
+				v = v * 10 + (buf[k++] - '0');
+				nd++;
+			}
+			ok = nd >= 1 && nd <= 3 && v <= 255;
+			if (ok && oct < 3) {
+				ok = k < end && buf[k] == '.';
+				k++;
+			}
+		}
+		/* not followed by more digits, nor by ".digit" (a longer dotted run) */
+		if (ok && k < end && (buf[k] >= '0' && buf[k] <= '9'))
+			ok = false;
+		if (ok && k + 1 < end && buf[k] == '.' && buf[k + 1] >= '0' && buf[k + 1] <= '9')
+			ok = false;
+		if (ok) {
+			out->off = (uint32_t)i;
+			out->len = (uint32_t)(k - i);
+			*pos = k;
+			return 1;
+		}
+		/* skip the whole run of digits and dots */
+		while (i < end && ((buf[i] >= '0' && buf[i] <= '9') || buf[i] == '.'))
+			i++;
+	}
+	*pos = end;
+	return 0;
 }
 
 int rw_field(const char *buf, rw_span line, int n, rw_span *out)
@@ -415,10 +608,10 @@ int rw_apply(const sip_rw *rw, char *out, size_t cap)
 		return -1;
 	for (int i = 0; i < n; i++) {
 		ed[i].at = rw->e[i].at;
-		ed[i].rep = rw->e[i].rep;
-		ed[i].replen = rw->e[i].replen;
+		ed[i].rep = rw->e[i].ref ? rw->e[i].ref : rw->e[i].rep;
+		ed[i].replen = rw->e[i].ref ? rw->e[i].reflen : rw->e[i].replen;
 		if (rw->e[i].at.off >= rw->body_off)
-			body_delta += (long)rw->e[i].replen - (long)rw->e[i].at.len;
+			body_delta += (long)ed[i].replen - (long)rw->e[i].at.len;
 	}
 	/* Content-Length follows the body. Absent (allowed over UDP: "the
 	 * rest"), it is added before the blank line: the message may go on
@@ -437,13 +630,16 @@ int rw_apply(const sip_rw *rw, char *out, size_t cap)
 	n++;
 	for (int i = 0; i < n; i++)
 		order[i] = i;
-	/* insertion sort by offset: at most a few dozen edits */
+	/* insertion sort by offset, an insertion before an edit at the same
+	 * offset: at most a few dozen edits */
+#define RW_BEFORE(a, b) ((a).at.off < (b).at.off || ((a).at.off == (b).at.off && !(a).at.len && (b).at.len))
 	for (int i = 1; i < n; i++)
-		for (int j = i; j > 0 && ed[order[j]].at.off < ed[order[j - 1]].at.off; j--) {
+		for (int j = i; j > 0 && RW_BEFORE(ed[order[j]], ed[order[j - 1]]); j--) {
 			int t = order[j];
 			order[j] = order[j - 1];
 			order[j - 1] = t;
 		}
+#undef RW_BEFORE
 	for (int k = 0; k < n; k++) {
 		int i = order[k];
 		size_t keep = ed[i].at.off - pos;

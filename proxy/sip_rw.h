@@ -29,6 +29,8 @@ typedef struct sip_rw {
 		rw_span at;
 		char rep[RW_REP_MAX];
 		uint16_t replen;
+		const char *ref;        /* rw_replace_ref(): the replacement lives there */
+		uint32_t reflen;
 	} e[RW_MAX_EDITS];
 } sip_rw;
 
@@ -39,8 +41,12 @@ int rw_init(sip_rw *rw, const char *buf, size_t len);
  * table is full, and then rw_apply refuses the whole message (a half
  * rewritten message could leak an address). */
 int rw_replace(sip_rw *rw, rw_span at, const char *rep);
+/* The same with a replacement of any length that the caller keeps alive
+ * (unchanged) until rw_apply() has run: a saved Via stack, a route set. */
+int rw_replace_ref(sip_rw *rw, rw_span at, const char *ref, size_t len);
 /* Write the rewritten message into out (cap bytes), with Content-Length
- * set to the new body length. Returns the new length or -1. */
+ * set to the new body length. Returns the new length or -1. An insertion
+ * (an edit of length 0) goes before an edit starting at the same offset. */
 int rw_apply(const sip_rw *rw, char *out, size_t cap);
 
 /* The value of the idx-th header line named name (or its compact form c,
@@ -80,6 +86,25 @@ int rw_request_uri(const char *buf, size_t len, rw_span *out);
 /* SDP: call fn for each line of the body in order; it may add edits. */
 typedef void (*rw_sdp_line_fn)(void *arg, sip_rw *rw, rw_span line, int media_idx);
 void rw_sdp_lines(sip_rw *rw, rw_sdp_line_fn fn, void *arg);
+/* The same for the lines of an SDP inside span body (a multipart part). */
+void rw_sdp_lines_in(sip_rw *rw, rw_span body, rw_sdp_line_fn fn, void *arg);
+/* A line span and its line end (CRLF, CR or LF, if any before end): the
+ * span to remove for the whole line. */
+rw_span rw_line_whole(const char *buf, rw_span line, size_t end);
+
+/* A multipart body (RFC 2046 5.1) in span body, with boundary bnd (its
+ * text without quotes): the one part whose Content-Type is
+ * application/sdp. 1 found (*hdr: the part's header lines, possibly
+ * empty; *content: its content, up to the CRLF that belongs to the next
+ * delimiter), 0 if no part is SDP, -1 if it cannot be read: no delimiter
+ * or no closing one, more than one SDP part, or a nested multipart part
+ * (which could hold an SDP the proxy would not see). */
+int rw_mime_sdp(const char *buf, rw_span body, const char *bnd, size_t blen, rw_span *hdr, rw_span *content);
+
+/* The next IPv4 address literal (four decimal octets 0-255, not part of
+ * a longer run of digits and dots) in span s at or after *pos: 1 with its
+ * span (and *pos past it), 0 when there is none left. */
+int rw_ipv4_next(const char *buf, rw_span s, size_t *pos, rw_span *out);
 /* Within a line span: the n-th blank-separated field (0-based), after
  * the "x=" prefix for n = 0. */
 int rw_field(const char *buf, rw_span line, int n, rw_span *out);

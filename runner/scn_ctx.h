@@ -108,7 +108,7 @@ typedef struct scn_ctx {
 	uint64_t seed;
 	tv_time cursor;
 	sim_net *net;
-	sym **syms;             /* each allocated alone: a sym * stays valid as more are declared */
+	sym **syms;                     /* each allocated once: a sym * stays valid as names are added */
 	int nsyms, capsyms;
 	struct addr_claim { char link[32]; tv_ip ip; int line; } *claims;  /* addresses in use */
 	int nclaims, capclaims;
@@ -178,6 +178,8 @@ void show_flush(scn_ctx *c, const char *label);
 
 sym *need_sym(scn_ctx *c, const char *name, enum sym_kind kind);
 sym *new_sym(scn_ctx *c, const char *name, enum sym_kind kind);
+/* Free every sym (not what they own) and the table. */
+void syms_free(scn_ctx *c);
 int parse_ip(scn_ctx *c, const char *what, const char *s, tv_ip *ip);
 /* Note that ip is in use on link; an error (with the earlier line) if it
  * already is, so duplicates are caught by 'check', not at run time. */

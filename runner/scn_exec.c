@@ -801,9 +801,7 @@ static void ctx_free(scn_ctx *c)
 		else if (s->kind == SYM_NAT)
 			nat_node_free(s->obj);
 	}
-	for (int i = 0; i < c->nsyms; i++)
-		free(c->syms[i]);
-	free(c->syms);
+	syms_free(c);
 	free(c->claims);
 	sim_net_free(c->net);
 	watches_free(c);
@@ -864,11 +862,7 @@ int scn_run(const scn_file *f, const scn_opts *o, scn_result *r)
 		ctx_free(&c);
 		return -1;
 	}
-	for (int i = 0; i < c.nsyms; i++)
-		free(c.syms[i]);
-	free(c.syms);
-	c.syms = NULL;
-	c.nsyms = c.capsyms = 0;
+	syms_free(&c);
 	c.nclaims = 0;
 	c.cursor = 0;
 	c.in_timeline = false;

@@ -175,7 +175,7 @@ int sip_proxy(scn_ctx *c, const scn_stmt *st)
 		"access", "core", "softswitch", "keepalive", "keepalive-method", "keepalive-misses", "latch",
 		"latch-window", "strict", "media-timeout", "media-ports", "sig-ports", "max-bindings", "core-tcp", "trust",
 		"untrusted-hold", "media-trust", "port-alloc", "port-quarantine", "timer-c", "max-legs",
-		"max-untrusted", "max-untrusted-per-ip", "rate", NULL
+		"max-untrusted", "max-untrusted-per-ip", "rate", "topology-hiding", NULL
 	};
 	opts o;
 	const opt *v;
@@ -260,6 +260,8 @@ int sip_proxy(scn_ctx *c, const scn_stmt *st)
 	if ((v = opts_get(&o, "strict")) && opt_bool(c, v, &pc.strict_source) < 0)
 		return -1;
 	if ((v = opts_get(&o, "core-tcp")) && opt_bool(c, v, &pc.core_tcp) < 0)
+		return -1;
+	if ((v = opts_get(&o, "topology-hiding")) && opt_bool(c, v, &pc.topology_hiding) < 0)
 		return -1;
 	if ((v = opts_get(&o, "media-timeout")) && opt_time(c, v, &pc.media_timeout) < 0)
 		return -1;
@@ -839,9 +841,10 @@ int sip_expect_proxy(scn_ctx *c, const scn_stmt *st)
 		"latches", "relatches", "ka-sent", "ka-answered", "dead", "unregistered", "session-expired", "media-expired", "records",
 		"sip-in-access", "sip-in-core", "sip-unfolded", "sip-trailing", "sip-replies", "pongs",
 		"stun-answered", "core-tcp", "core-udp-large", "moved", "untrusted", "untrusted-expired", "timer-c-cancels", "timer-c-408", "limit-legs", "limit-untrusted",
+		"vias-hidden", "vias-restored", "via-table-full", "hdrs-removed", "hdrs-rewritten", "ice-removed", "multipart-sdp",
 		"drop.sip-malformed", "drop.sip-unknown", "drop.sip-bad-length", "drop.sip-too-big",
 		"drop.sip-version", "drop.sip-cseq-mismatch", "drop.sip-bad-status", "drop.sip-too-many-hops",
-		"drop.sip-contact", "drop.sip-extension", "drop.sip-rate", "drop.sip-reflect", "drop.send-access", "drop.send-core", "drop.rtp-foreign", "drop.rtp-strict",
+		"drop.sip-contact", "drop.sip-extension", "drop.sip-rate", "drop.sip-reflect", "drop.sip-via-lost", "drop.sip-multipart", "drop.send-access", "drop.send-core", "drop.rtp-foreign", "drop.rtp-strict",
 		"drop.rtp-no-dest", "drop.rtp-malformed", "drop.rtp-conflict", NULL
 	};
 	opts o;
@@ -878,6 +881,10 @@ int sip_expect_proxy(scn_ctx *c, const scn_stmt *st)
 				{ "untrusted", s->untrusted }, { "untrusted-expired", s->untrusted_expired },
 				{ "timer-c-cancels", s->timer_c_cancels }, { "timer-c-408", s->timer_c_408 },
 				{ "limit-legs", s->limit_legs }, { "limit-untrusted", s->limit_untrusted },
+				{ "vias-hidden", s->vias_hidden }, { "vias-restored", s->vias_restored },
+				{ "via-table-full", s->via_table_full }, { "hdrs-removed", s->hdrs_removed },
+				{ "hdrs-rewritten", s->hdrs_rewritten }, { "ice-removed", s->ice_removed },
+				{ "multipart-sdp", s->multipart_sdp },
 			};
 			for (size_t k = 0; k < sizeof(t) / sizeof(t[0]); k++)
 				if (!strcmp(v->key, t[k].k))

@@ -148,6 +148,8 @@ sym *new_sym(scn_ctx *c, const char *name, enum sym_kind kind)
 		ctx_err(c, "'%s' is already declared (line %d)", name, prev->line);
 		return NULL;
 	}
+	/* callers hold other syms (a host's link) across this call: the table
+	 * of pointers may move, the syms never do */
 	if (c->nsyms == c->capsyms) {
 		int nc = c->capsyms ? c->capsyms * 2 : 32;
 		sym **ns = realloc(c->syms, (size_t)nc * sizeof(*ns));
@@ -435,6 +437,15 @@ int claim_ip(scn_ctx *c, const sym *link, const tv_ip *ip)
 	c->claims[c->nclaims].line = c->cur ? c->cur->line : 0;
 	c->nclaims++;
 	return 0;
+}
+
+void syms_free(scn_ctx *c)
+{
+	for (int i = 0; i < c->nsyms; i++)
+		free(c->syms[i]);
+	free(c->syms);
+	c->syms = NULL;
+	c->nsyms = c->capsyms = 0;
 }
 
 void ctx_run_path(scn_ctx *c, const char *name, const char *ext, char *out, size_t cap)

@@ -632,7 +632,9 @@ Test(sip_robust, a_reply_longer_than_the_request_buffer_is_safe, .init = setup, 
 	cr_assert_gt(n, 3900);
 	tc_open(41000);
 	tc_send(m, n);
-	cr_assert(!strncmp(tc.rx, "SIP/2.0 400 Bad Request (SDP)\r\n", 31), "%.60s", tc.rx);
+	/* 185 Vias below the top one are more than the proxy keeps to hide
+	 * them from the core (PX_VIA_SAVE_MAX): 513, before the SDP is read */
+	cr_assert(!strncmp(tc.rx, "SIP/2.0 513 Message Too Large (Via)\r\n", 37), "%.60s", tc.rx);
 	cr_assert_gt(tc.rxlen, 4096 + 186 * 2, "every Via copied back, long form: %zu bytes", tc.rxlen);
 	cr_assert(strstr(tc.rx, "Via: SIP/2.0/TCP 192.168.1.10:5060;branch=z9hG4bK0185\r\n"));
 	cr_assert_eq(w.at_ss.n, 0);

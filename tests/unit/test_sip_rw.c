@@ -285,3 +285,76 @@ Test(pool, agrees_with_a_model_under_random_use)
 	pool_free(&p);
 }
 
+
+/* ---- for topology hiding ------------------------------------------------ */
+
+Test(sip_rw, ipv4_literals_are_found_whole_and_only_whole)
+{
+	static const char s[] = "v 1.2 10.0.0.1, 1.2.3.4.5 256.1.1.1 0010.1.1.1 (10.0.0.100). 3.3.3.3";
+	rw_span all = { 0, sizeof(s) - 1 }, a;
+	size_t pos = 0;
+
+	cr_assert_eq(rw_ipv4_next(s, all, &pos, &a), 1);
+	cr_assert_str_eq(text(s, a), "10.0.0.1");
+	cr_assert_eq(rw_ipv4_next(s, all, &pos, &a), 1, "not a run of five, not 256, not four digits");
+	cr_assert_str_eq(text(s, a), "10.0.0.100", "a sentence's full stop after it is no fifth part");
+	cr_assert_eq(rw_ipv4_next(s, all, &pos, &a), 1);
+	cr_assert_str_eq(text(s, a), "3.3.3.3", "up to the very end");
+	cr_assert_eq(rw_ipv4_next(s, all, &pos, &a), 0);
+	pos = 0;
+	cr_assert_eq(rw_ipv4_next(s, (rw_span){ 0, 13 }, &pos, &a), 0, "cut by the span: 10.0.0 is none");
+}
+
+Test(sip_rw, the_sdp_part_of_a_multipart_body)
+{
+	static const char b[] =
+		"preamble\r\n--xyz \r\nContent-Type: text/plain\r\n\r\nhi\r\n--xyzzy is not it\r\n"
+		"--xyz\r\ncontent-type:  Application/SDP ; x=1\r\nContent-Length: 5\r\n\r\nv=0\r\n\r\n"
+		"--xyz\r\n\r\nno header: text/plain\r\n--xyz--\r\nepilogue --xyz\r\n";
+	rw_span all = { 0, sizeof(b) - 1 }, h, c;
+
+	cr_assert_eq(rw_mime_sdp(b, all, "xyz", 3, &h, &c), 1);
+	cr_assert_str_eq(text(b, h), "content-type:  Application/SDP ; x=1\r\nContent-Length: 5\r\n");
+	cr_assert_str_eq(text(b, c), "v=0\r\n", "the CRLF before a delimiter is the delimiter's");
+	cr_assert_eq(rw_mime_sdp(b, all, "abc", 3, &h, &c), -1, "no delimiter");
+	{
+		static const char none[] = "--q\r\nContent-Type: text/plain\r\n\r\nx\r\n--q--";
+		cr_assert_eq(rw_mime_sdp(none, (rw_span){ 0, sizeof(none) - 1 }, "q", 1, &h, &c), 0);
+	}
+	{
+		static const char two[] = "--q\r\nContent-Type: application/sdp\r\n\r\nv=0\r\n--q\r\n"
+					  "Content-Type: application/sdp\r\n\r\nv=0\r\n--q--\r\n";
+		cr_assert_eq(rw_mime_sdp(two, (rw_span){ 0, sizeof(two) - 1 }, "q", 1, &h, &c), -1);
+	}
+	{
+		static const char nest[] = "--q\r\nContent-Type: multipart/mixed;boundary=r\r\n\r\n--r--\r\n--q--\r\n";
+		cr_assert_eq(rw_mime_sdp(nest, (rw_span){ 0, sizeof(nest) - 1 }, "q", 1, &h, &c), -1);
+	}
+	{
+		static const char open_[] = "--q\r\nContent-Type: application/sdp\r\n\r\nv=0\r\n";
+		cr_assert_eq(rw_mime_sdp(open_, (rw_span){ 0, sizeof(open_) - 1 }, "q", 1, &h, &c), -1, "no close");
+	}
+}
+
+/* A kept text of any length replaces a span; an insertion at the offset
+ * where a removal starts goes before it, whatever the order of the edits. */
+Test(sip_rw, long_replacements_and_insertions_before_removals)
+{
+	static const char m[] = "OPTIONS sip:x SIP/2.0\r\nA: 1\r\nB: 2\r\nContent-Length: 0\r\n\r\n";
+	char big[300], out[1024];
+	const char *b = strstr(m, "B: 2");
+	sip_rw rw;
+	int n;
+
+	memset(big, 'z', sizeof(big));
+	rw_init(&rw, m, sizeof(m) - 1);
+	cr_assert_eq(rw_replace(&rw, (rw_span){ (uint32_t)(b - m), 6 }, ""), 0);
+	cr_assert_eq(rw_replace_ref(&rw, (rw_span){ (uint32_t)(b - m), 0 }, "C: 3\r\n", 6), 0);
+	cr_assert_eq(rw_replace_ref(&rw, (rw_span){ (uint32_t)(strstr(m, "1\r\n") - m), 1 }, big, sizeof(big)), 0);
+	n = rw_apply(&rw, out, sizeof(out));
+	cr_assert_eq(n, (int)(sizeof(m) - 1 - 6 + 6 - 1 + sizeof(big)));
+	out[n] = '\0';
+	cr_assert(!strncmp(out, "OPTIONS sip:x SIP/2.0\r\nA: zzz", 29));
+	cr_assert(strstr(out, "z\r\nC: 3\r\nContent-Length: 0\r\n\r\n"), "%s", out);
+	cr_assert_lt(rw_apply(&rw, out, 100), 0, "and it must fit");
+}
