@@ -39,6 +39,24 @@ static char *slurp(const char *path, size_t *len)
 	return buf;
 }
 
+/* *p at a '"': copy what runs to the next '"' on the line to *out and
+ * step past it; -1 (p left at the line's end) if there is none. */
+static int take_quoted(char **p, char **out)
+{
+	char *q = *p + 1;
+
+	while (*q && *q != '"' && *q != '\n')
+		q++;
+	if (*q != '"') {
+		*p = q;
+		return -1;
+	}
+	memcpy(*out, *p + 1, (size_t)(q - *p - 1));
+	*out += q - *p - 1;
+	*p = q + 1;
+	return 0;
+}
+
 static int push_stmt(scn_file *f, int *cap, const scn_stmt *st)
 {
 	if (f->nraw == *cap) {
@@ -109,34 +127,20 @@ int scn_load(const char *path, scn_file *f)
 			}
 			st.argv[st.argc++] = out;
 			if (*p == '"') {
-				char *q = p + 1;
-				while (*q && *q != '"' && *q != '\n')
-					q++;
-				if (*q != '"') {
+				if (take_quoted(&p, &out) < 0) {
 					errors += -perr(path, line, "unterminated \"quoted string\"");
-					p = q;
 					break;
 				}
-				memcpy(out, p + 1, (size_t)(q - p - 1));
-				out += q - p - 1;
-				p = q + 1;
 			} else {
 				while (*p && *p != ' ' && *p != '\t' && *p != '\r' && *p != '\n' && *p != '#') {
 					/* a backslash ending the line continues it, even right after a word */
 					if (*p == '\\' && (p[1] == '\n' || (p[1] == '\r' && p[2] == '\n')))
 						break;
 					if (*p == '"') {        /* key="a value with blanks" */
-						char *q = p + 1;
-						while (*q && *q != '"' && *q != '\n')
-							q++;
-						if (*q != '"') {
+						if (take_quoted(&p, &out) < 0) {
 							errors += -perr(path, line, "unterminated \"quoted string\"");
-							p = q;
 							break;
 						}
-						memcpy(out, p + 1, (size_t)(q - p - 1));
-						out += q - p - 1;
-						p = q + 1;
 						continue;
 					}
 					*out++ = *p++;
