@@ -138,6 +138,11 @@ sym *ctx_sym(scn_ctx *c, const char *name, int kind);   /* kind -1: any */
 int ctx_resolve(scn_ctx *c, const char *s, tv_ep *ep, bool allow_noport);
 /* Run-assigned names (scn_names.c): 1 resolved, 0 not such a name, -1 error. */
 int names_resolve(scn_ctx *c, const char *s, tv_ep *ep);
+/* "audio", "video" or an m= index "0"-"3": 0, else -1. */
+int names_stream_index(const char *s, int *idx);
+/* user's streams with m= index idx at the proxy: how many (0: none); the
+ * first into *out. */
+int names_find_stream(proxy *px, const char *user, int idx, proxy_stream_info *out);
 /* "HOST:PORT" naming a declared host. */
 int ctx_host_port(scn_ctx *c, const char *s, sym **host, uint16_t *port);
 rsock *ctx_rsock(scn_ctx *c, sym *host, uint16_t port, bool create);

@@ -20,7 +20,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-static int stream_index(const char *s, int *idx)
+int names_stream_index(const char *s, int *idx)
 {
 	if (!strcmp(s, "audio"))
 		*idx = 0;
@@ -36,7 +36,7 @@ static int stream_index(const char *s, int *idx)
 typedef struct stream_q {
 	const char *user;
 	int idx, found;
-	proxy_stream_info si;
+	proxy_stream_info *si;
 } stream_q;
 
 static void stream_visit(void *arg, const proxy_stream_info *si)
@@ -44,7 +44,15 @@ static void stream_visit(void *arg, const proxy_stream_info *si)
 	stream_q *q = arg;
 
 	if (!strcmp(si->user, q->user) && si->index == q->idx && !q->found++)
-		q->si = *si;
+		*q->si = *si;
+}
+
+int names_find_stream(proxy *px, const char *user, int idx, proxy_stream_info *out)
+{
+	stream_q q = { .user = user, .idx = idx, .si = out };
+
+	proxy_foreach_stream(px, stream_visit, &q);
+	return q.found;
 }
 
 typedef struct bind_q {
@@ -100,9 +108,9 @@ static int name_proxy(scn_ctx *c, const char *full, sym *px, char **part, int n,
 		*ep = k == 0 ? q.bi.nat : k == 1 ? q.bi.contact : q.bi.core;
 		return 0;
 	}
-	if (n == 4 && stream_index(part[2], &idx) == 0) {
+	if (n == 4 && names_stream_index(part[2], &idx) == 0) {
 		static const char *const f[] = { "rtp", "rtcp", "core-rtp", "core-rtcp", "latched", "sdp" };
-		stream_q q = { .user = ph->domain, .idx = idx };
+		proxy_stream_info si;
 		int k;
 		for (k = 0; k < 6 && strcmp(part[3], f[k]); k++)
 			;
@@ -110,14 +118,13 @@ static int name_proxy(scn_ctx *c, const char *full, sym *px, char **part, int n,
 			return ctx_err(c, "'%s': a relayed stream has rtp, rtcp, core-rtp, core-rtcp, latched and sdp", full);
 		if (c->dry)
 			return 0;
-		proxy_foreach_stream(px->obj, stream_visit, &q);
-		if (!q.found)
+		if (!names_find_stream(px->obj, ph->domain, idx, &si))
 			return ctx_err(c, "'%s': proxy %s relays no %s stream for %s now", full, px->name, part[2], ph->name);
 		switch (k) {
-		case 0: case 1: *ep = tv_ep4(px->ip.v4, (uint16_t)(q.si.access_port + k)); break;
-		case 2: case 3: *ep = tv_ep4(px->ip2.v4, (uint16_t)(q.si.core_port + k - 2)); break;
-		case 4: *ep = q.si.latched_rtp; break;
-		default: *ep = q.si.sdp_rtp; break;
+		case 0: case 1: *ep = tv_ep4(px->ip.v4, (uint16_t)(si.access_port + k)); break;
+		case 2: case 3: *ep = tv_ep4(px->ip2.v4, (uint16_t)(si.core_port + k - 2)); break;
+		case 4: *ep = si.latched_rtp; break;
+		default: *ep = si.sdp_rtp; break;
 		}
 		if (k == 4 && !ep->port)
 			return ctx_err(c, "'%s': the stream has not latched yet", full);
@@ -135,7 +142,7 @@ static int name_phone(scn_ctx *c, const char *full, sym *ph, char **part, int n,
 	int idx, k;
 	static const char *const f[] = { "rtp", "rtcp", "source" };
 
-	if (n != 3 || stream_index(part[1], &idx) < 0)
+	if (n != 3 || names_stream_index(part[1], &idx) < 0)
 		return ctx_err(c, "'%s': expected %s.STREAM.rtp|rtcp|source (STREAM: audio, video, 0-3)", full, ph->name);
 	for (k = 0; k < 3 && strcmp(part[2], f[k]); k++)
 		;

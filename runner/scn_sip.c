@@ -1000,23 +1000,6 @@ int sip_expect_softswitch(scn_ctx *c, const scn_stmt *st)
 
 /* expect relay X PHONE [stream=N] [latched=yes|no] [latched-from=ADDR] [to-core OP N] [to-access OP N]
  *                      [rtcp-to-core OP N] [rtcp-to-access OP N] [dropped OP N] [count OP N] */
-typedef struct relay_q {
-	const char *user;
-	int idx;
-	proxy_stream_info si;
-	int found;
-} relay_q;
-
-static void relay_visit(void *arg, const proxy_stream_info *si)
-{
-	relay_q *q = arg;
-
-	if (strcmp(si->user, q->user) || si->index != q->idx)
-		return;
-	if (!q->found++)
-		q->si = *si;
-}
-
 int sip_expect_relay(scn_ctx *c, const scn_stmt *st)
 {
 	static const char *const keys[] = { "stream", "latched", "latched-from", "to-core", "to-access",
@@ -1024,7 +1007,7 @@ int sip_expect_relay(scn_ctx *c, const scn_stmt *st)
 	opts o;
 	const opt *v;
 	sym *px, *ph;
-	relay_q q = { 0 };
+	struct { const char *user; int idx, found; proxy_stream_info si; } q = { 0 };
 	char what[96];
 
 	if (st->argc < 5)
@@ -1044,7 +1027,7 @@ int sip_expect_relay(scn_ctx *c, const scn_stmt *st)
 	q.user = ph->domain;
 	snprintf(what, sizeof(what), "proxy %s, stream %d of %s", px->name, q.idx, ph->name);
 	if (!c->dry)
-		proxy_foreach_stream(px->obj, relay_visit, &q);
+		q.found = names_find_stream(px->obj, q.user, q.idx, &q.si);
 	for (int i = 0; i < o.n; i++) {
 		v = &o.v[i];
 		if (!strcmp(v->key, "stream"))

@@ -32,19 +32,6 @@ typedef struct scn_event {
 	int idx;
 } scn_event;
 
-static int stream_idx(const char *s, int *idx)
-{
-	if (!strcmp(s, "audio") || !strcmp(s, "0"))
-		*idx = 0;
-	else if (!strcmp(s, "video") || !strcmp(s, "1"))
-		*idx = 1;
-	else if ((s[0] == '2' || s[0] == '3') && !s[1])
-		*idx = s[0] - '0';
-	else
-		return -1;
-	return 0;
-}
-
 /* "NAME(ARG)" then an optional +D or -D. */
 static int ev_parse(scn_ctx *c, const char *s, scn_event *e, tv_time *delta, bool *neg)
 {
@@ -85,7 +72,7 @@ static int ev_parse(scn_ctx *c, const char *s, scn_event *e, tv_time *delta, boo
 		e->phone = e->proxy ? need_sym(c, dot + 1, SYM_PHONE) : NULL;
 		if (!e->phone)
 			return -1;
-		if (d2 && stream_idx(d2 + 1, &e->idx) < 0)
+		if (d2 && names_stream_index(d2 + 1, &e->idx) < 0)
 			return ctx_err(c, "'%s': the stream is audio, video or 0-3", s);
 		return 0;
 	}
@@ -97,7 +84,7 @@ static int ev_parse(scn_ctx *c, const char *s, scn_event *e, tv_time *delta, boo
 		return -1;
 	if (dot && (e->kind == EV_ESTABLISHED || e->kind == EV_REGISTERED))
 		return ctx_err(c, "'%s': %s takes a phone, not a stream", s, ev_names[k].name);
-	if (dot && stream_idx(dot + 1, &e->idx) < 0)
+	if (dot && names_stream_index(dot + 1, &e->idx) < 0)
 		return ctx_err(c, "'%s': the stream is audio, video or 0-3", s);
 	return 0;
 }
