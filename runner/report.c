@@ -5,6 +5,39 @@
 #include <stdlib.h>
 #include <string.h>
 
+/* The show lines of a result, "FILE:LINE\tTIME_US\tTEXT\n" each (written
+ * by show_flush): the next one's parts, *p moved past it; false at the end.
+ * ok is false for a line without its two tabs. */
+typedef struct show_line {
+	bool ok;
+	const char *at, *time, *text;
+	int at_len, time_len, text_len;
+} show_line;
+
+static bool show_next(const char **p, show_line *sl)
+{
+	const char *s = *p, *e, *t1, *t2;
+	size_t len;
+
+	if (!s || !*s)
+		return false;
+	e = strchr(s, '\n');
+	len = e ? (size_t)(e - s) : strlen(s);
+	t1 = memchr(s, '\t', len);
+	t2 = t1 ? memchr(t1 + 1, '\t', (size_t)(s + len - t1 - 1)) : NULL;
+	sl->ok = t1 && t2;
+	if (sl->ok) {
+		sl->at = s;
+		sl->at_len = (int)(t1 - s);
+		sl->time = t1 + 1;
+		sl->time_len = (int)(t2 - t1 - 1);
+		sl->text = t2 + 1;
+		sl->text_len = (int)(s + len - t2 - 1);
+	}
+	*p = s + len + (e ? 1 : 0);
+	return true;
+}
+
 #define TBL_COLS 24
 #define TBL_CELL 48
 
@@ -65,19 +98,19 @@ static void row_pairs(tbl_row *r, const char *s, size_t len)
 
 static void row_of(tbl_row *row, const scn_result *r)
 {
+	show_line sl;
+
 	memset(row, 0, sizeof(*row));
 	row_pairs(row, r->variant, strlen(r->variant));
 	row_put(row, "result", 6, r->passed ? "PASS" : "FAIL", 4);
-	for (const char *p = r->shows; p && *p;) {
-		const char *e = strchr(p, '\n'), *t1 = strchr(p, '\t'), *t2 = t1 ? strchr(t1 + 1, '\t') : NULL;
-		size_t len = e ? (size_t)(e - p) : strlen(p);
-		if (t1 && t2 && t2 < p + len) {
-			const char *text = t2 + 1, *colon = strstr(text, ": ");
-			if (colon && colon < p + len && !memchr(text, '=', (size_t)(colon - text)))
-				text = colon + 2;
-			row_pairs(row, text, (size_t)(p + len - text));
-		}
-		p += len + (e ? 1 : 0);
+	for (const char *p = r->shows; show_next(&p, &sl);) {
+		const char *text = sl.text, *colon;
+		if (!sl.ok)
+			continue;
+		colon = memmem(text, (size_t)sl.text_len, ": ", 2);
+		if (colon && !memchr(text, '=', (size_t)(colon - text)))
+			text = colon + 2;
+		row_pairs(row, text, (size_t)(sl.text + sl.text_len - text));
 	}
 }
 
@@ -122,6 +155,7 @@ void report_text(FILE *out, const scn_result *rs, int n)
 	for (int i = 0; i < n; i++) {
 		const scn_result *r = &rs[i];
 		char t[32];
+		show_line sl;
 		expects += r->expects;
 		if (r->passed)
 			passed++;
@@ -130,15 +164,11 @@ void report_text(FILE *out, const scn_result *rs, int n)
 		fprintf(out, "%s  %-44s %3d checks  sim %-9s %7.1f ms  %s%s%s%s\n", r->passed ? "PASS" : "FAIL",
 			r->path, r->expects, tv_time_fmt(r->sim_time, t, sizeof(t)), r->wall_ms, r->title,
 			r->variant[0] ? " [" : "", r->variant, r->variant[0] ? "]" : "");
-		for (const char *p = r->shows; p && *p;) {
-			const char *e = strchr(p, '\n'), *t1 = strchr(p, '\t'), *t2 = t1 ? strchr(t1 + 1, '\t') : NULL;
-			size_t len = e ? (size_t)(e - p) : strlen(p);
-			if (t1 && t2 && t2 < p + len)
+		for (const char *p = r->shows; show_next(&p, &sl);)
+			if (sl.ok)
 				fprintf(out, "        show %-9s %.*s: %.*s\n",
-					tv_time_fmt((tv_time)strtoll(t1 + 1, NULL, 10), t, sizeof(t)), (int)(t1 - p), p,
-					(int)(p + len - t2 - 1), t2 + 1);
-			p += len + (e ? 1 : 0);
-		}
+					tv_time_fmt((tv_time)strtoll(sl.time, NULL, 10), t, sizeof(t)), sl.at_len, sl.at,
+					sl.text_len, sl.text);
 		if (!r->passed && r->failures)
 			for (const char *p = r->failures; *p;) {
 				const char *e = strchr(p, '\n');
@@ -227,28 +257,24 @@ static void json_str(FILE *fp, const char *s)
 	fputc('"', fp);
 }
 
-/* Each show line "FILE:LINE TIME TEXT" as {"at": "FILE:LINE", "time_us": N,
- * "text": "..."}; shows_add in scn_util.c writes them with tabs. */
+/* Each show line as {"at": "FILE:LINE", "time_us": N, "text": "..."}. */
 static void json_shows(FILE *fp, const char *s)
 {
 	bool first = true;
+	show_line sl;
+	char buf[1024];
 
-	for (const char *p = s; p && *p;) {
-		const char *e = strchr(p, '\n'), *t1 = strchr(p, '\t'), *t2 = t1 ? strchr(t1 + 1, '\t') : NULL;
-		size_t len = e ? (size_t)(e - p) : strlen(p);
-		char buf[1024];
-
-		if (t1 && t2 && t2 < p + len) {
-			fprintf(fp, "%s{\"at\": ", first ? "" : ", ");
-			snprintf(buf, sizeof(buf), "%.*s", (int)(t1 - p), p);
-			json_str(fp, buf);
-			fprintf(fp, ", \"time_us\": %.*s, \"text\": ", (int)(t2 - t1 - 1), t1 + 1);
-			snprintf(buf, sizeof(buf), "%.*s", (int)(p + len - t2 - 1), t2 + 1);
-			json_str(fp, buf);
-			fputc('}', fp);
-			first = false;
-		}
-		p += len + (e ? 1 : 0);
+	for (const char *p = s; show_next(&p, &sl);) {
+		if (!sl.ok)
+			continue;
+		fprintf(fp, "%s{\"at\": ", first ? "" : ", ");
+		snprintf(buf, sizeof(buf), "%.*s", sl.at_len, sl.at);
+		json_str(fp, buf);
+		fprintf(fp, ", \"time_us\": %.*s, \"text\": ", sl.time_len, sl.time);
+		snprintf(buf, sizeof(buf), "%.*s", sl.text_len, sl.text);
+		json_str(fp, buf);
+		fputc('}', fp);
+		first = false;
 	}
 }
 
