@@ -5,7 +5,9 @@
 #define TV_TEST_HARNESS_H
 
 #include <criterion/criterion.h>
+#include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "host.h"
 #include "simnet.h"
@@ -92,6 +94,18 @@ static inline void th_world_free(th_world *w)
 	host_free(w->a);
 	host_free(w->b);
 	sim_net_free(w->n);
+}
+
+/* text written to a new file under /tmp; its path (free it, unlink it) */
+static inline char *th_write_tmp(const char *text)
+{
+	char *path = strdup("/tmp/traverse-test-XXXXXX");
+	int fd = mkstemp(path);
+
+	cr_assert_geq(fd, 0);
+	cr_assert_eq(write(fd, text, strlen(text)), (ssize_t)strlen(text));
+	close(fd);
+	return path;
 }
 
 #endif

@@ -26,14 +26,7 @@ Test(proxy_wire, register_is_rewritten_byte_exactly, .init = setup, .fini = tear
 	cr_assert_eq(w.at_ss.from[0].ip.v4, 0x0a000001);
 	cr_assert_eq(w.at_ss.from[0].port, 5100, "IP header source is the terminal's core address");
 
-	from_ss("SIP/2.0 200 OK\r\n"
-		"Via: SIP/2.0/UDP 10.0.0.1:5100;branch=z9hG4bKreg1;rport=5100;received=10.0.0.1\r\n"
-		"From: <sip:alice@example.net>;tag=a1\r\n"
-		"To: <sip:alice@example.net>;tag=ss\r\n"
-		"Call-ID: reg-1@10.0.0.1\r\n"
-		"CSeq: 1 REGISTER\r\n"
-		"Contact: <sip:alice@10.0.0.1:5100>;expires=3600\r\n"
-		"Content-Length: 0\r\n\r\n");
+	from_ss(REG_200);
 	cr_assert_eq(w.at_term.n, 1);
 	cr_assert_str_eq(w.at_term.msg[0],
 			 "SIP/2.0 200 OK\r\n"

@@ -6,22 +6,13 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "harness.h"
 #include "scn.h"
 
-static char *write_tmp(const char *text)
-{
-	char *path = strdup("/tmp/traverse-test-XXXXXX");
-	int fd = mkstemp(path);
-
-	cr_assert_geq(fd, 0);
-	cr_assert_eq(write(fd, text, strlen(text)), (ssize_t)strlen(text));
-	close(fd);
-	return path;
-}
 
 Test(scn, tokens_comments_quotes_continuations)
 {
-	char *p = write_tmp("# header comment\n"
+	char *p = th_write_tmp("# header comment\n"
 			    "\n"
 			    "scenario \"a  title # not a comment\"   # trailing\n"
 			    "link internet \\\n"
@@ -48,7 +39,7 @@ Test(scn, tokens_comments_quotes_continuations)
 
 Test(scn, unterminated_quote_is_an_error)
 {
-	char *p = write_tmp("link a\nscenario \"oops\n");
+	char *p = th_write_tmp("link a\nscenario \"oops\n");
 	scn_file f;
 
 	cr_assert_lt(scn_load(p, &f), 0);
@@ -58,7 +49,7 @@ Test(scn, unterminated_quote_is_an_error)
 
 Test(scn, nul_byte_is_an_error)
 {
-	char *p = write_tmp("link a\n");
+	char *p = th_write_tmp("link a\n");
 	FILE *fp = fopen(p, "ab");
 	scn_file f;
 
@@ -71,7 +62,7 @@ Test(scn, nul_byte_is_an_error)
 
 Test(scn, check_counts_errors)
 {
-	char *p = write_tmp("link internet\n"
+	char *p = th_write_tmp("link internet\n"
 			    "host a link=internet ip=1.2.3.4 colour=blue\n"
 			    "host b link=nowhere ip=1.2.3.5\n"
 			    "expect received a:5000 count=1\n");
@@ -86,7 +77,7 @@ Test(scn, check_counts_errors)
 
 Test(scn, run_passes_and_fails_on_what_it_sees)
 {
-	char *p = write_tmp("link l delay=1ms\n"
+	char *p = th_write_tmp("link l delay=1ms\n"
 			    "host a link=l ip=10.0.0.1\n"
 			    "host b link=l ip=10.0.0.2\n"
 			    "listen b:7\n"
@@ -112,7 +103,7 @@ Test(scn, run_passes_and_fails_on_what_it_sees)
 
 Test(scn, scenario_without_expectations_fails)
 {
-	char *p = write_tmp("link l\nwait 1s\n");
+	char *p = th_write_tmp("link l\nwait 1s\n");
 	scn_file f;
 	scn_opts o = { 0 };
 	scn_result r;
@@ -131,7 +122,7 @@ Test(scn, scenario_without_expectations_fails)
  * check at its line, as is 'expect media'; the run goes on. */
 Test(scn, media_without_a_stream_fails_at_run_time)
 {
-	char *p = write_tmp("link internet\n"
+	char *p = th_write_tmp("link internet\n"
 			    "link core\n"
 			    "softswitch ss link=core ip=10.0.0.100\n"
 			    "proxy px access=internet:198.51.100.10 core=core:10.0.0.1 softswitch=ss\n"

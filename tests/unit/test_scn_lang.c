@@ -7,23 +7,14 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "harness.h"
 #include "scn.h"
 
-static char *write_tmp(const char *text)
-{
-	char *path = strdup("/tmp/traverse-lang-XXXXXX");
-	int fd = mkstemp(path);
-
-	cr_assert_geq(fd, 0);
-	cr_assert_eq(write(fd, text, strlen(text)), (ssize_t)strlen(text));
-	close(fd);
-	return path;
-}
 
 /* Load text; returns scn_load's result and leaves f loaded on success. */
 static int load(const char *text, scn_file *f)
 {
-	char *p = write_tmp(text);
+	char *p = th_write_tmp(text);
 	int rc = scn_load(p, f);
 
 	unlink(p);
