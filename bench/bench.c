@@ -143,7 +143,7 @@ static void bench_keepalive(void)
 	ip = tv_ip4(0x64400001);        /* 100.64.0.1 */
 	nn = nat_node_new(net, "cgn", lan, &ip, inet, &cfg, err, sizeof(err));
 	ip = tv_ip4(0xc6336450);
-	srv = host_new(net, inet, "server", &ip);
+	srv = simhost_new(net, inet, "server", &ip);
 	{
 		tv_ep l = tv_ep4(0, 7000);
 		es = host_udp_bind(srv, &l, echo_rx, NULL, &e);
@@ -151,7 +151,7 @@ static void bench_keepalive(void)
 	for (int i = 0; i < TERMS; i++) {
 		tv_ep l = tv_ep4(0, 5060);
 		ip = tv_ip4(0x64400000 + 16 + (uint32_t)i);     /* 100.64.0.16 ... */
-		terms[i].h = host_new(net, lan, "t", &ip);
+		terms[i].h = simhost_new(net, lan, "t", &ip);
 		terms[i].s = host_udp_bind(terms[i].h, &l, term_rx, &terms[i], &e);
 		terms[i].srv = tv_ep4(0xc6336450, 7000);
 		tv_timer_init(&terms[i].t, term_tick, &terms[i]);

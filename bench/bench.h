@@ -2,6 +2,7 @@
 #ifndef TV_BENCH_H
 #define TV_BENCH_H
 
+#include "simhost.h"
 #include <time.h>
 
 /* Wall-clock seconds (benchmarks only: engines never read a clock). */

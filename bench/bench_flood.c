@@ -56,23 +56,23 @@ void bench_flood(void)
 	ip = tv_ip4(0xc0a80101);
 	nn = nat_node_new(net, "nat", home, &ip, inet, &nc, err, sizeof(err));
 	ip = tv_ip4(0x0a000064);
-	ssh = host_new(net, core, "ss", &ip);
+	ssh = simhost_new(net, core, "ss", &ip);
 	ss = softswitch_new(ssh, 5060, "example.net", &e);
 	proxy_cfg_default(&pc);         /* the defaults, limits and all */
 	pc.access_ip = tv_ip4(0xc633640a);
 	pc.core_ip = tv_ip4(0x0a000001);
 	pc.softswitch = tv_ep4(0x0a000064, 5060);
-	pxh = host_new(net, inet, "px", &pc.access_ip);
-	host_add_iface(pxh, core, &pc.core_ip);
+	pxh = simhost_new(net, inet, "px", &pc.access_ip);
+	simhost_add_iface(pxh, core, &pc.core_ip);
 	heap0 = mallinfo2().uordblks;
 	px = proxy_new(pxh, &pc, &e);
 	ip = tv_ip4(0xc6120001);        /* 198.18.0.1: the flood's host; sources spoofed */
-	bots = host_new(net, inet, "bots", &ip);
+	bots = simhost_new(net, inet, "bots", &ip);
 	for (int i = 0; i < 2; i++) {
 		sipua_cfg uc = { .user = i ? "bob" : "alice", .domain = "example.net",
 				 .proxy = tv_ep4(0xc633640a, 5060), .reg_expires = TV_SEC(3600) };
 		ip = tv_ip4(0xc0a8010a + (uint32_t)i);
-		ph[i] = host_new(net, home, uc.user, &ip);
+		ph[i] = simhost_new(net, home, uc.user, &ip);
 		ua[i] = sipua_new(ph[i], &uc, &e);
 		sipua_register(ua[i]);
 	}
@@ -87,7 +87,7 @@ void bench_flood(void)
 			tv_ep to = tv_ep4(0xc633640a, 5060);
 			int n = pkt_build_udp(pkt, sizeof(pkt), &from, &to, (uint16_t)sent, forged, strlen(forged));
 			if (n > 0)
-				host_inject(bots, pkt, (size_t)n);
+				simhost_inject(bots, pkt, (size_t)n);
 		}
 		sim_net_run_until(net, now);
 		if (now % TV_MS(100) == 0) {

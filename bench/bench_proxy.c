@@ -77,15 +77,15 @@ static void rig_new(rig *r)
 	pc.core_ip = tv_ip4(0x0a000001);
 	pc.softswitch = tv_ep4(0x0a000064, 5060);
 	pc.keepalive = PX_KA_OFF;
-	r->pxh = host_new(r->net, inet, "px", &pc.access_ip);
-	host_add_iface(r->pxh, core, &pc.core_ip);
+	r->pxh = simhost_new(r->net, inet, "px", &pc.access_ip);
+	simhost_add_iface(r->pxh, core, &pc.core_ip);
 	r->px = proxy_new(r->pxh, &pc, &e);
 	ip = tv_ip4(0xcb00710a);
-	r->ph = host_new(r->net, inet, "phone", &ip);
+	r->ph = simhost_new(r->net, inet, "phone", &ip);
 	ep = tv_ep4(0, 5060);
 	r->phs = host_udp_bind(r->ph, &ep, ph_rx, r, &e);
 	ip = tv_ip4(0x0a000064);
-	r->ssh = host_new(r->net, core, "ss", &ip);
+	r->ssh = simhost_new(r->net, core, "ss", &ip);
 	r->sss = host_udp_bind(r->ssh, &ep, ss_rx, r, &e);
 }
 
@@ -237,7 +237,7 @@ static void bench_proxy_relay(void)
 	 * softswitch host stand in for it, so give that host the address */
 	{
 		tv_ip peer = tv_ip4(0x0a000009);
-		host_add_ip(r.ssh, &peer);
+		simhost_add_ip(r.ssh, &peer);
 	}
 	st = proxy_get_stats(r.px);
 	before = st->relayed_to_core + st->relayed_to_access;

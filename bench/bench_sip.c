@@ -11,7 +11,7 @@
 #include "host.h"
 #include "natnode.h"
 #include "proxy_priv.h"
-#include "host_priv.h"
+#include "simhost_priv.h"
 #include "sipua.h"
 
 #include <malloc.h>
@@ -52,7 +52,7 @@ static void world_new(world *w, int pairs)
 	ip = tv_ip4(0x0a010001);
 	w->nat = nat_node_new(w->net, "cgn", home, &ip, inet, &nc, err, sizeof(err));
 	ip = tv_ip4(0x0a000064);
-	w->ssh = host_new(w->net, core, "ss", &ip);
+	w->ssh = simhost_new(w->net, core, "ss", &ip);
 	w->ss = softswitch_new(w->ssh, 5060, "example.net", &e);
 	proxy_cfg_default(&pc);
 	pc.port_quarantine = 0; /* calls follow each other in virtual ms: measure the engine, not the pool's size */
@@ -66,8 +66,8 @@ static void world_new(world *w, int pairs)
 	pc.softswitch = tv_ep4(0x0a000064, 5060);
 	pc.core_sig_lo = 5100;
 	pc.core_sig_hi = 9999;
-	w->pxh = host_new(w->net, inet, "px", &pc.access_ip);
-	host_add_iface(w->pxh, core, &pc.core_ip);
+	w->pxh = simhost_new(w->net, inet, "px", &pc.access_ip);
+	simhost_add_iface(w->pxh, core, &pc.core_ip);
 	w->px = proxy_new(w->pxh, &pc, &e);
 	w->nph = 2 * pairs;
 	w->ph = calloc((size_t)w->nph, sizeof(*w->ph));
@@ -81,7 +81,7 @@ static void world_new(world *w, int pairs)
 		uc.answer_delay = TV_MS(1);
 		uc.reg_expires = TV_SEC(7200);
 		ip = tv_ip4(0x0a010100 + (uint32_t)i);
-		w->ph[i] = host_new(w->net, home, user, &ip);
+		w->ph[i] = simhost_new(w->net, home, user, &ip);
 		w->ua[i] = sipua_new(w->ph[i], &uc, &e);
 		sipua_register(w->ua[i]);
 	}
@@ -184,7 +184,7 @@ static void bench_relay(void)
 						bytes += malloc_usable_size(l->s[k]->sock[j].u);
 				}
 			}
-		bytes += socks * (w.pxh->udp.mask + 1) * sizeof(tv_map_slot) / (w.pxh->udp.n ? w.pxh->udp.n : 1);
+		bytes += socks * (SH(w.pxh)->udp.mask + 1) * sizeof(tv_map_slot) / (SH(w.pxh)->udp.n ? SH(w.pxh)->udp.n : 1);
 		printf("sip-memory: proxy heap per active call (2 legs, 1 audio stream each, 8 relay sockets): %.0f bytes\n",
 		       (double)bytes / PAIRS);
 	}

@@ -1,33 +1,34 @@
 /* host.h - what a node may do: UDP and TCP sockets, timers, the time.
  *
  * Terminals, STUN servers, softswitches and the proxy are written against
- * this API only; they never touch sockets or clocks. This file's
- * implementation (host.c + tcp.c) is the simulated host: a node on a
- * sim_link with its own small UDP and TCP. A live implementation over real
- * sockets provides the same functions.
+ * this API only; they never touch sockets or clocks. A host is a table of
+ * operations (host_ops.h) with two implementations behind it: the
+ * simulated host (simhost.h: a node on a sim_link with its own small UDP
+ * and TCP) and the live host (livehost.h: non-blocking sockets on an epoll
+ * loop, CLOCK_MONOTONIC). Both may live in one process; a handle (tv_udp,
+ * tv_tcp, tv_tcp_listener) belongs to the host that made it.
  *
  * Buffers passed to callbacks are borrowed for the duration of the call.
  *
- * Size: the simulated links carry IPv4 packets up to 65,535 bytes
- * unfragmented; there is no MTU and no IP fragmentation. So a UDP datagram
- * of up to 65,507 bytes of payload (PKT_UDP_DATA_MAX) is sent and received
- * whole, through NATs too; a bigger one is refused with TV_EMSGSIZE, never
- * truncated. A consequence: NAT fragment handling (RFC 4787 REQ-14) is not
- * exercised. A live implementation keeps the same contract: it refuses
- * what it cannot send with an error, never truncates.
+ * Size: a UDP datagram of up to 65,507 bytes of payload (PKT_UDP_DATA_MAX)
+ * is sent and received whole; a bigger one is refused with TV_EMSGSIZE,
+ * never truncated. The simulated links carry IPv4 packets up to 65,535
+ * bytes unfragmented (no MTU, no IP fragmentation), so NAT fragment
+ * handling (RFC 4787 REQ-14) is not exercised there.
  *
- * The simulated TCP (tcp.c) does: three-way handshake, in-order data with
+ * The simulated TCP (simtcp.c) does: three-way handshake, in-order data with
  * cumulative ACKs and go-back-N retransmission (RTO 200 ms doubling to
  * 6.4 s, 6 tries, then reset), FIN close in both directions, RST on
  * unknown segments, and an idle timeout per connection. It does not do:
  * options (MSS is fixed at 1400 bytes), window scaling, congestion control,
- * SACK, urgent data, simultaneous open, TIME_WAIT reuse rules. */
+ * SACK, urgent data, simultaneous open, TIME_WAIT reuse rules. The live
+ * host's TCP is the kernel's. */
 #ifndef TV_HOST_H
 #define TV_HOST_H
 
 #include "tv.h"
 #include "timerq.h"
-#include "simnet.h"
+#include "rng.h"
 
 typedef struct tv_host tv_host;
 typedef struct tv_udp tv_udp;
@@ -40,27 +41,14 @@ typedef struct tv_host_stats {
 	uint64_t rx, tx, rx_bad, rx_noport, icmp_rx;
 } tv_host_stats;
 
-/* A simulated host on link l with one address. */
-tv_host *host_new(sim_net *n, sim_link *l, const char *name, const tv_ip *ip);
 void host_free(tv_host *h);
-/* Give the host another address on its link (multi-homed servers). */
-int host_add_ip(tv_host *h, const tv_ip *ip);
-/* Attach the host to another link with an address there (a proxy between
- * an access and a core network). Packets leave by the interface that owns
- * their source address. */
-int host_add_iface(tv_host *h, sim_link *l, const tv_ip *ip);
 const char *host_name(const tv_host *h);
 const tv_ip *host_ip(const tv_host *h);
 tv_time host_now(const tv_host *h);
 tv_rng *host_rng(tv_host *h);
 const tv_host_stats *host_stats(const tv_host *h);
-/* Answer datagrams to closed ports with ICMP port unreachable (default on). */
-void host_set_icmp(tv_host *h, bool on);
-
-/* Put raw bytes on the host's link as if it had sent them: for injecting
- * malformed or hand-made packets in tests. Returns 0, or TV_EINVAL (empty),
- * TV_EMSGSIZE (over 65,535 bytes) or TV_ENOMEM, and then nothing was sent. */
-int host_inject(tv_host *h, const uint8_t *pkt, size_t len);
+/* "sim" or "live". */
+const char *host_kind(const tv_host *h);
 
 /* Timers: the caller owns t (see timerq.h); fn runs at or after when. */
 void host_timer_arm(tv_host *h, tv_timer *t, tv_time when);
@@ -83,6 +71,9 @@ int host_udp_send(tv_udp *s, const tv_ep *to, const void *data, size_t len);
 /* Send from a specific local address of this host, still from the socket's
  * port. Same sizes and returns as host_udp_send(). */
 int host_udp_send_from(tv_udp *s, const tv_ip *src, const tv_ep *to, const void *data, size_t len);
+/* The IPv4 TOS byte (DSCP << 2 | ECN) of what the socket sends from now on
+ * (IP_TOS on a live socket) [0]. */
+void host_udp_set_tos(tv_udp *s, uint8_t tos);
 
 /* TCP */
 enum tv_tcp_event {

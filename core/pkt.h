@@ -94,6 +94,16 @@ static inline void pkt_put32(uint8_t *p, uint32_t v)
 	p[0] = v >> 24; p[1] = (uint8_t)(v >> 16); p[2] = (uint8_t)(v >> 8); p[3] = (uint8_t)v;
 }
 
+/* Set an IPv4 packet's TOS byte (DSCP << 2 | ECN), fixing the header
+ * checksum incrementally. */
+static inline void pkt_set_tos(uint8_t *ip, uint8_t tos)
+{
+	uint16_t old = pkt_get16(ip);
+
+	ip[1] = tos;
+	pkt_put16(ip + 10, pkt_csum_update16(pkt_get16(ip + 10), old, pkt_get16(ip)));
+}
+
 /* Rewrite the source (or destination) address and port of a parsed UDP or
  * TCP packet in place, fixing IP and L4 checksums incrementally. For ICMP
  * only the address changes. */

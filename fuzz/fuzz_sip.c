@@ -38,7 +38,7 @@
 
 #include <osipparser2/osip_port.h>
 
-#include "host.h"
+#include "simhost.h"
 #include "pkt.h"
 #include "proxy.h"
 
@@ -100,18 +100,18 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	pc.access_ip = tv_ip4(0xc633640a);
 	pc.core_ip = tv_ip4(0x0a000001);
 	pc.softswitch = tv_ep4(0x0a000064, 5060);
-	pxh = host_new(net, inet, "px", &pc.access_ip);
-	host_add_iface(pxh, core, &pc.core_ip);
+	pxh = simhost_new(net, inet, "px", &pc.access_ip);
+	simhost_add_iface(pxh, core, &pc.core_ip);
 	px = proxy_new(pxh, &pc, &e);
 	ip = tv_ip4(0xcb00710a);
-	t = host_new(net, inet, "t", &ip);
+	t = simhost_new(net, inet, "t", &ip);
 	ep = tv_ep4(0, 5060);
 	ts = host_udp_bind(t, &ep, sink, NULL, &e);
 	ip = tv_ip4(0x0a000064);
-	ss = host_new(net, core, "ss", &ip);
+	ss = simhost_new(net, core, "ss", &ip);
 	sss = host_udp_bind(ss, &ep, sink, NULL, &e);
-	host_set_icmp(t, false);
-	host_set_icmp(ss, false);
+	simhost_set_icmp(t, false);
+	simhost_set_icmp(ss, false);
 	px_sip = tv_ep4(0xc633640a, 5060);
 	core_port = tv_ep4(0x0a000001, 5100);   /* the first terminal's core port */
 	mode = size ? data[0] : 0;

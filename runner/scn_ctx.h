@@ -7,7 +7,7 @@
 
 #include "scn.h"
 #include "simnet.h"
-#include "host.h"
+#include "simhost.h"
 #include "natnode.h"
 #include "stun.h"
 #include "sipua.h"

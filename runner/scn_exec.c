@@ -636,7 +636,7 @@ static int c_inject(scn_ctx *c, const scn_stmt *st)
 		case 6: len = 12; break;                                /* shorter than an IP header */
 		case 7: pkt_put16(buf + 6, 0x2000); break;              /* more fragments */
 		}
-		host_inject(h->obj, buf, (size_t)len);
+		simhost_inject(h->obj, buf, (size_t)len);
 	}
 	return 0;
 }

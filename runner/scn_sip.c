@@ -126,7 +126,7 @@ int sip_softswitch(scn_ctx *c, const scn_stmt *st)
 	sc.port = s->port;
 	sc.domain = s->domain;
 	sc.udp_only = !tcp;
-	s->obj2 = host_new(c->net, l->obj, s->name, &ip);
+	s->obj2 = simhost_new(c->net, l->obj, s->name, &ip);
 	if (!s->obj2)
 		return ctx_err(c, "softswitch %s: address in use", s->name);
 	s->obj = softswitch_new_cfg(s->obj2, &sc, &err);
@@ -281,8 +281,8 @@ int sip_proxy(scn_ctx *c, const scn_stmt *st)
 	s->ip2 = k;
 	if (c->dry)
 		return 0;
-	s->obj2 = host_new(c->net, la->obj, s->name, &a);
-	if (!s->obj2 || host_add_iface(s->obj2, lc->obj, &k) < 0)
+	s->obj2 = simhost_new(c->net, la->obj, s->name, &a);
+	if (!s->obj2 || simhost_add_iface(s->obj2, lc->obj, &k) < 0)
 		return ctx_err(c, "proxy %s: address in use", s->name);
 	if (c->o->pcap_dir) {
 		char path[700];
@@ -463,7 +463,7 @@ int sip_phone(scn_ctx *c, const scn_stmt *st)
 	uc.user = s->domain;
 	if (c->dry)
 		return 0;
-	s->obj2 = host_new(c->net, l->obj, s->name, &ip);
+	s->obj2 = simhost_new(c->net, l->obj, s->name, &ip);
 	if (!s->obj2)
 		return ctx_err(c, "phone %s: address in use", s->name);
 	s->obj = sipua_new(s->obj2, &uc, &err);

@@ -341,10 +341,10 @@ int topo_host(scn_ctx *c, const scn_stmt *st)
 	s->ip = a;
 	if (c->dry)
 		return 0;
-	s->obj = host_new(c->net, ls->obj, s->name, &a);
+	s->obj = simhost_new(c->net, ls->obj, s->name, &a);
 	if (!s->obj)
 		return ctx_err(c, "host %s: address %s already in use on link %s", s->name, ip->val, ls->name);
-	host_set_icmp(s->obj, icmp_on);
+	simhost_set_icmp(s->obj, icmp_on);
 	return 0;
 }
 
@@ -387,8 +387,8 @@ int topo_stun(scn_ctx *c, const scn_stmt *st)
 	s->port = (uint16_t)p1;
 	if (c->dry)
 		return 0;
-	s->obj2 = host_new(c->net, ls->obj, s->name, &a[0]);
-	if (!s->obj2 || host_add_ip(s->obj2, &a[1]) < 0)
+	s->obj2 = simhost_new(c->net, ls->obj, s->name, &a[0]);
+	if (!s->obj2 || simhost_add_ip(s->obj2, &a[1]) < 0)
 		return ctx_err(c, "stun-server %s: address already in use", s->name);
 	s->obj = stun_server_new(s->obj2, &a[0], &a[1], (uint16_t)p1, (uint16_t)p2, &err);
 	return s->obj ? 0 : ctx_err(c, "stun-server %s: cannot bind (%d)", s->name, err);

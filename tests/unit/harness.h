@@ -9,7 +9,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "host.h"
+#include "simhost.h"
 #include "simnet.h"
 
 #define TH_IP_A 0x0a000001u
@@ -82,8 +82,8 @@ static inline void th_world_init(th_world *w, uint64_t seed, const sim_link_cfg 
 	cr_assert_not_null(w->n);
 	w->l = sim_link_new(w->n, "lan", cfg ? cfg : &def);
 	cr_assert_not_null(w->l);
-	w->a = host_new(w->n, w->l, "a", &a);
-	w->b = host_new(w->n, w->l, "b", &b);
+	w->a = simhost_new(w->n, w->l, "a", &a);
+	w->b = simhost_new(w->n, w->l, "b", &b);
 	cr_assert_not_null(w->a);
 	cr_assert_not_null(w->b);
 }

@@ -9,7 +9,7 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "host.h"
+#include "simhost.h"
 #include "proxy.h"
 #include "rng.h"
 
@@ -94,16 +94,16 @@ static void setup_with(void (*tweak)(proxy_cfg *pc))
 	pc.on_record = on_record;
 	if (tweak)
 		tweak(&pc);
-	w.px_h = host_new(w.net, inet, "px", &pc.access_ip);
-	cr_assert_eq(host_add_iface(w.px_h, core, &pc.core_ip), 0);
+	w.px_h = simhost_new(w.net, inet, "px", &pc.access_ip);
+	cr_assert_eq(simhost_add_iface(w.px_h, core, &pc.core_ip), 0);
 	w.px = proxy_new(w.px_h, &pc, &err);
 	cr_assert_not_null(w.px);
 	ip = tv_ip4(0xcb00710a);                /* 203.0.113.10: the NAT's mapping */
-	w.term = host_new(w.net, inet, "term", &ip);
+	w.term = simhost_new(w.net, inet, "term", &ip);
 	ep = tv_ep4(0, 40000);
 	w.term_s = host_udp_bind(w.term, &ep, rec, &w.at_term, &err);
 	ip = tv_ip4(0x0a000064);
-	w.ss = host_new(w.net, core, "ss", &ip);
+	w.ss = simhost_new(w.net, core, "ss", &ip);
 	ep = tv_ep4(0, 5060);
 	w.ss_s = host_udp_bind(w.ss, &ep, rec, &w.at_ss, &err);
 }

@@ -124,10 +124,10 @@ static void world_init(struct world *w, const softswitch_cfg *sc, const sipua_cf
 	memset(w, 0, sizeof(*w));
 	w->n = sim_net_new(11);
 	w->l = sim_link_new(w->n, "lan", &lc);
-	w->hs = host_new(w->n, w->l, "softswitch", &is);
-	w->ha = host_new(w->n, w->l, "alice", &ia);
-	w->hb = host_new(w->n, w->l, "bob", &ib);
-	w->hp = host_new(w->n, w->l, "probe", &ip);
+	w->hs = simhost_new(w->n, w->l, "softswitch", &is);
+	w->ha = simhost_new(w->n, w->l, "alice", &ia);
+	w->hb = simhost_new(w->n, w->l, "bob", &ib);
+	w->hp = simhost_new(w->n, w->l, "probe", &ip);
 	cr_assert(w->n && w->l && w->hs && w->ha && w->hb && w->hp);
 	w->ss = softswitch_new_cfg(w->hs, sc ? sc : &def, &err);
 	cr_assert_not_null(w->ss, "softswitch_new_cfg: %d", err);

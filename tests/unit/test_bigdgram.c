@@ -211,9 +211,9 @@ static void nat_world_init(nat_world *w, const char *dir, char *home_pcap, char 
 	w->nat = nat_node_new(w->n, "nat", w->home, &ip, w->inet, &nc, err, sizeof(err));
 	cr_assert_not_null(w->nat, "%s", err);
 	ip = tv_ip4(IP_PHONE);
-	w->phone = host_new(w->n, w->home, "phone", &ip);
+	w->phone = simhost_new(w->n, w->home, "phone", &ip);
 	ip = tv_ip4(IP_SERVER);
-	w->server = host_new(w->n, w->inet, "server", &ip);
+	w->server = simhost_new(w->n, w->inet, "server", &ip);
 	cr_assert(w->phone && w->server);
 }
 
@@ -332,8 +332,8 @@ Test(bigdgram, over_65507_bytes_is_refused_not_truncated)
 	cr_assert_eq(host_udp_send_from(sa, &src, &to, d, 65508), TV_EMSGSIZE);
 	cr_assert_eq(host_udp_send(sa, &to, d, (size_t)1 << 20), TV_EMSGSIZE);
 	cr_assert_eq(pkt_build_udp(pkt, PKT_IP_MAX + 64, &from, &to, 1, d, 65508), TV_EMSGSIZE);
-	cr_assert_eq(host_inject(w.a, d, PKT_IP_MAX + 1), TV_EMSGSIZE);
-	cr_assert_eq(host_inject(w.a, d, 0), TV_EINVAL);
+	cr_assert_eq(simhost_inject(w.a, d, PKT_IP_MAX + 1), TV_EMSGSIZE);
+	cr_assert_eq(simhost_inject(w.a, d, 0), TV_EINVAL);
 	sim_net_run_until(w.n, TV_MS(50));
 	cr_assert_eq(sim_link_stats_get(w.l)->tx, 0, "nothing went on the link");
 	cr_assert_eq(at_b.n, 0);
@@ -364,7 +364,7 @@ Test(bigdgram, packets_in_flight_cost_their_size_and_reuse_slots)
 	int err;
 
 	th_world_init(&w, 1, NULL);
-	host_set_icmp(w.b, false);
+	simhost_set_icmp(w.b, false);
 	sa = host_udp_bind(w.a, NULL, NULL, NULL, &err);
 	m0 = sim_net_pkt_mem(w.n);
 	for (int i = 0; i < 100; i++)
@@ -557,12 +557,12 @@ Test(bigdgram, big_sip_over_udp_crosses_nat_and_proxy_both_ways)
 	pc.softswitch = tv_ep4(0x0a000064, 5060);
 	pc.keepalive = PX_KA_OFF;
 	pc.random_ports = false;                /* the expected bytes name the ports */
-	px_h = host_new(w.n, w.inet, "px", &pc.access_ip);
-	cr_assert_eq(host_add_iface(px_h, core, &pc.core_ip), 0);
+	px_h = simhost_new(w.n, w.inet, "px", &pc.access_ip);
+	cr_assert_eq(simhost_add_iface(px_h, core, &pc.core_ip), 0);
 	px = proxy_new(px_h, &pc, &err);
 	cr_assert_not_null(px);
 	ip = tv_ip4(0x0a000064);
-	ss = host_new(w.n, core, "ss", &ip);
+	ss = simhost_new(w.n, core, "ss", &ip);
 	sp = host_udp_bind(w.phone, &l, inbox_rx, &at_phone, &err);
 	sss = host_udp_bind(ss, &l, inbox_rx, &at_ss, &err);
 	cr_assert(sp && sss);

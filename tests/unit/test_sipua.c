@@ -57,10 +57,10 @@ static void world_init(struct world *w, const sipua_cfg *acfg, const sipua_cfg *
 	memset(w, 0, sizeof(*w));
 	w->net = sim_net_new(7);
 	w->lan = sim_link_new(w->net, "lan", &lc);
-	w->hs = host_new(w->net, w->lan, "softswitch", &is);
-	w->ha = host_new(w->net, w->lan, "alice", &ia);
-	w->hb = host_new(w->net, w->lan, "bob", &ib);
-	w->hp = host_new(w->net, w->lan, "probe", &ipr);
+	w->hs = simhost_new(w->net, w->lan, "softswitch", &is);
+	w->ha = simhost_new(w->net, w->lan, "alice", &ia);
+	w->hb = simhost_new(w->net, w->lan, "bob", &ib);
+	w->hp = simhost_new(w->net, w->lan, "probe", &ipr);
 	cr_assert(w->net && w->lan && w->hs && w->ha && w->hb && w->hp);
 	w->ss = softswitch_new(w->hs, 5060, "example.net", &err);
 	cr_assert_not_null(w->ss, "softswitch_new: %d", err);
@@ -856,7 +856,7 @@ Test(sipua_names, bad_config)
 	sim_net *n = sim_net_new(1);
 	sim_link *l = sim_link_new(n, "lan", &(sim_link_cfg){ .delay = TV_MS(1) });
 	tv_ip i = th_ip(IP_A);
-	tv_host *h = host_new(n, l, "h", &i);
+	tv_host *h = simhost_new(n, l, "h", &i);
 	sipua_cfg c = ua_cfg("");
 	int err = 0;
 	sipua *ua;

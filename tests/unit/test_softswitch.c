@@ -225,9 +225,9 @@ static void world_init(struct world *w, const softswitch_cfg *cfg)
 	memset(w, 0, sizeof(*w));
 	w->n = sim_net_new(3);
 	w->l = sim_link_new(w->n, "lan", &lc);
-	w->hs = host_new(w->n, w->l, "softswitch", &is);
-	w->hp = host_new(w->n, w->l, "probe", &ip);
-	w->ha = host_new(w->n, w->l, "alice", &ia);
+	w->hs = simhost_new(w->n, w->l, "softswitch", &is);
+	w->hp = simhost_new(w->n, w->l, "probe", &ip);
+	w->ha = simhost_new(w->n, w->l, "alice", &ia);
 	cr_assert(w->n && w->l && w->hs && w->hp && w->ha);
 	w->ss = softswitch_new_cfg(w->hs, cfg ? cfg : &def, &err);
 	cr_assert_not_null(w->ss, "softswitch_new_cfg: %d", err);

@@ -621,11 +621,11 @@ static void sim_flat(struct sim *s, bool alt)
 	memset(s, 0, sizeof(*s));
 	s->net = sim_net_new(1);
 	s->lan = sim_link_new(s->net, "lan", &lan_cfg);
-	s->srv = host_new(s->net, s->lan, "srv", &ip1);
-	s->cli = host_new(s->net, s->lan, "cli", &cip);
+	s->srv = simhost_new(s->net, s->lan, "srv", &ip1);
+	s->cli = simhost_new(s->net, s->lan, "cli", &cip);
 	cr_assert(s->net && s->lan && s->srv && s->cli);
 	if (alt)
-		cr_assert_eq(host_add_ip(s->srv, &ip2), 0);
+		cr_assert_eq(simhost_add_ip(s->srv, &ip2), 0);
 	s->stun = stun_server_new(s->srv, &ip1, alt ? &ip2 : NULL, 3478, 3479, &err);
 	cr_assert_not_null(s->stun, "stun_server_new: %d", err);
 }
@@ -1050,7 +1050,7 @@ Test(stun_probe, free_while_running)
 	stun_probe *p;
 
 	sim_flat(&s, true);
-	host_set_icmp(s.cli, false);
+	simhost_set_icmp(s.cli, false);
 	p = probe_start(&s, "10.0.0.1:3478", NULL);
 	run_for(&s, TV_US(1500));
 	stun_probe_free(p);
@@ -1230,10 +1230,10 @@ static void sim_natted(struct natsim *ns, enum stun_class map, enum stun_class f
 	n->out = sim_iface_new(s->wan, n, fnat_rx_out);
 	cr_assert_eq(sim_iface_add_ip(n->out, &n->pub), 0);
 	sim_link_set_gateway(s->lan, n->in);
-	s->srv = host_new(s->net, s->wan, "srv", &ip1);
-	s->cli = host_new(s->net, s->lan, "cli", &cip);
+	s->srv = simhost_new(s->net, s->wan, "srv", &ip1);
+	s->cli = simhost_new(s->net, s->lan, "cli", &cip);
 	cr_assert(s->srv && s->cli);
-	cr_assert_eq(host_add_ip(s->srv, &ip2), 0);
+	cr_assert_eq(simhost_add_ip(s->srv, &ip2), 0);
 	s->stun = stun_server_new(s->srv, &ip1, &ip2, 3478, 3479, &err);
 	cr_assert_not_null(s->stun);
 }

@@ -19,9 +19,9 @@
  * touches the handle after it returns false.
  *
  * Sequence space: the SYN is iss, stream byte i is iss + 1 + i, and the FIN
- * follows the last byte queued before host_tcp_close(). sbuf holds every
+ * follows the last byte queued before sim_tcp_close(). sbuf holds every
  * byte from the oldest unacknowledged one (sbuf_seq) on, sent or not. */
-#include "host_priv.h"
+#include "simhost_priv.h"
 
 #include <assert.h>
 #include <stdlib.h>
@@ -82,15 +82,17 @@ static const uint16_t tcp_next[] = {
 	[TCPS_LAST_ACK] = TS(TCPS_CLOSED),
 };
 
-struct tv_tcp_listener {
-	tv_host *h;
+struct sim_listener {
+	tv_host *owner;         /* first: host_ops.h */
+	sim_host *h;
 	uint16_t port;
 	tv_tcp_accept_fn fn;
 	void *arg;
 };
 
-struct tv_tcp {
-	tv_host *h;
+struct sim_tcp {
+	tv_host *owner;         /* first: host_ops.h */
+	sim_host *h;
 	enum tcp_state state;
 	tv_ep local, remote;
 	tv_tcp_fn fn;
@@ -125,7 +127,7 @@ static inline void tcp_err(int *err, int v)
 		*err = v;
 }
 
-static void tcp_set_state(tv_tcp *c, enum tcp_state s)
+static void tcp_set_state(sim_tcp *c, enum tcp_state s)
 {
 	assert(tcp_next[c->state] & TS(s));
 	c->state = s;
@@ -139,7 +141,7 @@ static bool tcp_rcv_open(enum tcp_state s)
 
 /* ---- segments out ---- */
 
-static void tcp_xmit(tv_tcp *c, uint8_t flags, uint32_t seq, const uint8_t *data, size_t len,
+static void tcp_xmit(sim_tcp *c, uint8_t flags, uint32_t seq, const uint8_t *data, size_t len,
 		     tv_time now)
 {
 	uint8_t buf[TCP_SEG_MAX];
@@ -156,7 +158,7 @@ static void tcp_xmit(tv_tcp *c, uint8_t flags, uint32_t seq, const uint8_t *data
 
 /* RST answering a segment that matches no connection (RFC 793 "Reset
  * Generation"): take the sequence from its ACK, or acknowledge it. */
-static void tcp_reply_rst(tv_host *h, const pkt_info *pi)
+static void tcp_reply_rst(sim_host *h, const pkt_info *pi)
 {
 	uint8_t buf[TCP_SEG_MAX];
 	uint8_t flags = TCP_RST;
@@ -179,7 +181,7 @@ static void tcp_reply_rst(tv_host *h, const pkt_info *pi)
 /* RST for our own connection. snd_max, not snd_nxt: after a timeout
  * snd_nxt may sit below what the peer has already received, and the
  * peer only accepts an RST at or above its rcv_nxt. */
-static void tcp_send_rst(tv_tcp *c, tv_time now)
+static void tcp_send_rst(sim_tcp *c, tv_time now)
 {
 	switch (c->state) {
 	case TCPS_CLOSED:
@@ -193,7 +195,7 @@ static void tcp_send_rst(tv_tcp *c, tv_time now)
 
 /* Send what the state and window allow, then any ACK still owed, and keep
  * the retransmission timer running while anything is outstanding. */
-static void tcp_output(tv_tcp *c, tv_time now)
+static void tcp_output(sim_tcp *c, tv_time now)
 {
 	switch (c->state) {
 	case TCPS_SYN_SENT:
@@ -239,25 +241,25 @@ static void tcp_output(tv_tcp *c, tv_time now)
 	if (c->ack_pending && c->state != TCPS_SYN_SENT && c->state != TCPS_CLOSED)
 		tcp_xmit(c, TCP_ACK, c->snd_nxt, NULL, 0, now);
 	if (c->snd_una != c->snd_max && !tv_timer_armed(&c->rtx))
-		host_timer_arm(c->h, &c->rtx, now + c->rto);
+		host_timer_arm(&c->h->base, &c->rtx, now + c->rto);
 }
 
 /* ---- lifetime ---- */
 
-static void tcp_destroy(tv_tcp *c)
+static void tcp_destroy(sim_tcp *c)
 {
 	free(c->sbuf);
 	free(c);
 }
 
 /* Take the connection out of the host: no more segments or timers reach it. */
-static void tcp_detach(tv_tcp *c)
+static void tcp_detach(sim_tcp *c)
 {
 	if (c->gone)
 		return;
 	tv_map_del(&c->h->tcp, host_tcp_key(c->local.port, &c->remote));
-	host_timer_cancel(c->h, &c->rtx);
-	host_timer_cancel(c->h, &c->idle_t);
+	host_timer_cancel(&c->h->base, &c->rtx);
+	host_timer_cancel(&c->h->base, &c->idle_t);
 	tcp_set_state(c, TCPS_CLOSED);
 	c->gone = true;
 }
@@ -265,12 +267,12 @@ static void tcp_detach(tv_tcp *c)
 /* Deliver an event. Returns false if the handle is gone (and then freed,
  * unless an outer callback on it is still running); the caller must not
  * touch it again. */
-static bool tcp_notify(tv_tcp *c, enum tv_tcp_event ev, const uint8_t *data, size_t len,
+static bool tcp_notify(sim_tcp *c, enum tv_tcp_event ev, const uint8_t *data, size_t len,
 		       tv_time now)
 {
 	c->in_cb++;
 	if (c->fn)
-		c->fn(c->arg, c, ev, data, len, now);
+		c->fn(c->arg, (tv_tcp *)c, ev, data, len, now);
 	c->in_cb--;
 	if (!c->gone)
 		return true;
@@ -280,7 +282,7 @@ static bool tcp_notify(tv_tcp *c, enum tv_tcp_event ev, const uint8_t *data, siz
 }
 
 /* Final event: detach, report, free. */
-static void tcp_finish(tv_tcp *c, enum tv_tcp_event ev, tv_time now)
+static void tcp_finish(sim_tcp *c, enum tv_tcp_event ev, tv_time now)
 {
 	tcp_detach(c);
 	tcp_notify(c, ev, NULL, 0, now);
@@ -289,17 +291,18 @@ static void tcp_finish(tv_tcp *c, enum tv_tcp_event ev, tv_time now)
 static void tcp_rtx_fire(tv_timer *t, tv_time now);
 static void tcp_idle_fire(tv_timer *t, tv_time now);
 
-static tv_tcp *tcp_new(tv_host *h, const tv_ep *local, const tv_ep *remote, tv_time now)
+static sim_tcp *tcp_new(sim_host *h, const tv_ep *local, const tv_ep *remote, tv_time now)
 {
-	tv_tcp *c = calloc(1, sizeof(*c));
+	sim_tcp *c = calloc(1, sizeof(*c));
 
 	if (!c)
 		return NULL;
+	c->owner = &h->base;
 	c->h = h;
 	c->state = TCPS_CLOSED;
 	c->local = *local;
 	c->remote = *remote;
-	c->iss = (uint32_t)(tv_rng_next(host_rng(h)) >> 32);
+	c->iss = (uint32_t)(tv_rng_next(host_rng(&h->base)) >> 32);
 	c->snd_una = c->snd_nxt = c->snd_max = c->iss;
 	c->sbuf_seq = c->iss + 1;
 	c->rto = TCP_RTO_INIT;
@@ -309,15 +312,15 @@ static tv_tcp *tcp_new(tv_host *h, const tv_ep *local, const tv_ep *remote, tv_t
 	return c;
 }
 
-static void tcp_enter_time_wait(tv_tcp *c, tv_time now)
+static void tcp_enter_time_wait(sim_tcp *c, tv_time now)
 {
 	tcp_set_state(c, TCPS_TIME_WAIT);
-	host_timer_cancel(c->h, &c->idle_t);
-	host_timer_arm(c->h, &c->rtx, now + TCP_TW_TIME);
+	host_timer_cancel(&c->h->base, &c->idle_t);
+	host_timer_arm(&c->h->base, &c->rtx, now + TCP_TW_TIME);
 }
 
 /* Handshake complete; a close requested during it takes effect now. */
-static void tcp_established(tv_tcp *c)
+static void tcp_established(sim_tcp *c)
 {
 	tcp_set_state(c, TCPS_ESTABLISHED);
 	if (c->fin_queued)
@@ -328,7 +331,7 @@ static void tcp_established(tv_tcp *c)
 
 static void tcp_rtx_fire(tv_timer *t, tv_time now)
 {
-	tv_tcp *c = t->arg;
+	sim_tcp *c = t->arg;
 
 	if (c->state == TCPS_TIME_WAIT) {
 		tcp_finish(c, TV_TCP_CLOSED, now);
@@ -348,12 +351,12 @@ static void tcp_rtx_fire(tv_timer *t, tv_time now)
 
 static void tcp_idle_fire(tv_timer *t, tv_time now)
 {
-	tv_tcp *c = t->arg;
+	sim_tcp *c = t->arg;
 
 	if (!c->idle || c->state == TCPS_TIME_WAIT)
 		return;
 	if (now - c->last_seg < c->idle) {
-		host_timer_arm(c->h, &c->idle_t, c->last_seg + c->idle);
+		host_timer_arm(&c->h->base, &c->idle_t, c->last_seg + c->idle);
 		return;
 	}
 	tcp_send_rst(c, now);
@@ -364,7 +367,7 @@ static void tcp_idle_fire(tv_timer *t, tv_time now)
 
 /* A new cumulative ACK (snd_una < ack <= snd_max): drop acknowledged bytes
  * and restart the retransmission clock. */
-static void tcp_ack_advance(tv_tcp *c, uint32_t ack, tv_time now)
+static void tcp_ack_advance(sim_tcp *c, uint32_t ack, tv_time now)
 {
 	if (seq_gt(ack, c->sbuf_seq)) {
 		size_t n = ack - c->sbuf_seq;
@@ -382,12 +385,12 @@ static void tcp_ack_advance(tv_tcp *c, uint32_t ack, tv_time now)
 	c->ntimeouts = 0;
 	c->rto = TCP_RTO_INIT;
 	if (c->snd_una == c->snd_max)
-		host_timer_cancel(c->h, &c->rtx);
+		host_timer_cancel(&c->h->base, &c->rtx);
 	else
-		host_timer_arm(c->h, &c->rtx, now + c->rto);
+		host_timer_arm(&c->h->base, &c->rtx, now + c->rto);
 }
 
-static void tcp_syn_sent_input(tv_tcp *c, const pkt_info *pi, tv_time now)
+static void tcp_syn_sent_input(sim_tcp *c, const pkt_info *pi, tv_time now)
 {
 	uint8_t fl = pi->tcp_flags;
 
@@ -414,7 +417,7 @@ static void tcp_syn_sent_input(tv_tcp *c, const pkt_info *pi, tv_time now)
 }
 
 /* Our FIN has been acknowledged. Returns false if the connection ended. */
-static bool tcp_fin_acked(tv_tcp *c, tv_time now)
+static bool tcp_fin_acked(sim_tcp *c, tv_time now)
 {
 	switch (c->state) {
 	case TCPS_FIN_WAIT_1:
@@ -435,7 +438,7 @@ static bool tcp_fin_acked(tv_tcp *c, tv_time now)
 /* Segment for a connection past SYN_SENT: RST, SYN, ACK, then data and FIN
  * (RFC 793 order). State changes are made first, events delivered after,
  * then whatever the events queued goes out with the owed ACK. */
-static void tcp_segment(tv_tcp *c, const uint8_t *pkt, const pkt_info *pi, tv_time now)
+static void tcp_segment(sim_tcp *c, const uint8_t *pkt, const pkt_info *pi, tv_time now)
 {
 	uint8_t fl = pi->tcp_flags;
 	uint32_t seq = pi->tcp_seq, ack = pi->tcp_ack;
@@ -516,7 +519,7 @@ static void tcp_segment(tv_tcp *c, const uint8_t *pkt, const pkt_info *pi, tv_ti
 			 * FIN in TIME_WAIT restarts the wait (RFC 793). */
 			dlen = 0;
 			if (c->state == TCPS_TIME_WAIT && (fl & TCP_FIN))
-				host_timer_arm(c->h, &c->rtx, now + TCP_TW_TIME);
+				host_timer_arm(&c->h->base, &c->rtx, now + TCP_TW_TIME);
 		}
 	}
 
@@ -529,9 +532,9 @@ static void tcp_segment(tv_tcp *c, const uint8_t *pkt, const pkt_info *pi, tv_ti
 	tcp_output(c, now);
 }
 
-static void tcp_accept(tv_host *h, tv_tcp_listener *l, const pkt_info *pi, tv_time now)
+static void tcp_accept(sim_host *h, sim_listener *l, const pkt_info *pi, tv_time now)
 {
-	tv_tcp *c = tcp_new(h, &pi->dst, &pi->src, now);
+	sim_tcp *c = tcp_new(h, &pi->dst, &pi->src, now);
 
 	if (!c)
 		return;             /* the peer will resend its SYN */
@@ -543,7 +546,7 @@ static void tcp_accept(tv_host *h, tv_tcp_listener *l, const pkt_info *pi, tv_ti
 	}
 	/* The accept callback may unlisten l or abort c: l is not used after. */
 	c->in_cb++;
-	l->fn(l->arg, c, now);
+	l->fn(l->arg, (tv_tcp *)c, now);
 	c->in_cb--;
 	if (c->gone) {
 		if (c->in_cb == 0)
@@ -553,10 +556,10 @@ static void tcp_accept(tv_host *h, tv_tcp_listener *l, const pkt_info *pi, tv_ti
 	tcp_output(c, now);
 }
 
-void host_tcp_input(tv_host *h, const uint8_t *pkt, const pkt_info *pi, tv_time now)
+void host_tcp_input(sim_host *h, const uint8_t *pkt, const pkt_info *pi, tv_time now)
 {
-	tv_tcp *c = tv_map_get(&h->tcp, host_tcp_key(pi->dst.port, &pi->src));
-	tv_tcp_listener *l;
+	sim_tcp *c = tv_map_get(&h->tcp, host_tcp_key(pi->dst.port, &pi->src));
+	sim_listener *l;
 
 	if (c) {
 		tcp_segment(c, pkt, pi, now);
@@ -575,15 +578,15 @@ void host_tcp_input(tv_host *h, const uint8_t *pkt, const pkt_info *pi, tv_time 
 
 /* Frees everything without callbacks; only for host_free(), never from
  * inside a TCP callback. */
-void host_tcp_free_all(tv_host *h)
+void host_tcp_free_all(sim_host *h)
 {
 	for (size_t i = 0; h->tcp.slots && i <= h->tcp.mask; i++) {
-		tv_tcp *c = h->tcp.slots[i].val;
+		sim_tcp *c = h->tcp.slots[i].val;
 
 		if (!c)
 			continue;
-		host_timer_cancel(h, &c->rtx);
-		host_timer_cancel(h, &c->idle_t);
+		host_timer_cancel(&h->base, &c->rtx);
+		host_timer_cancel(&h->base, &c->idle_t);
 		tcp_destroy(c);
 	}
 	tv_map_free(&h->tcp);
@@ -594,9 +597,10 @@ void host_tcp_free_all(tv_host *h)
 
 /* ---- API ---- */
 
-tv_tcp_listener *host_tcp_listen(tv_host *h, uint16_t port, tv_tcp_accept_fn fn, void *arg, int *err)
+tv_tcp_listener *sim_tcp_listen(tv_host *base, uint16_t port, tv_tcp_accept_fn fn, void *arg, int *err)
 {
-	tv_tcp_listener *l;
+	sim_host *h = SH(base);
+	sim_listener *l;
 
 	if (port == 0 || !fn) {
 		tcp_err(err, TV_EINVAL);
@@ -611,6 +615,7 @@ tv_tcp_listener *host_tcp_listen(tv_host *h, uint16_t port, tv_tcp_accept_fn fn,
 		tcp_err(err, TV_ENOMEM);
 		return NULL;
 	}
+	l->owner = base;
 	l->h = h;
 	l->port = port;
 	l->fn = fn;
@@ -621,33 +626,33 @@ tv_tcp_listener *host_tcp_listen(tv_host *h, uint16_t port, tv_tcp_accept_fn fn,
 		return NULL;
 	}
 	tcp_err(err, 0);
-	return l;
+	return (tv_tcp_listener *)l;
 }
 
 /* Connections already accepted stay open. */
-void host_tcp_unlisten(tv_tcp_listener *l)
+void sim_tcp_unlisten(tv_tcp_listener *tl)
 {
-	if (!l)
-		return;
+	sim_listener *l = (sim_listener *)tl;
+
 	tv_map_del(&l->h->tcp_listen, l->port);
 	free(l);
 }
 
 /* A port is in use if it listens or is the local port of any connection,
  * whatever the remote. O(connections); fine for simulated hosts. */
-static bool tcp_port_used(const tv_host *h, uint16_t port)
+static bool tcp_port_used(const sim_host *h, uint16_t port)
 {
 	if (tv_map_get(&h->tcp_listen, port))
 		return true;
 	for (size_t i = 0; h->tcp.slots && i <= h->tcp.mask; i++) {
-		const tv_tcp *c = h->tcp.slots[i].val;
+		const sim_tcp *c = h->tcp.slots[i].val;
 		if (c && c->local.port == port)
 			return true;
 	}
 	return false;
 }
 
-static int tcp_eph_port(tv_host *h, uint16_t *out)
+static int tcp_eph_port(sim_host *h, uint16_t *out)
 {
 	for (int tries = 0; tries <= 65535 - TCP_EPH_LO; tries++) {
 		uint16_t p = h->next_tcp_eph < TCP_EPH_LO ? TCP_EPH_LO : h->next_tcp_eph;
@@ -661,18 +666,13 @@ static int tcp_eph_port(tv_host *h, uint16_t *out)
 	return TV_EFULL;
 }
 
-tv_tcp *host_tcp_connect(tv_host *h, uint16_t lport, const tv_ep *remote,
-			 tv_tcp_fn fn, void *arg, int *err)
+tv_tcp *sim_tcp_connect(tv_host *base, const tv_ip *src, uint16_t lport, const tv_ep *remote,
+			tv_tcp_fn fn, void *arg, int *err)
 {
-	return host_tcp_connect_from(h, NULL, lport, remote, fn, arg, err);
-}
-
-tv_tcp *host_tcp_connect_from(tv_host *h, const tv_ip *src, uint16_t lport, const tv_ep *remote,
-			      tv_tcp_fn fn, void *arg, int *err)
-{
-	tv_time now = host_now(h);
+	sim_host *h = SH(base);
+	tv_time now = host_now(base);
 	tv_ep local;
-	tv_tcp *c;
+	sim_tcp *c;
 	int rc;
 
 	if (!remote || remote->ip.af != TV_AF_INET || remote->port == 0) {
@@ -689,7 +689,7 @@ tv_tcp *host_tcp_connect_from(tv_host *h, const tv_ip *src, uint16_t lport, cons
 		tcp_err(err, TV_EEXIST);
 		return NULL;
 	}
-	local = tv_ep4(src ? src->v4 : host_ip(h)->v4, lport);
+	local = tv_ep4(src ? src->v4 : h->ips[0].v4, lport);
 	c = tcp_new(h, &local, remote, now);
 	if (!c) {
 		tcp_err(err, TV_ENOMEM);
@@ -705,11 +705,13 @@ tv_tcp *host_tcp_connect_from(tv_host *h, const tv_ip *src, uint16_t lport, cons
 	}
 	tcp_output(c, now);
 	tcp_err(err, 0);
-	return c;
+	return (tv_tcp *)c;
 }
 
-void host_tcp_set_cb(tv_tcp *c, tv_tcp_fn fn, void *arg)
+void sim_tcp_set_cb(tv_tcp *tc, tv_tcp_fn fn, void *arg)
 {
+	sim_tcp *c = (sim_tcp *)tc;
+
 	c->fn = fn;
 	c->arg = arg;
 }
@@ -717,7 +719,7 @@ void host_tcp_set_cb(tv_tcp *c, tv_tcp_fn fn, void *arg)
 /* Make room for len more bytes. Compacts only when the tail is full, and
  * grows so that at least half the buffer is free after compacting, which
  * keeps the copying linear in the bytes sent. */
-static int tcp_sbuf_reserve(tv_tcp *c, size_t len)
+static int tcp_sbuf_reserve(sim_tcp *c, size_t len)
 {
 	size_t need = c->slen + len;
 
@@ -744,8 +746,9 @@ static int tcp_sbuf_reserve(tv_tcp *c, size_t len)
 
 /* Also TV_EFULL past 64 MiB queued and TV_ENOMEM. Data queued before the
  * handshake completes goes out once it does. */
-int host_tcp_send(tv_tcp *c, const void *data, size_t len)
+int sim_tcp_send(tv_tcp *tc, const void *data, size_t len)
 {
+	sim_tcp *c = (sim_tcp *)tc;
 	int rc;
 
 	if (c->gone || c->fin_queued)
@@ -768,13 +771,15 @@ int host_tcp_send(tv_tcp *c, const void *data, size_t len)
 		return rc;
 	memcpy(c->sbuf + c->shead + c->slen, data, len);
 	c->slen += len;
-	tcp_output(c, host_now(c->h));
+	tcp_output(c, host_now(&c->h->base));
 	return 0;
 }
 
 /* Closing before the handshake completes sends the FIN once it does. */
-void host_tcp_close(tv_tcp *c)
+void sim_tcp_close(tv_tcp *tc)
 {
+	sim_tcp *c = (sim_tcp *)tc;
+
 	if (c->gone || c->fin_queued)
 		return;
 	switch (c->state) {
@@ -792,30 +797,34 @@ void host_tcp_close(tv_tcp *c)
 	}
 	c->fin_queued = true;
 	c->fin_seq = c->sbuf_seq + (uint32_t)c->slen;
-	tcp_output(c, host_now(c->h));
+	tcp_output(c, host_now(&c->h->base));
 }
 
-void host_tcp_abort(tv_tcp *c)
+void sim_tcp_abort(tv_tcp *tc)
 {
+	sim_tcp *c = (sim_tcp *)tc;
+
 	if (!c || c->gone)
 		return;
-	tcp_send_rst(c, host_now(c->h));
+	tcp_send_rst(c, host_now(&c->h->base));
 	tcp_detach(c);
 	if (c->in_cb == 0)
 		tcp_destroy(c);
 }
 
-void host_tcp_set_idle(tv_tcp *c, tv_time idle)
+void sim_tcp_set_idle(tv_tcp *tc, tv_time idle)
 {
+	sim_tcp *c = (sim_tcp *)tc;
+
 	if (c->gone)
 		return;
 	c->idle = idle > 0 ? idle : 0;
 	if (!c->idle || c->state == TCPS_TIME_WAIT)
-		host_timer_cancel(c->h, &c->idle_t);
+		host_timer_cancel(&c->h->base, &c->idle_t);
 	else
-		host_timer_arm(c->h, &c->idle_t, c->last_seg + c->idle);
+		host_timer_arm(&c->h->base, &c->idle_t, c->last_seg + c->idle);
 }
 
-tv_ep host_tcp_local(const tv_tcp *c) { return c->local; }
-tv_ep host_tcp_remote(const tv_tcp *c) { return c->remote; }
-const char *host_tcp_state_name(const tv_tcp *c) { return tcp_state_names[c->state]; }
+tv_ep sim_tcp_local(const tv_tcp *c) { return ((const sim_tcp *)c)->local; }
+tv_ep sim_tcp_remote(const tv_tcp *c) { return ((const sim_tcp *)c)->remote; }
+const char *sim_tcp_state_name(const tv_tcp *c) { return tcp_state_names[((const sim_tcp *)c)->state]; }
