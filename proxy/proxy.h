@@ -184,6 +184,12 @@ typedef struct proxy_binding_info {
 typedef struct proxy proxy;
 
 void proxy_cfg_default(proxy_cfg *cfg);
+/* Set the option named key (the scenario `proxy` statement's and the config
+ * file's spelling, proxy_opts.c) from its text. Returns 0, TV_ENOENT for an
+ * unknown key or TV_EINVAL for a bad value, with the reason in err. */
+int proxy_cfg_set(proxy_cfg *cfg, const char *key, const char *val, char *err, size_t errlen);
+/* The keys proxy_cfg_set() takes, NULL-terminated. */
+const char *const *proxy_cfg_keys(void);
 /* h must own access_ip and core_ip. */
 proxy *proxy_new(tv_host *h, const proxy_cfg *cfg, int *err);
 void proxy_free(proxy *p);

@@ -133,30 +133,6 @@ int sip_softswitch(scn_ctx *c, const scn_stmt *st)
 	return s->obj ? 0 : ctx_err(c, "softswitch %s: cannot start (%d)", s->name, err);
 }
 
-static const struct { const char *name; int v; } ka_modes[] = {
-	{ "options", PX_KA_OPTIONS }, { "crlf", PX_KA_CRLF }, { "off", PX_KA_OFF },
-}, latch_modes[] = {
-	{ "signaling-ip", PX_LATCH_SIGNALING_IP }, { "any", PX_LATCH_ANY },
-}, trust_modes[] = {
-	{ "register", PX_TRUST_REGISTER }, { "any", PX_TRUST_ANY },
-}, alloc_modes[] = {
-	{ "random", 1 }, { "sequential", 0 },
-}, media_trust_modes[] = {
-	{ "stream", PX_MEDIA_STREAM }, { "ip", PX_MEDIA_IP },
-};
-
-static int port_range(scn_ctx *c, const opt *v, uint16_t *lo, uint16_t *hi)
-{
-	unsigned a, b;
-	char tail;
-
-	if (sscanf(v->val, "%u-%u%c", &a, &b, &tail) != 2 || !a || a > b || b > 65535)
-		return ctx_err(c, "%s: expected LO-HI within 1-65535, got '%s'", v->key, v->val);
-	*lo = (uint16_t)a;
-	*hi = (uint16_t)b;
-	return 0;
-}
-
 /* One CSV line per accounting record. */
 static void write_record(void *arg, const proxy_record *r)
 {
@@ -168,23 +144,22 @@ static void write_record(void *arg, const proxy_record *r)
 		(unsigned long long)r->bytes_to_access);
 }
 
-/* proxy NAME access=LINK:IP core=LINK:IP softswitch=SS [options] */
+/* proxy NAME access=LINK:IP core=LINK:IP softswitch=SS [options]: the
+ * options are proxy_opts.c's, as in traverse-proxy's config file. */
 int sip_proxy(scn_ctx *c, const scn_stmt *st)
 {
-	static const char *const keys[] = {
-		"access", "core", "softswitch", "keepalive", "keepalive-method", "keepalive-misses", "latch",
-		"latch-window", "strict", "media-timeout", "media-ports", "sig-ports", "max-bindings", "core-tcp", "trust",
-		"untrusted-hold", "media-trust", "port-alloc", "port-quarantine", "timer-c", "max-legs",
-		"max-untrusted", "max-untrusted-per-ip", "rate", "topology-hiding", NULL
-	};
+	static const char *keys[64] = { "access", "core", "softswitch" };
 	opts o;
-	const opt *v;
 	proxy_cfg pc;
 	sym *s, *la, *lc, *ss;
 	tv_ip a, k;
-	int n, iv, err;
-	uint64_t u;
+	int n, err;
 
+	if (!keys[3]) {
+		const char *const *pk = proxy_cfg_keys();
+		for (int i = 0; pk[i] && i < 60; i++)
+			keys[3 + i] = pk[i];
+	}
 	if (st->argc < 2)
 		return ctx_err(c, "usage: proxy NAME access=LINK:IP core=LINK:IP softswitch=SOFTSWITCH [options]");
 	if (opts_parse(c, st, 2, keys, false, &o) < 0)
@@ -202,77 +177,12 @@ int sip_proxy(scn_ctx *c, const scn_stmt *st)
 	pc.access_ip = a;
 	pc.core_ip = k;
 	pc.softswitch = tv_ep4(ss->ip.v4, ss->port);
-	if ((v = opts_get(&o, "keepalive")) && opt_time(c, v, &pc.keepalive_interval) < 0)
-		return -1;
-	if ((v = opts_get(&o, "keepalive-method"))) {
-		if (LOOKUP(c, v, ka_modes, &iv) < 0)
-			return -1;
-		pc.keepalive = (enum px_keepalive)iv;
-	}
-	if ((v = opts_get(&o, "keepalive-misses"))) {
-		if (opt_u64(c, v, &u) < 0 || u < 1 || u > 100)
-			return ctx_err(c, "keepalive-misses: 1-100");
-		pc.keepalive_misses = (int)u;
-	}
-	if ((v = opts_get(&o, "latch"))) {
-		if (LOOKUP(c, v, latch_modes, &iv) < 0)
-			return -1;
-		pc.latch = (enum px_latch)iv;
-	}
-	if ((v = opts_get(&o, "latch-window")) && opt_time(c, v, &pc.latch_window) < 0)
-		return -1;
-	if ((v = opts_get(&o, "trust"))) {
-		if (LOOKUP(c, v, trust_modes, &iv) < 0)
-			return -1;
-		pc.trust = (enum px_trust)iv;
-	}
-	if ((v = opts_get(&o, "port-alloc"))) {
-		if (LOOKUP(c, v, alloc_modes, &iv) < 0)
-			return -1;
-		pc.random_ports = iv == 1;
-	}
-	if ((v = opts_get(&o, "port-quarantine")) && opt_time(c, v, &pc.port_quarantine) < 0)
-		return -1;
-	if ((v = opts_get(&o, "timer-c")) && opt_time(c, v, &pc.timer_c) < 0)
-		return -1;
-	if (v && pc.timer_c && pc.timer_c <= TV_SEC(180))
-		return ctx_err(c, "timer-c: more than 3 minutes (RFC 3261 16.6), or 0 for off");
-	{
-		static const struct { const char *k; size_t off; } lim[] = {
-			{ "max-legs", offsetof(proxy_cfg, max_legs) }, { "max-untrusted", offsetof(proxy_cfg, max_untrusted) },
-			{ "max-untrusted-per-ip", offsetof(proxy_cfg, max_untrusted_per_ip) }, { "rate", offsetof(proxy_cfg, rate) },
-		};
-		for (size_t i = 0; i < sizeof(lim) / sizeof(lim[0]); i++) {
-			if (!(v = opts_get(&o, lim[i].k)))
-				continue;
-			if (opt_u64(c, v, &u) < 0 || u > 1000000)
-				return ctx_err(c, "%s: 0 (no limit) to 1000000", lim[i].k);
-			*(uint32_t *)((char *)&pc + lim[i].off) = (uint32_t)u;
-		}
-	}
-	if ((v = opts_get(&o, "media-trust"))) {
-		if (LOOKUP(c, v, media_trust_modes, &iv) < 0)
-			return -1;
-		pc.media_trust = (enum px_media_trust)iv;
-	}
-	if ((v = opts_get(&o, "untrusted-hold")) && (opt_time(c, v, &pc.untrusted_hold) < 0 || pc.untrusted_hold < TV_SEC(1)))
-		return pc.untrusted_hold < TV_SEC(1) ? ctx_err(c, "untrusted-hold: at least 1s") : -1;
-	if ((v = opts_get(&o, "strict")) && opt_bool(c, v, &pc.strict_source) < 0)
-		return -1;
-	if ((v = opts_get(&o, "core-tcp")) && opt_bool(c, v, &pc.core_tcp) < 0)
-		return -1;
-	if ((v = opts_get(&o, "topology-hiding")) && opt_bool(c, v, &pc.topology_hiding) < 0)
-		return -1;
-	if ((v = opts_get(&o, "media-timeout")) && opt_time(c, v, &pc.media_timeout) < 0)
-		return -1;
-	if ((v = opts_get(&o, "media-ports")) && port_range(c, v, &pc.media_lo, &pc.media_hi) < 0)
-		return -1;
-	if ((v = opts_get(&o, "sig-ports")) && port_range(c, v, &pc.core_sig_lo, &pc.core_sig_hi) < 0)
-		return -1;
-	if ((v = opts_get(&o, "max-bindings"))) {
-		if (opt_u64(c, v, &u) < 0)
-			return -1;
-		pc.max_bindings = (uint32_t)u;
+	for (int i = 0; i < o.n; i++) {
+		char msg[200];
+		if (!strcmp(o.v[i].key, "access") || !strcmp(o.v[i].key, "core") || !strcmp(o.v[i].key, "softswitch"))
+			continue;
+		if (proxy_cfg_set(&pc, o.v[i].key, o.v[i].val, msg, sizeof(msg)) < 0)
+			return ctx_err(c, "%s", msg);
 	}
 	s = new_sym(c, st->argv[1], SYM_PROXY);
 	if (!s)
