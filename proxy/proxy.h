@@ -44,7 +44,7 @@ enum px_media_trust { PX_MEDIA_STREAM, PX_MEDIA_IP };
  * relay forwarded, RTP and RTCP, summed over the leg's streams. */
 typedef struct proxy_record {
 	const char *user, *call_id;
-	const char *reason;     /* bye, failed, no-ports, bad-sdp, bye-lost, session-expired,
+	const char *reason;     /* shutdown (traverse-proxy stopped), bye, failed, no-ports, bad-sdp, bye-lost, session-expired,
 				   media-timeout, binding-removed, not-sent (the message that
 				   opened it could not be sent) */
 	tv_time started, ended;
@@ -196,8 +196,24 @@ void proxy_free(proxy *p);
 const proxy_stats *proxy_get_stats(const proxy *p);
 void proxy_foreach_binding(const proxy *p, void (*fn)(void *arg, const proxy_binding_info *b), void *arg);
 void proxy_foreach_stream(const proxy *p, void (*fn)(void *arg, const proxy_stream_info *s), void *arg);
+/* Take the options that can change while running from cfg (keepalive,
+ * latching, timeouts, limits); the others keep their start-up values. */
+void proxy_reload(proxy *p, const proxy_cfg *cfg);
+/* Stop taking signalling and end every call leg (reason "shutdown"), each
+ * with its accounting record. proxy_free() follows. */
+void proxy_shutdown(proxy *p);
 /* Per-terminal keepalive interval (0: the realm's). */
 int proxy_set_keepalive(proxy *p, const char *user, tv_time interval);
 const char *proxy_drop_name(enum px_drop d);
+
+/* The counters and gauges of proxy_stats by name (proxy_stats.c): i from 0
+ * to proxy_stat_count() - 1; names as in `expect proxy` ("ka-sent",
+ * "drop.rtp-foreign"); buf (>= 64 bytes) may hold the name. */
+int proxy_stat_count(void);
+const char *proxy_stat_name(int i, char *buf, size_t cap);
+bool proxy_stat_is_gauge(int i);
+uint64_t proxy_stat_value(const proxy_stats *s, int i);
+/* The index of a name, or -1. */
+int proxy_stat_find(const char *name);
 
 #endif

@@ -742,25 +742,18 @@ int sip_expect_media(scn_ctx *c, const scn_stmt *st)
 	return 0;
 }
 
-/* expect proxy X COUNTER OP N ... */
+/* expect proxy X COUNTER OP N ...: the names of proxy_stats.c */
 int sip_expect_proxy(scn_ctx *c, const scn_stmt *st)
 {
-	static const char *const keys[] = {
-		"bindings", "legs", "streams", "ports-access", "ports-core", "registers", "invites", "byes",
-		"cancels", "calls-started", "calls-ended", "no-ports", "relayed-to-core", "relayed-to-access",
-		"latches", "relatches", "ka-sent", "ka-answered", "dead", "unregistered", "session-expired", "media-expired", "records",
-		"sip-in-access", "sip-in-core", "sip-unfolded", "sip-trailing", "sip-replies", "pongs",
-		"stun-answered", "core-tcp", "core-udp-large", "moved", "untrusted", "untrusted-expired", "timer-c-cancels", "timer-c-408", "limit-legs", "limit-untrusted",
-		"vias-hidden", "vias-restored", "via-table-full", "hdrs-removed", "hdrs-rewritten", "ice-removed", "multipart-sdp",
-		"drop.sip-malformed", "drop.sip-unknown", "drop.sip-bad-length", "drop.sip-too-big",
-		"drop.sip-version", "drop.sip-cseq-mismatch", "drop.sip-bad-status", "drop.sip-too-many-hops",
-		"drop.sip-contact", "drop.sip-extension", "drop.sip-rate", "drop.sip-reflect", "drop.sip-via-lost", "drop.sip-multipart", "drop.send-access", "drop.send-core", "drop.rtp-foreign", "drop.rtp-strict",
-		"drop.rtp-no-dest", "drop.rtp-malformed", "drop.rtp-conflict", NULL
-	};
+	static const char *keys[128];
+	static char names[128][64];
 	opts o;
 	sym *px;
 	char what[64];
 
+	if (!keys[0])
+		for (int i = 0; i < proxy_stat_count() && i < 127; i++)
+			keys[i] = proxy_stat_name(i, names[i], sizeof(names[i]));
 	if (st->argc < 4)
 		return ctx_err(c, "usage: expect proxy PROXY COUNTER OP N ...");
 	px = need_sym(c, st->argv[2], SYM_PROXY);
@@ -769,40 +762,7 @@ int sip_expect_proxy(scn_ctx *c, const scn_stmt *st)
 	snprintf(what, sizeof(what), "proxy %s", px->name);
 	for (int i = 0; i < o.n; i++) {
 		const opt *v = &o.v[i];
-		uint64_t got = 0;
-		if (!c->dry) {
-			const proxy_stats *s = proxy_get_stats(px->obj);
-			const struct { const char *k; uint64_t v; } t[] = {
-				{ "bindings", s->bindings }, { "legs", s->legs }, { "streams", s->streams },
-				{ "ports-access", s->ports_access }, { "ports-core", s->ports_core },
-				{ "registers", s->registers }, { "invites", s->invites }, { "byes", s->byes },
-				{ "cancels", s->cancels }, { "calls-started", s->calls_started },
-				{ "calls-ended", s->calls_ended }, { "no-ports", s->no_ports },
-				{ "relayed-to-core", s->relayed_to_core }, { "relayed-to-access", s->relayed_to_access },
-				{ "latches", s->latches }, { "relatches", s->relatches }, { "ka-sent", s->ka_sent },
-				{ "ka-answered", s->ka_answered }, { "dead", s->dead }, { "unregistered", s->unregistered },
-				{ "session-expired", s->session_expired }, { "media-expired", s->media_expired },
-				{ "records", s->records },
-				{ "sip-in-access", s->sip_in_access }, { "sip-in-core", s->sip_in_core },
-				{ "sip-unfolded", s->sip_unfolded }, { "sip-trailing", s->sip_trailing },
-				{ "sip-replies", s->sip_replies }, { "pongs", s->pongs },
-				{ "stun-answered", s->stun_answered }, { "core-tcp", s->core_tcp },
-				{ "core-udp-large", s->core_udp_large }, { "moved", s->moved },
-				{ "untrusted", s->untrusted }, { "untrusted-expired", s->untrusted_expired },
-				{ "timer-c-cancels", s->timer_c_cancels }, { "timer-c-408", s->timer_c_408 },
-				{ "limit-legs", s->limit_legs }, { "limit-untrusted", s->limit_untrusted },
-				{ "vias-hidden", s->vias_hidden }, { "vias-restored", s->vias_restored },
-				{ "via-table-full", s->via_table_full }, { "hdrs-removed", s->hdrs_removed },
-				{ "hdrs-rewritten", s->hdrs_rewritten }, { "ice-removed", s->ice_removed },
-				{ "multipart-sdp", s->multipart_sdp },
-			};
-			for (size_t k = 0; k < sizeof(t) / sizeof(t[0]); k++)
-				if (!strcmp(v->key, t[k].k))
-					got = t[k].v;
-			for (int d = 0; d < PX_DROP__COUNT; d++)
-				if (!strncmp(v->key, "drop.", 5) && !strcmp(v->key + 5, proxy_drop_name((enum px_drop)d)))
-					got = s->drop[d];
-		}
+		uint64_t got = c->dry ? 0 : proxy_stat_value(proxy_get_stats(px->obj), proxy_stat_find(v->key));
 		check(c, what, v, got);
 	}
 	return 0;
