@@ -13,7 +13,7 @@ SHELL   := /bin/bash
 CC      ?= cc
 SAN     ?= 0
 DEBS    := build-essential pkg-config libosip2-dev libpcap-dev libnet1-dev libncurses-dev \
-           libcriterion-dev tshark
+           libcriterion-dev libmicrohttpd-dev tshark
 
 ifeq ($(SAN),1)
 BUILD   := build/san
@@ -29,20 +29,26 @@ endif
 
 CFLAGS  ?= $(OPT) -g
 CFLAGS  += -std=c11 -D_GNU_SOURCE -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes \
-           -Icore -Isimnat -Isimterm -Iproxy -Irunner -Ibench $(SANFLAGS) -MMD -MP
+           -Icore -Isimnat -Isimterm -Iproxy -Irunner -Ibench -Idaemon $(SANFLAGS) -MMD -MP
 LDFLAGS += $(SANFLAGS)
 LIBS    := -lpcap -losipparser2 -losip2 -lm
 
 LIB_SRC := $(wildcard core/*.c simnat/*.c simterm/*.c proxy/*.c runner/*.c)
-LIB_SRC := $(filter-out runner/main.c,$(LIB_SRC))
+LIB_SRC := $(filter-out runner/main.c runner/ctl_client.c,$(LIB_SRC))
 LIB_OBJ := $(LIB_SRC:%.c=$(BUILD)/%.o)
 LIB     := $(BUILD)/libtraverse.a
+
+# traverse-proxy: the daemon's own files (not in the library: they talk to
+# the OS for logs, signals, files and HTTP).
+TPD_SRC := $(wildcard daemon/*.c)
+TPD_OBJ := $(TPD_SRC:%.c=$(BUILD)/%.o)
+TPD_LIB := $(BUILD)/libtpd.a
 
 UNIT_SRC := $(wildcard tests/unit/*.c)
 UNIT_OBJ := $(UNIT_SRC:%.c=$(BUILD)/%.o)
 BENCH_SRC := $(wildcard bench/*.c)
 
-all: $(BIN)/traverse $(BUILD)/unit-tests $(BIN)/traverse-bench
+all: $(BIN)/traverse $(BIN)/traverse-proxy $(BUILD)/unit-tests $(BIN)/traverse-bench
 
 $(BUILD)/%.o: %.c
 	@mkdir -p $(dir $@)
@@ -52,16 +58,24 @@ $(LIB): $(LIB_OBJ)
 	@rm -f $@
 	ar rcs $@ $^
 
-$(BIN)/traverse: $(BUILD)/runner/main.o $(LIB)
+$(BIN)/traverse: $(BUILD)/runner/main.o $(BUILD)/runner/ctl_client.o $(LIB)
 	@mkdir -p $(dir $@)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LIBS)
+
+$(TPD_LIB): $(filter-out $(BUILD)/daemon/main.o,$(TPD_OBJ))
+	@rm -f $@
+	ar rcs $@ $^
+
+$(BIN)/traverse-proxy: $(BUILD)/daemon/main.o $(TPD_LIB) $(LIB)
+	@mkdir -p $(dir $@)
+	$(CC) $(LDFLAGS) -o $@ $^ $(LIBS) -lmicrohttpd
 
 $(BIN)/traverse-bench: $(BENCH_SRC:%.c=$(BUILD)/%.o) $(LIB)
 	@mkdir -p $(dir $@)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LIBS)
 
-$(BUILD)/unit-tests: $(UNIT_OBJ) $(LIB)
-	$(CC) $(LDFLAGS) -o $@ $^ $(LIBS) -lcriterion
+$(BUILD)/unit-tests: $(UNIT_OBJ) $(TPD_LIB) $(LIB)
+	$(CC) $(LDFLAGS) -o $@ $^ $(LIBS) -lmicrohttpd -lcriterion
 
 deps:
 	@missing=""; for p in $(DEBS); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
@@ -114,4 +128,4 @@ clean:
 	rm -rf build bin
 
 .PHONY: all deps run check test bench fuzz clean
--include $(LIB_OBJ:.o=.d) $(UNIT_OBJ:.o=.d) $(BENCH_SRC:%.c=$(BUILD)/%.d) $(BUILD)/runner/main.d
+-include $(LIB_OBJ:.o=.d) $(TPD_OBJ:.o=.d) $(UNIT_OBJ:.o=.d) $(BENCH_SRC:%.c=$(BUILD)/%.d) $(BUILD)/runner/main.d

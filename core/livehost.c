@@ -278,6 +278,16 @@ int live_loop_watch(live_loop *lp, int fd, uint32_t events, live_fd_fn fn, void 
 	return 0;
 }
 
+int live_loop_watch_mod(live_loop *lp, int fd, uint32_t events)
+{
+	for (live_watch *w = lp->watches; w; w = w->next)
+		if (w->f.fd == fd) {
+			ep_mod(lp, &w->f, events);
+			return 0;
+		}
+	return TV_ENOENT;
+}
+
 void live_loop_unwatch(live_loop *lp, int fd)
 {
 	for (live_watch **pp = &lp->watches; *pp; pp = &(*pp)->next) {

@@ -70,6 +70,8 @@ tv_time live_loop_next_timer(const live_loop *lp);
 typedef void (*live_fd_fn)(void *arg, int fd, uint32_t events, tv_time now);
 int live_loop_watch(live_loop *lp, int fd, uint32_t events, live_fd_fn fn, void *arg);
 void live_loop_unwatch(live_loop *lp, int fd);
+/* Change the events watched on fd. */
+int live_loop_watch_mod(live_loop *lp, int fd, uint32_t events);
 
 /* A live host with nips (1-4) local IPv4 addresses. A wildcard UDP bind
  * (address 0) binds the first address on a host with one, and INADDR_ANY

@@ -12,6 +12,9 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+int cmd_ctl(int argc, char **argv);
+extern const char ctl_usage[];
+
 static const char usage_main[] =
 	"usage: traverse COMMAND [ARGS]\n"
 	"\n"
@@ -21,6 +24,7 @@ static const char usage_main[] =
 	"commands:\n"
 	"  run FILE|DIR...    run scenarios (DIR: every *.scn below it, sorted)\n"
 	"  check FILE|DIR...  validate scenario files without running them\n"
+	"  ctl COMMAND        ask a running traverse-proxy (stats, bindings, streams, events)\n"
 	"  help [COMMAND]     show help\n"
 	"\n"
 	"Scenario format: docs/scenarios.md\n";
@@ -299,11 +303,15 @@ int main(int argc, char **argv)
 		return cmd_run(argc - 1, argv + 1);
 	if (!strcmp(argv[1], "check"))
 		return cmd_check(argc - 1, argv + 1);
+	if (!strcmp(argv[1], "ctl"))
+		return cmd_ctl(argc - 1, argv + 1);
 	if (!strcmp(argv[1], "help")) {
 		if (argc > 2 && !strcmp(argv[2], "run"))
 			fputs(usage_run, stdout);
 		else if (argc > 2 && !strcmp(argv[2], "check"))
 			fputs(usage_check, stdout);
+		else if (argc > 2 && !strcmp(argv[2], "ctl"))
+			fputs(ctl_usage, stdout);
 		else
 			fputs(usage_main, stdout);
 		return 0;

@@ -1,0 +1,321 @@
+/* ctl.c - the control socket (ctl.h, docs/control.md).
+ *
+ * Requests are one command word per line (no JSON to parse); answers are
+ * one JSON object per line. Each client has an output buffer: a slow
+ * reader never blocks the loop, and one that lets more than CTL_OUT_MAX
+ * pile up is disconnected. */
+#include "ctl.h"
+#include "json.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#define CTL_IN_MAX 256
+#define CTL_OUT_MAX (64u << 20)
+#define CTL_CLIENTS 32
+
+typedef struct ctl_client {
+	tpd_ctl *c;
+	int fd;
+	char in[CTL_IN_MAX];
+	size_t inlen;
+	jbuf out;
+	size_t sent;
+	bool events;            /* subscribed to the event stream */
+} ctl_client;
+
+struct tpd_ctl {
+	live_loop *lp;
+	proxy *px;
+	int fd;
+	char path[108];
+	ctl_client *cl[CTL_CLIENTS];
+};
+
+static void client_drop(ctl_client *k)
+{
+	tpd_ctl *c = k->c;
+
+	for (int i = 0; i < CTL_CLIENTS; i++)
+		if (c->cl[i] == k)
+			c->cl[i] = NULL;
+	live_loop_unwatch(c->lp, k->fd);
+	close(k->fd);
+	jb_free(&k->out);
+	free(k);
+}
+
+/* Write what is buffered; watch for writability while some is left.
+ * Returns false if the client was dropped. */
+static bool client_flush(ctl_client *k)
+{
+	while (k->sent < k->out.len) {
+		ssize_t n = send(k->fd, k->out.s + k->sent, k->out.len - k->sent, MSG_DONTWAIT | MSG_NOSIGNAL);
+		if (n < 0) {
+			if (errno == EAGAIN || errno == EWOULDBLOCK)
+				break;
+			client_drop(k);
+			return false;
+		}
+		k->sent += (size_t)n;
+	}
+	if (k->sent == k->out.len) {
+		k->out.len = 0;
+		k->sent = 0;
+	}
+	if (k->out.len - k->sent > CTL_OUT_MAX || k->out.oom) {
+		client_drop(k);
+		return false;
+	}
+	live_loop_watch_mod(k->c->lp, k->fd, EPOLLIN | (k->sent < k->out.len ? EPOLLOUT : 0));
+	return true;
+}
+
+static void put_ep(jbuf *j, const char *key, const tv_ep *ep)
+{
+	char b[TV_EP_STRLEN];
+
+	jb_key(j, key);
+	if (ep->port)
+		jb_str(j, tv_ep_fmt(ep, b));
+	else
+		jb_raw(j, "null");
+}
+
+static void cmd_stats(tpd_ctl *c, jbuf *j)
+{
+	const proxy_stats *s = proxy_get_stats(c->px);
+	char nb[64];
+
+	jb_raw(j, "{\"stats\":{");
+	for (int i = 0; i < proxy_stat_count(); i++) {
+		if (i)
+			jb_raw(j, ",");
+		jb_key(j, proxy_stat_name(i, nb, sizeof(nb)));
+		jb_fmt(j, "%llu", (unsigned long long)proxy_stat_value(s, i));
+	}
+	jb_raw(j, "}}\n");
+}
+
+static void one_binding(void *arg, const proxy_binding_info *b)
+{
+	jbuf *j = arg;
+
+	if (j->n++)
+		jb_raw(j, ",");
+	jb_raw(j, "{");
+	jb_key(j, "user");
+	jb_str(j, b->user ? b->user : "");
+	jb_raw(j, ",");
+	put_ep(j, "nat", &b->nat);
+	jb_raw(j, ",");
+	put_ep(j, "contact", &b->contact);
+	jb_raw(j, ",");
+	put_ep(j, "core", &b->core);
+	jb_fmt(j, ",\"registered\":%s,\"transport\":\"%s\",\"ka_sent\":%llu,\"ka_answered\":%llu,\"ka_misses\":%d}",
+	       b->registered ? "true" : "false", b->tcp ? "tcp" : "udp", (unsigned long long)b->ka_sent,
+	       (unsigned long long)b->ka_answered, b->ka_misses);
+}
+
+static void one_stream(void *arg, const proxy_stream_info *s)
+{
+	jbuf *j = arg;
+
+	if (j->n++)
+		jb_raw(j, ",");
+	jb_raw(j, "{");
+	jb_key(j, "user");
+	jb_str(j, s->user ? s->user : "");
+	jb_raw(j, ",");
+	jb_key(j, "call_id");
+	jb_str(j, s->call_id ? s->call_id : "");
+	jb_fmt(j, ",\"index\":%d,\"access_port\":%u,\"core_port\":%u,", s->index, s->access_port, s->core_port);
+	put_ep(j, "sdp", &s->sdp_rtp);
+	jb_raw(j, ",");
+	put_ep(j, "latched_rtp", &s->latched_rtp);
+	jb_raw(j, ",");
+	put_ep(j, "latched_rtcp", &s->latched_rtcp);
+	jb_raw(j, ",");
+	put_ep(j, "core_remote", &s->core_remote);
+	jb_fmt(j, ",\"state\":\"%s\",\"pkts_to_core\":%llu,\"pkts_to_access\":%llu,\"bytes_to_core\":%llu,"
+	       "\"bytes_to_access\":%llu,\"rtcp_to_core\":%llu,\"rtcp_to_access\":%llu,\"dropped\":%llu,\"held\":%s}",
+	       s->latched_rtp.port ? "latched" : "learning", (unsigned long long)s->to_core,
+	       (unsigned long long)s->to_access, (unsigned long long)s->bytes_to_core,
+	       (unsigned long long)s->bytes_to_access, (unsigned long long)s->rtcp_to_core,
+	       (unsigned long long)s->rtcp_to_access, (unsigned long long)s->dropped, s->held ? "true" : "false");
+}
+
+static const char help_text[] =
+	"{\"commands\":{\"stats\":\"every counter and gauge\",\"bindings\":\"terminals: user, NAT mapping, "
+	"contact, core address, keepalive\",\"streams\":\"media streams of every call leg, with counters\","
+	"\"events\":\"keep the connection open; one line per event\",\"help\":\"this list\"}}\n";
+
+static void handle_line(ctl_client *k, const char *line)
+{
+	tpd_ctl *c = k->c;
+	jbuf *j = &k->out;
+
+	if (!strcmp(line, "stats")) {
+		cmd_stats(c, j);
+	} else if (!strcmp(line, "bindings")) {
+		jb_raw(j, "{\"bindings\":[");
+		j->n = 0;
+		proxy_foreach_binding(c->px, one_binding, j);
+		jb_raw(j, "]}\n");
+	} else if (!strcmp(line, "streams")) {
+		jb_raw(j, "{\"streams\":[");
+		j->n = 0;
+		proxy_foreach_stream(c->px, one_stream, j);
+		jb_raw(j, "]}\n");
+	} else if (!strcmp(line, "events")) {
+		k->events = true;
+		jb_raw(j, "{\"events\":\"subscribed\"}\n");
+	} else if (!strcmp(line, "help")) {
+		jb_raw(j, help_text);
+	} else if (line[0]) {
+		jb_raw(j, "{\"error\":");
+		jb_str(j, "unknown command (try help)");
+		jb_raw(j, ",\"command\":");
+		jb_str(j, line);
+		jb_raw(j, "}\n");
+	}
+}
+
+static void on_client(void *arg, int fd, uint32_t events, tv_time now)
+{
+	ctl_client *k = arg;
+	char buf[512];
+	ssize_t n;
+
+	(void)now;
+	if ((events & EPOLLOUT) && !client_flush(k))
+		return;
+	if (!(events & (EPOLLIN | EPOLLHUP | EPOLLERR)))
+		return;
+	n = recv(fd, buf, sizeof(buf), MSG_DONTWAIT);
+	if (n == 0 || (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK)) {
+		client_drop(k);
+		return;
+	}
+	for (ssize_t i = 0; i < n; i++) {
+		if (buf[i] == '\n') {
+			k->in[k->inlen] = 0;
+			if (k->inlen && k->in[k->inlen - 1] == '\r')
+				k->in[k->inlen - 1] = 0;
+			handle_line(k, k->in);
+			k->inlen = 0;
+		} else if (k->inlen < CTL_IN_MAX - 1) {
+			k->in[k->inlen++] = buf[i];
+		} else {
+			client_drop(k);         /* no command is that long */
+			return;
+		}
+	}
+	client_flush(k);
+}
+
+static void on_accept(void *arg, int fd, uint32_t events, tv_time now)
+{
+	tpd_ctl *c = arg;
+
+	(void)events;
+	(void)now;
+	for (;;) {
+		int cfd = accept4(fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
+		ctl_client *k;
+		int slot = -1;
+
+		if (cfd < 0)
+			return;
+		for (int i = 0; i < CTL_CLIENTS; i++)
+			if (!c->cl[i]) {
+				slot = i;
+				break;
+			}
+		k = slot < 0 ? NULL : calloc(1, sizeof(*k));
+		if (!k || live_loop_watch(c->lp, cfd, EPOLLIN, on_client, k) < 0) {
+			close(cfd);     /* too many clients */
+			free(k);
+			continue;
+		}
+		k->c = c;
+		k->fd = cfd;
+		c->cl[slot] = k;
+	}
+}
+
+tpd_ctl *tpd_ctl_new(live_loop *lp, const char *path, proxy *px, int *err)
+{
+	tpd_ctl *c = calloc(1, sizeof(*c));
+	struct sockaddr_un sun = { .sun_family = AF_UNIX };
+
+	if (!c) {
+		*err = -ENOMEM;
+		return NULL;
+	}
+	c->lp = lp;
+	c->px = px;
+	snprintf(c->path, sizeof(c->path), "%s", path);
+	snprintf(sun.sun_path, sizeof(sun.sun_path), "%s", path);
+	c->fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	unlink(path);
+	if (c->fd < 0 || bind(c->fd, (struct sockaddr *)&sun, sizeof(sun)) < 0 || listen(c->fd, 16) < 0 ||
+	    live_loop_watch(lp, c->fd, EPOLLIN, on_accept, c) < 0) {
+		*err = -errno;
+		if (c->fd >= 0)
+			close(c->fd);
+		free(c);
+		return NULL;
+	}
+	*err = 0;
+	return c;
+}
+
+void tpd_ctl_free(tpd_ctl *c)
+{
+	if (!c)
+		return;
+	for (int i = 0; i < CTL_CLIENTS; i++)
+		if (c->cl[i]) {
+			client_flush(c->cl[i]);
+			if (c->cl[i])
+				client_drop(c->cl[i]);
+		}
+	live_loop_unwatch(c->lp, c->fd);
+	close(c->fd);
+	unlink(c->path);
+	free(c);
+}
+
+void tpd_ctl_record(tpd_ctl *c, const proxy_record *r)
+{
+	for (int i = 0; i < CTL_CLIENTS; i++) {
+		ctl_client *k = c->cl[i];
+		jbuf *j;
+
+		if (!k || !k->events)
+			continue;
+		j = &k->out;
+		jb_raw(j, "{\"event\":\"leg-ended\",");
+		jb_key(j, "user");
+		jb_str(j, r->user ? r->user : "");
+		jb_raw(j, ",");
+		jb_key(j, "call_id");
+		jb_str(j, r->call_id ? r->call_id : "");
+		jb_raw(j, ",");
+		jb_key(j, "reason");
+		jb_str(j, r->reason);
+		jb_fmt(j, ",\"duration_s\":%.3f,\"streams\":%d,\"pkts_to_core\":%llu,\"pkts_to_access\":%llu,"
+		       "\"bytes_to_core\":%llu,\"bytes_to_access\":%llu}\n",
+		       (double)(r->ended - r->started) / 1e6, r->streams, (unsigned long long)r->pkts_to_core,
+		       (unsigned long long)r->pkts_to_access, (unsigned long long)r->bytes_to_core,
+		       (unsigned long long)r->bytes_to_access);
+		client_flush(k);
+	}
+}
