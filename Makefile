@@ -13,7 +13,7 @@ SHELL   := /bin/bash
 CC      ?= cc
 SAN     ?= 0
 DEBS    := build-essential pkg-config libosip2-dev libpcap-dev libnet1-dev libncurses-dev \
-           libcriterion-dev libmicrohttpd-dev tshark
+           libcriterion-dev libmicrohttpd-dev libjansson-dev tshark
 
 ifeq ($(SAN),1)
 BUILD   := build/san
@@ -31,7 +31,7 @@ CFLAGS  ?= $(OPT) -g
 CFLAGS  += -std=c11 -D_GNU_SOURCE -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes \
            -Icore -Isimnat -Isimterm -Iproxy -Irunner -Ibench -Idaemon $(SANFLAGS) -MMD -MP
 LDFLAGS += $(SANFLAGS)
-LIBS    := -lpcap -losipparser2 -losip2 -lm
+LIBS    := -lpcap -losipparser2 -losip2 -ljansson -lm
 
 LIB_SRC := $(wildcard core/*.c simnat/*.c simterm/*.c proxy/*.c runner/*.c)
 LIB_SRC := $(filter-out runner/main.c runner/ctl_client.c,$(LIB_SRC))

@@ -213,6 +213,7 @@ int proxy_stat_count(void);
 const char *proxy_stat_name(int i, char *buf, size_t cap);
 bool proxy_stat_is_gauge(int i);
 uint64_t proxy_stat_value(const proxy_stats *s, int i);
+void proxy_stat_set(proxy_stats *s, int i, uint64_t v);
 /* The index of a name, or -1. */
 int proxy_stat_find(const char *name);
 

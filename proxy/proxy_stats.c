@@ -74,6 +74,25 @@ uint64_t proxy_stat_value(const proxy_stats *s, int i)
 	}
 }
 
+void proxy_stat_set(proxy_stats *s, int i, uint64_t v)
+{
+	char *p;
+
+	if (i < 0 || i >= proxy_stat_count())
+		return;
+	if ((size_t)i >= NDEFS) {
+		s->drop[i - (int)NDEFS] = v;
+		return;
+	}
+	p = (char *)s + defs[i].off;
+	if (defs[i].size == sizeof(uint32_t)) {
+		uint32_t w = (uint32_t)v;
+		memcpy(p, &w, sizeof(w));
+	} else {
+		memcpy(p, &v, sizeof(v));
+	}
+}
+
 int proxy_stat_find(const char *name)
 {
 	char buf[64];

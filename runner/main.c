@@ -30,7 +30,7 @@ static const char usage_main[] =
 	"Scenario format: docs/scenarios.md\n";
 
 static const char usage_run[] =
-	"usage: traverse run FILE|DIR... [--seed N] [--pcap DIR] [--junit FILE] [--json FILE] [-v]\n"
+	"usage: traverse run FILE|DIR... [--seed N] [--pcap DIR] [--junit FILE] [--json FILE] [-v] [--live]\n"
 	"\n"
 	"Runs each scenario on a fresh simulated network and prints one line per\n"
 	"scenario and a summary. A file with 'matrix' lines runs once per\n"
@@ -43,6 +43,13 @@ static const char usage_run[] =
 	"  --junit FILE  write a JUnit XML report\n"
 	"  --json FILE   write a JSON report\n"
 	"  -v            print each statement as it runs, with the virtual time\n"
+	"  --live        run the proxy as a real traverse-proxy process on loopback:\n"
+	"                phones, NATs and softswitch stay simulated and are bridged\n"
+	"                to it through real UDP sockets; virtual time follows the\n"
+	"                real clock. Scenarios that cannot run live are skipped with\n"
+	"                the reason ('live skip', no proxy, TCP, too long)\n"
+	"  --live-slot N addresses of a live run: 127.N.0.0/16 [100]\n"
+	"  --live-max D  skip live scenarios whose timeline is longer [60s]\n"
 	"  -h, --help    this help\n"
 	"\n"
 	"Exit status: 0 if every scenario passed, 1 if any failed, 2 on usage or\n"
@@ -185,9 +192,11 @@ static int cmd_run(int argc, char **argv)
 		{ "seed", required_argument, NULL, 's' }, { "pcap", required_argument, NULL, 'p' },
 		{ "junit", required_argument, NULL, 'j' }, { "json", required_argument, NULL, 'J' },
 		{ "verbose", no_argument, NULL, 'v' }, { "help", no_argument, NULL, 'h' },
+		{ "live", no_argument, NULL, 'L' }, { "live-slot", required_argument, NULL, 'S' },
+		{ "live-max", required_argument, NULL, 'M' },
 		{ NULL, 0, NULL, 0 },
 	};
-	scn_opts o = { 0 };
+	scn_opts o = { .live_slot = 100, .live_max = TV_SEC(60) };
 	const char *junit = NULL, *json = NULL;
 	paths p = { 0 };
 	scn_file *files = NULL;
@@ -213,6 +222,23 @@ static int cmd_run(int argc, char **argv)
 		case 'j': junit = optarg; break;
 		case 'J': json = optarg; break;
 		case 'v': o.verbose++; break;
+		case 'L': o.live = true; break;
+		case 'S': {
+			char *end;
+			long v = strtol(optarg, &end, 10);
+			if (*end || v < 1 || v > 254) {
+				fprintf(stderr, "traverse run: --live-slot: 1-254 (the run uses 127.SLOT.0.0/16)\n");
+				return 2;
+			}
+			o.live_slot = (int)v;
+			break;
+		}
+		case 'M':
+			if (tv_time_parse(optarg, &o.live_max) < 0) {
+				fprintf(stderr, "traverse run: --live-max: '%s' is not a duration\n", optarg);
+				return 2;
+			}
+			break;
 		case 'h': fputs(usage_run, stdout); return 0;
 		default: fputs(usage_run, stderr); return 2;
 		}

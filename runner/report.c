@@ -150,13 +150,18 @@ static void report_table(FILE *out, const scn_result *rs, int n)
 
 void report_text(FILE *out, const scn_result *rs, int n)
 {
-	int passed = 0, failed = 0, expects = 0;
+	int passed = 0, failed = 0, expects = 0, skipped = 0;
 
 	for (int i = 0; i < n; i++) {
 		const scn_result *r = &rs[i];
 		char t[32];
 		show_line sl;
 		expects += r->expects;
+		if (r->skipped) {
+			skipped++;
+			fprintf(out, "SKIP  %-44s live: %s\n", r->path, r->skip_reason);
+			continue;
+		}
 		if (r->passed)
 			passed++;
 		else
@@ -183,7 +188,11 @@ void report_text(FILE *out, const scn_result *rs, int n)
 		if (j - i > 1)
 			report_table(out, rs + i, j - i);
 	}
-	fprintf(out, "\nscenarios: %d passed, %d failed (%d checks)\n", passed, failed, expects);
+	if (skipped)
+		fprintf(out, "\nscenarios: %d passed, %d failed, %d skipped (%d checks)\n", passed, failed, skipped,
+			expects);
+	else
+		fprintf(out, "\nscenarios: %d passed, %d failed (%d checks)\n", passed, failed, expects);
 }
 
 static void xml_esc(FILE *fp, const char *s)
@@ -226,6 +235,11 @@ int report_junit(const char *path, const scn_result *rs, int n)
 			fputc(']', fp);
 		}
 		fprintf(fp, "\" time=\"%.3f\">\n", r->wall_ms / 1e3);
+		if (r->skipped) {
+			fprintf(fp, "    <skipped message=\"");
+			xml_esc(fp, r->skip_reason);
+			fprintf(fp, "\"/>\n");
+		}
 		if (!r->passed) {
 			fprintf(fp, "    <failure message=\"%d of %d checks failed\">", r->failed, r->expects);
 			xml_esc(fp, r->failures);
@@ -298,6 +312,10 @@ int report_json(const char *path, const scn_result *rs, int n)
 		json_str(fp, r->failures ? r->failures : "");
 		fprintf(fp, ", \"variant\": ");
 		json_str(fp, r->variant);
+		if (r->skipped) {
+			fprintf(fp, ", \"skipped\": ");
+			json_str(fp, r->skip_reason);
+		}
 		fprintf(fp, ", \"shows\": [");
 		json_shows(fp, r->shows);
 		fprintf(fp, "]}%s\n", i + 1 < n ? "," : "");

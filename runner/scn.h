@@ -58,6 +58,8 @@ typedef struct scn_result {
 	char *shows;            /* "show" lines: "file:line\tTIME_US\tTEXT\n"... */
 	size_t shows_len;
 	bool passed;
+	bool skipped;           /* --live: not run; skip_reason says why */
+	char skip_reason[160];
 	int expects, failed;
 	char *failures;         /* newline-separated "file:line: message" */
 	size_t failures_len;
@@ -72,6 +74,9 @@ typedef struct scn_opts {
 	bool seed_set;
 	const char *pcap_dir;   /* NULL: no captures */
 	int verbose;
+	bool live;              /* --live: the proxy is a real traverse-proxy (scn_live.c) */
+	int live_slot;          /* its addresses: 127.SLOT.0.0/16 */
+	tv_time live_max;       /* longer scenarios are skipped live */
 } scn_opts;
 
 /* Read, tokenize, check the block structure and expand variant 0. On

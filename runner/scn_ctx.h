@@ -125,6 +125,10 @@ typedef struct scn_ctx {
 	watch *watches;         /* expect received ... contains/lacks/matches */
 	int nwatches;
 	char *tapbuf;           /* a payload as a C string, for matches= */
+	struct scn_live *live;  /* --live: the bridge and the proxy process (scn_live.c) */
+	uint32_t lmap[256];     /* --live: the /24s the scenario names, in order (live_map_ip) */
+	int lmap_n;
+	char live_skip[160];    /* --live: why this scenario runs in simulation only */
 } scn_ctx;
 
 /* Report a problem with the current statement: in a dry run it is a
@@ -142,7 +146,10 @@ int names_resolve(scn_ctx *c, const char *s, tv_ep *ep);
 int names_stream_index(const char *s, int *idx);
 /* user's streams with m= index idx at the proxy: how many (0: none); the
  * first into *out. */
-int names_find_stream(proxy *px, const char *user, int idx, proxy_stream_info *out);
+int names_find_stream(scn_ctx *c, sym *px, const char *user, int idx, proxy_stream_info *out);
+void px_foreach_stream(scn_ctx *c, sym *px, void (*fn)(void *arg, const proxy_stream_info *s), void *arg);
+void px_foreach_binding(scn_ctx *c, sym *px, void (*fn)(void *arg, const proxy_binding_info *b), void *arg);
+
 /* "HOST:PORT" naming a declared host. */
 int ctx_host_port(scn_ctx *c, const char *s, sym **host, uint16_t *port);
 rsock *ctx_rsock(scn_ctx *c, sym *host, uint16_t port, bool create);
@@ -232,5 +239,19 @@ void watches_free(scn_ctx *c);
 
 /* scn_time.c: the time an "at"/"after" names (event_only: "after"). */
 int scn_when(scn_ctx *c, const char *what, const char *spec, bool event_only, tv_time *t);
+
+/* scn_live.c: --live runs */
+void live_map_ip(scn_ctx *c, tv_ip *ip);
+int live_start(scn_ctx *c);
+void live_advance(scn_ctx *c, tv_time t);
+int live_proxy(scn_ctx *c, sym *px, sym *la, sym *lc, const proxy_cfg *pc, const opts *o);
+void live_finish(scn_ctx *c);
+void live_free(scn_ctx *c);
+void live_reach(scn_ctx *c, softswitch_cfg *sc);
+int live_stats(scn_ctx *c, proxy_stats *out);
+void live_foreach_stream(scn_ctx *c, void (*fn)(void *arg, const proxy_stream_info *s), void *arg);
+void live_foreach_binding(scn_ctx *c, void (*fn)(void *arg, const proxy_binding_info *b), void *arg);
+/* Run the network up to the cursor (in step with the real clock when live). */
+void ctx_advance(scn_ctx *c);
 
 #endif

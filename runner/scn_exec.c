@@ -14,10 +14,32 @@
 
 /* ---- timeline ---------------------------------------------------------- */
 
-static void advance(scn_ctx *c)
+void ctx_advance(scn_ctx *c)
 {
-	if (!c->dry)
+	if (c->dry)
+		return;
+	if (c->live)
+		live_advance(c, c->cursor);
+	else
 		sim_net_run_until(c->net, c->cursor);
+}
+
+static void advance(scn_ctx *c) { ctx_advance(c); }
+
+/* live skip "REASON": this scenario runs in simulation only; a --live run
+ * reports it as skipped with the reason. */
+static int c_live(scn_ctx *c, const scn_stmt *st)
+{
+	if (st->argc < 3 || strcmp(st->argv[1], "skip"))
+		return ctx_err(c, "usage: live skip \"REASON\"");
+	if (c->dry) {
+		c->live_skip[0] = 0;
+		for (int i = 2; i < st->argc; i++) {
+			strncat(c->live_skip, i > 2 ? " " : "", sizeof(c->live_skip) - strlen(c->live_skip) - 1);
+			strncat(c->live_skip, st->argv[i], sizeof(c->live_skip) - strlen(c->live_skip) - 1);
+		}
+	}
+	return 0;
 }
 
 static int c_wait(scn_ctx *c, const scn_stmt *st)
@@ -689,7 +711,7 @@ static const struct cmd {
 	{ "scenario", topo_scenario, true }, { "seed", topo_seed, true }, { "link", topo_link, true },
 	{ "nat", topo_nat, true }, { "firewall", topo_firewall, true }, { "host", topo_host, true },
 	{ "stun-server", topo_stun, true },
-	{ "wait", c_wait, false }, { "listen", c_listen, false }, { "send", c_send, false },
+	{ "live", c_live, false }, { "wait", c_wait, false }, { "listen", c_listen, false }, { "send", c_send, false },
 	{ "connect", c_connect, false }, { "tcp-send", c_tcp_send, false }, { "close", c_close, false },
 	{ "abort", c_close, false }, { "probe", c_probe, false }, { "fault", c_fault, false },
 	{ "impair", topo_impair, false }, { "inject", c_inject, false }, { "expect", scn_expect, false },
@@ -753,6 +775,7 @@ static int exec_stmt(scn_ctx *c, const scn_stmt *st)
 
 static void ctx_free(scn_ctx *c)
 {
+	live_free(c);
 	for (int i = 0; i < c->nsenders; i++) {
 		if (c->net)
 			tv_timerq_cancel(sim_net_timers(c->net), &c->senders[i]->t);
@@ -834,6 +857,33 @@ static int run_all(scn_ctx *c)
 	return c->errors;
 }
 
+/* Why a scenario cannot run against a live proxy, or NULL. */
+static const char *live_why_not(scn_ctx *c, char *buf, size_t cap)
+{
+	char t[32];
+	bool has_proxy = false;
+
+	if (c->live_skip[0])
+		return c->live_skip;
+	for (int i = 0; i < c->nsyms; i++)
+		has_proxy |= c->syms[i]->kind == SYM_PROXY;
+	if (!has_proxy)
+		return "no proxy: nothing to run live";
+	if (c->cursor > c->o->live_max) {
+		snprintf(buf, cap, "its timeline is %s of real time (over --live-max %s)",
+			 tv_time_fmt(c->cursor, t, sizeof(t)), tv_time_fmt(c->o->live_max, t + 16, 16));
+		return buf;
+	}
+	for (int i = 0; i < c->f->nstmts; i++)
+		for (int k = 0; k < c->f->stmts[i].argc; k++) {
+			const char *a = c->f->stmts[i].argv[k];
+			if (!strcmp(a, "tcp") || !strncmp(a, "tcp-", 4) || !strcmp(a, "transport=tcp") ||
+			    !strcmp(a, "core-tcp=on") || !strcmp(a, "core-tcp=yes"))
+				return "TCP signalling (the live bridge carries UDP only)";
+		}
+	return NULL;
+}
+
 int scn_check(const scn_file *f)
 {
 	scn_opts o = { 0 };
@@ -862,6 +912,16 @@ int scn_run(const scn_file *f, const scn_opts *o, scn_result *r)
 		ctx_free(&c);
 		return -1;
 	}
+	if (o->live) {
+		char buf[160];
+		const char *why = live_why_not(&c, buf, sizeof(buf));
+		if (why) {
+			r->skipped = r->passed = true;
+			snprintf(r->skip_reason, sizeof(r->skip_reason), "%s", why);
+			ctx_free(&c);
+			return 0;
+		}
+	}
 	syms_free(&c);
 	c.nclaims = 0;
 	c.cursor = 0;
@@ -874,8 +934,14 @@ int scn_run(const scn_file *f, const scn_opts *o, scn_result *r)
 		return -1;
 	}
 	watches_start(&c);
+	if (o->live && live_start(&c) < 0) {
+		fprintf(stderr, "%s: cannot start the live bridge\n", f->path);
+		ctx_free(&c);
+		return -1;
+	}
 	clock_gettime(CLOCK_MONOTONIC, &t0);
 	run_all(&c);
+	live_finish(&c);
 	clock_gettime(CLOCK_MONOTONIC, &t1);
 	r->sim_time = sim_net_now(c.net);
 	r->events = sim_net_events(c.net);

@@ -710,8 +710,7 @@ int scn_show(scn_ctx *c, const scn_stmt *st)
 		}
 		sub.argv[sub.argc++] = st->argv[i];
 	}
-	if (!c->dry)
-		sim_net_run_until(c->net, c->cursor);
+	ctx_advance(c);
 	c->show = true;
 	c->show_keys = 0;
 	c->showbuf[0] = '\0';
@@ -753,8 +752,7 @@ int scn_expect(scn_ctx *c, const scn_stmt *st)
 {
 	if (st->argc < 2)
 		return ctx_err(c, "usage: expect probe|received|binding|nat|link|tcp|accepted ...");
-	if (!c->dry)
-		sim_net_run_until(c->net, c->cursor);
+	ctx_advance(c);
 	for (size_t i = 0; i < sizeof(subjects) / sizeof(subjects[0]); i++)
 		if (!strcmp(st->argv[1], subjects[i].name))
 			return subjects[i].fn(c, st);

@@ -47,11 +47,29 @@ static void stream_visit(void *arg, const proxy_stream_info *si)
 		*q->si = *si;
 }
 
-int names_find_stream(proxy *px, const char *user, int idx, proxy_stream_info *out)
+/* What the proxy knows: its engine in a simulated run, its control socket
+ * in a live one (scn_live.c). */
+void px_foreach_stream(scn_ctx *c, sym *px, void (*fn)(void *arg, const proxy_stream_info *s), void *arg)
+{
+	if (c->live)
+		live_foreach_stream(c, fn, arg);
+	else
+		proxy_foreach_stream(px->obj, fn, arg);
+}
+
+void px_foreach_binding(scn_ctx *c, sym *px, void (*fn)(void *arg, const proxy_binding_info *b), void *arg)
+{
+	if (c->live)
+		live_foreach_binding(c, fn, arg);
+	else
+		proxy_foreach_binding(px->obj, fn, arg);
+}
+
+int names_find_stream(scn_ctx *c, sym *px, const char *user, int idx, proxy_stream_info *out)
 {
 	stream_q q = { .user = user, .idx = idx, .si = out };
 
-	proxy_foreach_stream(px, stream_visit, &q);
+	px_foreach_stream(c, px, stream_visit, &q);
 	return q.found;
 }
 
@@ -102,7 +120,7 @@ static int name_proxy(scn_ctx *c, const char *full, sym *px, char **part, int n,
 			return ctx_err(c, "'%s': a binding has nat, contact and core", full);
 		if (c->dry)
 			return 0;
-		proxy_foreach_binding(px->obj, bind_visit, &q);
+		px_foreach_binding(c, px, bind_visit, &q);
 		if (!q.found)
 			return ctx_err(c, "'%s': proxy %s has no binding for %s now", full, px->name, ph->name);
 		*ep = k == 0 ? q.bi.nat : k == 1 ? q.bi.contact : q.bi.core;
@@ -118,7 +136,7 @@ static int name_proxy(scn_ctx *c, const char *full, sym *px, char **part, int n,
 			return ctx_err(c, "'%s': a relayed stream has rtp, rtcp, core-rtp, core-rtcp, latched and sdp", full);
 		if (c->dry)
 			return 0;
-		if (!names_find_stream(px->obj, ph->domain, idx, &si))
+		if (!names_find_stream(c, px, ph->domain, idx, &si))
 			return ctx_err(c, "'%s': proxy %s relays no %s stream for %s now", full, px->name, part[2], ph->name);
 		switch (k) {
 		case 0: case 1: *ep = tv_ep4(px->ip.v4, (uint16_t)(si.access_port + k)); break;

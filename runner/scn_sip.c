@@ -126,6 +126,8 @@ int sip_softswitch(scn_ctx *c, const scn_stmt *st)
 	sc.port = s->port;
 	sc.domain = s->domain;
 	sc.udp_only = !tcp;
+	if (c->live)
+		live_reach(c, &sc);
 	s->obj2 = simhost_new(c->net, l->obj, s->name, &ip);
 	if (!s->obj2)
 		return ctx_err(c, "softswitch %s: address in use", s->name);
@@ -191,6 +193,8 @@ int sip_proxy(scn_ctx *c, const scn_stmt *st)
 	s->ip2 = k;
 	if (c->dry)
 		return 0;
+	if (c->live)
+		return live_proxy(c, s, la, lc, &pc, &o);
 	s->obj2 = simhost_new(c->net, la->obj, s->name, &a);
 	if (!s->obj2 || simhost_add_iface(s->obj2, lc->obj, &k) < 0)
 		return ctx_err(c, "proxy %s: address in use", s->name);
@@ -449,6 +453,8 @@ int sip_keepalive(scn_ctx *c, const scn_stmt *st)
 		return ctx_err(c, "keepalive: '%s' is not a duration of at least 1s", st->argv[3]);
 	if (c->dry)
 		return 0;
+	if (c->live)
+		return ctx_err(c, "keepalive PROXY PHONE: not available against a live proxy");
 	if (proxy_set_keepalive(px->obj, ph->domain, iv) < 0)
 		return ctx_err(c, "keepalive: proxy %s has no binding for %s yet (register it first)", px->name, ph->name);
 	return 0;
@@ -762,7 +768,16 @@ int sip_expect_proxy(scn_ctx *c, const scn_stmt *st)
 	snprintf(what, sizeof(what), "proxy %s", px->name);
 	for (int i = 0; i < o.n; i++) {
 		const opt *v = &o.v[i];
-		uint64_t got = c->dry ? 0 : proxy_stat_value(proxy_get_stats(px->obj), proxy_stat_find(v->key));
+		uint64_t got = 0;
+		if (!c->dry) {
+			proxy_stats ls;
+			const proxy_stats *ps = &ls;
+			if (c->live && live_stats(c, &ls) < 0)
+				ctx_expect(c, false, "live: proxy %s did not answer on its control socket", px->name);
+			else if (!c->live)
+				ps = proxy_get_stats(px->obj);
+			got = proxy_stat_value(ps, proxy_stat_find(v->key));
+		}
 		check(c, what, v, got);
 	}
 	return 0;
@@ -897,7 +912,7 @@ int sip_expect_relay(scn_ctx *c, const scn_stmt *st)
 	q.user = ph->domain;
 	snprintf(what, sizeof(what), "proxy %s, stream %d of %s", px->name, q.idx, ph->name);
 	if (!c->dry)
-		q.found = names_find_stream(px->obj, q.user, q.idx, &q.si);
+		q.found = names_find_stream(c, px, q.user, q.idx, &q.si);
 	for (int i = 0; i < o.n; i++) {
 		v = &o.v[i];
 		if (!strcmp(v->key, "stream"))

@@ -131,7 +131,7 @@ static bool ev_happened(scn_ctx *c, const scn_event *e, tv_time *at)
 		return sipua_get_status(e->phone->obj)->registered;
 	case EV_LATCHED: {
 		latch_q q = { .user = e->phone->domain, .idx = e->idx };
-		proxy_foreach_stream(e->proxy->obj, latch_visit, &q);
+		px_foreach_stream(c, e->proxy, latch_visit, &q);
 		*at = now;
 		return q.latched;
 	}
@@ -170,7 +170,7 @@ int scn_when(scn_ctx *c, const char *what, const char *spec, bool event_only, tv
 	seen = ev_happened(c, &e, &at);
 	for (tv_time end = start + TV_SEC(3600); !seen && c->cursor < end;) {
 		c->cursor += TV_MS(1);
-		sim_net_run_until(c->net, c->cursor);
+		ctx_advance(c);
 		seen = ev_happened(c, &e, &at);
 	}
 	if (!seen)

@@ -195,6 +195,8 @@ int ctx_resolve(scn_ctx *c, const char *s, tv_ep *ep, bool allow_noport)
 			ep->ip = nat_get_cfg(nat_node_engine(y->obj))->pub[0];
 	} else if (tv_ip_parse(name, &ep->ip) < 0 || ep->ip.af != TV_AF_INET) {
 		return ctx_err(c, "'%s' is neither a declared host/nat/stun-server nor an IPv4 address", name);
+	} else {
+		live_map_ip(c, &ep->ip);
 	}
 	ep->port = 0;
 	if (colon) {
@@ -372,6 +374,7 @@ int parse_ip(scn_ctx *c, const char *what, const char *s, tv_ip *ip)
 {
 	if (tv_ip_parse(s, ip) < 0 || ip->af != TV_AF_INET)
 		return ctx_err(c, "%s: '%s' is not an IPv4 address", what, s);
+	live_map_ip(c, ip);
 	return 0;
 }
 

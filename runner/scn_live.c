@@ -1,0 +1,574 @@
+/* scn_live.c - `traverse run --live`: the scenario's phones, NATs and
+ * softswitch stay simulated; its proxy is a real traverse-proxy process on
+ * loopback, and a bridge joins the two worlds.
+ *
+ *   sim: phone -- NAT -- [access link] -- bridge(A) ----+
+ *                                                        | real UDP on 127.R.x.y
+ *   sim: softswitch -- [core link] -- bridge(K) ---------+---- traverse-proxy (A, K)
+ *
+ * Addresses: every IPv4 address the scenario names is moved into
+ * 127.R.0.0/16 (R = --live-slot), keeping its last octet and giving each
+ * distinct /24 its own third octet (live_map_ip). So the proxy sees each
+ * NAT mapping as its own loopback address and port, and an address the
+ * proxy should never send to (a phone's private one) is an unbound
+ * loopback address: a mistake costs an ICMP error, never a packet on a
+ * real network.
+ *
+ * The bridge owns the proxy's two addresses on their simulated links. A
+ * UDP packet that reaches it from SRC:PORT leaves through a real socket
+ * bound to that same SRC:PORT (made on first use; the softswitch's SIP
+ * port is bound at start), and what the proxy sends to that socket comes
+ * back into the simulation as a packet from the proxy to SRC:PORT. TCP is
+ * not bridged: scenarios that use it are skipped with that reason.
+ *
+ * Time: the simulation's clock follows the real one (live_advance). */
+#include "scn_ctx.h"
+#include "livehost.h"
+#include "pkt.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <jansson.h>
+#include <netinet/in.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#define LIVE_SOCKS 4096
+
+typedef struct live_sock {
+	int fd;
+	tv_ep ep;               /* the simulated endpoint it stands for */
+	sim_iface *ifc;         /* where answers go back in */
+	struct scn_live *lv;
+} live_sock;
+
+struct scn_live {
+	scn_ctx *c;
+	live_loop *lp;
+	tv_time epoch;          /* real time at virtual time 0 */
+	char dir[64];           /* temporary directory: config, socket, log */
+	pid_t pid;
+	sym *px;
+	sim_iface *ifc_a, *ifc_k;
+	live_sock *socks[LIVE_SOCKS];
+	int nsocks;
+	uint64_t tcp_dropped, injected, sent, send_errors;
+	uint16_t ip_id;
+};
+
+/* ---- addresses ---- */
+
+void live_map_ip(scn_ctx *c, tv_ip *ip)
+{
+	uint32_t net = ip->v4 >> 8;
+	int k;
+
+	if (!c->o->live || ip->af != TV_AF_INET || ip->v4 == 0)
+		return;
+	for (k = 0; k < c->lmap_n; k++)
+		if (c->lmap[k] == net)
+			break;
+	if (k == c->lmap_n) {
+		if (c->lmap_n == (int)(sizeof(c->lmap) / sizeof(c->lmap[0])))
+			return;         /* 256 /24s: left as is, and the proxy will not reach it */
+		c->lmap[c->lmap_n++] = net;
+	}
+	ip->v4 = 0x7f000000u | (uint32_t)(c->o->live_slot & 0xff) << 16 | (uint32_t)k << 8 | (ip->v4 & 0xff);
+}
+
+/* ---- real sockets ---- */
+
+static void sock_rx(void *arg, int fd, uint32_t events, tv_time now);
+
+static live_sock *sock_get(struct scn_live *lv, const tv_ep *ep, sim_iface *ifc)
+{
+	struct sockaddr_in sin = { .sin_family = AF_INET };
+	live_sock *s;
+	int fd;
+
+	for (int i = 0; i < lv->nsocks; i++)
+		if (tv_ep_eq(&lv->socks[i]->ep, ep))
+			return lv->socks[i];
+	if (lv->nsocks == LIVE_SOCKS)
+		return NULL;
+	fd = socket(AF_INET, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	sin.sin_addr.s_addr = htonl(ep->ip.v4);
+	sin.sin_port = htons(ep->port);
+	if (fd < 0 || bind(fd, (struct sockaddr *)&sin, sizeof(sin)) < 0) {
+		if (fd >= 0)
+			close(fd);
+		return NULL;
+	}
+	s = calloc(1, sizeof(*s));
+	if (!s || live_loop_watch(lv->lp, fd, EPOLLIN, sock_rx, s) < 0) {
+		free(s);
+		close(fd);
+		return NULL;
+	}
+	s->fd = fd;
+	s->ep = *ep;
+	s->ifc = ifc;
+	s->lv = lv;
+	lv->socks[lv->nsocks++] = s;
+	return s;
+}
+
+/* The virtual time that matches the real clock now. */
+static tv_time live_vnow(const struct scn_live *lv) { return live_loop_now(lv->lp) - lv->epoch; }
+
+/* What the real proxy sent to a socket: into the simulation, now. */
+static void sock_rx(void *arg, int fd, uint32_t events, tv_time now)
+{
+	live_sock *s = arg;
+	struct scn_live *lv = s->lv;
+	static uint8_t buf[65536], pkt[65536 + 28];
+
+	(void)events;
+	(void)now;
+	for (int i = 0; i < 64; i++) {
+		struct sockaddr_in from;
+		socklen_t fl = sizeof(from);
+		ssize_t n = recvfrom(fd, buf, sizeof(buf), MSG_DONTWAIT, (struct sockaddr *)&from, &fl);
+		tv_ep src;
+		int len;
+
+		if (n < 0)
+			return;
+		src = tv_ep4(ntohl(from.sin_addr.s_addr), ntohs(from.sin_port));
+		len = pkt_build_udp(pkt, sizeof(pkt), &src, &s->ep, lv->ip_id++, buf, (size_t)n);
+		if (len < 0)
+			continue;
+		sim_net_run_until(lv->c->net, live_vnow(lv));
+		if (sim_iface_send(s->ifc, pkt, (size_t)len) == 0)
+			lv->injected++;
+	}
+}
+
+/* A packet reached the bridge in the simulation: out through the real
+ * socket that stands for its source. */
+static void bridge_rx(void *node, sim_iface *ifc, tv_time now, uint8_t *p, size_t len)
+{
+	struct scn_live *lv = node;
+	struct sockaddr_in to = { .sin_family = AF_INET };
+	pkt_info pi;
+	live_sock *s;
+
+	(void)now;
+	if (!lv || pkt_parse(p, len, &pi) < 0)
+		return;
+	if (pi.proto == TV_PROTO_TCP) {
+		lv->tcp_dropped++;
+		return;
+	}
+	if (pi.proto != TV_PROTO_UDP)
+		return;
+	s = sock_get(lv, &pi.src, ifc);
+	if (!s) {
+		lv->send_errors++;
+		return;
+	}
+	to.sin_addr.s_addr = htonl(pi.dst.ip.v4);
+	to.sin_port = htons(pi.dst.port);
+	if (sendto(s->fd, p + pi.data_off, pi.data_len, MSG_DONTWAIT, (struct sockaddr *)&to, sizeof(to)) < 0)
+		lv->send_errors++;
+	else
+		lv->sent++;
+}
+
+/* ---- the proxy process ---- */
+
+static int ctl_connect(struct scn_live *lv)
+{
+	struct sockaddr_un sun = { .sun_family = AF_UNIX };
+	int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+
+	snprintf(sun.sun_path, sizeof(sun.sun_path), "%s/ctl.sock", lv->dir);
+	if (fd >= 0 && connect(fd, (struct sockaddr *)&sun, sizeof(sun)) == 0)
+		return fd;
+	if (fd >= 0)
+		close(fd);
+	return -1;
+}
+
+/* Ask the proxy; the answer's JSON (NULL if none within 5 s). */
+static json_t *ctl_ask(struct scn_live *lv, const char *cmd)
+{
+	int fd = ctl_connect(lv);
+	size_t have = 0, cap = 1 << 16;
+	char *buf;
+	json_t *j = NULL;
+	time_t end = time(NULL) + 5;
+
+	if (fd < 0)
+		return NULL;
+	buf = malloc(cap);
+	if (!buf || dprintf(fd, "%s\n", cmd) < 0)
+		goto out;
+	while (time(NULL) < end) {
+		ssize_t n;
+		if (have + 1 == cap) {
+			char *nb = realloc(buf, cap * 2);
+			if (!nb)
+				goto out;
+			buf = nb;
+			cap *= 2;
+		}
+		n = read(fd, buf + have, cap - 1 - have);
+		if (n <= 0)
+			break;
+		have += (size_t)n;
+		if (memchr(buf, '\n', have)) {
+			buf[have] = 0;
+			j = json_loads(buf, JSON_DISABLE_EOF_CHECK, NULL);
+			break;
+		}
+	}
+out:
+	free(buf);
+	close(fd);
+	return j;
+}
+
+static const char *self_dir(char *buf, size_t cap)
+{
+	ssize_t n = readlink("/proc/self/exe", buf, cap - 1);
+	char *slash;
+
+	if (n <= 0)
+		return NULL;
+	buf[n] = 0;
+	slash = strrchr(buf, '/');
+	if (slash)
+		*slash = 0;
+	return buf;
+}
+
+int live_proxy(scn_ctx *c, sym *px, sym *la, sym *lc, const proxy_cfg *pc, const opts *o)
+{
+	struct scn_live *lv = c->live;
+	char path[256], bin[512], dir[400], a[TV_IP_STRLEN], k[TV_IP_STRLEN], ss[TV_EP_STRLEN];
+	FILE *fp;
+	time_t end;
+
+	if (!lv)
+		return ctx_err(c, "live: not started");
+	if (lv->px)
+		return ctx_err(c, "live: one proxy per scenario");
+	lv->px = px;
+	/* the bridge stands where the proxy would */
+	lv->ifc_a = sim_iface_new(la->obj, lv, bridge_rx);
+	lv->ifc_k = sim_iface_new(lc->obj, lv, bridge_rx);
+	if (!lv->ifc_a || !lv->ifc_k || sim_iface_add_ip(lv->ifc_a, &pc->access_ip) < 0 ||
+	    sim_iface_add_ip(lv->ifc_k, &pc->core_ip) < 0)
+		return ctx_err(c, "live: cannot place the bridge");
+	/* the softswitch's SIP port, where the proxy sends first */
+	for (int i = 0; i < c->nsyms; i++)
+		if (c->syms[i]->kind == SYM_SOFTSWITCH && tv_ip_eq(&c->syms[i]->ip, &pc->softswitch.ip))
+			if (!sock_get(lv, &pc->softswitch, lv->ifc_k))
+				return ctx_err(c, "live: cannot bind the softswitch's address %s",
+					       tv_ep_fmt(&pc->softswitch, ss));
+	snprintf(path, sizeof(path), "%s/proxy.conf", lv->dir);
+	fp = fopen(path, "w");
+	if (!fp)
+		return ctx_err(c, "live: cannot write %s", path);
+	fprintf(fp, "# written by traverse run --live for %s\naccess = %s\ncore = %s\nsoftswitch = %s\n"
+		"control = %s/ctl.sock\naccounting = %s/records.csv\nlog-level = warn\n",
+		c->f->path, tv_ip_fmt(&pc->access_ip, a), tv_ip_fmt(&pc->core_ip, k),
+		tv_ep_fmt(&pc->softswitch, ss), lv->dir, lv->dir);
+	for (int i = 0; i < o->n; i++)
+		if (strcmp(o->v[i].key, "access") && strcmp(o->v[i].key, "core") && strcmp(o->v[i].key, "softswitch"))
+			fprintf(fp, "%s = %s\n", o->v[i].key, o->v[i].val);
+	fclose(fp);
+	if (!self_dir(dir, sizeof(dir)))
+		return ctx_err(c, "live: cannot find traverse-proxy");
+	snprintf(bin, sizeof(bin), "%s/traverse-proxy", dir);
+	fflush(NULL);
+	lv->pid = fork();
+	if (lv->pid == 0) {
+		char logp[300];
+		int fd;
+		snprintf(logp, sizeof(logp), "%s/proxy.log", lv->dir);
+		fd = open(logp, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+		if (fd >= 0) {
+			dup2(fd, 2);
+			dup2(fd, 1);
+		}
+		execl(bin, "traverse-proxy", "-f", "-c", path, (char *)NULL);
+		_exit(127);
+	}
+	if (lv->pid < 0)
+		return ctx_err(c, "live: fork: %s", strerror(errno));
+	end = time(NULL) + 10;
+	while (time(NULL) < end) {
+		int fd = ctl_connect(lv);
+		int st;
+		if (fd >= 0) {
+			close(fd);
+			return 0;
+		}
+		if (waitpid(lv->pid, &st, WNOHANG) == lv->pid) {
+			lv->pid = 0;
+			return ctx_err(c, "live: traverse-proxy exited at start (see %s/proxy.log)", lv->dir);
+		}
+		usleep(10000);
+	}
+	return ctx_err(c, "live: traverse-proxy did not open its control socket in 10 s (%s/proxy.log)", lv->dir);
+}
+
+/* ---- the run ---- */
+
+int live_start(scn_ctx *c)
+{
+	struct scn_live *lv = calloc(1, sizeof(*lv));
+	int err;
+
+	if (!lv)
+		return -1;
+	lv->c = c;
+	lv->ip_id = 1;
+	lv->lp = live_loop_new(&err);
+	snprintf(lv->dir, sizeof(lv->dir), "/tmp/traverse-live-XXXXXX");
+	if (!lv->lp || !mkdtemp(lv->dir)) {
+		live_loop_free(lv->lp);
+		free(lv);
+		return -1;
+	}
+	lv->epoch = live_loop_now(lv->lp);
+	c->live = lv;
+	return 0;
+}
+
+/* Run the simulation up to virtual time t, in step with the real clock,
+ * serving the real sockets meanwhile. */
+void live_advance(scn_ctx *c, tv_time t)
+{
+	struct scn_live *lv = c->live;
+
+	for (;;) {
+		tv_time vnow = live_vnow(lv), next;
+
+		if (vnow >= t) {
+			sim_net_run_until(c->net, t);
+			return;
+		}
+		sim_net_run_until(c->net, vnow);
+		next = tv_timerq_next(sim_net_timers(c->net));
+		if (next > t)
+			next = t;
+		live_loop_once(lv->lp, next > vnow ? next - vnow : 0);
+	}
+}
+
+/* Stop the proxy (SIGTERM: it ends every leg and exits 0). A failure to
+ * stop cleanly is a failure of the scenario. */
+static void live_stop_proxy(scn_ctx *c, struct scn_live *lv)
+{
+	int st = 0;
+	time_t end = time(NULL) + 10;
+
+	if (lv->pid <= 0)
+		return;
+	kill(lv->pid, SIGTERM);
+	while (waitpid(lv->pid, &st, WNOHANG) == 0) {
+		if (time(NULL) >= end) {
+			kill(lv->pid, SIGKILL);
+			waitpid(lv->pid, &st, 0);
+			ctx_expect(c, false, "live: traverse-proxy did not stop within 10 s of SIGTERM");
+			lv->pid = 0;
+			return;
+		}
+		usleep(10000);
+	}
+	lv->pid = 0;
+	if (!WIFEXITED(st) || WEXITSTATUS(st) != 0)
+		ctx_expect(c, false, "live: traverse-proxy exited with status %d%s (see its log)",
+			   WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st),
+			   WIFSIGNALED(st) ? ", killed by a signal" : "");
+}
+
+void live_finish(scn_ctx *c)
+{
+	struct scn_live *lv = c->live;
+
+	if (!lv)
+		return;
+	if (lv->tcp_dropped)
+		ctx_expect(c, false, "live: %llu TCP segments reached the bridge, which bridges UDP only",
+			   (unsigned long long)lv->tcp_dropped);
+	live_stop_proxy(c, lv);
+	if (c->o->verbose)
+		fprintf(stderr, "live: %s: %llu datagrams to the proxy, %llu from it, %llu send errors; files in %s\n",
+			c->f->path, (unsigned long long)lv->sent, (unsigned long long)lv->injected,
+			(unsigned long long)lv->send_errors, lv->dir);
+}
+
+void live_free(scn_ctx *c)
+{
+	struct scn_live *lv = c->live;
+	char path[300];
+
+	if (!lv)
+		return;
+	if (lv->pid > 0) {
+		kill(lv->pid, SIGKILL);
+		waitpid(lv->pid, NULL, 0);
+	}
+	for (int i = 0; i < lv->nsocks; i++) {
+		live_loop_unwatch(lv->lp, lv->socks[i]->fd);
+		close(lv->socks[i]->fd);
+		free(lv->socks[i]);
+	}
+	if (lv->ifc_a)
+		sim_iface_set_node(lv->ifc_a, NULL, NULL);
+	if (lv->ifc_k)
+		sim_iface_set_node(lv->ifc_k, NULL, NULL);
+	live_loop_once(lv->lp, 0);      /* frees what unwatch left */
+	live_loop_free(lv->lp);
+	if (!c->o->verbose) {
+		static const char *const files[] = { "proxy.conf", "proxy.log", "records.csv", "ctl.sock" };
+		for (size_t i = 0; i < sizeof(files) / sizeof(files[0]); i++) {
+			snprintf(path, sizeof(path), "%s/%s", lv->dir, files[i]);
+			unlink(path);
+		}
+		rmdir(lv->dir);
+	}
+	free(lv);
+	c->live = NULL;
+}
+
+/* ---- what the proxy knows, through its control socket ---- */
+
+int live_stats(scn_ctx *c, proxy_stats *out)
+{
+	json_t *j = ctl_ask(c->live, "stats"), *s;
+	char nb[64];
+
+	memset(out, 0, sizeof(*out));
+	s = j ? json_object_get(j, "stats") : NULL;
+	if (!s) {
+		json_decref(j);
+		return -1;
+	}
+	for (int i = 0; i < proxy_stat_count(); i++) {
+		json_t *v = json_object_get(s, proxy_stat_name(i, nb, sizeof(nb)));
+		proxy_stat_set(out, i, v ? (uint64_t)json_integer_value(v) : 0);
+	}
+	json_decref(j);
+	return 0;
+}
+
+static tv_ep j_ep(json_t *o, const char *k)
+{
+	const char *s = json_string_value(json_object_get(o, k));
+	tv_ep ep = { 0 };
+
+	if (s)
+		tv_ep_parse(s, &ep, false);
+	return ep;
+}
+
+static uint64_t j_u(json_t *o, const char *k) { return (uint64_t)json_integer_value(json_object_get(o, k)); }
+
+void live_foreach_stream(scn_ctx *c, void (*fn)(void *arg, const proxy_stream_info *s), void *arg)
+{
+	json_t *j = ctl_ask(c->live, "streams"), *a = j ? json_object_get(j, "streams") : NULL, *o;
+	size_t i;
+
+	json_array_foreach(a, i, o) {
+		proxy_stream_info si = {
+			.user = json_string_value(json_object_get(o, "user")),
+			.call_id = json_string_value(json_object_get(o, "call_id")),
+			.index = (int)j_u(o, "index"),
+			.access_port = (uint16_t)j_u(o, "access_port"), .core_port = (uint16_t)j_u(o, "core_port"),
+			.sdp_rtp = j_ep(o, "sdp"), .latched_rtp = j_ep(o, "latched_rtp"),
+			.latched_rtcp = j_ep(o, "latched_rtcp"), .core_remote = j_ep(o, "core_remote"),
+			.to_core = j_u(o, "pkts_to_core"), .to_access = j_u(o, "pkts_to_access"),
+			.bytes_to_core = j_u(o, "bytes_to_core"), .bytes_to_access = j_u(o, "bytes_to_access"),
+			.rtcp_to_core = j_u(o, "rtcp_to_core"), .rtcp_to_access = j_u(o, "rtcp_to_access"),
+			.dropped = j_u(o, "dropped"), .held = json_is_true(json_object_get(o, "held")),
+		};
+		fn(arg, &si);
+	}
+	json_decref(j);
+}
+
+void live_foreach_binding(scn_ctx *c, void (*fn)(void *arg, const proxy_binding_info *b), void *arg)
+{
+	json_t *j = ctl_ask(c->live, "bindings"), *a = j ? json_object_get(j, "bindings") : NULL, *o;
+	size_t i;
+
+	json_array_foreach(a, i, o) {
+		const char *tr = json_string_value(json_object_get(o, "transport"));
+		proxy_binding_info bi = {
+			.user = json_string_value(json_object_get(o, "user")),
+			.nat = j_ep(o, "nat"), .contact = j_ep(o, "contact"), .core = j_ep(o, "core"),
+			.registered = json_is_true(json_object_get(o, "registered")),
+			.tcp = tr && !strcmp(tr, "tcp"),
+			.ka_sent = j_u(o, "ka_sent"), .ka_answered = j_u(o, "ka_answered"),
+			.ka_misses = (int)j_u(o, "ka_misses"),
+		};
+		fn(arg, &bi);
+	}
+	json_decref(j);
+}
+
+/* The softswitch's reach, moved into the live address plan: what it could
+ * reach in simulation it reaches live, by the scenario's own addresses
+ * (c->lmap holds each /24 as the scenario wrote it). A prefix shorter than
+ * /24 covers the mapped /24s inside it. */
+void live_reach(scn_ctx *c, softswitch_cfg *sc)
+{
+	static const struct { uint32_t net; int len; } priv[] = {
+		{ 0x0a000000u, 8 }, { 0xac100000u, 12 }, { 0xc0a80000u, 16 }, { 0x64400000u, 10 },
+		{ 0x7f000000u, 8 }, { 0xa9fe0000u, 16 }, { 0x00000000u, 8 }, { 0xe0000000u, 3 },
+	};
+	uint32_t base = 0x7f000000u | (uint32_t)(c->o->live_slot & 0xff) << 16;
+	softswitch_prefix out[SOFTSWITCH_MAX_REACH];
+	int n = 0;
+
+	if (sc->reach == SOFTSWITCH_REACH_ANY)
+		return;
+	for (int k = 0; k < c->lmap_n && n < SOFTSWITCH_MAX_REACH; k++) {
+		uint32_t orig = c->lmap[k] << 8;
+		bool in = false;
+
+		if (sc->reach == SOFTSWITCH_REACH_LIST) {
+			for (int i = 0; i < sc->nreach && !in; i++) {
+				int len = sc->reach_list[i].len < 24 ? sc->reach_list[i].len : 24;
+				uint32_t mask = len ? ~0u << (32 - len) : 0;
+				in = ((orig ^ sc->reach_list[i].net.v4) & mask) == 0;
+			}
+		} else {
+			in = true;
+			for (size_t i = 0; i < sizeof(priv) / sizeof(priv[0]) && in; i++)
+				in = ((orig ^ priv[i].net) & (~0u << (32 - priv[i].len))) != 0;
+		}
+		if (in) {
+			out[n].net = tv_ip4(base | (uint32_t)k << 8);
+			out[n++].len = 24;
+		}
+	}
+	/* the default also reaches the softswitch's own /24 */
+	if (sc->reach == SOFTSWITCH_REACH_DEFAULT && n < SOFTSWITCH_MAX_REACH) {
+		for (int i = 0; i < c->nsyms; i++)
+			if (c->syms[i]->kind == SYM_SOFTSWITCH && c->syms[i]->port == sc->port &&
+			    !strcmp(c->syms[i]->domain, sc->domain)) {
+				out[n].net = tv_ip4(c->syms[i]->ip.v4 & 0xffffff00u);
+				out[n++].len = 24;
+				break;
+			}
+	}
+	memcpy(sc->reach_list, out, sizeof(out[0]) * (size_t)n);
+	sc->nreach = n;
+	sc->reach = SOFTSWITCH_REACH_LIST;
+}
