@@ -201,31 +201,37 @@ static inline uint64_t px_ep_key(const tv_ep *ep) { return (uint64_t)ep->ip.v4 <
 uint64_t px_hash_str(const char *s);
 uint64_t px_hash_mem(const char *s, size_t len);
 
+/* Time is an argument: a function that needs the time takes the `now` of
+ * the entry point (a host callback) that led to it; nothing below an
+ * entry point reads the clock (tests/now_flows.sh). */
+
 /* proxy.c */
-px_binding *px_binding_get(proxy *p, const tv_ep *nat, tv_tcp *tcp, const char *user, bool create);
+px_binding *px_binding_get(proxy *p, const tv_ep *nat, tv_tcp *tcp, const char *user, bool create, tv_time now);
 /* May b send one more request now? (its rate; counts the drop if not) */
-bool px_rate_take(proxy *p, px_binding *b);
+bool px_rate_take(proxy *p, px_binding *b, tv_time now);
 /* The core accepted a REGISTER from b's source: b is the terminal's now. */
 void px_binding_trust(proxy *p, px_binding *b);
 /* b's signaling now comes from nat / tcp. */
 void px_binding_move(proxy *p, px_binding *b, const tv_ep *nat, tv_tcp *tcp);
-void px_binding_remove(proxy *p, px_binding *b);
-px_leg *px_leg_find(px_binding *b, const char *call_id, bool create);
+void px_binding_remove(proxy *p, px_binding *b, tv_time now);
+px_leg *px_leg_find(px_binding *b, const char *call_id);
+/* The leg of call_id, opened if there is none (NULL: over max-legs, or no memory). */
+px_leg *px_leg_get(px_binding *b, const char *call_id, tv_time now);
 /* End a leg: emit its accounting record, close its streams, free it. */
-void px_leg_end(px_leg *l, const char *reason);
+void px_leg_end(px_leg *l, const char *reason, tv_time now);
 /* A 2xx with Session-Expires: the session must be refreshed within expires. */
-void px_leg_session(px_leg *l, tv_time expires);
-int px_stream_open(px_leg *l, int idx);
+void px_leg_session(px_leg *l, tv_time expires, tv_time now);
+int px_stream_open(px_leg *l, int idx, tv_time now);
 void px_ka_answered(proxy *p, px_binding *b);
-void px_ka_schedule(px_binding *b);
+void px_ka_schedule(px_binding *b, tv_time now);
 /* Send a SIP message to a terminal (its NAT mapping, or its TCP
  * connection). 0, or a negative error, counted as drop "send-access". */
 int px_send_access(proxy *p, px_binding *b, const char *msg, size_t len);
 /* To the softswitch from the terminal's core address; counted likewise. */
 int px_send_core(proxy *p, px_binding *b, const char *msg, size_t len);
 /* Timer C (timer_c.c). */
-void px_tc_start(px_leg *l, enum px_side to, const char *msg, size_t len);
-void px_tc_response(px_leg *l, int code);
+void px_tc_start(px_leg *l, enum px_side to, const char *msg, size_t len, tv_time now);
+void px_tc_response(px_leg *l, int code, tv_time now);
 void px_tc_stop(px_leg *l);
 /* To the softswitch over TCP from the terminal's core address (large
  * requests, RFC 3261 18.1.1); the connection is opened on first use. */
@@ -235,10 +241,10 @@ int px_send_raw(proxy *p, tv_tcp *tcp, const tv_ep *from, const char *msg, size_
 
 /* sip_alg.c */
 /* A message from a terminal: over UDP from 'from', or on TCP connection tcp. */
-void px_sip_from_access(proxy *p, tv_tcp *tcp, const tv_ep *from, const char *msg, size_t len);
+void px_sip_from_access(proxy *p, tv_tcp *tcp, const tv_ep *from, const char *msg, size_t len, tv_time now);
 /* A message from the softswitch to terminal b's core address; stream: it
  * came framed over TCP. */
-void px_sip_from_core(proxy *p, px_binding *b, bool stream, const char *msg, size_t len);
+void px_sip_from_core(proxy *p, px_binding *b, bool stream, const char *msg, size_t len, tv_time now);
 
 /* sip_contact.c: every Contact value; 0, or -1 if one cannot be read
  * or rewritten (the message must then be refused). */

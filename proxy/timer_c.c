@@ -24,7 +24,7 @@
 
 static void tc_fire(tv_timer *t, tv_time now);
 
-void px_tc_start(px_leg *l, enum px_side to, const char *msg, size_t len)
+void px_tc_start(px_leg *l, enum px_side to, const char *msg, size_t len, tv_time now)
 {
 	proxy *p = l->b->p;
 
@@ -41,10 +41,10 @@ void px_tc_start(px_leg *l, enum px_side to, const char *msg, size_t len)
 		l->inv[len] = '\0';
 		l->inv_len = len;
 	}
-	host_timer_arm(p->h, &l->tc, host_now(p->h) + p->cfg.timer_c);
+	host_timer_arm(p->h, &l->tc, now + p->cfg.timer_c);
 }
 
-void px_tc_response(px_leg *l, int code)
+void px_tc_response(px_leg *l, int code, tv_time now)
 {
 	proxy *p = l->b->p;
 
@@ -56,7 +56,7 @@ void px_tc_response(px_leg *l, int code)
 	}
 	l->tc_prov = true;
 	if (!l->tc_cancelled)
-		host_timer_arm(p->h, &l->tc, host_now(p->h) + p->cfg.timer_c);
+		host_timer_arm(p->h, &l->tc, now + p->cfg.timer_c);
 }
 
 void px_tc_stop(px_leg *l)
@@ -154,10 +154,10 @@ static void tc_fire(tv_timer *t, tv_time now)
 		/* as if the far side said it: the usual path rewrites it for
 		 * the caller and ends the leg */
 		if (l->tc_to == PX_CORE)
-			px_sip_from_core(p, b, false, msg, (size_t)n);
+			px_sip_from_core(p, b, false, msg, (size_t)n, now);
 		else
-			px_sip_from_access(p, b->tcp, &b->nat, msg, (size_t)n);
+			px_sip_from_access(p, b->tcp, &b->nat, msg, (size_t)n, now);
 		return;         /* l may be gone */
 	}
-	px_leg_end(l, "timer-c");
+	px_leg_end(l, "timer-c", now);
 }
