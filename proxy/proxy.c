@@ -4,16 +4,13 @@
  * core_rx, tcp_ev, the timer callbacks, relay.c's px_relay_rx) and that
  * `now` is passed down; nothing below reads the clock. The only clock
  * reads are in public functions that have no `now` of their own
- * (tests/now_flows.sh allows these and no others):
+ * (tests/proxy_time.sh allows these and no others):
  *   proxy_set_keepalive   restarts a terminal's keepalive from now
  *   proxy_free            ends the remaining legs: their records' end time
  *
- * Timers:
- *   binding ka   every keepalive interval: OPTIONS (a miss counted if the
- *                last one is unanswered; dropped after keepalive_misses)
- *                or a CRLF ping
- *   leg t        ending guard (free a leg whose BYE/CANCEL got no final
- *                response within 32 s) and media timeout checks */
+ * Its timers (keepalive, untrusted hold, registration, media, session,
+ * BYE guard, Timer C) are px_timers.c's: this file reports events to it
+ * and sends the keepalives it asks for (px_ka_send). */
 #include "proxy_priv.h"
 #include "stun_msg.h"
 
@@ -136,8 +133,6 @@ static void core_rx(void *arg, tv_udp *s, const tv_ep *from, const uint8_t *data
 	px_sip_from_core(b->p, b, false, (const char *)data, len, now);
 }
 
-static void ka_fire(tv_timer *t, tv_time now);
-
 /* Where a terminal's signaling comes from: a NAT mapping (UDP) or a TCP
  * connection. Keeps the by_nat / by_tcp indexes in step. */
 static void binding_transport(proxy *p, px_binding *b, const tv_ep *nat, tv_tcp *tcp)
@@ -200,7 +195,7 @@ void px_binding_trust(proxy *p, px_binding *b)
 		return;
 	b->trusted = true;
 	untrusted_count(p, b, -1);
-	host_timer_cancel(p->h, &b->ka);
+	px_timers_trusted(b);
 	if (!b->user[0])
 		return;
 	old = tv_map_get(&p->by_user, px_hash_str(b->user));
@@ -263,14 +258,14 @@ px_binding *px_binding_get(proxy *p, const tv_ep *nat, tv_tcp *tcp, const char *
 		free(b);
 		return NULL;
 	}
-	tv_timer_init(&b->ka, ka_fire, b);
+	px_timers_binding_init(b);
 	p->all[p->nall++] = b;
 	binding_transport(p, b, nat, tcp);
 	b->trusted = p->cfg.trust == PX_TRUST_ANY;
 	b->tokens = 2000 * p->cfg.rate;
 	b->tokens_at = now;
 	if (!b->trusted)
-		untrusted_count(p, b, +1);      /* px_ka_schedule() arms its reclaim */
+		untrusted_count(p, b, +1);      /* px_timers_terminal_msg() arms its reclaim */
 	else if (b->user[0])
 		tv_map_put(&p->by_user, px_hash_str(b->user), b);
 	p->st.bindings++;
@@ -288,7 +283,7 @@ void px_binding_remove(proxy *p, px_binding *b, tv_time now)
 		px_leg_end(b->legs, "binding-removed", now);
 	if (b->core_conn)
 		conn_drop(b->core_conn);
-	host_timer_cancel(p->h, &b->ka);
+	px_timers_binding_stop(b);
 	if (tv_map_get(&p->by_nat, px_ep_key(&b->nat)) == b)
 		tv_map_del(&p->by_nat, px_ep_key(&b->nat));
 	if (b->tcp && tv_map_get(&p->by_tcp, (uintptr_t)b->tcp) == b)
@@ -323,8 +318,6 @@ void px_binding_remove(proxy *p, px_binding *b, tv_time now)
 
 /* ---- legs and streams ------------------------------------------------- */
 
-static void leg_timer(tv_timer *t, tv_time now);
-
 px_leg *px_leg_find(px_binding *b, const char *call_id)
 {
 	for (px_leg *l = b->legs; l; l = l->next)
@@ -355,7 +348,7 @@ px_leg *px_leg_get(px_binding *b, const char *call_id, tv_time now)
 	l->next = b->legs;
 	b->legs = l;
 	b->nlegs++;
-	tv_timer_init(&l->t, leg_timer, l);
+	px_timers_leg_init(l);
 	l->started = now;
 	b->p->st.legs++;
 	b->p->st.calls_started++;
@@ -411,8 +404,8 @@ void px_leg_end(px_leg *l, const char *reason, tv_time now)
 		stream_close(p, l->s[i], now);
 		free(l->s[i]);
 	}
-	host_timer_cancel(p->h, &l->t);
 	px_tc_stop(l);
+	px_timers_leg_stop(l);
 	p->st.legs--;
 	p->st.calls_ended++;
 	free(l->core_route);
@@ -462,131 +455,24 @@ int px_stream_open(px_leg *l, int idx, tv_time now)
 			return TV_EFULL;
 		}
 	}
-	s->last_media = now;
 	l->s[l->ns++] = s;
 	p->st.streams++;
 	p->st.ports_access += 2;
 	p->st.ports_core += 2;
-	if (p->cfg.media_timeout && !tv_timer_armed(&l->t))
-		host_timer_arm(p->h, &l->t, now + p->cfg.media_timeout);
+	px_timers_media_open(l, s, now);
 	return 0;
-}
-
-/* The leg's one timer serves three deadlines: the ending guard, the media
- * silence timeout and the session timer (RFC 4028). */
-static void leg_timer(tv_timer *t, tv_time now)
-{
-	px_leg *l = t->arg;
-	proxy *p = l->b->p;
-	tv_time last = 0, next = TV_NEVER;
-	bool held = false;
-
-	if (l->ending) {
-		px_leg_end(l, "bye-lost", now);   /* the final response to BYE never came */
-		return;
-	}
-	if (l->session_until && now >= l->session_until) {
-		p->st.session_expired++;        /* nobody refreshed the session */
-		px_leg_end(l, "session-expired", now);
-		return;
-	}
-	for (int i = 0; i < l->ns; i++) {
-		if (l->s[i]->last_media > last)
-			last = l->s[i]->last_media;
-		held |= l->s[i]->held;
-	}
-	if (!held && p->cfg.media_timeout && now - last >= p->cfg.media_timeout) {
-		p->st.media_expired++;
-		px_leg_end(l, "media-timeout", now);
-		return;
-	}
-	if (p->cfg.media_timeout)
-		next = (held ? now : last) + p->cfg.media_timeout;
-	if (l->session_until && l->session_until < next)
-		next = l->session_until;
-	if (next != TV_NEVER)
-		host_timer_arm(p->h, &l->t, next);
-}
-
-void px_leg_session(px_leg *l, tv_time expires, tv_time now)
-{
-	proxy *p = l->b->p;
-
-	l->session_until = now + expires;
-	if (!l->ending && (!tv_timer_armed(&l->t) || l->t.when > l->session_until))
-		host_timer_arm(p->h, &l->t, l->session_until);
 }
 
 /* ---- keepalive -------------------------------------------------------- */
 
-/* The binding's one timer: the next keepalive, or with keepalive off the
- * end of its registration (so a lapsed one is still removed). */
-void px_ka_schedule(px_binding *b, tv_time now)
+void px_ka_send(proxy *p, px_binding *b)
 {
-	proxy *p = b->p;
-	tv_time iv = b->ka_interval ? b->ka_interval : p->cfg.keepalive_interval;
-
-	if (!b->trusted) {
-		/* An untrusted source is never pinged (a forged request must not
-		 * make us send to a victim); its state goes after a while. */
-		b->hold_until = now + p->cfg.untrusted_hold;
-		host_timer_arm(p->h, &b->ka, b->hold_until);
-		return;
-	}
-	if (tv_timer_armed(&b->ka))
-		return;
-	if (p->cfg.keepalive != PX_KA_OFF && iv > 0)
-		host_timer_arm(p->h, &b->ka, now + iv);
-	else if (b->reg_until)
-		host_timer_arm(p->h, &b->ka, b->reg_until);
-}
-
-void px_ka_answered(proxy *p, px_binding *b)
-{
-	b->ka_pending = false;
-	b->ka_misses = 0;
-	b->ka_answered++;
-	p->st.ka_answered++;
-}
-
-static void ka_fire(tv_timer *t, tv_time now)
-{
-	px_binding *b = t->arg;
-	proxy *p = b->p;
 	char msg[768];
 	int n;
 
-	px_topo_expire(b, now);         /* hidden Via stacks whose time is up */
-	if (!b->trusted) {
-		if (b->legs) {  /* a call holds it: look again later */
-			host_timer_arm(p->h, &b->ka, now + p->cfg.untrusted_hold);
-			return;
-		}
-		p->st.untrusted_expired++;
-		px_binding_remove(p, b, now);
-		return;
-	}
-	if (b->reg_until && now >= b->reg_until && !b->legs) {
-		/* Its registration lapsed and it is in no call: forget it. */
-		p->st.unregistered++;
-		px_binding_remove(p, b, now);
-		return;
-	}
-	if (p->cfg.keepalive == PX_KA_OFF || (b->ka_interval ? b->ka_interval : p->cfg.keepalive_interval) <= 0) {
-		/* Only the registration is watched: look again when it ends
-		 * (or, while a call holds the binding, in a minute). */
-		if (b->reg_until)
-			host_timer_arm(p->h, &b->ka, b->reg_until > now ? b->reg_until : now + TV_SEC(60));
-		return;
-	}
 	if (p->cfg.keepalive == PX_KA_CRLF) {
 		px_send_access(p, b, "\r\n\r\n", 4);
 	} else {
-		if (b->ka_pending && ++b->ka_misses >= p->cfg.keepalive_misses) {
-			p->st.dead++;
-			px_binding_remove(p, b, now);
-			return;
-		}
 		b->ka_seq++;
 		/* sip:user@contact, or where it signals from when it wrote no
 		 * Contact; no "user@" without a user (never "sip:@host") */
@@ -606,11 +492,9 @@ static void ka_fire(tv_timer *t, tv_time now)
 			     p->access_ip_s, b->core_port, to, b->core_port, b->ka_seq, p->access_ip_s, b->ka_seq);
 		if (n > 0 && (size_t)n < sizeof(msg))
 			px_send_access(p, b, msg, (size_t)n);
-		b->ka_pending = true;
 	}
 	b->ka_sent++;
 	p->st.ka_sent++;
-	px_ka_schedule(b, now);
 }
 
 int proxy_set_keepalive(proxy *p, const char *user, tv_time interval)
@@ -619,9 +503,7 @@ int proxy_set_keepalive(proxy *p, const char *user, tv_time interval)
 
 	if (!b || strcmp(b->user, user))
 		return TV_ENOENT;
-	b->ka_interval = interval;
-	host_timer_cancel(p->h, &b->ka);
-	px_ka_schedule(b, host_now(p->h));     /* an entry point: no now of its own */
+	px_timers_keepalive_interval(b, interval, host_now(p->h));     /* an entry point: no now of its own */
 	return 0;
 }
 

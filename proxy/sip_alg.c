@@ -509,11 +509,9 @@ static void register_ok(proxy *p, px_binding *b, sipmsg *sm, tv_time now)
 	if (is_pending(b, sm) && expires <= 0)
 		return;         /* a new address un-registering: the binding stays where it is */
 	b->registered = expires > 0;
-	b->reg_until = expires > 0 ? now + TV_SEC(expires) : 0;
-	if (b->registered) {
+	if (b->registered)
 		px_binding_trust(p, b);
-		px_ka_schedule(b, now);
-	}
+	px_timers_registered(b, expires, now);
 }
 
 /* ---- forwarding ------------------------------------------------------- */
@@ -597,7 +595,7 @@ static void end_leg_after(proxy *p, px_binding *b, const sipmsg *sm, tv_time now
 		    (osip_message_header_get_byname(sm->m, "x", 0, &h) >= 0 && h && h->hvalue)) {
 			long se = strtol(h->hvalue, NULL, 10);
 			if (se >= 1 && se <= 86400)
-				px_leg_session(leg, TV_SEC(se), now);
+				px_timers_session_refreshed(leg, TV_SEC(se), now);
 		}
 	}
 	/* A failed re-INVITE (491, 488...) leaves the call as it was. */
@@ -616,7 +614,7 @@ static void mark_ending(proxy *p, px_binding *b, const sipmsg *sm, tv_time now)
 	if (is_method(sm, "BYE")) {
 		p->st.byes++;
 		leg->ending = true;
-		host_timer_arm(p->h, &leg->t, now + TV_SEC(32));
+		px_timers_leg_ending(leg, now);
 	} else {
 		p->st.cancels++;
 	}
@@ -853,7 +851,7 @@ void px_sip_from_access(proxy *p, tv_tcp *tcp, const tv_ep *from, const char *ms
 	if (!sm.request) {
 		if (branch && branch->gvalue && !strncmp(branch->gvalue, KA_BRANCH, strlen(KA_BRANCH))) {
 			if (b)
-				px_ka_answered(p, b);
+				px_timers_keepalive_answered(b);
 			goto out;
 		}
 		if (!b || !branch || !branch->gvalue || strncmp(branch->gvalue, PX_BRANCH, strlen(PX_BRANCH))) {
@@ -981,7 +979,7 @@ void px_sip_from_access(proxy *p, tv_tcp *tcp, const tv_ep *from, const char *ms
 	} else if (leg && !leg->confirmed) {
 		px_leg_end(leg, "not-sent", now);    /* nobody will ever answer it: free its ports */
 	}
-	px_ka_schedule(b, now);
+	px_timers_terminal_msg(b, now);
 out:
 	msg_free(&sm);
 }
