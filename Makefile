@@ -105,6 +105,7 @@ check: all
 		sh tests/timed.sh tshark sh tests/tshark_check.sh $(BUILD)/pcap && \
 		sh tests/timed.sh sip-leak sh tests/sip_leak_check.sh $(BUILD)/pcap; fi
 	sh tests/timed.sh sans-io sh tests/sans_io.sh $(BUILD)
+	sh tests/timed.sh proxy-time sh tests/proxy_time.sh $(BUILD)
 	sh tests/timed.sh mutate sh tests/mutate.sh $(BIN)/traverse
 	sh tests/timed.sh determinism sh tests/determinism.sh $(BIN)/traverse
 

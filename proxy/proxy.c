@@ -1,11 +1,16 @@
 /* proxy.c - the proxy's life cycle, tables and keepalive.
  *
- * Timers:
- *   binding ka   every keepalive interval: OPTIONS (a miss counted if the
- *                last one is unanswered; dropped after keepalive_misses)
- *                or a CRLF ping
- *   leg t        ending guard (free a leg whose BYE/CANCEL got no final
- *                response within 32 s) and media timeout checks */
+ * Time is an argument. The host calls the proxy with the time (access_rx,
+ * core_rx, tcp_ev, the timer callbacks, relay.c's px_relay_rx) and that
+ * `now` is passed down; nothing below reads the clock. The only clock
+ * reads are in public functions that have no `now` of their own
+ * (tests/proxy_time.sh allows these and no others):
+ *   proxy_set_keepalive   restarts a terminal's keepalive from now
+ *   proxy_free            ends the remaining legs: their records' end time
+ *
+ * Its timers (keepalive, untrusted hold, registration, media, session,
+ * BYE guard, Timer C) are px_timers.c's: this file reports events to it
+ * and sends the keepalives it asks for (px_ka_send). */
 #include "proxy_priv.h"
 #include "stun_msg.h"
 
@@ -124,12 +129,9 @@ static void core_rx(void *arg, tv_udp *s, const tv_ep *from, const uint8_t *data
 
 	(void)s;
 	(void)from;
-	(void)now;
 	b->p->st.sip_in_core++;
-	px_sip_from_core(b->p, b, false, (const char *)data, len);
+	px_sip_from_core(b->p, b, false, (const char *)data, len, now);
 }
-
-static void ka_fire(tv_timer *t, tv_time now);
 
 /* Where a terminal's signaling comes from: a NAT mapping (UDP) or a TCP
  * connection. Keeps the by_nat / by_tcp indexes in step. */
@@ -163,9 +165,8 @@ static void untrusted_count(proxy *p, const px_binding *b, int d)
 	p->st.untrusted = (uint32_t)((int64_t)p->st.untrusted + d);
 }
 
-bool px_rate_take(proxy *p, px_binding *b)
+bool px_rate_take(proxy *p, px_binding *b, tv_time now)
 {
-	tv_time now = host_now(p->h);
 	uint64_t cap = 2000ULL * p->cfg.rate, t;
 
 	if (!p->cfg.rate)
@@ -194,7 +195,7 @@ void px_binding_trust(proxy *p, px_binding *b)
 		return;
 	b->trusted = true;
 	untrusted_count(p, b, -1);
-	host_timer_cancel(p->h, &b->ka);
+	px_timers_trusted(b);
 	if (!b->user[0])
 		return;
 	old = tv_map_get(&p->by_user, px_hash_str(b->user));
@@ -202,7 +203,7 @@ void px_binding_trust(proxy *p, px_binding *b)
 		tv_map_put(&p->by_user, px_hash_str(b->user), b);
 }
 
-px_binding *px_binding_get(proxy *p, const tv_ep *nat, tv_tcp *tcp, const char *user, bool create)
+px_binding *px_binding_get(proxy *p, const tv_ep *nat, tv_tcp *tcp, const char *user, bool create, tv_time now)
 {
 	px_binding *b = NULL, **na;
 	tv_ep core;
@@ -244,7 +245,7 @@ px_binding *px_binding_get(proxy *p, const tv_ep *nat, tv_tcp *tcp, const char *
 		return NULL;
 	b->p = p;
 	snprintf(b->user, sizeof(b->user), "%s", user ? user : "");
-	b->core_port = pool_get(&p->sig_pool, host_rng(p->h), host_now(p->h));
+	b->core_port = pool_get(&p->sig_pool, host_rng(p->h), now);
 	if (!b->core_port) {
 		free(b);
 		return NULL;
@@ -257,14 +258,14 @@ px_binding *px_binding_get(proxy *p, const tv_ep *nat, tv_tcp *tcp, const char *
 		free(b);
 		return NULL;
 	}
-	tv_timer_init(&b->ka, ka_fire, b);
+	px_timers_binding_init(b);
 	p->all[p->nall++] = b;
 	binding_transport(p, b, nat, tcp);
 	b->trusted = p->cfg.trust == PX_TRUST_ANY;
 	b->tokens = 2000 * p->cfg.rate;
-	b->tokens_at = host_now(p->h);
+	b->tokens_at = now;
 	if (!b->trusted)
-		untrusted_count(p, b, +1);      /* px_ka_schedule() arms its reclaim */
+		untrusted_count(p, b, +1);      /* px_timers_terminal_msg() arms its reclaim */
 	else if (b->user[0])
 		tv_map_put(&p->by_user, px_hash_str(b->user), b);
 	p->st.bindings++;
@@ -274,15 +275,15 @@ px_binding *px_binding_get(proxy *p, const tv_ep *nat, tv_tcp *tcp, const char *
 
 static void conn_drop(px_conn *k);
 
-void px_binding_remove(proxy *p, px_binding *b)
+void px_binding_remove(proxy *p, px_binding *b, tv_time now)
 {
 	if (b->pend.on && b->pend.tcp)
 		p->pend_tcp--;
 	while (b->legs)
-		px_leg_end(b->legs, "binding-removed");
+		px_leg_end(b->legs, "binding-removed", now);
 	if (b->core_conn)
 		conn_drop(b->core_conn);
-	host_timer_cancel(p->h, &b->ka);
+	px_timers_binding_stop(b);
 	if (tv_map_get(&p->by_nat, px_ep_key(&b->nat)) == b)
 		tv_map_del(&p->by_nat, px_ep_key(&b->nat));
 	if (b->tcp && tv_map_get(&p->by_tcp, (uintptr_t)b->tcp) == b)
@@ -295,7 +296,7 @@ void px_binding_remove(proxy *p, px_binding *b)
 	 * granted runs out (the proxy has no credentials to un-register it):
 	 * nobody else gets the port before then, nor within the quarantine. */
 	{
-		tv_time until = host_now(p->h) + p->cfg.port_quarantine;
+		tv_time until = now + p->cfg.port_quarantine;
 		if (!p->cfg.port_quarantine)
 			until = 0;      /* no quarantine at all (tests, benches) */
 		else if (b->reg_until > until)
@@ -317,17 +318,20 @@ void px_binding_remove(proxy *p, px_binding *b)
 
 /* ---- legs and streams ------------------------------------------------- */
 
-static void leg_timer(tv_timer *t, tv_time now);
-
-px_leg *px_leg_find(px_binding *b, const char *call_id, bool create)
+px_leg *px_leg_find(px_binding *b, const char *call_id)
 {
-	px_leg *l;
-
-	for (l = b->legs; l; l = l->next)
+	for (px_leg *l = b->legs; l; l = l->next)
 		if (strcmp(l->call_id, call_id) == 0)
 			return l;
-	if (!create)
-		return NULL;
+	return NULL;
+}
+
+px_leg *px_leg_get(px_binding *b, const char *call_id, tv_time now)
+{
+	px_leg *l = px_leg_find(b, call_id);
+
+	if (l)
+		return l;
 	if (b->p->cfg.max_legs && b->nlegs >= b->p->cfg.max_legs) {
 		b->p->st.limit_legs++;
 		return NULL;
@@ -344,38 +348,38 @@ px_leg *px_leg_find(px_binding *b, const char *call_id, bool create)
 	l->next = b->legs;
 	b->legs = l;
 	b->nlegs++;
-	tv_timer_init(&l->t, leg_timer, l);
-	l->started = host_now(b->p->h);
+	px_timers_leg_init(l);
+	l->started = now;
 	b->p->st.legs++;
 	b->p->st.calls_started++;
 	return l;
 }
 
-static void stream_close(proxy *p, px_stream *s)
+static void stream_close(proxy *p, px_stream *s, tv_time now)
 {
 	for (int i = 0; i < 4; i++) {
 		host_udp_close(s->sock[i].u);
 		s->sock[i].u = NULL;
 	}
 	if (s->a_port) {
-		pool_put_pair(&p->media_access, s->a_port, host_now(p->h) + p->cfg.port_quarantine);
+		pool_put_pair(&p->media_access, s->a_port, now + p->cfg.port_quarantine);
 		p->st.ports_access -= 2;
 	}
 	if (s->c_port) {
-		pool_put_pair(&p->media_core, s->c_port, host_now(p->h) + p->cfg.port_quarantine);
+		pool_put_pair(&p->media_core, s->c_port, now + p->cfg.port_quarantine);
 		p->st.ports_core -= 2;
 	}
 	s->a_port = s->c_port = 0;
 	p->st.streams--;
 }
 
-void px_leg_end(px_leg *l, const char *reason)
+void px_leg_end(px_leg *l, const char *reason, tv_time now)
 {
 	px_binding *b = l->b;
 	proxy *p = b->p;
 	proxy_record r = {
 		.user = b->user, .call_id = l->call_id, .reason = reason,
-		.started = l->started, .ended = host_now(p->h), .streams = l->ns,
+		.started = l->started, .ended = now, .streams = l->ns,
 	};
 
 	for (int i = 0; i < l->ns; i++) {
@@ -397,11 +401,11 @@ void px_leg_end(px_leg *l, const char *reason)
 		}
 	}
 	for (int i = 0; i < l->ns; i++) {
-		stream_close(p, l->s[i]);
+		stream_close(p, l->s[i], now);
 		free(l->s[i]);
 	}
-	host_timer_cancel(p->h, &l->t);
 	px_tc_stop(l);
+	px_timers_leg_stop(l);
 	p->st.legs--;
 	p->st.calls_ended++;
 	free(l->core_route);
@@ -409,7 +413,7 @@ void px_leg_end(px_leg *l, const char *reason)
 	free(l);
 }
 
-int px_stream_open(px_leg *l, int idx)
+int px_stream_open(px_leg *l, int idx, tv_time now)
 {
 	proxy *p = l->b->p;
 	px_stream *s;
@@ -424,8 +428,8 @@ int px_stream_open(px_leg *l, int idx)
 		return TV_ENOMEM;
 	s->leg = l;
 	s->idx = idx;
-	s->a_port = pool_get_pair(&p->media_access, host_rng(p->h), host_now(p->h));
-	s->c_port = s->a_port ? pool_get_pair(&p->media_core, host_rng(p->h), host_now(p->h)) : 0;
+	s->a_port = pool_get_pair(&p->media_access, host_rng(p->h), now);
+	s->c_port = s->a_port ? pool_get_pair(&p->media_core, host_rng(p->h), now) : 0;
 	if (!s->a_port || !s->c_port) {
 		if (s->a_port)
 			pool_put_pair(&p->media_access, s->a_port, 0);
@@ -451,132 +455,24 @@ int px_stream_open(px_leg *l, int idx)
 			return TV_EFULL;
 		}
 	}
-	s->last_media = host_now(p->h);
 	l->s[l->ns++] = s;
 	p->st.streams++;
 	p->st.ports_access += 2;
 	p->st.ports_core += 2;
-	if (p->cfg.media_timeout && !tv_timer_armed(&l->t))
-		host_timer_arm(p->h, &l->t, host_now(p->h) + p->cfg.media_timeout);
+	px_timers_media_open(l, s, now);
 	return 0;
-}
-
-/* The leg's one timer serves three deadlines: the ending guard, the media
- * silence timeout and the session timer (RFC 4028). */
-static void leg_timer(tv_timer *t, tv_time now)
-{
-	px_leg *l = t->arg;
-	proxy *p = l->b->p;
-	tv_time last = 0, next = TV_NEVER;
-	bool held = false;
-
-	if (l->ending) {
-		px_leg_end(l, "bye-lost");   /* the final response to BYE never came */
-		return;
-	}
-	if (l->session_until && now >= l->session_until) {
-		p->st.session_expired++;        /* nobody refreshed the session */
-		px_leg_end(l, "session-expired");
-		return;
-	}
-	for (int i = 0; i < l->ns; i++) {
-		if (l->s[i]->last_media > last)
-			last = l->s[i]->last_media;
-		held |= l->s[i]->held;
-	}
-	if (!held && p->cfg.media_timeout && now - last >= p->cfg.media_timeout) {
-		p->st.media_expired++;
-		px_leg_end(l, "media-timeout");
-		return;
-	}
-	if (p->cfg.media_timeout)
-		next = (held ? now : last) + p->cfg.media_timeout;
-	if (l->session_until && l->session_until < next)
-		next = l->session_until;
-	if (next != TV_NEVER)
-		host_timer_arm(p->h, &l->t, next);
-}
-
-void px_leg_session(px_leg *l, tv_time expires)
-{
-	proxy *p = l->b->p;
-	tv_time now = host_now(p->h);
-
-	l->session_until = now + expires;
-	if (!l->ending && (!tv_timer_armed(&l->t) || l->t.when > l->session_until))
-		host_timer_arm(p->h, &l->t, l->session_until);
 }
 
 /* ---- keepalive -------------------------------------------------------- */
 
-/* The binding's one timer: the next keepalive, or with keepalive off the
- * end of its registration (so a lapsed one is still removed). */
-void px_ka_schedule(px_binding *b)
+void px_ka_send(proxy *p, px_binding *b)
 {
-	proxy *p = b->p;
-	tv_time iv = b->ka_interval ? b->ka_interval : p->cfg.keepalive_interval;
-
-	if (!b->trusted) {
-		/* An untrusted source is never pinged (a forged request must not
-		 * make us send to a victim); its state goes after a while. */
-		b->hold_until = host_now(p->h) + p->cfg.untrusted_hold;
-		host_timer_arm(p->h, &b->ka, b->hold_until);
-		return;
-	}
-	if (tv_timer_armed(&b->ka))
-		return;
-	if (p->cfg.keepalive != PX_KA_OFF && iv > 0)
-		host_timer_arm(p->h, &b->ka, host_now(p->h) + iv);
-	else if (b->reg_until)
-		host_timer_arm(p->h, &b->ka, b->reg_until);
-}
-
-void px_ka_answered(proxy *p, px_binding *b)
-{
-	b->ka_pending = false;
-	b->ka_misses = 0;
-	b->ka_answered++;
-	p->st.ka_answered++;
-}
-
-static void ka_fire(tv_timer *t, tv_time now)
-{
-	px_binding *b = t->arg;
-	proxy *p = b->p;
 	char msg[768];
 	int n;
 
-	px_topo_expire(b, now);         /* hidden Via stacks whose time is up */
-	if (!b->trusted) {
-		if (b->legs) {  /* a call holds it: look again later */
-			host_timer_arm(p->h, &b->ka, now + p->cfg.untrusted_hold);
-			return;
-		}
-		p->st.untrusted_expired++;
-		px_binding_remove(p, b);
-		return;
-	}
-	if (b->reg_until && now >= b->reg_until && !b->legs) {
-		/* Its registration lapsed and it is in no call: forget it. */
-		p->st.unregistered++;
-		px_binding_remove(p, b);
-		return;
-	}
-	if (p->cfg.keepalive == PX_KA_OFF || (b->ka_interval ? b->ka_interval : p->cfg.keepalive_interval) <= 0) {
-		/* Only the registration is watched: look again when it ends
-		 * (or, while a call holds the binding, in a minute). */
-		if (b->reg_until)
-			host_timer_arm(p->h, &b->ka, b->reg_until > now ? b->reg_until : now + TV_SEC(60));
-		return;
-	}
 	if (p->cfg.keepalive == PX_KA_CRLF) {
 		px_send_access(p, b, "\r\n\r\n", 4);
 	} else {
-		if (b->ka_pending && ++b->ka_misses >= p->cfg.keepalive_misses) {
-			p->st.dead++;
-			px_binding_remove(p, b);
-			return;
-		}
 		b->ka_seq++;
 		/* sip:user@contact, or where it signals from when it wrote no
 		 * Contact; no "user@" without a user (never "sip:@host") */
@@ -596,11 +492,9 @@ static void ka_fire(tv_timer *t, tv_time now)
 			     p->access_ip_s, b->core_port, to, b->core_port, b->ka_seq, p->access_ip_s, b->ka_seq);
 		if (n > 0 && (size_t)n < sizeof(msg))
 			px_send_access(p, b, msg, (size_t)n);
-		b->ka_pending = true;
 	}
 	b->ka_sent++;
 	p->st.ka_sent++;
-	px_ka_schedule(b);
 }
 
 int proxy_set_keepalive(proxy *p, const char *user, tv_time interval)
@@ -609,9 +503,7 @@ int proxy_set_keepalive(proxy *p, const char *user, tv_time interval)
 
 	if (!b || strcmp(b->user, user))
 		return TV_ENOENT;
-	b->ka_interval = interval;
-	host_timer_cancel(p->h, &b->ka);
-	px_ka_schedule(b);
+	px_timers_keepalive_interval(b, interval, host_now(p->h));     /* an entry point: no now of its own */
 	return 0;
 }
 
@@ -660,7 +552,6 @@ static void access_rx(void *arg, tv_udp *s, const tv_ep *from, const uint8_t *da
 	proxy *p = arg;
 
 	(void)s;
-	(void)now;
 	if (is_ping(data, len))
 		return;
 	if (stun_msg_is_stun(data, len)) {
@@ -668,7 +559,7 @@ static void access_rx(void *arg, tv_udp *s, const tv_ep *from, const uint8_t *da
 		return;
 	}
 	p->st.sip_in_access++;
-	px_sip_from_access(p, NULL, from, (const char *)data, len);
+	px_sip_from_access(p, NULL, from, (const char *)data, len, now);
 }
 
 /* TCP: one px_conn per connection (accepted from a terminal, or opened to
@@ -732,7 +623,7 @@ static void conn_drop(px_conn *k)
 		conn_free(k);
 }
 
-static void tcp_frames(px_conn *k)
+static void tcp_frames(px_conn *k, tv_time now)
 {
 	proxy *p = k->p;
 
@@ -783,11 +674,11 @@ static void tcp_frames(px_conn *k)
 		k->busy = true;
 		if (k->core_b) {
 			p->st.sip_in_core++;
-			px_sip_from_core(p, k->core_b, true, k->rxbuf, f.msg_len);
+			px_sip_from_core(p, k->core_b, true, k->rxbuf, f.msg_len, now);
 		} else {
 			tv_ep from = host_tcp_remote(k->c);
 			p->st.sip_in_access++;
-			px_sip_from_access(p, k->c, &from, k->rxbuf, f.msg_len);
+			px_sip_from_access(p, k->c, &from, k->rxbuf, f.msg_len, now);
 		}
 		k->busy = false;
 		if (k->dead) {
@@ -803,7 +694,6 @@ static void tcp_ev(void *arg, tv_tcp *c, enum tv_tcp_event ev, const uint8_t *da
 {
 	px_conn *k = arg;
 
-	(void)now;
 	switch (ev) {
 	case TV_TCP_DATA: {
 		char *nb;
@@ -815,7 +705,7 @@ static void tcp_ev(void *arg, tv_tcp *c, enum tv_tcp_event ev, const uint8_t *da
 		k->rxbuf = nb;
 		memcpy(k->rxbuf + k->rxlen, data, len);
 		k->rxlen += len;
-		tcp_frames(k);
+		tcp_frames(k, now);
 		break;
 	}
 	case TV_TCP_PEER_CLOSED:
@@ -934,12 +824,15 @@ proxy *proxy_new(tv_host *h, const proxy_cfg *cfg, int *err)
 
 void proxy_free(proxy *p)
 {
+	tv_time now;
+
 	if (!p)
 		return;
+	now = host_now(p->h);   /* an entry point: the records of the legs it ends */
 	while (p->conns)
 		conn_drop(p->conns);
 	while (p->nall)
-		px_binding_remove(p, p->all[p->nall - 1]);
+		px_binding_remove(p, p->all[p->nall - 1], now);
 	free(p->all);
 	host_udp_close(p->sip);
 	host_tcp_unlisten(p->tcpl);

@@ -74,10 +74,11 @@ struct px_leg {
 	char peer_target[PX_HP];        /* core-side Contact host:port of the other party */
 	bool ending;                    /* BYE/CANCEL seen: free on its final response */
 	bool confirmed;                 /* a 2xx to INVITE passed: failures of re-INVITEs keep it */
-	tv_timer t;                     /* ending guard, media timeout, session timer */
+	tv_timer t;                     /* px_timers.c: ending guard, media timeout, session timer */
 	tv_time session_until;          /* RFC 4028: 0 when the dialog has no session timer */
 	tv_time started;
-	/* Timer C (timer_c.c): the first INVITE, forwarded toward tc_to */
+	/* Timer C (state: timer_c.c; timer: px_timers.c): the first INVITE,
+	 * forwarded toward tc_to */
 	tv_timer tc;
 	bool tc_on, tc_prov, tc_cancelled;
 	uint8_t tc_to;
@@ -151,7 +152,7 @@ struct px_binding {
 	uint64_t instance;              /* its +sip.instance (RFC 5626), hashed; 0 if none */
 	px_leg *legs;
 	px_via_saved *vias;             /* [PX_VIA_SLOTS], allocated at the first hidden stack */
-	/* keepalive */
+	/* keepalive; the timer is px_timers.c's (hold, keepalive, registration) */
 	tv_timer ka;
 	tv_time ka_interval;            /* 0: proxy default */
 	uint32_t ka_seq;
@@ -201,44 +202,87 @@ static inline uint64_t px_ep_key(const tv_ep *ep) { return (uint64_t)ep->ip.v4 <
 uint64_t px_hash_str(const char *s);
 uint64_t px_hash_mem(const char *s, size_t len);
 
+/* Time is an argument: a function that needs the time takes the `now` of
+ * the entry point (a host callback) that led to it; nothing below an
+ * entry point reads the clock (tests/proxy_time.sh). */
+
 /* proxy.c */
-px_binding *px_binding_get(proxy *p, const tv_ep *nat, tv_tcp *tcp, const char *user, bool create);
+px_binding *px_binding_get(proxy *p, const tv_ep *nat, tv_tcp *tcp, const char *user, bool create, tv_time now);
 /* May b send one more request now? (its rate; counts the drop if not) */
-bool px_rate_take(proxy *p, px_binding *b);
+bool px_rate_take(proxy *p, px_binding *b, tv_time now);
 /* The core accepted a REGISTER from b's source: b is the terminal's now. */
 void px_binding_trust(proxy *p, px_binding *b);
 /* b's signaling now comes from nat / tcp. */
 void px_binding_move(proxy *p, px_binding *b, const tv_ep *nat, tv_tcp *tcp);
-void px_binding_remove(proxy *p, px_binding *b);
-px_leg *px_leg_find(px_binding *b, const char *call_id, bool create);
+void px_binding_remove(proxy *p, px_binding *b, tv_time now);
+px_leg *px_leg_find(px_binding *b, const char *call_id);
+/* The leg of call_id, opened if there is none (NULL: over max-legs, or no memory). */
+px_leg *px_leg_get(px_binding *b, const char *call_id, tv_time now);
 /* End a leg: emit its accounting record, close its streams, free it. */
-void px_leg_end(px_leg *l, const char *reason);
-/* A 2xx with Session-Expires: the session must be refreshed within expires. */
-void px_leg_session(px_leg *l, tv_time expires);
-int px_stream_open(px_leg *l, int idx);
-void px_ka_answered(proxy *p, px_binding *b);
-void px_ka_schedule(px_binding *b);
+void px_leg_end(px_leg *l, const char *reason, tv_time now);
+int px_stream_open(px_leg *l, int idx, tv_time now);
+/* Send b one keepalive: a CRLF ping, or an OPTIONS whose answer comes back
+ * as px_timers_keepalive_answered(). Counted in ka_sent. */
+void px_ka_send(proxy *p, px_binding *b);
 /* Send a SIP message to a terminal (its NAT mapping, or its TCP
  * connection). 0, or a negative error, counted as drop "send-access". */
 int px_send_access(proxy *p, px_binding *b, const char *msg, size_t len);
 /* To the softswitch from the terminal's core address; counted likewise. */
 int px_send_core(proxy *p, px_binding *b, const char *msg, size_t len);
-/* Timer C (timer_c.c). */
-void px_tc_start(px_leg *l, enum px_side to, const char *msg, size_t len);
-void px_tc_response(px_leg *l, int code);
+/* Timer C (timer_c.c): its state and the CANCEL or 408 it makes; the
+ * deadlines are px_timers.c's. */
+void px_tc_start(px_leg *l, enum px_side to, const char *msg, size_t len, tv_time now);
+void px_tc_response(px_leg *l, int code, tv_time now);
 void px_tc_stop(px_leg *l);
+/* Timer C ran out: 1 if a CANCEL went (l waits for its answer), 0 if l
+ * is done (a 408 went through the response path, or it ended; l may be
+ * gone). */
+int px_tc_expired(px_leg *l, tv_time now);
 /* To the softswitch over TCP from the terminal's core address (large
  * requests, RFC 3261 18.1.1); the connection is opened on first use. */
 int px_send_core_tcp(proxy *p, px_binding *b, const char *msg, size_t len);
 /* To whoever sent from (UDP) or on connection tcp, without a binding. */
 int px_send_raw(proxy *p, tv_tcp *tcp, const tv_ep *from, const char *msg, size_t len);
 
+/* px_timers.c: every proxy timer (the list is at the top of that file),
+ * and the only caller of host_timer_arm/cancel in the proxy. Callers
+ * report events; the module sets the deadlines. */
+void px_timers_binding_init(px_binding *b);
+/* b goes away. */
+void px_timers_binding_stop(px_binding *b);
+/* A message from the terminal was handled and passed on (or tried): an
+ * untrusted binding's hold restarts; a trusted one's keepalive starts if
+ * its timer is idle. */
+void px_timers_terminal_msg(px_binding *b, tv_time now);
+/* The core accepted a REGISTER from b's source: no more untrusted hold. */
+void px_timers_trusted(px_binding *b);
+/* A 2xx to REGISTER granted expires seconds (0: unregistered). */
+void px_timers_registered(px_binding *b, long expires, tv_time now);
+/* A keepalive interval of b's own (0: the proxy's): restarts the timer. */
+void px_timers_keepalive_interval(px_binding *b, tv_time interval, tv_time now);
+void px_timers_keepalive_answered(px_binding *b);
+void px_timers_leg_init(px_leg *l);
+/* l ends: all its timers stop. */
+void px_timers_leg_stop(px_leg *l);
+/* Stream s of l was opened / relayed a packet. */
+void px_timers_media_open(px_leg *l, px_stream *s, tv_time now);
+void px_timers_media_seen(px_stream *s, tv_time now);
+/* A BYE of l (marked ending) is being forwarded. */
+void px_timers_leg_ending(px_leg *l, tv_time now);
+/* A 2xx with Session-Expires: the session must be refreshed within expires. */
+void px_timers_session_refreshed(px_leg *l, tv_time expires, tv_time now);
+/* Timer C: l's first INVITE was forwarded; a provisional other than 100
+ * passed; a final response passed (or Timer C is over). */
+void px_timers_invite_sent(px_leg *l, tv_time now);
+void px_timers_invite_provisional(px_leg *l, tv_time now);
+void px_timers_invite_final(px_leg *l);
+
 /* sip_alg.c */
 /* A message from a terminal: over UDP from 'from', or on TCP connection tcp. */
-void px_sip_from_access(proxy *p, tv_tcp *tcp, const tv_ep *from, const char *msg, size_t len);
+void px_sip_from_access(proxy *p, tv_tcp *tcp, const tv_ep *from, const char *msg, size_t len, tv_time now);
 /* A message from the softswitch to terminal b's core address; stream: it
  * came framed over TCP. */
-void px_sip_from_core(proxy *p, px_binding *b, bool stream, const char *msg, size_t len);
+void px_sip_from_core(proxy *p, px_binding *b, bool stream, const char *msg, size_t len, tv_time now);
 
 /* sip_contact.c: every Contact value; 0, or -1 if one cannot be read
  * or rewritten (the message must then be refused). */

@@ -175,7 +175,7 @@ void px_relay_rx(void *arg, tv_udp *u, const tv_ep *from, const uint8_t *data, s
 			return;
 		}
 		if (rtp)
-			s->last_media = now;
+			px_timers_media_seen(s, now);
 		if (!s->core_known) {
 			drop(p, s, PX_DROP_RTP_NO_DEST);
 			return;
@@ -191,7 +191,7 @@ void px_relay_rx(void *arg, tv_udp *u, const tv_ep *from, const uint8_t *data, s
 			return;
 		}
 		if (rtp)
-			s->last_media = now;
+			px_timers_media_seen(s, now);
 		if (s->latch[r] != PX_LATCHED) {
 			drop(p, s, PX_DROP_RTP_NO_DEST);
 			return;

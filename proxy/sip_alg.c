@@ -502,18 +502,16 @@ static bool is_pending(const px_binding *b, const sipmsg *sm)
 /* A 2xx to REGISTER: the granted lifetime bounds the binding (0:
  * unregistered). The Contacts themselves are restored by
  * px_contacts_to_access(). */
-static void register_ok(proxy *p, px_binding *b, sipmsg *sm)
+static void register_ok(proxy *p, px_binding *b, sipmsg *sm, tv_time now)
 {
 	long expires = px_register_expires(p, b, sm->m);
 
 	if (is_pending(b, sm) && expires <= 0)
 		return;         /* a new address un-registering: the binding stays where it is */
 	b->registered = expires > 0;
-	b->reg_until = expires > 0 ? host_now(p->h) + TV_SEC(expires) : 0;
-	if (b->registered) {
+	if (b->registered)
 		px_binding_trust(p, b);
-		px_ka_schedule(b);
-	}
+	px_timers_registered(b, expires, now);
 }
 
 /* ---- forwarding ------------------------------------------------------- */
@@ -522,7 +520,7 @@ static void register_ok(proxy *p, px_binding *b, sipmsg *sm)
  * a request over 1,300 bytes goes over TCP where the core takes TCP (RFC
  * 3261 18.1.1), its Via transport saying so (sm->via_tr_edit, the edit of
  * the top Via's transport: UDP and TCP are the same length). */
-static int emit(proxy *p, px_binding *b, sipmsg *sm, enum px_side to)
+static int emit(proxy *p, px_binding *b, sipmsg *sm, enum px_side to, tv_time now)
 {
 	int n = rw_apply(&sm->rw, p->outbuf, PX_OUT_MAX), rc;
 
@@ -549,7 +547,7 @@ static int emit(proxy *p, px_binding *b, sipmsg *sm, enum px_side to)
 	/* what it hid is kept only for a message that left: nothing answers
 	 * one that did not */
 	if (rc == 0)
-		px_topo_keep(p, b, &sm->hide, host_now(p->h));
+		px_topo_keep(p, b, &sm->hide, now);
 	return rc;
 }
 
@@ -568,21 +566,21 @@ static bool reflect_ok(proxy *p, px_binding *b, const sipmsg *sm, size_t len)
 }
 
 /* Timer C follows a leg's first INVITE and the responses to it. */
-static void tc_after(proxy *p, px_binding *b, const sipmsg *sm, enum px_side to)
+static void tc_after(proxy *p, px_binding *b, const sipmsg *sm, enum px_side to, tv_time now)
 {
-	px_leg *leg = px_leg_find(b, sm->call_id, false);
+	px_leg *leg = px_leg_find(b, sm->call_id);
 
 	if (!leg)
 		return;
 	if (is_method(sm, "INVITE"))
-		px_tc_start(leg, to, p->outbuf, p->outlen);
+		px_tc_start(leg, to, p->outbuf, p->outlen, now);
 	else if (!sm->request && !strcmp(sm->cseq_method, "INVITE"))
-		px_tc_response(leg, sm->m->status_code);
+		px_tc_response(leg, sm->m->status_code, now);
 }
 
-static void end_leg_after(proxy *p, px_binding *b, const sipmsg *sm)
+static void end_leg_after(proxy *p, px_binding *b, const sipmsg *sm, tv_time now)
 {
-	px_leg *leg = px_leg_find(b, sm->call_id, false);
+	px_leg *leg = px_leg_find(b, sm->call_id);
 	int code = sm->m->status_code;
 
 	(void)p;
@@ -597,26 +595,26 @@ static void end_leg_after(proxy *p, px_binding *b, const sipmsg *sm)
 		    (osip_message_header_get_byname(sm->m, "x", 0, &h) >= 0 && h && h->hvalue)) {
 			long se = strtol(h->hvalue, NULL, 10);
 			if (se >= 1 && se <= 86400)
-				px_leg_session(leg, TV_SEC(se));
+				px_timers_session_refreshed(leg, TV_SEC(se), now);
 		}
 	}
 	/* A failed re-INVITE (491, 488...) leaves the call as it was. */
 	if (!strcmp(sm->cseq_method, "INVITE") && code >= 300 && !leg->confirmed)
-		px_leg_end(leg, "failed");
+		px_leg_end(leg, "failed", now);
 	else if (!strcmp(sm->cseq_method, "BYE"))
-		px_leg_end(leg, "bye");
+		px_leg_end(leg, "bye", now);
 }
 
-static void mark_ending(proxy *p, px_binding *b, const sipmsg *sm)
+static void mark_ending(proxy *p, px_binding *b, const sipmsg *sm, tv_time now)
 {
-	px_leg *leg = px_leg_find(b, sm->call_id, false);
+	px_leg *leg = px_leg_find(b, sm->call_id);
 
 	if (!leg || !(is_method(sm, "BYE") || is_method(sm, "CANCEL")))
 		return;
 	if (is_method(sm, "BYE")) {
 		p->st.byes++;
 		leg->ending = true;
-		host_timer_arm(p->h, &leg->t, host_now(p->h) + TV_SEC(32));
+		px_timers_leg_ending(leg, now);
 	} else {
 		p->st.cancels++;
 	}
@@ -781,7 +779,7 @@ static px_binding *pend_register(proxy *p, const tv_ep *from, tv_tcp *tcp, const
 }
 
 /* Send toward the pending new address without moving the binding. */
-static int emit_pending(proxy *p, px_binding *b, sipmsg *sm)
+static int emit_pending(proxy *p, px_binding *b, sipmsg *sm, tv_time now)
 {
 	tv_ep nat = b->nat;
 	tv_tcp *tcp = b->tcp;
@@ -791,7 +789,7 @@ static int emit_pending(proxy *p, px_binding *b, sipmsg *sm)
 	b->nat = b->pend.nat;
 	b->tcp = b->pend.tcp;
 	b->tcp_flow = b->pend.tcp != NULL;
-	rc = emit(p, b, sm, PX_ACCESS);
+	rc = emit(p, b, sm, PX_ACCESS, now);
 	b->nat = nat;
 	b->tcp = tcp;
 	b->tcp_flow = flow;
@@ -832,7 +830,7 @@ static void hide_keep(sipmsg *sm, uint64_t key)
 	sm->hide.invite = !strcmp(sm->cseq_method, "INVITE");
 }
 
-void px_sip_from_access(proxy *p, tv_tcp *tcp, const tv_ep *from, const char *msg, size_t len)
+void px_sip_from_access(proxy *p, tv_tcp *tcp, const tv_ep *from, const char *msg, size_t len, tv_time now)
 {
 	px_binding *b;
 	sipmsg sm;
@@ -843,7 +841,7 @@ void px_sip_from_access(proxy *p, tv_tcp *tcp, const tv_ep *from, const char *ms
 	refusal why;
 	int rc;
 
-	b = px_binding_get(p, from, tcp, NULL, false);
+	b = px_binding_get(p, from, tcp, NULL, false, now);
 	if (msg_in(p, msg, len, tcp != NULL, &sm, &why) < 0) {
 		refused(p, b, tcp, from, &sm, &why, PX_ACCESS);
 		goto out;
@@ -853,7 +851,7 @@ void px_sip_from_access(proxy *p, tv_tcp *tcp, const tv_ep *from, const char *ms
 	if (!sm.request) {
 		if (branch && branch->gvalue && !strncmp(branch->gvalue, KA_BRANCH, strlen(KA_BRANCH))) {
 			if (b)
-				px_ka_answered(p, b);
+				px_timers_keepalive_answered(b);
 			goto out;
 		}
 		if (!b || !branch || !branch->gvalue || strncmp(branch->gvalue, PX_BRANCH, strlen(PX_BRANCH))) {
@@ -864,7 +862,7 @@ void px_sip_from_access(proxy *p, tv_tcp *tcp, const tv_ep *from, const char *ms
 			/* its Vias become the core's again, or it goes nowhere */
 			uint64_t key = strtoull(branch->gvalue + strlen(PX_BRANCH), NULL, 16);
 			if (px_topo_core_response(p, b, &sm.rw, key, !strcmp(sm.cseq_method, "CANCEL"),
-						  sm.m->status_code, host_now(p->h)) != 1)
+						  sm.m->status_code, now) != 1)
 				goto out;
 		} else if (top_via_line(&sm.rw, &span, &via) < 0) {
 			goto out;
@@ -888,13 +886,13 @@ void px_sip_from_access(proxy *p, tv_tcp *tcp, const tv_ep *from, const char *ms
 		if (!b && is_method(&sm, "REGISTER") && user && user[0])
 			pend = (b = pend_register(p, from, tcp, user, &sm)) != NULL;
 		if (!b)
-			b = px_binding_get(p, from, tcp, user, true);
+			b = px_binding_get(p, from, tcp, user, true, now);
 		if (!b) {
 			reply(p, NULL, tcp, from, &sm, 503, "Service Unavailable", PX_ACCESS);
 			goto out;
 		}
 		/* (a new address of a terminal is not charged to the terminal) */
-		if (!pend && !px_rate_take(p, b))
+		if (!pend && !px_rate_take(p, b, now))
 			goto out;       /* no answer: an answer is what a flood wants */
 		if (!pend && is_method(&sm, "REGISTER") && reg_instance(&sm))
 			b->instance = reg_instance(&sm);
@@ -926,7 +924,7 @@ void px_sip_from_access(proxy *p, tv_tcp *tcp, const tv_ep *from, const char *ms
 		    rw_uri_hostport(sm.rw.buf, via, &span) == 1) {
 			char ruri[PX_HP];
 			rw_copy(sm.rw.buf, span, ruri, sizeof(ruri));
-			leg = px_leg_find(b, sm.call_id, false);
+			leg = px_leg_find(b, sm.call_id);
 			if (leg && leg->peer_target[0] && !strcmp(ruri, p->access_hp))
 				rw_replace(&sm.rw, span, leg->peer_target);
 			if (rw_bare_uri_param(sm.rw.buf, via, "transport", &span) == 1)
@@ -950,14 +948,14 @@ void px_sip_from_access(proxy *p, tv_tcp *tcp, const tv_ep *from, const char *ms
 			reply(p, b, tcp, from, &sm, 488, "Not Acceptable Here (multipart)", PX_ACCESS);
 		goto out;
 	}
-	leg = px_leg_find(b, sm.call_id, false);
-	if (!leg && opens_leg(&sm) && !(leg = px_leg_find(b, sm.call_id, true))) {
+	leg = px_leg_find(b, sm.call_id);
+	if (!leg && opens_leg(&sm) && !(leg = px_leg_get(b, sm.call_id, now))) {
 		/* over max-legs: nothing with an unrewritten SDP goes on */
 		if (sm.request && !is_method(&sm, "ACK"))
 			reply(p, b, tcp, from, &sm, 503, "Service Unavailable (too many calls)", PX_ACCESS);
 		goto out;
 	}
-	if (leg && (rc = px_sdp_handle(p, leg, sm.m, &sm.rw, PX_ACCESS, host_now(p->h))) < 0) {
+	if (leg && (rc = px_sdp_handle(p, leg, sm.m, &sm.rw, PX_ACCESS, now)) < 0) {
 		if (sm.request && rc == TV_EFULL)
 			reply(p, b, tcp, from, &sm, 503, "Service Unavailable (no media ports)", PX_ACCESS);
 		else if (sm.request && !is_method(&sm, "ACK"))
@@ -965,7 +963,7 @@ void px_sip_from_access(proxy *p, tv_tcp *tcp, const tv_ep *from, const char *ms
 		if (rc != TV_EFULL)
 			p->st.drop[PX_DROP_SIP_MALFORMED]++;
 		if (leg->ns == 0 || !leg->confirmed)
-			px_leg_end(leg, rc == TV_EFULL ? "no-ports" : "bad-sdp");
+			px_leg_end(leg, rc == TV_EFULL ? "no-ports" : "bad-sdp", now);
 		goto out;
 	}
 	if (p->cfg.topology_hiding) {
@@ -974,19 +972,19 @@ void px_sip_from_access(proxy *p, tv_tcp *tcp, const tv_ep *from, const char *ms
 		if (leg && sm.request && has_to_tag(&sm) && !is_method(&sm, "CANCEL"))
 			px_topo_route_put(leg, &sm.rw);
 	}
-	mark_ending(p, b, &sm);
-	if (emit(p, b, &sm, PX_CORE) == 0) {
-		tc_after(p, b, &sm, PX_CORE);
-		end_leg_after(p, b, &sm);
+	mark_ending(p, b, &sm, now);
+	if (emit(p, b, &sm, PX_CORE, now) == 0) {
+		tc_after(p, b, &sm, PX_CORE, now);
+		end_leg_after(p, b, &sm, now);
 	} else if (leg && !leg->confirmed) {
-		px_leg_end(leg, "not-sent");    /* nobody will ever answer it: free its ports */
+		px_leg_end(leg, "not-sent", now);    /* nobody will ever answer it: free its ports */
 	}
-	px_ka_schedule(b);
+	px_timers_terminal_msg(b, now);
 out:
 	msg_free(&sm);
 }
 
-void px_sip_from_core(proxy *p, px_binding *b, bool stream, const char *msg, size_t len)
+void px_sip_from_core(proxy *p, px_binding *b, bool stream, const char *msg, size_t len, tv_time now)
 {
 	sipmsg sm;
 	rw_span val;
@@ -1001,7 +999,7 @@ void px_sip_from_core(proxy *p, px_binding *b, bool stream, const char *msg, siz
 		goto out;
 	}
 	callid_swap(p, b, &sm, PX_CORE);
-	leg = px_leg_find(b, sm.call_id, false);
+	leg = px_leg_find(b, sm.call_id);
 	reg_ok = !sm.request && !strcmp(sm.cseq_method, "REGISTER") && sm.m->status_code >= 200 &&
 		 sm.m->status_code < 300;
 	if (sm.request) {
@@ -1034,7 +1032,7 @@ void px_sip_from_core(proxy *p, px_binding *b, bool stream, const char *msg, siz
 		} else {
 			hide_keep(&sm, key);
 		}
-		mark_ending(p, b, &sm);
+		mark_ending(p, b, &sm, now);
 	} else {
 		/* A response is ours only if its top Via is the one we wrote
 		 * (RFC 3261 18.1.2: else discard it). */
@@ -1050,12 +1048,12 @@ void px_sip_from_core(proxy *p, px_binding *b, bool stream, const char *msg, siz
 		if (p->cfg.topology_hiding) {
 			px_topo_mark(sm.rw.buf, val, &mark);
 			if (px_topo_access_response(p, b, &sm.rw, mark, txn_key(&sm), !strcmp(sm.cseq_method, "CANCEL"),
-						    sm.m->status_code, host_now(p->h)) != 1)
+						    sm.m->status_code, now) != 1)
 				goto out;
 		}
 		via_to_access(p, b, &sm);
 		if (reg_ok)
-			register_ok(p, b, &sm);
+			register_ok(p, b, &sm, now);
 	}
 	/* Every Contact: the other party's -> our access address (the first
 	 * remembered for in-dialog requests); in a 2xx to REGISTER the
@@ -1073,23 +1071,23 @@ void px_sip_from_core(proxy *p, px_binding *b, bool stream, const char *msg, siz
 	}
 	if (peer[0] && (leg || opens_leg(&sm) || !strcmp(sm.cseq_method, "INVITE"))) {
 		if (!leg)
-			leg = px_leg_find(b, sm.call_id, true);
+			leg = px_leg_get(b, sm.call_id, now);
 		if (leg)
 			snprintf(leg->peer_target, sizeof(leg->peer_target), "%s", peer);
 	}
-	if (!leg && opens_leg(&sm) && !(leg = px_leg_find(b, sm.call_id, true))) {
+	if (!leg && opens_leg(&sm) && !(leg = px_leg_get(b, sm.call_id, now))) {
 		if (sm.request && !is_method(&sm, "ACK"))
 			reply(p, b, NULL, NULL, &sm, 503, "Service Unavailable (too many calls)", PX_CORE);
 		goto out;
 	}
-	if (leg && (rc = px_sdp_handle(p, leg, sm.m, &sm.rw, PX_CORE, host_now(p->h))) < 0) {
+	if (leg && (rc = px_sdp_handle(p, leg, sm.m, &sm.rw, PX_CORE, now)) < 0) {
 		if (sm.request && !is_method(&sm, "ACK"))
 			reply(p, b, NULL, NULL, &sm, rc == TV_EFULL ? 503 : 400,
 			      rc == TV_EFULL ? "Service Unavailable (no media ports)" : "Bad Request (SDP)", PX_CORE);
 		if (rc != TV_EFULL)
 			p->st.drop[PX_DROP_SIP_MALFORMED]++;
 		if (!leg->confirmed)
-			px_leg_end(leg, rc == TV_EFULL ? "no-ports" : "bad-sdp");
+			px_leg_end(leg, rc == TV_EFULL ? "no-ports" : "bad-sdp", now);
 		goto out;
 	}
 	if (p->cfg.topology_hiding) {
@@ -1112,21 +1110,21 @@ void px_sip_from_core(proxy *p, px_binding *b, bool stream, const char *msg, siz
 			if (b->pend.instance)
 				b->instance = b->pend.instance;
 			p->st.moved++;
-			emit(p, b, &sm, PX_ACCESS);
+			emit(p, b, &sm, PX_ACCESS, now);
 		} else {
-			emit_pending(p, b, &sm);
+			emit_pending(p, b, &sm, now);
 		}
 		goto out;
 	}
-	if (silent || emit(p, b, &sm, PX_ACCESS) == 0) {
-		tc_after(p, b, &sm, PX_ACCESS);
-		end_leg_after(p, b, &sm);
+	if (silent || emit(p, b, &sm, PX_ACCESS, now) == 0) {
+		tc_after(p, b, &sm, PX_ACCESS, now);
+		end_leg_after(p, b, &sm, now);
 	} else if (leg && !leg->confirmed) {
-		px_leg_end(leg, "not-sent");
+		px_leg_end(leg, "not-sent", now);
 	}
 	if (reg_ok && !b->registered && !b->legs) {
 		p->st.unregistered++;
-		px_binding_remove(p, b);
+		px_binding_remove(p, b, now);
 	}
 out:
 	msg_free(&sm);

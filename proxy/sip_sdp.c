@@ -269,7 +269,7 @@ int px_sdp_handle(proxy *p, px_leg *leg, const osip_message_t *m, sip_rw *rw, en
 			rc = TV_EINVAL;
 			break;
 		}
-		if (px_stream_open(leg, i) < 0) {
+		if (px_stream_open(leg, i, now) < 0) {
 			rc = TV_EFULL;
 			break;
 		}

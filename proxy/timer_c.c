@@ -2,9 +2,11 @@
  * proxy forwarded that gets no final response is not allowed to hold its
  * call leg and relay ports for ever.
  *
- * The timer (one per leg, l->tc, owned here) starts when the proxy
- * forwards a leg's first INVITE, either way; every provisional response
- * other than 100 restarts it; a final response stops it. When it fires:
+ * The timer (one per leg, l->tc, armed by px_timers.c, which holds the
+ * deadlines) starts when the proxy forwards a leg's first INVITE, either
+ * way; every provisional response other than 100 restarts it; a final
+ * response stops it. This file keeps its state and, when it fires
+ * (px_tc_expired):
  *   - a provisional came: CANCEL the INVITE toward where it went, and give
  *     the far side 32 s (64*T1) to answer it with the final response;
  *   - none came (or the CANCEL got nothing): answer 408 Request Timeout
@@ -22,15 +24,12 @@
 
 #define PX_TC_COPY 8192
 
-static void tc_fire(tv_timer *t, tv_time now);
-
-void px_tc_start(px_leg *l, enum px_side to, const char *msg, size_t len)
+void px_tc_start(px_leg *l, enum px_side to, const char *msg, size_t len, tv_time now)
 {
 	proxy *p = l->b->p;
 
 	if (!p->cfg.timer_c || l->tc_on || l->confirmed)
 		return;
-	tv_timer_init(&l->tc, tc_fire, l);
 	l->tc_on = true;
 	l->tc_to = (uint8_t)to;
 	l->tc_prov = l->tc_cancelled = false;
@@ -41,13 +40,11 @@ void px_tc_start(px_leg *l, enum px_side to, const char *msg, size_t len)
 		l->inv[len] = '\0';
 		l->inv_len = len;
 	}
-	host_timer_arm(p->h, &l->tc, host_now(p->h) + p->cfg.timer_c);
+	px_timers_invite_sent(l, now);
 }
 
-void px_tc_response(px_leg *l, int code)
+void px_tc_response(px_leg *l, int code, tv_time now)
 {
-	proxy *p = l->b->p;
-
 	if (!l->tc_on || code == 100)
 		return;
 	if (code >= 200) {
@@ -55,15 +52,14 @@ void px_tc_response(px_leg *l, int code)
 		return;
 	}
 	l->tc_prov = true;
-	if (!l->tc_cancelled)
-		host_timer_arm(p->h, &l->tc, host_now(p->h) + p->cfg.timer_c);
+	px_timers_invite_provisional(l, now);
 }
 
 void px_tc_stop(px_leg *l)
 {
 	if (!l->tc_on)
 		return;
-	host_timer_cancel(l->b->p->h, &l->tc);
+	px_timers_invite_final(l);
 	l->tc_on = false;
 	free(l->inv);
 	l->inv = NULL;
@@ -129,9 +125,8 @@ out:
 	return rc;
 }
 
-static void tc_fire(tv_timer *t, tv_time now)
+int px_tc_expired(px_leg *l, tv_time now)
 {
-	px_leg *l = t->arg;
 	px_binding *b = l->b;
 	proxy *p = b->p;
 	char msg[PX_TC_COPY + 512];
@@ -144,8 +139,7 @@ static void tc_fire(tv_timer *t, tv_time now)
 			px_send_core(p, b, msg, (size_t)n);
 		else
 			px_send_access(p, b, msg, (size_t)n);
-		host_timer_arm(p->h, &l->tc, now + TV_SEC(32));
-		return;
+		return 1;       /* px_timers.c gives the far side 32 s to answer it */
 	}
 	p->st.timer_c_408++;
 	n = tc_build(l, false, msg, sizeof(msg));
@@ -154,10 +148,11 @@ static void tc_fire(tv_timer *t, tv_time now)
 		/* as if the far side said it: the usual path rewrites it for
 		 * the caller and ends the leg */
 		if (l->tc_to == PX_CORE)
-			px_sip_from_core(p, b, false, msg, (size_t)n);
+			px_sip_from_core(p, b, false, msg, (size_t)n, now);
 		else
-			px_sip_from_access(p, b->tcp, &b->nat, msg, (size_t)n);
-		return;         /* l may be gone */
+			px_sip_from_access(p, b->tcp, &b->nat, msg, (size_t)n, now);
+		return 0;       /* l may be gone */
 	}
-	px_leg_end(l, "timer-c");
+	px_leg_end(l, "timer-c", now);
+	return 0;
 }
