@@ -204,7 +204,7 @@ static void stop(tpd *d)
 		uint64_t before = st->records;
 		uint32_t legs = st->legs;
 
-		proxy_shutdown(d->px);
+		proxy_shutdown(d->px, live_loop_now(d->lp));
 		tpd_log(TPD_INFO, "stopped: %u legs ended, %llu accounting records written at stop",
 			legs, (unsigned long long)(st->records - before));
 	}

@@ -201,7 +201,7 @@ void proxy_foreach_stream(const proxy *p, void (*fn)(void *arg, const proxy_stre
 void proxy_reload(proxy *p, const proxy_cfg *cfg);
 /* Stop taking signalling and end every call leg (reason "shutdown"), each
  * with its accounting record. proxy_free() follows. */
-void proxy_shutdown(proxy *p);
+void proxy_shutdown(proxy *p, tv_time now);
 /* Per-terminal keepalive interval (0: the realm's). */
 int proxy_set_keepalive(proxy *p, const char *user, tv_time interval);
 const char *proxy_drop_name(enum px_drop d);

@@ -28,9 +28,9 @@ void proxy_reload(proxy *p, const proxy_cfg *n)
 
 /* Nothing is read after this: the caller frees the proxy without running
  * its loop again, so the sockets can stay until proxy_free(). */
-void proxy_shutdown(proxy *p)
+void proxy_shutdown(proxy *p, tv_time now)
 {
 	for (size_t i = 0; i < p->nall; i++)
 		while (p->all[i]->legs)
-			px_leg_end(p->all[i]->legs, "shutdown");
+			px_leg_end(p->all[i]->legs, "shutdown", now);
 }
