@@ -33,6 +33,7 @@ typedef struct ctl_client {
 struct tpd_ctl {
 	live_loop *lp;
 	proxy *px;
+	uint64_t drops_seen[PX_DROP__COUNT];
 	int fd;
 	char path[108];
 	ctl_client *cl[CTL_CLIENTS];
@@ -302,7 +303,7 @@ void tpd_ctl_record(tpd_ctl *c, const proxy_record *r)
 		if (!k || !k->events)
 			continue;
 		j = &k->out;
-		jb_raw(j, "{\"event\":\"leg-ended\",");
+		jb_raw(j, "{\"event\":\"record\",");
 		jb_key(j, "user");
 		jb_str(j, r->user ? r->user : "");
 		jb_raw(j, ",");
@@ -318,4 +319,76 @@ void tpd_ctl_record(tpd_ctl *c, const proxy_record *r)
 		       (unsigned long long)r->bytes_to_access);
 		client_flush(k);
 	}
+}
+
+static bool any_subscriber(const tpd_ctl *c)
+{
+	for (int i = 0; i < CTL_CLIENTS; i++)
+		if (c->cl[i] && c->cl[i]->events)
+			return true;
+	return false;
+}
+
+void tpd_ctl_event(tpd_ctl *c, const proxy_event *e)
+{
+	char a[TV_EP_STRLEN];
+
+	if (!any_subscriber(c))
+		return;
+	for (int i = 0; i < CTL_CLIENTS; i++) {
+		ctl_client *k = c->cl[i];
+		jbuf *j;
+
+		if (!k || !k->events)
+			continue;
+		j = &k->out;
+		jb_fmt(j, "{\"event\":\"%s\",\"at_s\":%.6f", proxy_event_name(e->type), (double)e->at / 1e6);
+		if (e->user) {
+			jb_raw(j, ",");
+			jb_key(j, "user");
+			jb_str(j, e->user);
+		}
+		if (e->call_id) {
+			jb_raw(j, ",");
+			jb_key(j, "call_id");
+			jb_str(j, e->call_id);
+		}
+		if (e->reason) {
+			jb_raw(j, ",");
+			jb_key(j, "reason");
+			jb_str(j, e->reason);
+		}
+		if (e->type == PX_EV_LATCH || e->type == PX_EV_RELATCH)
+			jb_fmt(j, ",\"stream\":%d,\"rtcp\":%s", e->stream, e->rtcp ? "true" : "false");
+		if (e->addr.port)
+			jb_fmt(j, ",\"addr\":\"%s\"", tv_ep_fmt(&e->addr, a));
+		jb_raw(j, "}\n");
+		client_flush(k);
+	}
+}
+
+/* Drops are counted per packet; subscribers get them summed once a second. */
+void tpd_ctl_tick(tpd_ctl *c)
+{
+	const proxy_stats *s = proxy_get_stats(c->px);
+	jbuf line = { 0 };
+	int n = 0;
+
+	for (int d = 0; d < PX_DROP__COUNT; d++) {
+		if (s->drop[d] == c->drops_seen[d])
+			continue;
+		jb_fmt(&line, "%s\"%s\":%llu", n++ ? "," : "{\"event\":\"drops\",\"since_last\":{",
+		       proxy_drop_name((enum px_drop)d), (unsigned long long)(s->drop[d] - c->drops_seen[d]));
+		c->drops_seen[d] = s->drop[d];
+	}
+	if (n && !line.oom) {
+		jb_raw(&line, "}}\n");
+		for (int i = 0; i < CTL_CLIENTS; i++)
+			if (c->cl[i] && c->cl[i]->events) {
+				ctl_client *k = c->cl[i];
+				jb_raw(&k->out, line.s);
+				client_flush(k);
+			}
+	}
+	jb_free(&line);
 }

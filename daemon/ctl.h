@@ -13,7 +13,10 @@ typedef struct tpd_ctl tpd_ctl;
  * -errno on failure. */
 tpd_ctl *tpd_ctl_new(live_loop *lp, const char *path, proxy *px, int *err);
 void tpd_ctl_free(tpd_ctl *c);
-/* A leg ended: tell the `events` subscribers. */
+/* Tell the `events` subscribers: a leg's accounting record, a proxy
+ * event, and (once a second, from tpd_ctl_tick) the drops since the last. */
 void tpd_ctl_record(tpd_ctl *c, const proxy_record *r);
+void tpd_ctl_event(tpd_ctl *c, const proxy_event *e);
+void tpd_ctl_tick(tpd_ctl *c);
 
 #endif

@@ -55,7 +55,30 @@ typedef struct tpd {
 	tpd_metrics *metrics;
 	int sigfd;
 	bool stopping;
+	tv_timer tick;          /* once a second: drops to the event stream */
 } tpd;
+
+static void on_event(void *arg, const proxy_event *e)
+{
+	tpd *d = arg;
+
+	if (d->ctl)
+		tpd_ctl_event(d->ctl, e);
+	if (e->type == PX_EV_BINDING_TRUSTED || e->type == PX_EV_BINDING_REMOVED) {
+		char a[TV_EP_STRLEN];
+		tpd_log(TPD_DEBUG, "%s %s at %s", proxy_event_name(e->type), e->user ? e->user : "?",
+			tv_ep_fmt(&e->addr, a));
+	}
+}
+
+static void on_tick(tv_timer *t, tv_time now)
+{
+	tpd *d = t->arg;
+
+	if (d->ctl)
+		tpd_ctl_tick(d->ctl);
+	live_loop_timer_arm(d->lp, &d->tick, now + TV_SEC(1));
+}
 
 static void write_record(void *arg, const proxy_record *r)
 {
@@ -167,6 +190,8 @@ static int start(tpd *d)
 		return -1;
 	d->conf.pc.on_record = write_record;
 	d->conf.pc.record_arg = d;
+	d->conf.pc.on_event = on_event;
+	d->conf.pc.event_arg = d;
 	d->px = proxy_new(d->h, &d->conf.pc, &err);
 	if (!d->px) {
 		tpd_log(TPD_ERR, "cannot start the proxy on access %s:%u, core %s (error %d: %s)",
@@ -182,6 +207,8 @@ static int start(tpd *d)
 		tpd_log(TPD_ERR, "metrics %s: cannot listen", tv_ep_fmt(&d->conf.metrics, s));
 		return -1;
 	}
+	tv_timer_init(&d->tick, on_tick, d);
+	live_loop_timer_arm(d->lp, &d->tick, live_loop_now(d->lp) + TV_SEC(1));
 	sigemptyset(&set);
 	sigaddset(&set, SIGTERM);
 	sigaddset(&set, SIGINT);
@@ -208,6 +235,8 @@ static void stop(tpd *d)
 		tpd_log(TPD_INFO, "stopped: %u legs ended, %llu accounting records written at stop",
 			legs, (unsigned long long)(st->records - before));
 	}
+	if (d->lp)
+		live_loop_timer_cancel(d->lp, &d->tick);
 	tpd_metrics_free(d->metrics);
 	tpd_ctl_free(d->ctl);
 	proxy_free(d->px);

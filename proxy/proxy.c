@@ -51,6 +51,17 @@ static const char *const drop_names[PX_DROP__COUNT] = {
 	[PX_DROP_RTP_CONFLICT] = "rtp-conflict",
 };
 
+const char *proxy_event_name(enum proxy_event_type t)
+{
+	static const char *const names[PX_EV__COUNT] = {
+		[PX_EV_BINDING_ADDED] = "binding-added", [PX_EV_BINDING_TRUSTED] = "binding-trusted",
+		[PX_EV_BINDING_REMOVED] = "binding-removed", [PX_EV_LEG_UP] = "leg-up", [PX_EV_LEG_DOWN] = "leg-down",
+		[PX_EV_LATCH] = "latch", [PX_EV_RELATCH] = "relatch",
+	};
+
+	return t < PX_EV__COUNT ? names[t] : "?";
+}
+
 const char *proxy_drop_name(enum px_drop d) { return d < PX_DROP__COUNT ? drop_names[d] : "?"; }
 
 void proxy_cfg_default(proxy_cfg *cfg)
@@ -187,13 +198,14 @@ void px_binding_move(proxy *p, px_binding *b, const tv_ep *nat, tv_tcp *tcp)
 	binding_transport(p, b, nat, tcp);
 }
 
-void px_binding_trust(proxy *p, px_binding *b)
+void px_binding_trust(proxy *p, px_binding *b, tv_time now)
 {
 	px_binding *old;
 
 	if (b->trusted)
 		return;
 	b->trusted = true;
+	px_event(p, PX_EV_BINDING_TRUSTED, b->user, NULL, NULL, 0, false, &b->nat, now);
 	untrusted_count(p, b, -1);
 	px_timers_trusted(b);
 	if (!b->user[0])
@@ -270,6 +282,7 @@ px_binding *px_binding_get(proxy *p, const tv_ep *nat, tv_tcp *tcp, const char *
 		tv_map_put(&p->by_user, px_hash_str(b->user), b);
 	p->st.bindings++;
 	p->st.ports_core++;
+	px_event(p, PX_EV_BINDING_ADDED, b->user, NULL, NULL, 0, false, nat, now);
 	return b;
 }
 
@@ -277,6 +290,7 @@ static void conn_drop(px_conn *k);
 
 void px_binding_remove(proxy *p, px_binding *b, tv_time now)
 {
+	px_event(p, PX_EV_BINDING_REMOVED, b->user, NULL, NULL, 0, false, &b->nat, now);
 	if (b->pend.on && b->pend.tcp)
 		p->pend_tcp--;
 	while (b->legs)
@@ -352,6 +366,7 @@ px_leg *px_leg_get(px_binding *b, const char *call_id, tv_time now)
 	l->started = now;
 	b->p->st.legs++;
 	b->p->st.calls_started++;
+	px_event(b->p, PX_EV_LEG_UP, b->user, l->call_id, NULL, 0, false, &b->nat, now);
 	return l;
 }
 
@@ -389,6 +404,7 @@ void px_leg_end(px_leg *l, const char *reason, tv_time now)
 		r.bytes_to_core += s->bytes_to_core;
 		r.bytes_to_access += s->bytes_to_access;
 	}
+	px_event(p, PX_EV_LEG_DOWN, b->user, l->call_id, reason, 0, false, &b->nat, now);
 	p->st.records++;
 	if (p->cfg.on_record)
 		p->cfg.on_record(p->cfg.record_arg, &r);

@@ -54,6 +54,32 @@ typedef struct proxy_record {
 
 typedef void (*proxy_record_fn)(void *arg, const proxy_record *r);
 
+/* What happened, for an operator watching (traverse-proxy's control
+ * socket); never per relayed packet, only on changes. Strings are borrowed
+ * for the call. */
+enum proxy_event_type {
+	PX_EV_BINDING_ADDED,    /* a new source: addr is its NAT mapping */
+	PX_EV_BINDING_TRUSTED,  /* the core accepted its REGISTER */
+	PX_EV_BINDING_REMOVED,
+	PX_EV_LEG_UP,
+	PX_EV_LEG_DOWN,         /* reason as in proxy_record */
+	PX_EV_LATCH,            /* a stream latched on addr (rtcp: its RTCP) */
+	PX_EV_RELATCH,          /* ... moved to addr */
+	PX_EV__COUNT
+};
+
+typedef struct proxy_event {
+	enum proxy_event_type type;
+	const char *user, *call_id, *reason;    /* NULL where they do not apply */
+	int stream;                             /* m= index (latches) */
+	bool rtcp;
+	tv_ep addr;
+	tv_time at;
+} proxy_event;
+
+typedef void (*proxy_event_fn)(void *arg, const proxy_event *e);
+const char *proxy_event_name(enum proxy_event_type t);
+
 typedef struct proxy_cfg {
 	tv_ip access_ip, core_ip;
 	uint16_t sip_port;                      /* access side, UDP and TCP [5060] */
@@ -91,6 +117,8 @@ typedef struct proxy_cfg {
 						   headers of sip_topo.c's table, nor ICE candidates [on] */
 	proxy_record_fn on_record;              /* accounting records, or NULL */
 	void *record_arg;
+	proxy_event_fn on_event;                /* events for an operator, or NULL */
+	void *event_arg;
 } proxy_cfg;
 
 enum px_drop {

@@ -198,6 +198,19 @@ struct proxy {
 	proxy_stats st;
 };
 
+/* Tell the operator (proxy_cfg.on_event), if anyone listens. */
+static inline void px_event(proxy *p, enum proxy_event_type t, const char *user, const char *call_id,
+			    const char *reason, int stream, bool rtcp, const tv_ep *addr, tv_time now)
+{
+	if (p->cfg.on_event) {
+		proxy_event e = { .type = t, .user = user, .call_id = call_id, .reason = reason,
+				  .stream = stream, .rtcp = rtcp, .at = now };
+		if (addr)
+			e.addr = *addr;
+		p->cfg.on_event(p->cfg.event_arg, &e);
+	}
+}
+
 static inline uint64_t px_ep_key(const tv_ep *ep) { return (uint64_t)ep->ip.v4 << 16 | ep->port; }
 uint64_t px_hash_str(const char *s);
 uint64_t px_hash_mem(const char *s, size_t len);
@@ -211,7 +224,7 @@ px_binding *px_binding_get(proxy *p, const tv_ep *nat, tv_tcp *tcp, const char *
 /* May b send one more request now? (its rate; counts the drop if not) */
 bool px_rate_take(proxy *p, px_binding *b, tv_time now);
 /* The core accepted a REGISTER from b's source: b is the terminal's now. */
-void px_binding_trust(proxy *p, px_binding *b);
+void px_binding_trust(proxy *p, px_binding *b, tv_time now);
 /* b's signaling now comes from nat / tcp. */
 void px_binding_move(proxy *p, px_binding *b, const tv_ep *nat, tv_tcp *tcp);
 void px_binding_remove(proxy *p, px_binding *b, tv_time now);

@@ -161,6 +161,10 @@ void px_relay_rx(void *arg, tv_udp *u, const tv_ep *from, const uint8_t *data, s
 		return;
 	}
 	if (k->side == PX_ACCESS) {
+		int slot = p->cfg.media_trust == PX_MEDIA_IP ? r : rtp ? 0 : r;
+		tv_ep was = s->latched[slot];
+		enum px_latch_state was_state = s->latch[slot];
+
 		if (p->cfg.media_trust == PX_MEDIA_IP)
 			why = latch_ip(p, s, r, from, now);
 		else if (rtp)
@@ -174,6 +178,9 @@ void px_relay_rx(void *arg, tv_udp *u, const tv_ep *from, const uint8_t *data, s
 			drop(p, s, (enum px_drop)why);
 			return;
 		}
+		if (p->cfg.on_event && (was_state != s->latch[slot] || !tv_ep_eq(&was, &s->latched[slot])))
+			px_event(p, was_state == PX_LATCHED ? PX_EV_RELATCH : PX_EV_LATCH, s->leg->b->user,
+				 s->leg->call_id, NULL, s->idx, slot == 1, &s->latched[slot], now);
 		if (rtp)
 			px_timers_media_seen(s, now);
 		if (!s->core_known) {

@@ -510,7 +510,7 @@ static void register_ok(proxy *p, px_binding *b, sipmsg *sm, tv_time now)
 		return;         /* a new address un-registering: the binding stays where it is */
 	b->registered = expires > 0;
 	if (b->registered)
-		px_binding_trust(p, b);
+		px_binding_trust(p, b, now);
 	px_timers_registered(b, expires, now);
 }
 

@@ -63,6 +63,7 @@ struct scn_live {
 	live_sock *socks[LIVE_SOCKS];
 	int nsocks;
 	uint64_t tcp_dropped, injected, sent, send_errors;
+	uint64_t legs_at_stop;
 	uint16_t ip_id;
 };
 
@@ -405,11 +406,39 @@ void live_finish(scn_ctx *c)
 	if (lv->tcp_dropped)
 		ctx_expect(c, false, "live: %llu TCP segments reached the bridge, which bridges UDP only",
 			   (unsigned long long)lv->tcp_dropped);
+	/* every leg up at the stop must leave its record: count them */
+	if (lv->pid > 0) {
+		proxy_stats st;
+		uint64_t legs = 0, records = 0, shutdown = 0, lines = 0;
+		char path[128], line[512];
+		FILE *fp;
+
+		if (live_stats(c, &st) == 0) {
+			legs = st.legs;
+			records = st.records;
+		}
+		live_stop_proxy(c, lv);
+		snprintf(path, sizeof(path), "%s/records.csv", lv->dir);
+		fp = fopen(path, "r");
+		while (fp && fgets(line, sizeof(line), fp))
+			if (lines++ && strstr(line, ",shutdown,"))
+				shutdown++;
+		if (fp)
+			fclose(fp);
+		lines = lines ? lines - 1 : 0;  /* the header */
+		if (shutdown != legs || lines != records + legs)
+			ctx_expect(c, false, "live: %llu legs were up when traverse-proxy was stopped and %llu records "
+				   "existed; its accounting file has %llu records, %llu of them 'shutdown'",
+				   (unsigned long long)legs, (unsigned long long)records, (unsigned long long)lines,
+				   (unsigned long long)shutdown);
+		lv->legs_at_stop = legs;
+	}
 	live_stop_proxy(c, lv);
 	if (c->o->verbose)
-		fprintf(stderr, "live: %s: %llu datagrams to the proxy, %llu from it, %llu send errors; files in %s\n",
-			c->f->path, (unsigned long long)lv->sent, (unsigned long long)lv->injected,
-			(unsigned long long)lv->send_errors, lv->dir);
+		fprintf(stderr, "live: %s: %llu datagrams to the proxy, %llu from it, %llu send errors; %llu legs "
+			"ended by the stop; files in %s\n", c->f->path, (unsigned long long)lv->sent,
+			(unsigned long long)lv->injected, (unsigned long long)lv->send_errors,
+			(unsigned long long)lv->legs_at_stop, lv->dir);
 }
 
 void live_free(scn_ctx *c)
