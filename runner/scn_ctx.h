@@ -93,6 +93,7 @@ typedef struct watch {
 	uint8_t proto;          /* TV_PROTO_UDP or TV_PROTO_TCP */
 	char kind;              /* 'c' contains, 'l' lacks, 'm' matches */
 	char *text;
+	char *live_text;        /* --live: text with its addresses moved (live_map_text), owned */
 	void *re;               /* regex_t for matches */
 	uint64_t seen, hits;    /* datagrams/segments delivered; of those, matching */
 	char first[96];         /* the start of the first matching one, for messages */
@@ -248,6 +249,9 @@ int live_proxy(scn_ctx *c, sym *px, sym *la, sym *lc, const proxy_cfg *pc, const
 void live_finish(scn_ctx *c);
 void live_free(scn_ctx *c);
 void live_reach(scn_ctx *c, softswitch_cfg *sc);
+/* --live: a copy of s with every dotted-quad address moved as live_map_ip
+ * moves it, or NULL if s names none (or not live). */
+char *live_map_text(scn_ctx *c, const char *s);
 int live_stats(scn_ctx *c, proxy_stats *out);
 void live_foreach_stream(scn_ctx *c, void (*fn)(void *arg, const proxy_stream_info *s), void *arg);
 void live_foreach_binding(scn_ctx *c, void (*fn)(void *arg, const proxy_binding_info *b), void *arg);

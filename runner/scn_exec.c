@@ -708,10 +708,10 @@ static const struct cmd {
 	stmt_fn fn;
 	bool decl;              /* topology: must come before the timeline */
 } cmds[] = {
-	{ "scenario", topo_scenario, true }, { "seed", topo_seed, true }, { "link", topo_link, true },
+	{ "scenario", topo_scenario, true }, { "seed", topo_seed, true }, { "live", c_live, true }, { "link", topo_link, true },
 	{ "nat", topo_nat, true }, { "firewall", topo_firewall, true }, { "host", topo_host, true },
 	{ "stun-server", topo_stun, true },
-	{ "live", c_live, false }, { "wait", c_wait, false }, { "listen", c_listen, false }, { "send", c_send, false },
+	{ "wait", c_wait, false }, { "listen", c_listen, false }, { "send", c_send, false },
 	{ "connect", c_connect, false }, { "tcp-send", c_tcp_send, false }, { "close", c_close, false },
 	{ "abort", c_close, false }, { "probe", c_probe, false }, { "fault", c_fault, false },
 	{ "impair", topo_impair, false }, { "inject", c_inject, false }, { "expect", scn_expect, false },

@@ -142,7 +142,8 @@ static void watch_tap(void *arg, const uint8_t *pkt, size_t len, tv_time now)
 			c->tapbuf[len - off] = '\0';
 			hit = regexec(w->re, c->tapbuf, 0, NULL, 0) == 0;
 		} else {
-			hit = memmem(pkt + off, len - off, w->text, strlen(w->text)) != NULL;
+			const char *t = w->live_text ? w->live_text : w->text;
+			hit = memmem(pkt + off, len - off, t, strlen(t)) != NULL;
 		}
 		if (hit && !w->hits++) {
 			size_t k = 0;
@@ -173,6 +174,7 @@ void watches_start(scn_ctx *c)
 void watches_free(scn_ctx *c)
 {
 	for (int i = 0; i < c->nwatches; i++) {
+		free(c->watches[i].live_text);
 		if (c->watches[i].re) {
 			regfree(c->watches[i].re);
 			free(c->watches[i].re);
@@ -214,6 +216,8 @@ static watch *watch_for(scn_ctx *c, const opt *v, const tv_ep *ep, uint8_t proto
 	w->proto = proto;
 	w->kind = kind;
 	w->text = (char *)v->val;       /* the statement's words outlive the run */
+	if (kind != 'm')
+		w->live_text = live_map_text(c, v->val);
 	if (kind == 'm') {
 		int rc = REG_ESPACE;
 		w->re = malloc(sizeof(regex_t));

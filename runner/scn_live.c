@@ -87,6 +87,41 @@ void live_map_ip(scn_ctx *c, tv_ip *ip)
 	ip->v4 = 0x7f000000u | (uint32_t)(c->o->live_slot & 0xff) << 16 | (uint32_t)k << 8 | (ip->v4 & 0xff);
 }
 
+char *live_map_text(scn_ctx *c, const char *s)
+{
+	size_t n = strlen(s), o = 0;
+	char *out;
+	bool changed = false;
+
+	if (!c->o->live || !(out = malloc(n * 2 + 16)))
+		return NULL;
+	for (size_t i = 0; i < n;) {
+		unsigned a, b, d, e;
+		int used = 0;
+		bool start = i == 0 || !(s[i - 1] == '.' || (s[i - 1] >= '0' && s[i - 1] <= '9'));
+
+		if (start && s[i] >= '0' && s[i] <= '9' && sscanf(s + i, "%3u.%3u.%3u.%3u%n", &a, &b, &d, &e, &used) == 4 &&
+		    a < 256 && b < 256 && d < 256 && e < 256 &&
+		    !(s[i + used] >= '0' && s[i + used] <= '9') &&
+		    !(s[i + used] == '.' && s[i + used + 1] >= '0' && s[i + used + 1] <= '9')) {
+			tv_ip ip = tv_ip4(a << 24 | b << 16 | d << 8 | e);
+			char buf[TV_IP_STRLEN];
+			live_map_ip(c, &ip);
+			o += (size_t)sprintf(out + o, "%s", tv_ip_fmt(&ip, buf));
+			i += (size_t)used;
+			changed = true;
+			continue;
+		}
+		out[o++] = s[i++];
+	}
+	out[o] = 0;
+	if (!changed) {
+		free(out);
+		return NULL;
+	}
+	return out;
+}
+
 /* ---- real sockets ---- */
 
 static void sock_rx(void *arg, int fd, uint32_t events, tv_time now);
@@ -391,10 +426,19 @@ static void live_stop_proxy(scn_ctx *c, struct scn_live *lv)
 		usleep(10000);
 	}
 	lv->pid = 0;
-	if (!WIFEXITED(st) || WEXITSTATUS(st) != 0)
-		ctx_expect(c, false, "live: traverse-proxy exited with status %d%s (see its log)",
+	if (!WIFEXITED(st) || WEXITSTATUS(st) != 0) {
+		char path[128], line[512];
+		FILE *fp;
+		ctx_expect(c, false, "live: traverse-proxy exited with status %d%s; its log follows",
 			   WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st),
 			   WIFSIGNALED(st) ? ", killed by a signal" : "");
+		snprintf(path, sizeof(path), "%s/proxy.log", lv->dir);
+		fp = fopen(path, "r");
+		while (fp && fgets(line, sizeof(line), fp))
+			fprintf(stderr, "traverse-proxy: %s", line);
+		if (fp)
+			fclose(fp);
+	}
 }
 
 void live_finish(scn_ctx *c)

@@ -1,0 +1,33 @@
+#!/usr/bin/env bash
+# live.sh BINDIR [JOBS] - the SIP scenarios against a real traverse-proxy
+# (traverse run --live): phones, NATs and softswitch simulated, the proxy a
+# real process on loopback. Live runs wait in real time, so the files are
+# dealt round-robin to JOBS runs in parallel, each on its own 127.SLOT.0.0/16.
+# Scenarios that cannot run live are skipped with their reason (printed);
+# the suite fails if any scenario fails or nothing passed.
+set -u
+bin=${1:?usage: live.sh BINDIR [JOBS]}
+jobs=${2:-4}
+out=$(mktemp -d /tmp/traverse-livesuite-XXXXXX)
+trap 'rm -rf "$out"' EXIT
+files=(scenarios/sip/*.scn)
+pids=()
+for ((j = 0; j < jobs; j++)); do
+	mine=()
+	for ((i = j; i < ${#files[@]}; i += jobs)); do mine+=("${files[i]}"); done
+	[ ${#mine[@]} -gt 0 ] || continue
+	"$bin/traverse" run --live --live-slot $((140 + j)) "${mine[@]}" >"$out/$j.txt" 2>&1 &
+	pids+=($!)
+done
+rc=0
+for p in "${pids[@]}"; do wait "$p" || rc=1; done
+cat "$out"/*.txt | grep -E '^(PASS|FAIL|SKIP)|^        ' | sort -k2
+pass=$(cat "$out"/*.txt | grep -c '^PASS')
+fail=$(cat "$out"/*.txt | grep -c '^FAIL')
+skip=$(cat "$out"/*.txt | grep -c '^SKIP')
+checks=$(cat "$out"/*.txt | awk '/^scenarios:/ { gsub(/[()]/, ""); for (i = 1; i <= NF; i++) if ($(i + 1) == "checks") s += $i } END { print s + 0 }')
+echo "live: $pass passed, $fail failed, $skip skipped (${checks:-0} checks) against a real traverse-proxy"
+if grep -qE 'ERROR: (LeakSanitizer|AddressSanitizer)|runtime error:' "$out"/*.txt; then
+	echo "live: sanitizer report:"; grep -hE -A5 'ERROR: |runtime error:' "$out"/*.txt | head -40; rc=1
+fi
+[ "$rc" -eq 0 ] && [ "$fail" -eq 0 ] && [ "$pass" -gt 0 ]
