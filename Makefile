@@ -108,6 +108,10 @@ check: all
 	sh tests/timed.sh proxy-time sh tests/proxy_time.sh $(BUILD)
 	sh tests/timed.sh mutate sh tests/mutate.sh $(BIN)/traverse
 	sh tests/timed.sh determinism sh tests/determinism.sh $(BIN)/traverse
+	@# Suites that wait in real time run once, in the sanitizer pass.
+	if [ "$(SAN)" = 1 ]; then \
+		sh tests/timed.sh daemon bash tests/daemon.sh $(BIN) && \
+		sh tests/timed.sh live bash tests/live.sh $(BIN) 6; fi
 
 test: deps
 	@$(MAKE) --no-print-directory check SAN=0
