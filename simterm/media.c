@@ -670,6 +670,11 @@ void media_set_remote(media_stream *m, const tv_ep *rtp, const tv_ep *rtcp)
 		m->rem_rtcp = *rtcp;
 }
 
+tv_ep media_remote_rtp(const media_stream *m)
+{
+	return m->have_rem_rtp ? m->rem_rtp : (tv_ep){ 0 };
+}
+
 void media_start(media_stream *m)
 {
 	tv_time now = host_now(m->h);

@@ -105,6 +105,8 @@ media_stream *media_new(tv_host *h, uint16_t rtp_port, uint16_t rtcp_port, const
 void media_free(media_stream *m);
 /* Where to send. rtcp may be NULL (no RTCP sent). Can change mid-stream. */
 void media_set_remote(media_stream *m, const tv_ep *rtp, const tv_ep *rtcp);
+/* Where RTP goes (port 0: nowhere yet). */
+tv_ep media_remote_rtp(const media_stream *m);
 void media_start(media_stream *m);
 void media_stop(media_stream *m);
 void media_mute(media_stream *m, bool mute);
