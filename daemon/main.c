@@ -237,9 +237,13 @@ static void stop(tpd *d)
 	}
 	if (d->lp)
 		live_loop_timer_cancel(d->lp, &d->tick);
+	/* proxy_free() still reports the bindings it removes: nobody listens */
 	tpd_metrics_free(d->metrics);
+	d->metrics = NULL;
 	tpd_ctl_free(d->ctl);
+	d->ctl = NULL;
 	proxy_free(d->px);
+	d->px = NULL;
 	if (d->sigfd >= 0) {
 		live_loop_unwatch(d->lp, d->sigfd);
 		close(d->sigfd);
