@@ -30,10 +30,12 @@
 
 static const char usage[] =
 	"usage: traverse-tvcalls --proxy IP:PORT [--softswitch IP:PORT] [--calls N] [--timeout S]\n"
+	"                        [--register-only]\n"
 	"\n"
 	"Registers N callers through traverse-proxy and N callees at a softswitch\n"
 	"(run here, on the given address), calls each callee, and prints per call\n"
-	"'CALLER_RTP PROXY_ACCESS_RTP CALLEE_RTP PROXY_CORE_RTP'. The proxy must\n"
+	"'CALLER_RTP PROXY_ACCESS_RTP CALLEE_RTP PROXY_CORE_RTP'. --register-only:\n"
+	"the callers register and nothing more (idle terminals). The proxy must\n"
 	"have softswitch = that address. Exit 0 once every call is up, 1 if not\n"
 	"within the timeout (default 30 s), 2 on usage errors.\n";
 
@@ -72,10 +74,12 @@ int main(int argc, char **argv)
 	static const struct option lo[] = {
 		{ "proxy", required_argument, NULL, 'p' }, { "softswitch", required_argument, NULL, 's' },
 		{ "calls", required_argument, NULL, 'n' }, { "timeout", required_argument, NULL, 't' },
+		{ "register-only", no_argument, NULL, 'r' },
 		{ "help", no_argument, NULL, 'h' }, { NULL, 0, NULL, 0 },
 	};
 	tv_ep px = { 0 }, ssep = tv_ep4(0x7f000003, 5060);
 	int n = 1, timeout = 30, o, err, up = 0;
+	bool reg_only = false;
 	live_loop *lp;
 	tv_host *ssh;
 	softswitch *ss;
@@ -91,6 +95,7 @@ int main(int argc, char **argv)
 		case 's': if (tv_ep_parse(optarg, &ssep, false) < 0) return 2; break;
 		case 'n': n = atoi(optarg); break;
 		case 't': timeout = atoi(optarg); break;
+		case 'r': reg_only = true; break;
 		case 'h': fputs(usage, stdout); return 0;
 		default: fputs(usage, stderr); return 2;
 		}
@@ -138,6 +143,14 @@ int main(int argc, char **argv)
 		reg = 0;
 		for (int i = 0; i < n; i++)
 			reg += sipua_get_status(callers[i].ua)->registered + sipua_get_status(callees[i].ua)->registered;
+	}
+	if (reg_only) {
+		int reg = 0;
+		for (int i = 0; i < n; i++)
+			reg += sipua_get_status(callers[i].ua)->registered;
+		printf("%d of %d callers registered\n", reg, n);
+		fflush(stdout);
+		_exit(reg == n ? 0 : 1);
 	}
 	for (int i = 0; i < n; i++) {
 		sipua_call(callers[i].ua, callees[i].user);
