@@ -26,6 +26,7 @@
 #include "livehost.h"
 #include "pkt.h"
 
+#include <ctype.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <jansson.h>
@@ -98,11 +99,11 @@ char *live_map_text(scn_ctx *c, const char *s)
 	for (size_t i = 0; i < n;) {
 		unsigned a, b, d, e;
 		int used = 0;
-		bool start = i == 0 || !(s[i - 1] == '.' || (s[i - 1] >= '0' && s[i - 1] <= '9'));
+		bool start = i == 0 || !(s[i - 1] == '.' || isalnum((unsigned char)s[i - 1]));
 
 		if (start && s[i] >= '0' && s[i] <= '9' && sscanf(s + i, "%3u.%3u.%3u.%3u%n", &a, &b, &d, &e, &used) == 4 &&
 		    a < 256 && b < 256 && d < 256 && e < 256 &&
-		    !(s[i + used] >= '0' && s[i + used] <= '9') &&
+		    !isalnum((unsigned char)s[i + used]) &&
 		    !(s[i + used] == '.' && s[i + used + 1] >= '0' && s[i + used + 1] <= '9')) {
 			tv_ip ip = tv_ip4(a << 24 | b << 16 | d << 8 | e);
 			char buf[TV_IP_STRLEN];
