@@ -193,17 +193,29 @@ void px_relay_rx(void *arg, tv_udp *u, const tv_ep *from, const uint8_t *data, s
 		p->st.relayed_to_core++;
 		p->st.bytes_to_core += len;
 	} else {
+		const tv_ep *sdp = r ? &s->sdp_rtcp : &s->sdp_rtp, *dst;
+
 		if (p->cfg.media_trust == PX_MEDIA_STREAM && (!s->core_known || from->ip.v4 != s->core_remote[r].ip.v4)) {
 			drop(p, s, PX_DROP_RTP_FOREIGN);
 			return;
 		}
 		if (rtp)
 			px_timers_media_seen(s, now);
-		if (s->latch[r] != PX_LATCHED) {
+		if (s->latch[r] == PX_LATCHED) {
+			dst = &s->latched[r];
+		} else if (sdp->port && sdp->ip.v4 == s->leg->b->nat.ip.v4) {
+			/* Not latched yet, but the terminal wrote the address it
+			 * signals from (no NAT, or one that keeps addresses): its
+			 * SDP port is where it listens, and a terminal that only
+			 * answers media (an echo, a receive-only one) hears it.
+			 * Never a third party: the address is the one the
+			 * terminal's own signalling came from. */
+			dst = sdp;
+		} else {
 			drop(p, s, PX_DROP_RTP_NO_DEST);
 			return;
 		}
-		host_udp_send(s->sock[r].u, &s->latched[r], data, len);
+		host_udp_send(s->sock[r].u, dst, data, len);
 		s->to_access[r]++;
 		s->bytes_to_access += len;
 		p->st.relayed_to_access++;
