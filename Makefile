@@ -111,7 +111,8 @@ check: all
 	@# Suites that wait in real time run once, in the sanitizer pass.
 	if [ "$(SAN)" = 1 ]; then \
 		sh tests/timed.sh daemon bash tests/daemon.sh $(BIN) && \
-		sh tests/timed.sh live bash tests/live.sh $(BIN) 6; fi
+		sh tests/timed.sh live bash tests/live.sh $(BIN) 6 && \
+		sh tests/timed.sh peers bash tests/peers.sh $(BIN); fi
 
 test: deps
 	@$(MAKE) --no-print-directory check SAN=0
