@@ -276,6 +276,7 @@ static int cmd_run(int argc, char **argv)
 		for (int k = 0; k < files[i].nvariants; k++, nr++) {
 			if (tty && !o.verbose)
 				fprintf(stderr, "\r\033[K[%d/%d] %s %s", nr + 1, runs, p.v[i], files[i].variant_name);
+			files[i].live = o.live;
 			if (scn_select(&files[i], k) < 0 || scn_run(&files[i], &o, &rs[nr]) < 0) {
 				rs[nr].passed = false;
 				rs[nr].path = files[i].path;

@@ -45,6 +45,7 @@ typedef struct scn_file {
 	struct scn_arena *dim_arena;
 	int nvariants;          /* product of the matrix sizes; 1 without a matrix */
 	int variant;            /* the one selected */
+	bool live;              /* expand with LIVE=1 (traverse run --live), else LIVE=0 */
 	char variant_name[256]; /* "mode=strict when=mid"; "" without a matrix */
 	struct scn_arena *arena;        /* words made by substitution */
 	scn_stmt *stmts;        /* the selected variant, expanded: what runs */

@@ -738,6 +738,9 @@ int scn_select(scn_file *f, int variant)
 		k /= dim->nvals;
 	}
 	x.nglob = f->ndims;
+	/* LIVE: 1 in a --live run, so a file can shorten its timers there */
+	x.glob[x.nglob].name = "LIVE";
+	x.glob[x.nglob++].val = f->live ? "1" : "0";
 	for (int d = 0; d < f->ndims; d++) {
 		size_t l = strlen(f->variant_name);
 		snprintf(f->variant_name + l, sizeof(f->variant_name) - l, "%s%s=%s", d ? " " : "", x.glob[d].name,
