@@ -50,6 +50,12 @@ static const char usage_run[] =
 	"                the reason ('live skip', no proxy, TCP, too long)\n"
 	"  --live-slot N addresses of a live run: 127.N.0.0/16 [100]\n"
 	"  --live-max D  skip live scenarios whose timeline is longer [60s]\n"
+	"  --proxy A:P   live, against a proxy or SBC Traverse did not start: phones\n"
+	"                send to A:P; the simulated softswitch listens on\n"
+	"                --softswitch-listen A:P [127.0.0.3:5060] for it. Checks of\n"
+	"                what the proxy holds inside are counted, not made\n"
+	"  --softswitch A:P  live, traverse-proxy forwards to this real softswitch\n"
+	"                instead of the simulated one\n"
 	"  -h, --help    this help\n"
 	"\n"
 	"Exit status: 0 if every scenario passed, 1 if any failed, 2 on usage or\n"
@@ -193,7 +199,8 @@ static int cmd_run(int argc, char **argv)
 		{ "junit", required_argument, NULL, 'j' }, { "json", required_argument, NULL, 'J' },
 		{ "verbose", no_argument, NULL, 'v' }, { "help", no_argument, NULL, 'h' },
 		{ "live", no_argument, NULL, 'L' }, { "live-slot", required_argument, NULL, 'S' },
-		{ "live-max", required_argument, NULL, 'M' },
+		{ "live-max", required_argument, NULL, 'M' }, { "proxy", required_argument, NULL, 'P' },
+		{ "softswitch", required_argument, NULL, 'W' }, { "softswitch-listen", required_argument, NULL, 'l' },
 		{ NULL, 0, NULL, 0 },
 	};
 	scn_opts o = { .live_slot = 100, .live_max = TV_SEC(60) };
@@ -233,6 +240,18 @@ static int cmd_run(int argc, char **argv)
 			o.live_slot = (int)v;
 			break;
 		}
+		case 'P':
+		case 'W':
+		case 'l': {
+			tv_ep *e = ch == 'P' ? &o.ext_proxy : ch == 'W' ? &o.ext_softswitch : &o.ss_listen;
+			if (tv_ep_parse(optarg, e, false) < 0 || !e->port || !e->ip.v4) {
+				fprintf(stderr, "traverse run: --%s: ADDRESS:PORT, got '%s'\n",
+					ch == 'P' ? "proxy" : ch == 'W' ? "softswitch" : "softswitch-listen", optarg);
+				return 2;
+			}
+			o.live = true;
+			break;
+		}
 		case 'M':
 			if (tv_time_parse(optarg, &o.live_max) < 0) {
 				fprintf(stderr, "traverse run: --live-max: '%s' is not a duration\n", optarg);
@@ -242,6 +261,12 @@ static int cmd_run(int argc, char **argv)
 		case 'h': fputs(usage_run, stdout); return 0;
 		default: fputs(usage_run, stderr); return 2;
 		}
+	}
+	if (o.ext_proxy.port && !o.ss_listen.port)
+		o.ss_listen = tv_ep4(0x7f000003, 5060);
+	if (o.ext_proxy.port && o.ext_softswitch.port) {
+		fprintf(stderr, "traverse run: --proxy and --softswitch together leave nothing of the core to simulate\n");
+		return 2;
 	}
 	for (int i = optind; i < argc; i++)
 		if (collect(&p, argv[i]) < 0)

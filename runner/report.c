@@ -169,6 +169,9 @@ void report_text(FILE *out, const scn_result *rs, int n)
 		fprintf(out, "%s  %-44s %3d checks  sim %-9s %7.1f ms  %s%s%s%s\n", r->passed ? "PASS" : "FAIL",
 			r->path, r->expects, tv_time_fmt(r->sim_time, t, sizeof(t)), r->wall_ms, r->title,
 			r->variant[0] ? " [" : "", r->variant, r->variant[0] ? "]" : "");
+		if (r->unchecked)
+			fprintf(out, "        (%d checks of what an external peer knows inside were not made)\n",
+				r->unchecked);
 		for (const char *p = r->shows; show_next(&p, &sl);)
 			if (sl.ok)
 				fprintf(out, "        show %-9s %.*s: %.*s\n",

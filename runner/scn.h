@@ -60,6 +60,8 @@ typedef struct scn_result {
 	size_t shows_len;
 	bool passed;
 	bool skipped;           /* --live: not run; skip_reason says why */
+	int unchecked;          /* checks of what a proxy or softswitch knows inside, not made
+				   because it is external (--proxy, --softswitch) */
 	char skip_reason[160];
 	int expects, failed;
 	char *failures;         /* newline-separated "file:line: message" */
@@ -78,6 +80,9 @@ typedef struct scn_opts {
 	bool live;              /* --live: the proxy is a real traverse-proxy (scn_live.c) */
 	int live_slot;          /* its addresses: 127.SLOT.0.0/16 */
 	tv_time live_max;       /* longer scenarios are skipped live */
+	tv_ep ext_proxy;        /* --proxy: a proxy Traverse did not start (port 0: none) */
+	tv_ep ext_softswitch;   /* --softswitch: a real softswitch instead of the simulated one */
+	tv_ep ss_listen;        /* with --proxy: where the simulated softswitch listens for it */
 } scn_opts;
 
 /* Read, tokenize, check the block structure and expand variant 0. On

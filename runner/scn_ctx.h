@@ -249,6 +249,9 @@ int live_proxy(scn_ctx *c, sym *px, sym *la, sym *lc, const proxy_cfg *pc, const
 void live_finish(scn_ctx *c);
 void live_free(scn_ctx *c);
 void live_reach(scn_ctx *c, softswitch_cfg *sc);
+/* --proxy / --softswitch: what that peer knows inside cannot be read
+ * (kind SYM_PROXY or SYM_SOFTSWITCH); such checks are counted, not made. */
+bool live_opaque(scn_ctx *c, int kind);
 /* --live: a copy of s with every dotted-quad address moved as live_map_ip
  * moves it, or NULL if s names none (or not live). */
 char *live_map_text(scn_ctx *c, const char *s);

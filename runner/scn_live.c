@@ -49,6 +49,7 @@
 typedef struct live_sock {
 	int fd;
 	tv_ep ep;               /* the simulated endpoint it stands for */
+	tv_ep real;             /* where it is bound (ep itself, but for --proxy's softswitch) */
 	sim_iface *ifc;         /* where answers go back in */
 	struct scn_live *lv;
 } live_sock;
@@ -127,7 +128,7 @@ char *live_map_text(scn_ctx *c, const char *s)
 
 static void sock_rx(void *arg, int fd, uint32_t events, tv_time now);
 
-static live_sock *sock_get(struct scn_live *lv, const tv_ep *ep, sim_iface *ifc)
+static live_sock *sock_get_at(struct scn_live *lv, const tv_ep *ep, const tv_ep *real, sim_iface *ifc)
 {
 	struct sockaddr_in sin = { .sin_family = AF_INET };
 	live_sock *s;
@@ -139,8 +140,8 @@ static live_sock *sock_get(struct scn_live *lv, const tv_ep *ep, sim_iface *ifc)
 	if (lv->nsocks == LIVE_SOCKS)
 		return NULL;
 	fd = socket(AF_INET, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-	sin.sin_addr.s_addr = htonl(ep->ip.v4);
-	sin.sin_port = htons(ep->port);
+	sin.sin_addr.s_addr = htonl(real->ip.v4);
+	sin.sin_port = htons(real->port);
 	if (fd < 0 || bind(fd, (struct sockaddr *)&sin, sizeof(sin)) < 0) {
 		if (fd >= 0)
 			close(fd);
@@ -154,10 +155,16 @@ static live_sock *sock_get(struct scn_live *lv, const tv_ep *ep, sim_iface *ifc)
 	}
 	s->fd = fd;
 	s->ep = *ep;
+	s->real = *real;
 	s->ifc = ifc;
 	s->lv = lv;
 	lv->socks[lv->nsocks++] = s;
 	return s;
+}
+
+static live_sock *sock_get(struct scn_live *lv, const tv_ep *ep, sim_iface *ifc)
+{
+	return sock_get_at(lv, ep, ep, ifc);
 }
 
 /* The virtual time that matches the real clock now. */
@@ -182,6 +189,9 @@ static void sock_rx(void *arg, int fd, uint32_t events, tv_time now)
 		if (n < 0)
 			return;
 		src = tv_ep4(ntohl(from.sin_addr.s_addr), ntohs(from.sin_port));
+		/* an external proxy's other address: answers must find it */
+		if (lv->c->o->ext_proxy.port && !tv_ip_eq(&src.ip, &lv->c->o->ext_proxy.ip))
+			sim_iface_add_ip(s->ifc, &src.ip);
 		len = pkt_build_udp(pkt, sizeof(pkt), &src, &s->ep, lv->ip_id++, buf, (size_t)n);
 		if (len < 0)
 			continue;
@@ -308,12 +318,17 @@ int live_proxy(scn_ctx *c, sym *px, sym *la, sym *lc, const proxy_cfg *pc, const
 	if (!lv->ifc_a || !lv->ifc_k || sim_iface_add_ip(lv->ifc_a, &pc->access_ip) < 0 ||
 	    sim_iface_add_ip(lv->ifc_k, &pc->core_ip) < 0)
 		return ctx_err(c, "live: cannot place the bridge");
-	/* the softswitch's SIP port, where the proxy sends first */
-	for (int i = 0; i < c->nsyms; i++)
-		if (c->syms[i]->kind == SYM_SOFTSWITCH && tv_ip_eq(&c->syms[i]->ip, &pc->softswitch.ip))
-			if (!sock_get(lv, &pc->softswitch, lv->ifc_k))
-				return ctx_err(c, "live: cannot bind the softswitch's address %s",
-					       tv_ep_fmt(&pc->softswitch, ss));
+	/* the softswitch's SIP port, where the proxy sends first; an external
+	 * proxy finds it where --softswitch-listen says */
+	if (!c->o->ext_softswitch.port)
+		for (int i = 0; i < c->nsyms; i++)
+			if (c->syms[i]->kind == SYM_SOFTSWITCH && tv_ip_eq(&c->syms[i]->ip, &pc->softswitch.ip)) {
+				const tv_ep *at = c->o->ext_proxy.port ? &c->o->ss_listen : &pc->softswitch;
+				if (!sock_get_at(lv, &pc->softswitch, at, lv->ifc_k))
+					return ctx_err(c, "live: cannot bind the softswitch's address %s", tv_ep_fmt(at, ss));
+			}
+	if (c->o->ext_proxy.port)
+		return 0;       /* not ours to start */
 	snprintf(path, sizeof(path), "%s/proxy.conf", lv->dir);
 	fp = fopen(path, "w");
 	if (!fp)
@@ -321,7 +336,7 @@ int live_proxy(scn_ctx *c, sym *px, sym *la, sym *lc, const proxy_cfg *pc, const
 	fprintf(fp, "# written by traverse run --live for %s\naccess = %s\ncore = %s\nsoftswitch = %s\n"
 		"control = %s/ctl.sock\naccounting = %s/records.csv\nlog-level = warn\n",
 		c->f->path, tv_ip_fmt(&pc->access_ip, a), tv_ip_fmt(&pc->core_ip, k),
-		tv_ep_fmt(&pc->softswitch, ss), lv->dir, lv->dir);
+		tv_ep_fmt(c->o->ext_softswitch.port ? &c->o->ext_softswitch : &pc->softswitch, ss), lv->dir, lv->dir);
 	for (int i = 0; i < o->n; i++)
 		if (strcmp(o->v[i].key, "access") && strcmp(o->v[i].key, "core") && strcmp(o->v[i].key, "softswitch"))
 			fprintf(fp, "%s = %s\n", o->v[i].key, o->v[i].val);
@@ -448,6 +463,13 @@ void live_finish(scn_ctx *c)
 
 	if (!lv)
 		return;
+	if (c->o->ext_proxy.port) {
+		if (c->o->verbose)
+			fprintf(stderr, "live: %s: %llu datagrams to %s's side, %llu back\n", c->f->path,
+				(unsigned long long)lv->sent, lv->px ? lv->px->name : "the proxy",
+				(unsigned long long)lv->injected);
+		return;         /* not ours to stop */
+	}
 	if (lv->tcp_dropped)
 		ctx_expect(c, false, "live: %llu TCP segments reached the bridge, which bridges UDP only",
 			   (unsigned long long)lv->tcp_dropped);
@@ -521,6 +543,15 @@ void live_free(scn_ctx *c)
 }
 
 /* ---- what the proxy knows, through its control socket ---- */
+
+bool live_opaque(scn_ctx *c, int kind)
+{
+	if (!c->live || c->dry)
+		return false;
+	if (kind == SYM_PROXY && c->o->ext_proxy.port)
+		return true;
+	return kind == SYM_SOFTSWITCH && c->o->ext_softswitch.port;
+}
 
 int live_stats(scn_ctx *c, proxy_stats *out)
 {
@@ -612,6 +643,12 @@ void live_reach(scn_ctx *c, softswitch_cfg *sc)
 
 	if (sc->reach == SOFTSWITCH_REACH_ANY)
 		return;
+	if (c->o->ext_proxy.port) {
+		/* the proxy under test signals from addresses only it knows; the
+		 * phones' private ones have no route from the core link anyway */
+		sc->reach = SOFTSWITCH_REACH_ANY;
+		return;
+	}
 	for (int k = 0; k < c->lmap_n && n < SOFTSWITCH_MAX_REACH; k++) {
 		uint32_t orig = c->lmap[k] << 8;
 		bool in = false;

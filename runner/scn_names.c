@@ -104,6 +104,8 @@ static void map_visit(void *arg, const nat_binding_info *b)
 /* PROXY.PHONE... */
 static int name_proxy(scn_ctx *c, const char *full, sym *px, char **part, int n, tv_ep *ep)
 {
+	if (live_opaque(c, SYM_PROXY))
+		return ctx_err(c, "'%s': what an external proxy (--proxy) assigned cannot be read", full);
 	sym *ph = n >= 2 ? ctx_sym(c, part[1], SYM_PHONE) : NULL;
 	int idx;
 
