@@ -96,6 +96,12 @@ static tv_rng *sim_rng(tv_host *h) { return sim_net_rng(SH(h)->net); }
 static const tv_host_stats *sim_stats(const tv_host *h) { return &CSH(h)->st; }
 void simhost_set_icmp(tv_host *h, bool on) { SH(h)->icmp = on; }
 
+void simhost_set_udp_any(tv_host *h, simhost_udp_any_fn fn, void *arg)
+{
+	SH(h)->udp_any = fn;
+	SH(h)->udp_any_arg = arg;
+}
+
 static void sim_timer_arm(tv_host *h, tv_timer *t, tv_time when)
 {
 	tv_timerq_arm(sim_net_timers(SH(h)->net), t, when);
@@ -241,6 +247,10 @@ static void udp_input(sim_host *h, const uint8_t *pkt, const pkt_info *pi, tv_ti
 
 	if (!s)
 		s = tv_map_get(&h->udp, host_udp_key(0, pi->dst.port));
+	if (!s && h->udp_any) {
+		h->udp_any(h->udp_any_arg, &pi->src, &pi->dst, pkt + pi->data_off, pi->data_len, now);
+		return;
+	}
 	if (!s) {
 		h->st.rx_noport++;
 		if (h->icmp) {

@@ -21,6 +21,11 @@ void simhost_set_icmp(tv_host *h, bool on);
  * malformed or hand-made packets in tests. Returns 0, or TV_EINVAL (empty),
  * TV_EMSGSIZE (over 65,535 bytes) or TV_ENOMEM, and then nothing was sent. */
 int simhost_inject(tv_host *h, const uint8_t *pkt, size_t len);
+/* Datagrams to ports nothing is bound to go to fn instead of an ICMP
+ * error (a bridge to real sockets takes every port); NULL: back to ICMP. */
+typedef void (*simhost_udp_any_fn)(void *arg, const tv_ep *src, const tv_ep *dst, const uint8_t *data, size_t len,
+				   tv_time now);
+void simhost_set_udp_any(tv_host *h, simhost_udp_any_fn fn, void *arg);
 /* Whether h is a simulated host. */
 bool simhost_is(const tv_host *h);
 

@@ -32,6 +32,8 @@ struct sim_host {
 	sim_iface *ip_ifc[HOST_MAX_IPS];        /* the interface owning each address */
 	int nips;
 	bool icmp;
+	simhost_udp_any_fn udp_any;     /* unbound ports, instead of ICMP */
+	void *udp_any_arg;
 	uint16_t ip_id;
 	uint16_t next_udp_eph, next_tcp_eph;
 	tv_host_stats st;

@@ -877,9 +877,9 @@ static const char *live_why_not(scn_ctx *c, char *buf, size_t cap)
 	for (int i = 0; i < c->f->nstmts; i++)
 		for (int k = 0; k < c->f->stmts[i].argc; k++) {
 			const char *a = c->f->stmts[i].argv[k];
-			if (!strcmp(a, "tcp") || !strncmp(a, "tcp-", 4) || !strcmp(a, "transport=tcp") ||
-			    !strcmp(a, "core-tcp=on") || !strcmp(a, "core-tcp=yes"))
-				return "TCP signalling (the live bridge carries UDP only)";
+			if (!strcmp(a, "core-tcp=on") || !strcmp(a, "core-tcp=yes"))
+				return "TCP from the proxy to the softswitch (the live bridge joins TCP toward "
+				       "the proxy's SIP port only)";
 		}
 	return NULL;
 }

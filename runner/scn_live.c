@@ -50,7 +50,7 @@ typedef struct live_sock {
 	int fd;
 	tv_ep ep;               /* the simulated endpoint it stands for */
 	tv_ep real;             /* where it is bound (ep itself, but for --proxy's softswitch) */
-	sim_iface *ifc;         /* where answers go back in */
+
 	struct scn_live *lv;
 } live_sock;
 
@@ -61,10 +61,15 @@ struct scn_live {
 	char dir[64];           /* temporary directory: config, socket, log */
 	pid_t pid;
 	sym *px;
-	sim_iface *ifc_a, *ifc_k;
+	tv_host *bh;            /* the bridge: a simulated host with the proxy's addresses */
+	sym *core_link;
+	tv_tcp_listener *tl;    /* TCP to the proxy's SIP port */
+	struct tcp_splice *splices; /* simulated TCP connections joined to real ones */
+	tv_ip owned[4];         /* addresses added for an external proxy */
+	int nowned;
 	live_sock *socks[LIVE_SOCKS];
 	int nsocks;
-	uint64_t tcp_dropped, injected, sent, send_errors;
+	uint64_t tcp_dropped, tcp_spliced, injected, sent, send_errors;
 	uint64_t legs_at_stop;
 	uint16_t ip_id;
 };
@@ -128,7 +133,7 @@ char *live_map_text(scn_ctx *c, const char *s)
 
 static void sock_rx(void *arg, int fd, uint32_t events, tv_time now);
 
-static live_sock *sock_get_at(struct scn_live *lv, const tv_ep *ep, const tv_ep *real, sim_iface *ifc)
+static live_sock *sock_get_at(struct scn_live *lv, const tv_ep *ep, const tv_ep *real)
 {
 	struct sockaddr_in sin = { .sin_family = AF_INET };
 	live_sock *s;
@@ -156,15 +161,27 @@ static live_sock *sock_get_at(struct scn_live *lv, const tv_ep *ep, const tv_ep 
 	s->fd = fd;
 	s->ep = *ep;
 	s->real = *real;
-	s->ifc = ifc;
 	s->lv = lv;
 	lv->socks[lv->nsocks++] = s;
 	return s;
 }
 
-static live_sock *sock_get(struct scn_live *lv, const tv_ep *ep, sim_iface *ifc)
+static live_sock *sock_get(struct scn_live *lv, const tv_ep *ep)
 {
-	return sock_get_at(lv, ep, ep, ifc);
+	return sock_get_at(lv, ep, ep);
+}
+
+/* An address of the proxy's (an external one's other address) that the
+ * simulation must route to the bridge, on the core link. */
+static void bridge_own(struct scn_live *lv, const tv_ip *ip)
+{
+	if (lv->c->o->ext_proxy.port && !tv_ip_eq(ip, &lv->c->o->ext_proxy.ip) && lv->nowned < 4) {
+		for (int i = 0; i < lv->nowned; i++)
+			if (tv_ip_eq(&lv->owned[i], ip))
+				return;
+		if (simhost_add_iface(lv->bh, lv->core_link->obj, ip) == 0)
+			lv->owned[lv->nowned++] = *ip;
+	}
 }
 
 /* The virtual time that matches the real clock now. */
@@ -189,47 +206,171 @@ static void sock_rx(void *arg, int fd, uint32_t events, tv_time now)
 		if (n < 0)
 			return;
 		src = tv_ep4(ntohl(from.sin_addr.s_addr), ntohs(from.sin_port));
-		/* an external proxy's other address: answers must find it */
-		if (lv->c->o->ext_proxy.port && !tv_ip_eq(&src.ip, &lv->c->o->ext_proxy.ip))
-			sim_iface_add_ip(s->ifc, &src.ip);
+		bridge_own(lv, &src.ip);
 		len = pkt_build_udp(pkt, sizeof(pkt), &src, &s->ep, lv->ip_id++, buf, (size_t)n);
 		if (len < 0)
 			continue;
 		sim_net_run_until(lv->c->net, live_vnow(lv));
-		if (sim_iface_send(s->ifc, pkt, (size_t)len) == 0)
+		if (simhost_inject(lv->bh, pkt, (size_t)len) == 0)
 			lv->injected++;
 	}
 }
 
-/* A packet reached the bridge in the simulation: out through the real
+/* A datagram reached the bridge in the simulation: out through the real
  * socket that stands for its source. */
-static void bridge_rx(void *node, sim_iface *ifc, tv_time now, uint8_t *p, size_t len)
+static void bridge_udp(void *arg, const tv_ep *src, const tv_ep *dst, const uint8_t *data, size_t len, tv_time now)
 {
-	struct scn_live *lv = node;
+	struct scn_live *lv = arg;
 	struct sockaddr_in to = { .sin_family = AF_INET };
-	pkt_info pi;
-	live_sock *s;
+	live_sock *s = sock_get(lv, src);
 
 	(void)now;
-	if (!lv || pkt_parse(p, len, &pi) < 0)
-		return;
-	if (pi.proto == TV_PROTO_TCP) {
-		lv->tcp_dropped++;
-		return;
-	}
-	if (pi.proto != TV_PROTO_UDP)
-		return;
-	s = sock_get(lv, &pi.src, ifc);
 	if (!s) {
 		lv->send_errors++;
 		return;
 	}
-	to.sin_addr.s_addr = htonl(pi.dst.ip.v4);
-	to.sin_port = htons(pi.dst.port);
-	if (sendto(s->fd, p + pi.data_off, pi.data_len, MSG_DONTWAIT, (struct sockaddr *)&to, sizeof(to)) < 0)
+	to.sin_addr.s_addr = htonl(dst->ip.v4);
+	to.sin_port = htons(dst->port);
+	if (sendto(s->fd, data, len, MSG_DONTWAIT, (struct sockaddr *)&to, sizeof(to)) < 0)
 		lv->send_errors++;
 	else
 		lv->sent++;
+}
+
+/* ---- TCP: a simulated connection to the proxy joined to a real one from
+ * the same address and port ---- */
+
+typedef struct tcp_splice {
+	struct scn_live *lv;
+	tv_tcp *sim;
+	int fd;
+	bool real_eof, sim_eof;
+	struct tcp_splice *next;
+} tcp_splice;
+
+static void splice_end(tcp_splice *k, bool abort)
+{
+	struct scn_live *lv = k->lv;
+
+	if (k->fd >= 0) {
+		live_loop_unwatch(lv->lp, k->fd);
+		close(k->fd);
+		k->fd = -1;
+	}
+	if (k->sim) {
+		if (abort)
+			host_tcp_abort(k->sim);
+		else
+			host_tcp_close(k->sim);
+	}
+	if (abort)
+		k->sim = NULL;
+}
+
+static void splice_real(void *arg, int fd, uint32_t events, tv_time now)
+{
+	tcp_splice *k = arg;
+	uint8_t buf[16384];
+	ssize_t n;
+
+	(void)events;
+	(void)now;
+	n = recv(fd, buf, sizeof(buf), MSG_DONTWAIT);
+	if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
+		return;
+	sim_net_run_until(k->lv->c->net, live_vnow(k->lv));
+	if (n <= 0) {
+		/* the proxy closed (or reset): so does the simulated side */
+		live_loop_unwatch(k->lv->lp, fd);
+		close(fd);
+		k->fd = -1;
+		if (k->sim) {
+			if (n < 0)
+				host_tcp_abort(k->sim), k->sim = NULL;
+			else
+				host_tcp_close(k->sim);
+		}
+		return;
+	}
+	if (k->sim && host_tcp_send(k->sim, buf, (size_t)n) < 0)
+		splice_end(k, true);
+}
+
+static void splice_sim(void *arg, tv_tcp *c, enum tv_tcp_event ev, const uint8_t *data, size_t len, tv_time now)
+{
+	tcp_splice *k = arg;
+
+	(void)c;
+	(void)now;
+	switch (ev) {
+	case TV_TCP_DATA:
+		/* loopback: a blocking write of what a SIP message holds */
+		if (k->fd >= 0 && send(k->fd, data, len, MSG_NOSIGNAL) != (ssize_t)len)
+			splice_end(k, true);
+		break;
+	case TV_TCP_PEER_CLOSED:
+		if (k->fd >= 0)
+			shutdown(k->fd, SHUT_WR);
+		host_tcp_close(c);
+		break;
+	case TV_TCP_CLOSED:
+	case TV_TCP_RESET:
+	case TV_TCP_TIMEOUT:
+		k->sim = NULL;  /* freed after this callback */
+		if (k->fd >= 0) {
+			if (ev != TV_TCP_CLOSED) {
+				struct linger lg = { 1, 0 };
+				setsockopt(k->fd, SOL_SOCKET, SO_LINGER, &lg, sizeof(lg));
+			}
+			live_loop_unwatch(k->lv->lp, k->fd);
+			close(k->fd);
+			k->fd = -1;
+		}
+		break;
+	default:
+		break;
+	}
+}
+
+static void splice_accept(void *arg, tv_tcp *c, tv_time now)
+{
+	struct scn_live *lv = arg;
+	tv_ep src = host_tcp_remote(c), dst = host_tcp_local(c);
+	struct sockaddr_in a = { .sin_family = AF_INET }, b = { .sin_family = AF_INET };
+	tcp_splice *k = calloc(1, sizeof(*k));
+	int one = 1, fd;
+
+	(void)now;
+	if (!k) {
+		host_tcp_abort(c);
+		return;
+	}
+	k->lv = lv;
+	k->sim = c;
+	k->fd = -1;
+	k->next = lv->splices;
+	lv->splices = k;
+	host_tcp_set_cb(c, splice_sim, k);
+	fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	a.sin_addr.s_addr = htonl(src.ip.v4);
+	a.sin_port = htons(src.port);
+	b.sin_addr.s_addr = htonl(dst.ip.v4);
+	b.sin_port = htons(dst.port);
+	if (fd >= 0)
+		setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+	/* from the NAT mapping's own address and port, so the proxy sees the
+	 * mapping; a connect to a loopback listener completes at once */
+	if (fd < 0 || bind(fd, (struct sockaddr *)&a, sizeof(a)) < 0 || connect(fd, (struct sockaddr *)&b, sizeof(b)) < 0 ||
+	    live_loop_watch(lv->lp, fd, EPOLLIN, splice_real, k) < 0) {
+		if (fd >= 0)
+			close(fd);
+		lv->send_errors++;
+		host_tcp_abort(c);
+		k->sim = NULL;
+		return;
+	}
+	k->fd = fd;
+	lv->tcp_spliced++;
 }
 
 /* ---- the proxy process ---- */
@@ -303,6 +444,7 @@ static const char *self_dir(char *buf, size_t cap)
 int live_proxy(scn_ctx *c, sym *px, sym *la, sym *lc, const proxy_cfg *pc, const opts *o)
 {
 	struct scn_live *lv = c->live;
+	int err;
 	char path[256], bin[512], dir[400], a[TV_IP_STRLEN], k[TV_IP_STRLEN], ss[TV_EP_STRLEN];
 	FILE *fp;
 	time_t end;
@@ -313,18 +455,21 @@ int live_proxy(scn_ctx *c, sym *px, sym *la, sym *lc, const proxy_cfg *pc, const
 		return ctx_err(c, "live: one proxy per scenario");
 	lv->px = px;
 	/* the bridge stands where the proxy would */
-	lv->ifc_a = sim_iface_new(la->obj, lv, bridge_rx);
-	lv->ifc_k = sim_iface_new(lc->obj, lv, bridge_rx);
-	if (!lv->ifc_a || !lv->ifc_k || sim_iface_add_ip(lv->ifc_a, &pc->access_ip) < 0 ||
-	    sim_iface_add_ip(lv->ifc_k, &pc->core_ip) < 0)
+	lv->core_link = lc;
+	lv->bh = simhost_new(c->net, la->obj, "live-bridge", &pc->access_ip);
+	if (!lv->bh || simhost_add_iface(lv->bh, lc->obj, &pc->core_ip) < 0)
 		return ctx_err(c, "live: cannot place the bridge");
+	simhost_set_udp_any(lv->bh, bridge_udp, lv);
+	lv->tl = host_tcp_listen(lv->bh, px->port ? px->port : pc->sip_port, splice_accept, lv, &err);
+	if (!lv->tl)
+		return ctx_err(c, "live: cannot listen for TCP on the proxy's SIP port (%d)", err);
 	/* the softswitch's SIP port, where the proxy sends first; an external
 	 * proxy finds it where --softswitch-listen says */
 	if (!c->o->ext_softswitch.port)
 		for (int i = 0; i < c->nsyms; i++)
 			if (c->syms[i]->kind == SYM_SOFTSWITCH && tv_ip_eq(&c->syms[i]->ip, &pc->softswitch.ip)) {
 				const tv_ep *at = c->o->ext_proxy.port ? &c->o->ss_listen : &pc->softswitch;
-				if (!sock_get_at(lv, &pc->softswitch, at, lv->ifc_k))
+				if (!sock_get_at(lv, &pc->softswitch, at))
 					return ctx_err(c, "live: cannot bind the softswitch's address %s", tv_ep_fmt(at, ss));
 			}
 	if (c->o->ext_proxy.port)
@@ -470,9 +615,6 @@ void live_finish(scn_ctx *c)
 				(unsigned long long)lv->injected);
 		return;         /* not ours to stop */
 	}
-	if (lv->tcp_dropped)
-		ctx_expect(c, false, "live: %llu TCP segments reached the bridge, which bridges UDP only",
-			   (unsigned long long)lv->tcp_dropped);
 	/* every leg up at the stop must leave its record: count them */
 	if (lv->pid > 0) {
 		proxy_stats st;
@@ -524,10 +666,17 @@ void live_free(scn_ctx *c)
 		close(lv->socks[i]->fd);
 		free(lv->socks[i]);
 	}
-	if (lv->ifc_a)
-		sim_iface_set_node(lv->ifc_a, NULL, NULL);
-	if (lv->ifc_k)
-		sim_iface_set_node(lv->ifc_k, NULL, NULL);
+	while (lv->splices) {
+		tcp_splice *k = lv->splices;
+		lv->splices = k->next;
+		if (k->fd >= 0) {
+			live_loop_unwatch(lv->lp, k->fd);
+			close(k->fd);
+		}
+		free(k);        /* the simulated connections go with the bridge host */
+	}
+	host_tcp_unlisten(lv->tl);
+	host_free(lv->bh);
 	live_loop_once(lv->lp, 0);      /* frees what unwatch left */
 	live_loop_free(lv->lp);
 	if (!c->o->verbose) {
