@@ -41,8 +41,12 @@ LIB     := $(BUILD)/libtraverse.a
 UNIT_SRC := $(wildcard tests/unit/*.c)
 UNIT_OBJ := $(UNIT_SRC:%.c=$(BUILD)/%.o)
 BENCH_SRC := $(wildcard bench/*.c)
+# Live benchmark tools: each bench/live/NAME.c is its own main, built to
+# bin/traverse-NAME, plain C with no library (not in libtraverse.a).
+LIVE_SRC := $(wildcard bench/live/*.c)
+LIVE_BIN := $(LIVE_SRC:bench/live/%.c=$(BIN)/traverse-%)
 
-all: $(BIN)/traverse $(BUILD)/unit-tests $(BIN)/traverse-bench
+all: $(BIN)/traverse $(BUILD)/unit-tests $(BIN)/traverse-bench $(LIVE_BIN)
 
 $(BUILD)/%.o: %.c
 	@mkdir -p $(dir $@)
@@ -59,6 +63,10 @@ $(BIN)/traverse: $(BUILD)/runner/main.o $(LIB)
 $(BIN)/traverse-bench: $(BENCH_SRC:%.c=$(BUILD)/%.o) $(LIB)
 	@mkdir -p $(dir $@)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LIBS)
+
+$(LIVE_BIN): $(BIN)/traverse-%: $(BUILD)/bench/live/%.o
+	@mkdir -p $(dir $@)
+	$(CC) $(LDFLAGS) -o $@ $<
 
 $(BUILD)/unit-tests: $(UNIT_OBJ) $(LIB)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LIBS) -lcriterion
@@ -114,4 +122,5 @@ clean:
 	rm -rf build bin
 
 .PHONY: all deps run check test bench fuzz clean
--include $(LIB_OBJ:.o=.d) $(UNIT_OBJ:.o=.d) $(BENCH_SRC:%.c=$(BUILD)/%.d) $(BUILD)/runner/main.d
+-include $(LIB_OBJ:.o=.d) $(UNIT_OBJ:.o=.d) $(BENCH_SRC:%.c=$(BUILD)/%.d) $(BUILD)/runner/main.d \
+	$(LIVE_SRC:%.c=$(BUILD)/%.d)
