@@ -4,7 +4,8 @@
 #   make run        run the default scenario suite in simulation (installs deps first)
 #   make test       unit tests + scenario suite + evidence checks, then all again
 #                   under AddressSanitizer/UndefinedBehaviorSanitizer
-#   make bench      benchmarks (print numbers; not part of make test)
+#   make bench      benchmarks (print numbers; not part of make test): the simulator
+#                   benches, then bench/live/run.sh against real peers on loopback
 #   make fuzz       libFuzzer targets (NAT, STUN, SIP proxy, scenario reader), FUZZ_SECS each
 #   make deps       install missing Debian packages (apt-get; prints the command if not root)
 
@@ -116,7 +117,11 @@ fuzz: deps
 bench: deps
 	@$(MAKE) --no-print-directory all SAN=0
 	@$(MAKE) --no-print-directory $(BIN)/traverse-bench SAN=0
-	$(BIN)/traverse-bench
+	@# TRAVERSE_BENCH_ONLY=live-relay|live-sip|live-mem runs only that live
+	@# section; other values only the simulator benchmarks they name.
+	@case "$${TRAVERSE_BENCH_ONLY:-}" in live-*) ;; *) $(BIN)/traverse-bench ;; esac
+	@# Live, side by side against real peers on loopback (installs them itself).
+	@case "$${TRAVERSE_BENCH_ONLY:-}" in ""|live-*) bash bench/live/run.sh ;; esac
 
 clean:
 	rm -rf build bin
