@@ -392,8 +392,12 @@ relay_section() {
 		fi
 		relay_rows "$n" "$f"
 	done
-	[ $have_rtpe = 1 ] && grep -h "receive queue" "$TMP"/rtpengine-relay.log 2>/dev/null | head -n 3 |
-		sed 's/^/  rtpengine said: /'
+	if [ $have_rtpe = 1 ]; then
+		local strikes dead
+		strikes=$(grep -c "Too many packets in UDP receive queue" "$TMP/rtpengine-relay.log")
+		dead=$(grep "receive queue exceeded" "$TMP/rtpengine-relay.log" | grep -o 'port [0-9]*' | sort -u | wc -l)
+		echo "  rtpengine's flood guard: $strikes socket(s) read 50 times in one go (logged once each), $dead given up"
+	fi
 	stop "$plain_pid"
 	[ $have_rtpe = 1 ] && stop "$RTPE_PID"
 	[ $have_trav = 1 ] && stop "$TRAVERSE_PID"
