@@ -148,7 +148,11 @@ over_budget() {
 # that refuses every start is put in place for the install and removed.
 ensure_pkgs() {
 	local missing="" p policy=/usr/sbin/policy-rc.d ours=0 rc=0
-	for p in "$@"; do dpkg -s "$p" >/dev/null 2>&1 || missing="$missing $p"; done
+	# Installed, not merely known: a removed package keeps "config-files".
+	for p in "$@"; do
+		[ "$(dpkg-query -W -f='${db:Status-Status}' "$p" 2>/dev/null)" = installed ] ||
+			missing="$missing $p"
+	done
 	[ -z "$missing" ] && return 0
 	if [ "$(id -u)" != 0 ]; then
 		echo "live bench: missing$missing; run: sudo apt-get install -y$missing"
@@ -265,7 +269,7 @@ cpu_ticks() {
 relay_cpu() {
 	[ -n "$RELAY_PID" ] || return 0
 	awk -v t0="$1" -v t1="$(cpu_ticks "$RELAY_PID")" -v hz="$(getconf CLK_TCK)" -v e="$(kv "$2" elapsed_s)" \
-		'BEGIN { printf "relay_cpu_pct=%.0f", e > 0 ? 100 * (t1 - t0) / hz / e : 0 }'
+		'BEGIN { printf "relay_cpu_pct=%.0f", (e > 0 ? 100 * (t1 - t0) / hz / e : 0) }'
 }
 RELAY_PID=""
 
