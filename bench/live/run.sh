@@ -64,6 +64,7 @@ LIFETIME=$((BUDGET + 120))
 
 cleanup() {
 	local p
+	[ -n "$FG_PID" ] && PIDS+=("$FG_PID")
 	for p in "${PIDS[@]}"; do kill -TERM "$p" 2>/dev/null; done
 	for _ in 1 2 3 4 5 6 7 8 9 10; do
 		local alive=0
@@ -77,6 +78,20 @@ cleanup() {
 }
 trap cleanup EXIT
 trap 'echo "live bench: interrupted" >&2; exit 130' INT TERM
+
+# run_fg CMD...: runs CMD to its end, but so that a signal to this script
+# is handled at once (bash runs traps only between commands, and "wait" is
+# one), and the command is killed with the daemons.
+FG_PID=""
+run_fg() {
+	local rc
+	"$@" &
+	FG_PID=$!
+	wait "$FG_PID"
+	rc=$?
+	FG_PID=""
+	return $rc
+}
 
 # start NAME CMD...: runs CMD in the background, output to $TMP/NAME.log,
 # and sets LAST_PID.
@@ -238,7 +253,7 @@ ratio() {
 
 # --- relay section -------------------------------------------------------
 
-# rtpload_runs OUT LABEL SETUP ARGS...: REPS runs of traverse-rtpload; the
+# rtpload_runs OUT LABEL SETUP ARGS...: RUN_REPS runs of traverse-rtpload; the
 # line with the median pps goes to OUT (every line is shown). SETUP is a
 # command run before each run (":" for none); a failed SETUP skips the run.
 rtpload_runs() {
@@ -246,11 +261,12 @@ rtpload_runs() {
 	shift 3
 	local c0 line
 	: >"$TMP/runs"
-	for _ in $(seq "$REPS"); do
+	for _ in $(seq "$RUN_REPS"); do
 		$setup || continue
 		c0=$(cpu_ticks "$RELAY_PID")
-		line=$("$BIN/traverse-rtpload" --label "$label" --local-base $P_GEN --duration "$SECS" \
-			--count 5000000 "$@" 2>>"$TMP/rtpload.err") || continue
+		run_fg "$BIN/traverse-rtpload" --label "$label" --local-base $P_GEN --duration "$SECS" \
+			--count 5000000 "$@" >"$TMP/run.line" 2>>"$TMP/rtpload.err" || continue
+		line=$(cat "$TMP/run.line")
 		echo "$line $(relay_cpu "$c0" "$line")" >>"$TMP/runs"
 	done
 	sed 's/^/    /' "$TMP/runs"
@@ -272,6 +288,7 @@ relay_cpu() {
 		'BEGIN { printf "relay_cpu_pct=%.0f", (e > 0 ? 100 * (t1 - t0) / hz / e : 0) }'
 }
 RELAY_PID=""
+RUN_REPS=$REPS
 
 # rtpe_calls N TARGETS: replaces the calls of the previous run by N fresh
 # ones (new sockets: a stream rtpengine gave up on does not carry over).
@@ -364,7 +381,11 @@ relay_section() {
 	for n in $SIZES; do
 		local f=$TMP/relay-$n
 		over_budget "relay at $n streams" && break
-		echo "-- $n stream(s)"
+		# One stream is the noisiest point (and the one rtpengine's flood
+		# guard may cut short): two more runs for its median.
+		RUN_REPS=$REPS
+		[ "$n" = 1 ] && RUN_REPS=$((REPS + 2))
+		echo "-- $n stream(s), $RUN_REPS runs per target"
 		echo "  direct (the generator's own ceiling: side 1 -> side 2, nothing between):"
 		RELAY_PID=""
 		rtpload_runs "$f.direct" direct : --direct --streams "$n"
@@ -442,7 +463,8 @@ relay_rows() {
 		fi
 		[ "$(kv "$line" lost)" != 0 ] && note="${note:+$note; }lost $(kv "$line" lost)"
 		[ -n "$paced" ] && [ "$(kv "$paced" lost)" != 0 ] && note="${note:+$note; }lost $(kv "$paced" lost) at RTP rate"
-		[ -n "$paced" ] && [ "$(kv "$paced" gen_bound)" = 1 ] && note="${note:+$note; }RTP rate not reached"
+		[ -n "$paced" ] && [ "$(kv "$paced" gen_bound)" = 1 ] &&
+			note="${note:+$note; }RTP rate not reached: rtp latency includes queueing"
 		local rtp="-"
 		[ -n "$paced" ] && rtp="$(kv "$paced" p50_us)/$(kv "$paced" p99_us)"
 		row "relay|$n|$name|$pps|$(ratio "$pps" "$plain_pps")|$rtp|$(kv "$line" p50_us)/$(kv "$line" p99_us)|$(kv "$line" gen_cpu_pct)%|${rcpu:--}${rcpu:+%}|$note"
@@ -454,24 +476,26 @@ relay_rows() {
 
 # --- sip section ---------------------------------------------------------
 
-# sipp_step TARGET_PORT RATE LOG: one fixed-rate step, RATE calls/s for 2 s
-# (2*RATE calls, 100 ms hold, 10 s bound). Prints "ok|fail achieved fails retrans".
+# sipp_step TARGET_PORT RATE: one fixed-rate step, RATE calls/s for 2 s
+# (2*RATE calls, 100 ms hold, 10 s bound). Writes "ok|fail achieved failed
+# retrans" to $TMP/step (not to stdout: a $(...) subshell would hold off
+# this script's signal traps until the step ends).
 sipp_step() {
 	local port=$1 rate=$2 stat=$TMP/sipp-$1-$2.csv rc
-	(cd "$TMP" && timeout -k 2 20 sipp 127.0.0.1:"$port" -sf "$LIVE/sipp-uac.xml" -s bench \
+	run_fg timeout -k 2 20 sipp 127.0.0.1:"$port" -sf "$LIVE/sipp-uac.xml" -s bench \
 		-i 127.0.0.1 -p $P_SIPP_UAC -mi 127.0.0.1 -mp 15100 \
 		-r "$rate" -m $((2 * rate)) -d 100 -l $((4 * rate)) -buff_size 4194304 \
 		-nostdin -timeout 10s -timeout_error -recv_timeout 5s \
-		-trace_stat -stf "$stat" -fd 1 >"$TMP/sipp-uac.log" 2>&1)
+		-trace_stat -stf "$stat" -fd 1 >"$TMP/sipp-uac.log" 2>&1
 	rc=$?
 	if [ ! -s "$stat" ]; then
-		echo "fail 0 $((2 * rate)) 0"
+		echo "fail 0 $((2 * rate)) 0" >"$TMP/step"
 		return
 	fi
 	tail -n 1 "$stat" | awk -F';' -v rc=$rc -v rate="$rate" -v m=$((2 * rate)) '{
 		# CallRate(C)=8 SuccessfulCall(C)=16 FailedCall(C)=18 Retransmissions(C)=58
 		ok = (rc == 0 && $18 == 0 && $16 == m && $8 >= 0.85 * rate) ? "ok" : "fail"
-		printf "%s %.0f %d %d\n", ok, $8, $18 + (m - $16 - $18), $58 }'
+		printf "%s %.0f %d %d\n", ok, $8, $18 + (m - $16 - $18), $58 }' >"$TMP/step"
 }
 
 # sipp_ramp NAME PORT RATES...: steps up until one fails; sets RAMP_MAX.
@@ -481,7 +505,8 @@ sipp_ramp() {
 	echo "  $name:"
 	for r in "$@"; do
 		over_budget "$name at $r calls/s" && break
-		res=$(sipp_step "$port" "$r")
+		sipp_step "$port" "$r"
+		res=$(cat "$TMP/step")
 		# shellcheck disable=SC2086 # four words: verdict achieved failed retrans
 		printf '    %6d calls/s asked: %-4s achieved %s/s, failed %s, retransmissions %s\n' "$r" $res
 		if [ "${res%% *}" = ok ]; then
@@ -511,7 +536,7 @@ start_kamailio() {
 	wait_udp "$port" "$KAM_PID" "kamailio-$name"
 }
 
-SIP_RATES=(250 500 1000 2000 3000 4000 6000 8000 12000)
+SIP_RATES=(250 500 1000 2000 3000 4000 6000 8000 12000 16000 24000)
 NAT_RATES=(100 250 500 750 1000 1500 2000 3000 4000)
 
 sip_section() {
@@ -622,7 +647,8 @@ summary() {
 	echo
 	echo "== live bench summary ($(nproc) cores, loopback; $((SECONDS - T0)) s) =="
 	if grep -q '^relay|' "$RESULTS" 2>/dev/null; then
-		echo "relay pps: median of $REPS flat-out runs; x plain = pps / plainrelay's;"
+		echo "relay pps: median of $REPS flat-out runs ($((REPS + 2)) at 1 stream); x plain = pps / plainrelay's"
+		echo "(where plainrelay is GENERATOR-BOUND its limit is higher than shown, and x plain flatters the others);"
 		echo "latency one-way, send to receive, us: 'rtp' at 50 pkt/s per side per stream, 'flat' flat out;"
 		echo "cpu: share of one core over the run (gen = traverse-rtpload; relay: all its threads)"
 		printf '%-7s %-15s %8s %7s %16s %16s %7s %7s  %s\n' streams target pps "x plain" "p50/p99 rtp" \
