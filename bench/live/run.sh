@@ -76,8 +76,11 @@ cleanup() {
 	wait 2>/dev/null
 	rm -rf "$TMP"
 }
+# fd 3: the script's own stderr, for the trap (it may run inside a
+# function whose output is redirected to a log).
+exec 3>&2
 trap cleanup EXIT
-trap 'echo "live bench: interrupted" >&2; exit 130' INT TERM
+trap 'echo "live bench: interrupted" >&3; exit 130' INT TERM
 
 # run_fg CMD...: runs CMD to its end, but so that a signal to this script
 # is handled at once (bash runs traps only between commands, and "wait" is
