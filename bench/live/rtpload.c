@@ -443,11 +443,14 @@ static int rl_receive(int ep, rl_side *sides, int nsides, int64_t timeout_us, in
 	static struct iovec iov[RL_BATCH];
 	static struct mmsghdr m[RL_BATCH];
 	struct epoll_event evs[256];
+	struct timespec ts = { .tv_sec = timeout_us / 1000000, .tv_nsec = (timeout_us % 1000000) * 1000 };
 	int n, total = 0;
 
-	struct timespec ts = { .tv_sec = timeout_us / 1000000, .tv_nsec = (timeout_us % 1000000) * 1000 };
-
+	/* epoll_pwait2 (Linux 5.11) waits in microseconds; before it, whole
+	 * milliseconds, rounded up. */
 	n = epoll_pwait2(ep, evs, 256, &ts, NULL);
+	if (n < 0 && errno == ENOSYS)
+		n = epoll_wait(ep, evs, 256, (int)((timeout_us + 999) / 1000));
 	for (int e = 0; e < n; e++) {
 		int at = (int)evs[e].data.u32;
 
