@@ -4,7 +4,8 @@
 #   make run        run the default scenario suite in simulation (installs deps first)
 #   make test       unit tests + scenario suite + evidence checks, then all again
 #                   under AddressSanitizer/UndefinedBehaviorSanitizer
-#   make bench      benchmarks (print numbers; not part of make test)
+#   make bench      benchmarks (print numbers; not part of make test): the simulator
+#                   benches, then bench/live/run.sh against real peers on loopback
 #   make fuzz       libFuzzer targets (NAT, STUN, SIP proxy, scenario reader), FUZZ_SECS each
 #   make deps       install missing Debian packages (apt-get; prints the command if not root)
 
@@ -47,8 +48,13 @@ TPD_LIB := $(BUILD)/libtpd.a
 UNIT_SRC := $(wildcard tests/unit/*.c)
 UNIT_OBJ := $(UNIT_SRC:%.c=$(BUILD)/%.o)
 BENCH_SRC := $(wildcard bench/*.c)
+# Live benchmark tools: each bench/live/NAME.c is its own main, built to
+# bin/traverse-NAME, plain C with no library (not in libtraverse.a).
+LIVE_SRC := $(filter-out bench/live/tvcalls.c,$(wildcard bench/live/*.c))
+LIVE_BIN := $(LIVE_SRC:bench/live/%.c=$(BIN)/traverse-%)
 
-all: $(BIN)/traverse $(BIN)/traverse-proxy $(BUILD)/unit-tests $(BIN)/traverse-bench
+all: $(BIN)/traverse $(BIN)/traverse-proxy $(BUILD)/unit-tests $(BIN)/traverse-bench $(LIVE_BIN) \
+	$(BIN)/traverse-tvcalls
 
 $(BUILD)/%.o: %.c
 	@mkdir -p $(dir $@)
@@ -71,6 +77,16 @@ $(BIN)/traverse-proxy: $(BUILD)/daemon/main.o $(TPD_LIB) $(LIB)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LIBS) -lmicrohttpd
 
 $(BIN)/traverse-bench: $(BENCH_SRC:%.c=$(BUILD)/%.o) $(LIB)
+	@mkdir -p $(dir $@)
+	$(CC) $(LDFLAGS) -o $@ $^ $(LIBS)
+
+$(LIVE_BIN): $(BIN)/traverse-%: $(BUILD)/bench/live/%.o
+	@mkdir -p $(dir $@)
+	$(CC) $(LDFLAGS) -o $@ $<
+
+# tvcalls drives calls with Traverse's own phones and softswitch: it needs
+# the library.
+$(BIN)/traverse-tvcalls: $(BUILD)/bench/live/tvcalls.o $(LIB)
 	@mkdir -p $(dir $@)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LIBS)
 
@@ -128,10 +144,15 @@ fuzz: deps
 bench: deps
 	@$(MAKE) --no-print-directory all SAN=0
 	@$(MAKE) --no-print-directory $(BIN)/traverse-bench SAN=0
-	$(BIN)/traverse-bench
+	@# TRAVERSE_BENCH_ONLY=live-relay|live-sip|live-mem runs only that live
+	@# section; other values only the simulator benchmarks they name.
+	@case "$${TRAVERSE_BENCH_ONLY:-}" in live-*) ;; *) $(BIN)/traverse-bench ;; esac
+	@# Live, side by side against real peers on loopback (installs them itself).
+	@case "$${TRAVERSE_BENCH_ONLY:-}" in ""|live-*) bash bench/live/run.sh ;; esac
 
 clean:
 	rm -rf build bin
 
 .PHONY: all deps run check test bench fuzz clean
--include $(LIB_OBJ:.o=.d) $(TPD_OBJ:.o=.d) $(UNIT_OBJ:.o=.d) $(BENCH_SRC:%.c=$(BUILD)/%.d) $(BUILD)/runner/main.d
+-include $(LIB_OBJ:.o=.d) $(TPD_OBJ:.o=.d) $(UNIT_OBJ:.o=.d) $(BENCH_SRC:%.c=$(BUILD)/%.d) $(BUILD)/runner/main.d \
+	$(LIVE_SRC:%.c=$(BUILD)/%.d) $(BUILD)/bench/live/tvcalls.d
