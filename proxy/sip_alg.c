@@ -81,13 +81,14 @@ static int status_code(const char *buf, size_t len)
 
 /* Max-Forwards (1*DIGIT, leading zeros allowed): its value (capped at
  * 256), -1 if absent, -2 if unreadable. */
-static long max_forwards(const sip_rw *rw)
+static long max_forwards(const sip_rw *rw, rw_span *at)
 {
 	rw_span v;
 	long n = 0;
 
 	if (rw_header(rw->buf, rw->body_off, "Max-Forwards", 0, 0, &v) != 1)
 		return -1;
+	*at = v;
 	if (!v.len)
 		return -2;
 	for (uint32_t i = 0; i < v.len; i++) {
@@ -192,6 +193,7 @@ static int msg_in(proxy *p, const char *raw, size_t len, bool stream, sipmsg *sm
 	char *cid = NULL, *buf = p->inbuf;
 	sip_frame f;
 	long mf;
+	rw_span mf_at = { 0, 0 };
 	int rc = SF_OK;
 
 	memset(sm, 0, sizeof(*sm));
@@ -270,7 +272,7 @@ static int msg_in(proxy *p, const char *raw, size_t len, bool stream, sipmsg *sm
 		return refuse(p, PX_DROP_SIP_CSEQ, why, 400, "Bad Request (CSeq method)");
 	if (!cseq_ok(sm->m->cseq->number))
 		return refuse(p, PX_DROP_SIP_MALFORMED, why, 400, "Bad Request (CSeq)");
-	mf = max_forwards(&sm->rw);
+	mf = max_forwards(&sm->rw, &mf_at);
 	if (mf == -2)
 		return refuse(p, PX_DROP_SIP_MALFORMED, why, 400, "Bad Request (Max-Forwards)");
 	if (mf == 0) {
@@ -285,6 +287,18 @@ static int msg_in(proxy *p, const char *raw, size_t len, bool stream, sipmsg *sm
 			}
 		}
 		return refuse(p, PX_DROP_SIP_HOPS, why, 483, "Too Many Hops");
+	}
+	/* RFC 3261 16.6 step 3: what goes on carries one hop less, or 70 if
+	 * it carried none; a loop through the proxy then ends. */
+	if (mf > 0) {
+		char n[8];
+		snprintf(n, sizeof(n), "%ld", mf - 1);
+		if (rw_replace(&sm->rw, mf_at, n) < 0)
+			return refuse(p, PX_DROP_SIP_MALFORMED, why, 0, NULL);
+	} else {
+		const char *eol = memchr(buf, '\n', sm->rw.body_off);
+		if (!eol || rw_replace(&sm->rw, (rw_span){ (uint32_t)(eol + 1 - buf), 0 }, "Max-Forwards: 70\r\n") < 0)
+			return refuse(p, PX_DROP_SIP_MALFORMED, why, 0, NULL);
 	}
 	if (proxy_require(&sm->rw, &sm->unsupported))
 		return refuse(p, PX_DROP_SIP_EXTENSION, why, 420, "Bad Extension");

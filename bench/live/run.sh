@@ -49,7 +49,8 @@ P_PLAIN=16000           # traverse-plainrelay: 16000-17999 for 1,000 streams
 P_GEN=20000             # traverse-rtpload sockets: 20000-23999 for 1,000 streams
 P_RTPE_MIN=24000        # rtpengine media ports
 P_RTPE_MAX=29999
-P_TRAVERSE_MEDIA=30000-31999
+P_TRAVERSE_MEDIA=30000-39999
+P_TV_SIP=40000          # traverse-tvcalls phones' SIP ports: 40000-41999 for 1,000 calls
 
 T0=$SECONDS
 TMP=$(mktemp -d /tmp/traverse-live.XXXXXX)
@@ -322,20 +323,22 @@ rtpload_paced() {
 		--rate $((100 * n)) --count 1000000 "$@" 2>>"$TMP/rtpload.err"
 }
 
-# The traverse-proxy relay target. traverse-proxy sets media streams up by
-# SIP (REGISTER, INVITE with SDP), not by a control protocol, so it needs a
-# SIP driver here, and there is none yet. What it must do, per stream i:
-#   - send an INVITE to the proxy's access address (127.0.0.1:$P_TRAVERSE_SIP)
-#     with SDP naming the generator's side 1 (127.0.0.1:$((P_GEN))+4i);
-#   - receive it on the core side (the softswitch address in the config)
-#     and answer 200 with SDP naming side 2 (127.0.0.1:$((P_GEN))+4i+2);
-#   - read where each side must send from the two rewritten SDPs, and write
-#     "SIDE1_DST SIDE2_DST" per line to the file $1, as traverse-ngcall does.
-# Then the relay section runs traverse-rtpload --targets $1 against it like
-# rtpengine. Returns 1 (with a message) until that driver exists.
+# The traverse-proxy relay target. traverse-proxy sets media up by SIP, so
+# traverse-tvcalls (Traverse's own phones and softswitch on real sockets)
+# sets up N calls through it: caller i behind the proxy with RTP on the
+# generator's side-1 port (P_GEN+4i), callee i on the core side with RTP on
+# side 2 (P_GEN+4i+2), both on 127.0.0.1, registered and called for real.
+# tvcalls then exits (the phones go, the calls stay in the proxy) and
+# traverse-rtpload binds the same ports: the proxy latches each side on the
+# terminal it signalled with, and each packet crosses it once, as through
+# rtpengine. Writes "SIDE1_DST SIDE2_DST" per stream to $1. Calls of earlier
+# runs end by media-timeout (traverse_config) a few seconds later.
 traverse_relay_targets() {
-	echo "traverse-proxy: built, but the SIP media driver (traverse_relay_targets in bench/live/run.sh) is not written yet"
-	return 1
+	local f=$1 n=$2
+	"$BIN/traverse-tvcalls" --proxy 127.0.0.1:$P_TRAVERSE_SIP --softswitch 127.0.0.1:$P_KAM_SOFTSWITCH \
+		--calls "$n" --ip 127.0.0.1 --sip-base $P_TV_SIP --rtp-base $P_GEN --timeout 30 >"$f.raw" 2>>"$TMP/tvcalls.err" ||
+		{ echo "    traverse-tvcalls: $(tail -1 "$TMP/tvcalls.err")"; return 1; }
+	awk '{ print $2, $4 }' "$f.raw" >"$f"
 }
 
 # traverse_config FILE: the proxy's config for the live bench.
@@ -346,7 +349,19 @@ sip-port = $P_TRAVERSE_SIP
 core = 127.0.0.2
 softswitch = 127.0.0.1:$P_KAM_SOFTSWITCH
 media-ports = $P_TRAVERSE_MEDIA
+sig-ports = 44000-47999
+# a bench drives thousands of terminals from one address, none answering
+# keepalives once set up: no per-source limits, no keepalive
 rate = 0
+max-untrusted = 0
+max-untrusted-per-ip = 0
+max-legs = 0
+keepalive = 0
+media-timeout = 5s
+port-quarantine = 0
+control = $TMP/traverse.sock
+# the Kamailio paths it is compared with keep every Via; so does this
+topology-hiding = off
 EOF
 }
 
@@ -414,7 +429,8 @@ relay_section() {
 			echo "  traverse-proxy:"
 			if traverse_relay_targets "$f.trav.targets" "$n"; then
 				RELAY_PID=$(daemon_pid "$TRAVERSE_PID")
-				rtpload_runs "$f.trav" traverse : --targets "$f.trav.targets" --streams "$n"
+				rtpload_runs "$f.trav" traverse "traverse_relay_targets $f.trav.targets $n" \
+					--targets "$f.trav.targets" --streams "$n"
 				rtpload_paced "$n" traverse-rtp --targets "$f.trav.targets" --streams "$n" >"$f.trav.paced"
 			fi
 		fi
@@ -436,6 +452,11 @@ relay_section() {
 relay_rows() {
 	local n=$1 f=$2 t plain_pps line pps paced note rcpu
 	plain_pps=$(kv "$(cat "$f.plain" 2>/dev/null)" pps)
+	# pps per relay core: what each relay does with the CPU it used, the
+	# fair figure when the generator (sharing 2 cores) is the bottleneck
+	local plain_ppc plc
+	plc=$(kv "$(cat "$f.plain" 2>/dev/null)" relay_cpu_pct)
+	plain_ppc=$([ -n "$plc" ] && [ "$plc" -gt 0 ] && echo $((plain_pps * 100 / plc)) || echo "")
 	for t in direct plain rtpe trav; do
 		local name
 		case $t in
@@ -444,11 +465,11 @@ relay_rows() {
 		esac
 		if [ ! -s "$f.$t" ]; then
 			case $t in
-			rtpe) row "relay|$n|rtpengine|-|-|-|-|-|-|not available" ;;
+			rtpe) row "relay|$n|rtpengine|-|-|-|-|-|-|-|-|not available" ;;
 			trav) if [ -x "$BIN/traverse-proxy" ]; then
-				row "relay|$n|traverse-proxy|-|-|-|-|-|-|SIP media driver not written yet"
+				row "relay|$n|traverse-proxy|-|-|-|-|-|-|-|-|no calls set up (traverse-tvcalls failed)"
 			else
-				row "relay|$n|traverse-proxy|-|-|-|-|-|-|not built yet"
+				row "relay|$n|traverse-proxy|-|-|-|-|-|-|-|-|not built yet"
 			fi ;;
 			esac
 			continue
@@ -470,7 +491,12 @@ relay_rows() {
 			note="${note:+$note; }RTP rate not reached: rtp latency includes queueing"
 		local rtp="-"
 		[ -n "$paced" ] && rtp="$(kv "$paced" p50_us)/$(kv "$paced" p99_us)"
-		row "relay|$n|$name|$pps|$(ratio "$pps" "$plain_pps")|$rtp|$(kv "$line" p50_us)/$(kv "$line" p99_us)|$(kv "$line" gen_cpu_pct)%|${rcpu:--}${rcpu:+%}|$note"
+		local ppc="-" xppc="-"
+		if [ -n "$rcpu" ] && [ "$rcpu" -gt 0 ]; then
+			ppc=$((pps * 100 / rcpu))
+			[ -n "$plain_ppc" ] && xppc=$(ratio "$ppc" "$plain_ppc")
+		fi
+		row "relay|$n|$name|$pps|$(ratio "$pps" "$plain_pps")|$rtp|$(kv "$line" p50_us)/$(kv "$line" p99_us)|$(kv "$line" gen_cpu_pct)%|${rcpu:--}${rcpu:+%}|$ppc|$xppc|$note"
 		if [ -n "$note" ] && [ "${note#GENERATOR}" != "$note" ]; then
 			echo "  ! $name at $n stream(s): generator-bound (cpu $(kv "$line" gen_cpu_pct)%, waited $(kv "$line" gen_wait_pct)% of the time): the number is the generator's, the relay can do more"
 		fi
@@ -598,8 +624,8 @@ sip_traverse() {
 	fi
 	if start_kamailio softswitch "$PEERS/kamailio-softswitch.cfg" $P_KAM_SOFTSWITCH; then
 		soft_pid=$KAM_PID
-		sipp_ramp "sipp -> traverse-proxy -> Kamailio softswitch -> sipp" $P_TRAVERSE_SIP "${NAT_RATES[@]}"
-		row "sip|traverse-proxy + softswitch|$RAMP_MAX|$(ratio "$RAMP_MAX" "$sipp_max")|$RAMP_NOTE (hook, untested)"
+		sipp_ramp "sipp -> traverse-proxy -> Kamailio softswitch -> sipp" $P_TRAVERSE_SIP "${SIP_RATES[@]}"
+		row "sip|traverse-proxy + softswitch|$RAMP_MAX|$(ratio "$RAMP_MAX" "$sipp_max")|$RAMP_NOTE"
 		stop "$soft_pid"
 	else
 		row "sip|traverse-proxy|-|-|softswitch did not start"
@@ -653,11 +679,13 @@ summary() {
 		echo "relay pps: median of $REPS flat-out runs ($((REPS + 2)) at 1 stream); x plain = pps / plainrelay's"
 		echo "(where plainrelay is GENERATOR-BOUND its limit is higher than shown, and x plain flatters the others);"
 		echo "latency one-way, send to receive, us: 'rtp' at 50 pkt/s per side per stream, 'flat' flat out;"
-		echo "cpu: share of one core over the run (gen = traverse-rtpload; relay: all its threads)"
-		printf '%-7s %-15s %8s %7s %16s %16s %7s %7s  %s\n' streams target pps "x plain" "p50/p99 rtp" \
-			"p50/p99 flat" "gen cpu" "relay" note
-		grep '^relay|' "$RESULTS" | while IFS='|' read -r _ n name pps x rtp flat cpu rcpu note; do
-			printf '%-7s %-15s %8s %7s %16s %16s %7s %7s  %s\n' "$n" "$name" "$pps" "$x" "$rtp" "$flat" "$cpu" "$rcpu" "$note"
+		echo "cpu: share of one core over the run (gen = traverse-rtpload; relay: all its threads);"
+		echo "pps/core = pps / relay cpu: what a relay does per core it used (fair when the generator is the bottleneck)"
+		printf '%-7s %-15s %8s %7s %16s %16s %7s %7s %9s %7s  %s\n' streams target pps "x plain" "p50/p99 rtp" \
+			"p50/p99 flat" "gen cpu" "relay" "pps/core" "x plain" note
+		grep '^relay|' "$RESULTS" | while IFS='|' read -r _ n name pps x rtp flat cpu rcpu ppc xppc note; do
+			printf '%-7s %-15s %8s %7s %16s %16s %7s %7s %9s %7s  %s\n' "$n" "$name" "$pps" "$x" "$rtp" "$flat" "$cpu" \
+				"$rcpu" "$ppc" "$xppc" "$note"
 		done
 	fi
 	if grep -q '^sip|' "$RESULTS" 2>/dev/null; then

@@ -30,12 +30,14 @@
 
 static const char usage[] =
 	"usage: traverse-tvcalls --proxy IP:PORT [--softswitch IP:PORT] [--calls N] [--timeout S]\n"
-	"                        [--register-only]\n"
+	"                        [--register-only] [--ip A --sip-base S --rtp-base R]\n"
 	"\n"
 	"Registers N callers through traverse-proxy and N callees at a softswitch\n"
 	"(run here, on the given address), calls each callee, and prints per call\n"
 	"'CALLER_RTP PROXY_ACCESS_RTP CALLEE_RTP PROXY_CORE_RTP'. --register-only:\n"
-	"the callers register and nothing more (idle terminals). The proxy must\n"
+	"the callers register and nothing more (idle terminals). --ip puts every\n"
+	"phone on address A: caller i on SIP port S+i and RTP R+4i, callee i on\n"
+	"S+N+i and R+4i+2 (traverse-rtpload --local-base R binds the same). The proxy must\n"
 	"have softswitch = that address. Exit 0 once every call is up, 1 if not\n"
 	"within the timeout (default 30 s), 2 on usage errors.\n";
 
@@ -45,7 +47,8 @@ typedef struct phone {
 	char user[32];
 } phone;
 
-static int phone_up(live_loop *lp, phone *p, const char *user, uint32_t ip, const tv_ep *via, bool callee)
+static int phone_up(live_loop *lp, phone *p, const char *user, uint32_t ip, const tv_ep *via, uint16_t sip_port,
+		    uint16_t rtp_port)
 {
 	tv_ip a = tv_ip4(ip);
 	sipua_cfg c = { 0 };
@@ -58,13 +61,12 @@ static int phone_up(live_loop *lp, phone *p, const char *user, uint32_t ip, cons
 	c.user = p->user;
 	c.domain = "bench.example";
 	c.proxy = *via;
-	c.sip_port = 5060;
+	c.sip_port = sip_port;
 	c.rport = true;
 	c.reg_expires = TV_SEC(3600);
-	c.rtp_port = 10000;
+	c.rtp_port = rtp_port;
 	c.answer = SIPUA_ANSWER_AUTO;
 	c.media_manual = true;
-	(void)callee;
 	p->ua = sipua_new(p->h, &c, &err);
 	return p->ua ? 0 : -1;
 }
@@ -74,12 +76,15 @@ int main(int argc, char **argv)
 	static const struct option lo[] = {
 		{ "proxy", required_argument, NULL, 'p' }, { "softswitch", required_argument, NULL, 's' },
 		{ "calls", required_argument, NULL, 'n' }, { "timeout", required_argument, NULL, 't' },
-		{ "register-only", no_argument, NULL, 'r' },
+		{ "register-only", no_argument, NULL, 'r' }, { "ip", required_argument, NULL, 'i' },
+		{ "sip-base", required_argument, NULL, 'S' }, { "rtp-base", required_argument, NULL, 'R' },
 		{ "help", no_argument, NULL, 'h' }, { NULL, 0, NULL, 0 },
 	};
 	tv_ep px = { 0 }, ssep = tv_ep4(0x7f000003, 5060);
 	int n = 1, timeout = 30, o, err, up = 0;
 	bool reg_only = false;
+	tv_ip one_ip = { 0 };
+	int sip_base = 0, rtp_base = 0;
 	live_loop *lp;
 	tv_host *ssh;
 	softswitch *ss;
@@ -96,11 +101,15 @@ int main(int argc, char **argv)
 		case 'n': n = atoi(optarg); break;
 		case 't': timeout = atoi(optarg); break;
 		case 'r': reg_only = true; break;
+		case 'i': if (tv_ip_parse(optarg, &one_ip) < 0) return 2; break;
+		case 'S': sip_base = atoi(optarg); break;
+		case 'R': rtp_base = atoi(optarg); break;
 		case 'h': fputs(usage, stdout); return 0;
 		default: fputs(usage, stderr); return 2;
 		}
 	}
-	if (!px.port || n < 1 || n > 60000 || timeout < 1) {
+	if (!px.port || n < 1 || n > 60000 || timeout < 1 || (one_ip.v4 && (!sip_base || !rtp_base)) ||
+	    (sip_base && sip_base + 2 * n > 65535) || (rtp_base && rtp_base + 4 * n > 65535)) {
 		fputs(usage, stderr);
 		return 2;
 	}
@@ -123,11 +132,14 @@ int main(int argc, char **argv)
 	for (int i = 0; i < n; i++) {
 		char u[32];
 		uint32_t lo16 = (uint32_t)(i / 250) << 8 | (uint32_t)(i % 250 + 1);
+		uint32_t ca = one_ip.v4 ? one_ip.v4 : 0x7f3d0000u | lo16, ce = one_ip.v4 ? one_ip.v4 : 0x7f3e0000u | lo16;
 		snprintf(u, sizeof(u), "caller%d", i);
-		if (phone_up(lp, &callers[i], u, 0x7f3d0000u | lo16, &px, false) < 0)
+		if (phone_up(lp, &callers[i], u, ca, &px, (uint16_t)(sip_base ? sip_base + i : 5060),
+			     (uint16_t)(rtp_base ? rtp_base + 4 * i : 10000)) < 0)
 			return 1;
 		snprintf(u, sizeof(u), "callee%d", i);
-		if (phone_up(lp, &callees[i], u, 0x7f3e0000u | lo16, &ssep, true) < 0)
+		if (phone_up(lp, &callees[i], u, ce, &ssep, (uint16_t)(sip_base ? sip_base + n + i : 5060),
+			     (uint16_t)(rtp_base ? rtp_base + 4 * i + 2 : 10000)) < 0)
 			return 1;
 	}
 	/* register in bursts of 50 a loop turn, so no socket buffer overflows */

@@ -15,7 +15,7 @@ Test(proxy_wire, register_is_rewritten_byte_exactly, .init = setup, .fini = tear
 	cr_assert_str_eq(w.at_ss.msg[0],
 			 "REGISTER sip:example.net SIP/2.0\r\n"
 			 "Via: SIP/2.0/UDP 10.0.0.1:5100;branch=z9hG4bKreg1;rport\r\n"
-			 "Max-Forwards: 70\r\n"
+			 "Max-Forwards: 69\r\n"
 			 "From: <sip:alice@example.net>;tag=a1\r\n"
 			 "To: <sip:alice@example.net>\r\n"
 			 "Call-ID: reg-1@10.0.0.1\r\n"
@@ -125,7 +125,7 @@ Test(proxy_wire, request_from_core_gets_our_via_and_the_terminals_target, .init 
 	cr_assert(!strncmp(w.at_term.msg[0], "OPTIONS sip:alice@192.168.1.10:5060 SIP/2.0\r\n"
 			   "Via: SIP/2.0/UDP 198.51.100.10:5060;branch=z9hG4bK-tvpx-", 98), "%s", w.at_term.msg[0]);
 	/* topology hiding: our Via is the only one the terminal sees */
-	cr_assert(strstr(w.at_term.msg[0], ";rport\r\nMax-Forwards: 69\r\n") != NULL, "%s", w.at_term.msg[0]);
+	cr_assert(strstr(w.at_term.msg[0], ";rport\r\nMax-Forwards: 68\r\n") != NULL, "%s", w.at_term.msg[0]);
 	cr_assert_null(strstr(w.at_term.msg[0], "10.0.0."), "no core address, the Call-ID's host coded: %s",
 		       w.at_term.msg[0]);
 	cr_assert_eq(w.at_term.from[0].port, 5060, "sent from the proxy's SIP port to the NAT mapping");
@@ -450,4 +450,35 @@ Test(proxy_wire, an_ended_call_leaves_an_accounting_record, .init = setup, .fini
 	cr_assert_gt(w.rec[0].ended, w.rec[0].started);
 	cr_assert_eq(proxy_get_stats(w.px)->records, 1);
 	host_udp_close(media);
+}
+
+/* RFC 3261 16.6 step 3: one hop less each way, so a loop through the
+ * proxy ends (a 483 from whoever sees 0), and a request with no
+ * Max-Forwards goes on with 70. */
+Test(proxy_wire, max_forwards_goes_down_by_one, .init = setup, .fini = teardown)
+{
+	from_term(REGISTER);
+	from_ss(REG_200);
+	w.at_ss.n = w.at_term.n = 0;
+	from_ss("OPTIONS sip:alice@10.0.0.1:5100 SIP/2.0\r\n"
+		"Via: SIP/2.0/UDP 10.0.0.100:5060;branch=z9hG4bKmf1\r\n"
+		"Max-Forwards: 1\r\n"
+		"From: <sip:ss@example.net>;tag=s1\r\n"
+		"To: <sip:alice@example.net>\r\n"
+		"Call-ID: mf-1@10.0.0.100\r\n"
+		"CSeq: 1 OPTIONS\r\n"
+		"Content-Length: 0\r\n\r\n");
+	cr_assert_eq(w.at_term.n, 1);
+	cr_assert(strstr(w.at_term.msg[0], "\r\nMax-Forwards: 0\r\n"), "%s", w.at_term.msg[0]);
+	from_ss("OPTIONS sip:alice@10.0.0.1:5100 SIP/2.0\r\n"
+		"Via: SIP/2.0/UDP 10.0.0.100:5060;branch=z9hG4bKmf2\r\n"
+		"Max-Forwards: 0\r\n"
+		"From: <sip:ss@example.net>;tag=s1\r\n"
+		"To: <sip:alice@example.net>\r\n"
+		"Call-ID: mf-2@10.0.0.100\r\n"
+		"CSeq: 1 OPTIONS\r\n"
+		"Content-Length: 0\r\n\r\n");
+	cr_assert_eq(w.at_term.n, 1, "not forwarded with 0 left");
+	cr_assert_eq(w.at_ss.n, 1);
+	cr_assert(!strncmp(w.at_ss.msg[0], "SIP/2.0 483 ", 12), "%s", w.at_ss.msg[0]);
 }

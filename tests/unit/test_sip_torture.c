@@ -61,7 +61,7 @@ static const row rows[] = {
 	{ "semiuri", FWD, FWD, NONE, NA, "OPTIONS sip:user;par=u%40example.net@example.com SIP/2.0\r\n", 0 },
 	{ "transports", FWD, FWD, NONE, NA,
 	  "\r\nVia: SIP/2.0/UDP 10.0.0.1:5100;tvh;branch=z9hG4bKkdjuw\r\nl: 0\r\n", 0 },
-	{ "mpart01", FWD, FWD, NONE, NA, "Max-Forwards: 70\r\nIdentity: |\r\n--7a9cbec02ceef655\r\nContent-Type: text/plain\r\n", 0 },
+	{ "mpart01", FWD, FWD, NONE, NA, "Max-Forwards: 69\r\nIdentity: |\r\n--7a9cbec02ceef655\r\nContent-Type: text/plain\r\n", 0 },
 	/* A response whose top Via the proxy did not write is discarded (RFC
 	 * 3261 18.1.2). Defect D4, fixed (was: from the core they are relayed.) */
 	{ "unreason", DROP, DROP, NONE, 0, NULL, 4 },
