@@ -511,7 +511,7 @@ relay_rows() {
 # this script's signal traps until the step ends).
 sipp_step() {
 	local port=$1 rate=$2 stat=$TMP/sipp-$1-$2.csv rc
-	run_fg timeout -k 2 20 sipp 127.0.0.1:"$port" -sf "$LIVE/sipp-uac.xml" -s bench \
+	run_fg timeout -k 2 20 sipp 127.0.0.1:"$port" -sf "${UAC_XML:-$LIVE/sipp-uac.xml}" -s bench \
 		-i 127.0.0.1 -p $P_SIPP_UAC -mi 127.0.0.1 -mp 15100 \
 		-r "$rate" -m $((2 * rate)) -d 100 -l $((4 * rate)) -buff_size 4194304 \
 		-nostdin -timeout 10s -timeout_error -recv_timeout 5s \
@@ -624,7 +624,19 @@ sip_traverse() {
 	fi
 	if start_kamailio softswitch "$PEERS/kamailio-softswitch.cfg" $P_KAM_SOFTSWITCH; then
 		soft_pid=$KAM_PID
+		# The caller registers through the proxy first: the core accepts
+		# it, so the proxy trusts its address (a stranger gets one answer
+		# per request and no provisionals, docs/proxy.md, Security). Its
+		# requests name the domain, not the proxy: the softswitch routes
+		# the ACK of a failed INVITE as it routed the INVITE.
+		sed 's/sip:\[service\]@\[remote_ip\]:\[remote_port\]/sip:[service]@bench.example/g' \
+			"$LIVE/sipp-uac.xml" >"$TMP/sipp-uac-domain.xml"
+		run_fg timeout -k 2 10 sipp 127.0.0.1:$P_TRAVERSE_SIP -sf "$PEERS/sipp-register.xml" -s sipp \
+			-key domain bench.example -i 127.0.0.1 -p $P_SIPP_UAC -m 1 -nostdin -timeout 5s \
+			>"$TMP/sipp-register.log" 2>&1 || echo "    (the caller's REGISTER failed: see $TMP/sipp-register.log)"
+		UAC_XML=$TMP/sipp-uac-domain.xml
 		sipp_ramp "sipp -> traverse-proxy -> Kamailio softswitch -> sipp" $P_TRAVERSE_SIP "${SIP_RATES[@]}"
+		UAC_XML=
 		row "sip|traverse-proxy + softswitch|$RAMP_MAX|$(ratio "$RAMP_MAX" "$sipp_max")|$RAMP_NOTE"
 		stop "$soft_pid"
 	else
