@@ -25,8 +25,10 @@
  *   leg t       (l->t, leg_on_timeout) the earliest of:
  *     ending guard    32 s (64*T1) after a BYE was forwarded: the leg
  *                     ends ("bye-lost") if its final response never came.
- *     media timeout   media_timeout (0: off) after the last packet of any
- *                     of its streams, armed when its first stream opens;
+ *     media timeout   media_timeout (0: off) after the last packet (RTP
+ *                     or RTCP) from the terminal on any of its streams,
+ *                     armed when its first stream opens; the far side's
+ *                     media does not keep a dead terminal's leg;
  *                     a held stream keeps the leg. Ends "media-timeout".
  *     session timer   RFC 4028: the Session-Expires of the last 2xx
  *                     establishing or refreshing the session. Ends

@@ -181,8 +181,9 @@ void px_relay_rx(void *arg, tv_udp *u, const tv_ep *from, const uint8_t *data, s
 		if (p->cfg.on_event && (was_state != s->latch[slot] || !tv_ep_eq(&was, &s->latched[slot])))
 			px_event(p, was_state == PX_LATCHED ? PX_EV_RELATCH : PX_EV_LATCH, s->leg->b->user,
 				 s->leg->call_id, NULL, s->idx, slot == 1, &s->latched[slot], now);
-		if (rtp)
-			px_timers_media_seen(s, now);
+		/* the terminal is there while it sends anything: RTP, or the
+		 * RTCP a muted phone goes on sending (RFC 3550 6.3.5) */
+		px_timers_media_seen(s, now);
 		if (!s->core_known) {
 			drop(p, s, PX_DROP_RTP_NO_DEST);
 			return;
@@ -199,8 +200,6 @@ void px_relay_rx(void *arg, tv_udp *u, const tv_ep *from, const uint8_t *data, s
 			drop(p, s, PX_DROP_RTP_FOREIGN);
 			return;
 		}
-		if (rtp)
-			px_timers_media_seen(s, now);
 		if (s->latch[r] == PX_LATCHED) {
 			dst = &s->latched[r];
 		} else if (sdp->port && sdp->ip.v4 == s->leg->b->nat.ip.v4) {

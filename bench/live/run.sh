@@ -674,8 +674,34 @@ mem_section() {
 	# traverse-proxy: its calls come from SIP (see traverse_relay_targets);
 	# once that driver exists, this is the same measure: VmRSS of the proxy
 	# before and after 1,000 calls.
-	if [ -x "$BIN/traverse-proxy" ]; then
-		row "mem|traverse-proxy|-|-|SIP call driver not written yet"
+	if [ -x "$BIN/traverse-proxy" ] && ports_free $P_TRAVERSE_SIP; then
+		# 1,000 terminals register (idle), then the same 1,000 call a
+		# callee each (traverse-tvcalls); no media timeout here, the calls
+		# stay up while they are measured.
+		traverse_config "$TMP/traverse-mem.conf"
+		sed -i 's/^media-timeout = .*/media-timeout = 0/' "$TMP/traverse-mem.conf"
+		start traverse-mem "$BIN/traverse-proxy" -c "$TMP/traverse-mem.conf" --foreground
+		pid=$LAST_PID
+		if wait_udp $P_TRAVERSE_SIP "$pid" traverse-mem; then
+			pid=$(daemon_pid "$pid")
+			r0=$(rss_kb "$pid")
+			"$BIN/traverse-tvcalls" --proxy 127.0.0.1:$P_TRAVERSE_SIP --softswitch 127.0.0.1:$P_KAM_SOFTSWITCH \
+				--calls 1000 --ip 127.0.0.1 --sip-base $P_TV_SIP --rtp-base $P_GEN --register-only \
+				2>>"$TMP/tvcalls.err" | sed 's/^/    /'
+			r1=$(rss_kb "$pid")
+			"$BIN/traverse-tvcalls" --proxy 127.0.0.1:$P_TRAVERSE_SIP --softswitch 127.0.0.1:$P_KAM_SOFTSWITCH \
+				--calls 1000 --ip 127.0.0.1 --sip-base $P_TV_SIP --rtp-base $P_GEN >"$TMP/mem.trav.targets" \
+				2>>"$TMP/tvcalls.err"
+			r2=$(rss_kb "$pid")
+			echo "  traverse-proxy VmRSS: $r0 kB idle, $r1 kB with 1,000 registered terminals, $r2 kB with 1,000 calls too"
+			echo "  traverse-proxy: $(( (r1 - r0) * 1024 / 1000 )) bytes per idle binding, $(( (r2 - r1) * 1024 / 1000 )) bytes per call (targets: 1024, 2048)"
+			row "mem|traverse-proxy|$((r2 - r1))|-|VmRSS $r0 -> $r1 (1,000 bindings: $((r1 - r0)) kB) -> $r2 kB"
+		else
+			row "mem|traverse-proxy|-|-|did not start"
+		fi
+		stop "$LAST_PID"
+	elif [ -x "$BIN/traverse-proxy" ]; then
+		row "mem|traverse-proxy|-|-|port $P_TRAVERSE_SIP busy"
 	else
 		echo "  traverse-proxy: not built yet"
 		row "mem|traverse-proxy|-|-|not built yet"
