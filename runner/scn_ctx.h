@@ -27,6 +27,7 @@ typedef struct sym {
 	void *obj2;             /* stun, softswitch, proxy, phone: its host */
 	char domain[64];        /* softswitch: its domain */
 	FILE *records;          /* proxy: its accounting records (CSV), with --pcap */
+	void *cfg;              /* softswitch: its softswitch_cfg, for restart */
 } sym;
 
 #define RSOCK_SRCS 16
@@ -218,6 +219,7 @@ int topo_stun(scn_ctx *c, const scn_stmt *st);
 
 /* scn_sip.c: SIP statements and expectations. */
 int sip_softswitch(scn_ctx *c, const scn_stmt *st);
+int sip_restart(scn_ctx *c, const scn_stmt *st);
 int sip_proxy(scn_ctx *c, const scn_stmt *st);
 int sip_phone(scn_ctx *c, const scn_stmt *st);
 int sip_action(scn_ctx *c, const scn_stmt *st);

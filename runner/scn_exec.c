@@ -720,7 +720,8 @@ static const struct cmd {
 	{ "register", sip_action, false }, { "call", sip_action, false }, { "answer", sip_action, false },
 	{ "reject", sip_action, false }, { "cancel", sip_action, false }, { "hangup", sip_action, false },
 	{ "hold", sip_action, false }, { "resume", sip_action, false }, { "mute", sip_action, false },
-	{ "unmute", sip_action, false }, { "keepalive", sip_keepalive, false }, { "media", sip_media, false },
+	{ "unmute", sip_action, false }, { "keepalive", sip_keepalive, false },
+	{ "restart", sip_restart, false }, { "media", sip_media, false },
 };
 
 static int exec_stmt(scn_ctx *c, const scn_stmt *st)

@@ -132,7 +132,31 @@ int sip_softswitch(scn_ctx *c, const scn_stmt *st)
 	if (!s->obj2)
 		return ctx_err(c, "softswitch %s: address in use", s->name);
 	s->obj = softswitch_new_cfg(s->obj2, &sc, &err);
+	if (s->obj && (s->cfg = malloc(sizeof(sc))))
+		memcpy(s->cfg, &sc, sizeof(sc));
 	return s->obj ? 0 : ctx_err(c, "softswitch %s: cannot start (%d)", s->name, err);
+}
+
+/* restart SOFTSWITCH: it stops and starts again, forgetting every
+ * registration (a crash, an upgrade); calls in progress keep their media,
+ * which never went through it. */
+int sip_restart(scn_ctx *c, const scn_stmt *st)
+{
+	sym *ss;
+	int err;
+
+	if (st->argc != 2)
+		return ctx_err(c, "usage: restart SOFTSWITCH");
+	ss = need_sym(c, st->argv[1], SYM_SOFTSWITCH);
+	if (!ss)
+		return -1;
+	if (c->dry)
+		return 0;
+	if (live_opaque(c, SYM_SOFTSWITCH))
+		return ctx_err(c, "restart %s: the softswitch is external (--softswitch)", ss->name);
+	softswitch_free(ss->obj);
+	ss->obj = ss->cfg ? softswitch_new_cfg(ss->obj2, ss->cfg, &err) : NULL;
+	return ss->obj ? 0 : ctx_err(c, "restart %s: cannot start again", ss->name);
 }
 
 /* One CSV line per accounting record. */
@@ -1012,6 +1036,7 @@ void sip_free(scn_ctx *c, sym *s)
 		break;
 	case SYM_SOFTSWITCH:
 		softswitch_free(s->obj);
+		free(s->cfg);
 		break;
 	case SYM_PROXY:
 		proxy_free(s->obj);     /* ends the remaining legs: their records are written */
