@@ -37,6 +37,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
+#include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
@@ -494,6 +495,8 @@ int live_proxy(scn_ctx *c, sym *px, sym *la, sym *lc, const proxy_cfg *pc, const
 	if (lv->pid == 0) {
 		char logp[300];
 		int fd;
+		/* if the run dies (Ctrl-C, a crash), the proxy goes with it */
+		prctl(PR_SET_PDEATHSIG, SIGTERM);
 		snprintf(logp, sizeof(logp), "%s/proxy.log", lv->dir);
 		fd = open(logp, O_WRONLY | O_CREAT | O_TRUNC, 0644);
 		if (fd >= 0) {
@@ -524,6 +527,30 @@ int live_proxy(scn_ctx *c, sym *px, sym *la, sym *lc, const proxy_cfg *pc, const
 
 /* ---- the run ---- */
 
+/* Ctrl-C or SIGTERM during a live run: stop the proxy, remove the files,
+ * leave. The runner is a driver, so one static for the run in progress. */
+static struct scn_live *live_now_running;
+
+static void live_on_signal(int sig)
+{
+	struct scn_live *lv = live_now_running;
+	static const char *const files[] = { "proxy.conf", "proxy.log", "records.csv", "ctl.sock" };
+	char path[128];
+
+	if (lv) {
+		if (lv->pid > 0) {
+			kill(lv->pid, SIGTERM);
+			waitpid(lv->pid, NULL, 0);
+		}
+		for (size_t i = 0; i < sizeof(files) / sizeof(files[0]); i++) {
+			snprintf(path, sizeof(path), "%s/%s", lv->dir, files[i]);
+			unlink(path);
+		}
+		rmdir(lv->dir);
+	}
+	_exit(128 + sig);
+}
+
 int live_start(scn_ctx *c)
 {
 	struct scn_live *lv = calloc(1, sizeof(*lv));
@@ -542,6 +569,9 @@ int live_start(scn_ctx *c)
 	}
 	lv->epoch = live_loop_now(lv->lp);
 	c->live = lv;
+	live_now_running = lv;
+	signal(SIGINT, live_on_signal);
+	signal(SIGTERM, live_on_signal);
 	return 0;
 }
 
@@ -657,6 +687,7 @@ void live_free(scn_ctx *c)
 
 	if (!lv)
 		return;
+	live_now_running = NULL;
 	if (lv->pid > 0) {
 		kill(lv->pid, SIGKILL);
 		waitpid(lv->pid, NULL, 0);
