@@ -215,6 +215,12 @@ void px_binding_trust(proxy *p, px_binding *b, tv_time now)
 		tv_map_put(&p->by_user, px_hash_str(b->user), b);
 }
 
+const char *px_core_hp(const px_binding *b, char *out)
+{
+	snprintf(out, TV_EP_STRLEN, "%s:%u", b->p->core_ip_s, b->core_port);
+	return out;
+}
+
 px_binding *px_binding_get(proxy *p, const tv_ep *nat, tv_tcp *tcp, const char *user, bool create, tv_time now)
 {
 	px_binding *b = NULL, **na;
@@ -263,7 +269,6 @@ px_binding *px_binding_get(proxy *p, const tv_ep *nat, tv_tcp *tcp, const char *
 		return NULL;
 	}
 	core = tv_ep4(p->cfg.core_ip.v4, b->core_port);
-	snprintf(b->core_hp, sizeof(b->core_hp), "%s:%u", p->core_ip_s, b->core_port);
 	b->core_sock = host_udp_bind(p->h, &core, core_rx, b, &err);
 	if (!b->core_sock) {
 		pool_put(&p->sig_pool, b->core_port, 0);

@@ -125,8 +125,7 @@ struct px_binding {
 	px_contact ct[PX_MAX_CONTACTS];
 	int nct;
 	tv_ep contact;
-	uint16_t core_port;
-	char core_hp[PX_HP];            /* "core-ip:core_port", as written in rewrites */
+	uint16_t core_port;             /* its core address: core_ip:core_port (px_core_hp) */
 	tv_udp *core_sock;
 	struct px_conn *core_conn;      /* TCP to the softswitch, when a large request needed it */
 	bool registered;
@@ -220,6 +219,9 @@ uint64_t px_hash_mem(const char *s, size_t len);
  * entry point reads the clock (tests/proxy_time.sh). */
 
 /* proxy.c */
+/* b's core address as the rewrites write it, "core-ip:port", formatted
+ * into out (>= TV_EP_STRLEN); returns out. */
+const char *px_core_hp(const px_binding *b, char *out);
 px_binding *px_binding_get(proxy *p, const tv_ep *nat, tv_tcp *tcp, const char *user, bool create, tv_time now);
 /* May b send one more request now? (its rate; counts the drop if not) */
 bool px_rate_take(proxy *p, px_binding *b, tv_time now);

@@ -654,7 +654,7 @@ static void refused(proxy *p, px_binding *b, tv_tcp *tcp, const tv_ep *from, con
 static void via_to_core(px_binding *b, sipmsg *sm)
 {
 	rw_span via, span;
-	char rep[PX_HP + 8];
+	char rep[PX_HP + 8], chp[TV_EP_STRLEN];
 
 	sm->via_tr_edit = -1;
 	if (rw_header(sm->rw.buf, sm->rw.body_off, "Via", 'v', 0, &via) != 1)
@@ -665,7 +665,7 @@ static void via_to_core(px_binding *b, sipmsg *sm)
 			return;
 		}
 		rw_copy(sm->rw.buf, span, b->sentby, sizeof(b->sentby));
-		snprintf(rep, sizeof(rep), "%s%s", b->core_hp, sm->hide.on ? PX_VIA_MARK : "");
+		snprintf(rep, sizeof(rep), "%s%s", px_core_hp(b, chp), sm->hide.on ? PX_VIA_MARK : "");
 		rw_replace(&sm->rw, span, rep);
 	} else if (sm->hide.on) {
 		sm->rw.failed = true;           /* nowhere to mark it */
@@ -1037,8 +1037,9 @@ void px_sip_from_core(proxy *p, px_binding *b, bool stream, const char *msg, siz
 		/* A response is ours only if its top Via is the one we wrote
 		 * (RFC 3261 18.1.2: else discard it). */
 		rw_span sb, mark = { 0, 0 };
+		char chp[TV_EP_STRLEN];
 		if (rw_header(sm.rw.buf, sm.rw.body_off, "Via", 'v', 0, &val) != 1 ||
-		    rw_via_sentby(sm.rw.buf, val, &sb) != 1 || !ci_eq(sm.rw.buf + sb.off, sb.len, b->core_hp)) {
+		    rw_via_sentby(sm.rw.buf, val, &sb) != 1 || !ci_eq(sm.rw.buf + sb.off, sb.len, px_core_hp(b, chp))) {
 			p->st.drop[PX_DROP_SIP_UNKNOWN]++;
 			goto out;
 		}

@@ -145,7 +145,7 @@ static int value_to_core(void *arg, sip_rw *rw, rw_span val, rw_span hp, int nth
 	to_core *c = arg;
 	px_contact ct = { .tcp = false };
 	rw_span tp;
-	char rep[RW_REP_MAX];
+	char rep[RW_REP_MAX], chp[TV_EP_STRLEN];
 	int t = rw_uri_param(rw->buf, val, "transport", &tp);
 	bool angle = memchr(rw->buf + val.off, '<', val.len) != NULL;
 
@@ -162,9 +162,9 @@ static int value_to_core(void *arg, sip_rw *rw, rw_span val, rw_span hp, int nth
 		contact_remember(c->b, &ct, nth == 0);
 	}
 	if (ct.tag && angle)
-		snprintf(rep, sizeof(rep), "%s;tvc=%u", c->b->core_hp, ct.tag);
+		snprintf(rep, sizeof(rep), "%s;tvc=%u", px_core_hp(c->b, chp), ct.tag);
 	else
-		snprintf(rep, sizeof(rep), "%s", c->b->core_hp);
+		snprintf(rep, sizeof(rep), "%s", px_core_hp(c->b, chp));
 	if (rw_replace(rw, hp, rep) < 0)
 		return -1;
 	if (t == 1 && rw_replace(rw, tp, "") < 0)
@@ -191,7 +191,7 @@ static int value_to_access(void *arg, sip_rw *rw, rw_span val, rw_span hp, int n
 {
 	to_access *c = arg;
 	px_binding *b = c->b;
-	char hpt[PX_HP], rep[RW_REP_MAX];
+	char hpt[PX_HP], rep[RW_REP_MAX], chp[TV_EP_STRLEN];
 	rw_span tp;
 	int t = rw_uri_param(rw->buf, val, "transport", &tp);
 	bool angle = memchr(rw->buf + val.off, '<', val.len) != NULL;
@@ -202,7 +202,7 @@ static int value_to_access(void *arg, sip_rw *rw, rw_span val, rw_span hp, int n
 	if (t < 0)
 		return -1;
 	rw_copy(rw->buf, hp, hpt, sizeof(hpt));
-	if (c->reg && !strcmp(hpt, b->core_hp))
+	if (c->reg && !strcmp(hpt, px_core_hp(b, chp)))
 		ct = contact_find(b, user_key(rw->buf, val), tag);
 	if (ct) {
 		snprintf(rep, sizeof(rep), "%s%s", ct->hp, ct->tcp && angle ? ";transport=tcp" : "");
