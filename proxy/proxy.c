@@ -311,6 +311,7 @@ void px_binding_remove(proxy *p, px_binding *b, tv_time now)
 		tv_map_del(&p->by_user, px_hash_str(b->user));
 	host_udp_close(b->core_sock);
 	px_topo_free(b);
+	px_contacts_free(b);
 	/* The core may still route to this port until the registration it
 	 * granted runs out (the proxy has no credentials to un-register it):
 	 * nobody else gets the port before then, nor within the quarantine. */
@@ -498,7 +499,7 @@ void px_ka_send(proxy *p, px_binding *b)
 		/* sip:user@contact, or where it signals from when it wrote no
 		 * Contact; no "user@" without a user (never "sip:@host") */
 		char host[TV_EP_STRLEN], to[sizeof(b->user) + PX_HP + 1];
-		const char *hp = b->contact_hp[0] ? b->contact_hp : tv_ep_fmt(&b->nat, host);
+		const char *hp = px_contact_hp(b)[0] ? px_contact_hp(b) : tv_ep_fmt(&b->nat, host);
 		snprintf(to, sizeof(to), "%s%s%s", b->user, b->user[0] ? "@" : "", hp);
 		n = snprintf(msg, sizeof(msg),
 			     "OPTIONS sip:%s SIP/2.0\r\n"

@@ -105,12 +105,13 @@ typedef struct px_via_saved {
 
 /* One Contact a terminal wrote: its userinfo (and, for values that share
  * one, a ;tvc=n parameter the proxy adds) tells it from the others once
- * their host:port are all the terminal's core address. */
+ * their host:port are all the terminal's core address. Allocated to the
+ * size of its host:port (sip_contact.c). */
 typedef struct px_contact {
 	uint64_t user;                  /* hash of the userinfo as written (any length) */
-	char hp[PX_HP];
 	uint8_t tag;                    /* n-th value with this userinfo in one message: ;tvc=n toward the core */
 	bool tcp;                       /* ;transport=tcp, taken off toward the UDP core */
+	char hp[];                      /* host:port as written, shorter than PX_HP */
 } px_contact;
 
 struct px_binding {
@@ -120,9 +121,10 @@ struct px_binding {
 	tv_tcp *tcp;                    /* when it signals over TCP */
 	bool tcp_flow;                  /* it did: never fall back to UDP */
 	char sentby[PX_HP];             /* top Via sent-by as written */
-	char contact_hp[PX_HP];         /* first Contact host:port as written */
 	char via_tr[8];                 /* top Via transport as written (UDP, TCP, ...) */
-	px_contact ct[PX_MAX_CONTACTS];
+	/* Its Contacts; ct[0] is the first value of the last request that
+	 * wrote any (px_contact_hp), contact the address in it. */
+	px_contact *ct[PX_MAX_CONTACTS];
 	int nct;
 	tv_ep contact;
 	uint16_t core_port;             /* its core address: core_ip:core_port (px_core_hp) */
@@ -302,6 +304,10 @@ void px_sip_from_core(proxy *p, px_binding *b, bool stream, const char *msg, siz
 /* sip_contact.c: every Contact value; 0, or -1 if one cannot be read
  * or rewritten (the message must then be refused). */
 int px_contacts_to_core(proxy *p, px_binding *b, sip_rw *rw, bool remember);
+/* The first Contact host:port b wrote, as written; "" if none. */
+static inline const char *px_contact_hp(const px_binding *b) { return b->nct ? b->ct[0]->hp : ""; }
+/* b goes away: its Contacts too. */
+void px_contacts_free(px_binding *b);
 /* The first Contact value's host:port as written: 1, or 0 if none. */
 int px_first_contact_hp(sip_rw *rw, char out[PX_HP]);
 /* reg: a 2xx to REGISTER (the terminal's own come back as written); peer

@@ -764,7 +764,7 @@ static px_binding *pend_register(proxy *p, const tv_ep *from, tv_tcp *tcp, const
 	/* the same device: the same +sip.instance where both name one, else
 	 * the same first Contact as written */
 	if (inst && a->instance ? inst != a->instance
-				: (!a->contact_hp[0] || px_first_contact_hp(&sm->rw, hp) != 1 || strcmp(hp, a->contact_hp)))
+				: (!px_contact_hp(a)[0] || px_first_contact_hp(&sm->rw, hp) != 1 || strcmp(hp, px_contact_hp(a))))
 		return NULL;
 	a->pend.instance = inst;
 	if (a->pend.on && a->pend.tcp)
@@ -1007,7 +1007,7 @@ void px_sip_from_core(proxy *p, px_binding *b, bool stream, const char *msg, siz
 		rw_span at;
 
 		/* Request-URI: the terminal's core address -> the Contact it wrote. */
-		if (b->contact_hp[0] && px_ruri_to_access(p, b, &sm.rw) < 0)
+		if (px_contact_hp(b)[0] && px_ruri_to_access(p, b, &sm.rw) < 0)
 			goto out;
 		/* Our Via on top, so the terminal answers us; with topology
 		 * hiding the only one, the core's kept until it does. */

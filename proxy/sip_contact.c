@@ -18,6 +18,7 @@
 #include "proxy_priv.h"
 
 #include <osipparser2/osip_parser.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -28,12 +29,12 @@
 static px_contact *contact_find(px_binding *b, uint64_t user, int tag)
 {
 	for (int i = 0; i < b->nct; i++)
-		if (b->ct[i].user == user && b->ct[i].tag == tag)
-			return &b->ct[i];
+		if (b->ct[i]->user == user && b->ct[i]->tag == tag)
+			return b->ct[i];
 	for (int i = 0; i < b->nct; i++)
-		if (b->ct[i].user == user)
-			return &b->ct[i];
-	return b->nct ? &b->ct[0] : NULL;
+		if (b->ct[i]->user == user)
+			return b->ct[i];
+	return b->nct ? b->ct[0] : NULL;
 }
 
 /* The key of a URI's userinfo (none: the key of ""). */
@@ -60,30 +61,45 @@ static int tag_of(const char *buf, rw_span val, bool bare, rw_span *at)
 	return n;
 }
 
-/* Upsert by userinfo; the first value of a request becomes entry 0 (the
- * terminal's main Contact, used for keepalive and binding info). */
-static void contact_remember(px_binding *b, const px_contact *c, bool first)
+/* Upsert by userinfo and tag; the first value of a request becomes entry
+ * 0 (the terminal's main Contact, used for keepalive and binding info).
+ * 0, or -1 if there is no memory for it (b unchanged). */
+static int contact_remember(px_binding *b, uint64_t user, uint8_t tag, bool tcp, const char *hp, bool first)
 {
+	size_t len = strlen(hp);
+	px_contact *c;
 	int i;
 
-	for (i = 0; i < b->nct && (b->ct[i].user != c->user || b->ct[i].tag != c->tag); i++)
+	for (i = 0; i < b->nct && (b->ct[i]->user != user || b->ct[i]->tag != tag); i++)
 		;
-	if (i == b->nct) {
-		if (b->nct == PX_MAX_CONTACTS)
-			i = b->nct - 1;         /* forget the last one */
-		else
+	if (i == PX_MAX_CONTACTS)
+		i--;                    /* forget the last one */
+	c = i < b->nct ? b->ct[i] : NULL;
+	if (!c || strlen(c->hp) != len) {
+		c = realloc(c, offsetof(px_contact, hp) + len + 1);
+		if (!c)
+			return -1;
+		b->ct[i] = c;
+		if (i == b->nct)
 			b->nct++;
 	}
-	b->ct[i] = *c;
+	c->user = user;
+	c->tag = tag;
+	c->tcp = tcp;
+	memcpy(c->hp, hp, len + 1);
 	if (first && i != 0) {
-		px_contact t = b->ct[0];
-		b->ct[0] = b->ct[i];
-		b->ct[i] = t;
+		b->ct[i] = b->ct[0];
+		b->ct[0] = c;
 	}
-	if (first) {
-		snprintf(b->contact_hp, sizeof(b->contact_hp), "%s", c->hp);
-		tv_ep_parse(b->contact_hp, &b->contact, true);
-	}
+	if (first)
+		tv_ep_parse(c->hp, &b->contact, true);
+	return 0;
+}
+
+void px_contacts_free(px_binding *b)
+{
+	while (b->nct)
+		free(b->ct[--b->nct]);
 }
 
 /* Call fn for each Contact value that holds a SIP URI host:port. -1 if a
@@ -143,26 +159,28 @@ typedef struct to_core {
 static int value_to_core(void *arg, sip_rw *rw, rw_span val, rw_span hp, int nth)
 {
 	to_core *c = arg;
-	px_contact ct = { .tcp = false };
+	uint64_t user;
+	uint8_t tag = 0;
 	rw_span tp;
-	char rep[RW_REP_MAX], chp[TV_EP_STRLEN];
+	char hpt[PX_HP], rep[RW_REP_MAX], chp[TV_EP_STRLEN];
 	int t = rw_uri_param(rw->buf, val, "transport", &tp);
 	bool angle = memchr(rw->buf + val.off, '<', val.len) != NULL;
 
-	if (t < 0 || hp.len >= sizeof(ct.hp))
+	if (t < 0 || hp.len >= sizeof(hpt))
 		return -1;
-	ct.user = user_key(rw->buf, val);
+	user = user_key(rw->buf, val);
 	for (int i = 0; i < c->nseen; i++)
-		ct.tag += c->seen[i] == ct.user;
+		tag += c->seen[i] == user;
 	if (c->nseen < PX_VALUES_MAX)
-		c->seen[c->nseen++] = ct.user;
+		c->seen[c->nseen++] = user;
 	if (c->remember) {
-		rw_copy(rw->buf, hp, ct.hp, sizeof(ct.hp));
-		ct.tcp = t == 1 && tp.len == 14 && !strncasecmp(rw->buf + tp.off, ";transport=tcp", 14);
-		contact_remember(c->b, &ct, nth == 0);
+		bool tcp = t == 1 && tp.len == 14 && !strncasecmp(rw->buf + tp.off, ";transport=tcp", 14);
+		rw_copy(rw->buf, hp, hpt, sizeof(hpt));
+		if (contact_remember(c->b, user, tag, tcp, hpt, nth == 0) < 0)
+			return -1;
 	}
-	if (ct.tag && angle)
-		snprintf(rep, sizeof(rep), "%s;tvc=%u", px_core_hp(c->b, chp), ct.tag);
+	if (tag && angle)
+		snprintf(rep, sizeof(rep), "%s;tvc=%u", px_core_hp(c->b, chp), tag);
 	else
 		snprintf(rep, sizeof(rep), "%s", px_core_hp(c->b, chp));
 	if (rw_replace(rw, hp, rep) < 0)
