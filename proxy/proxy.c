@@ -215,6 +215,29 @@ void px_binding_trust(proxy *p, px_binding *b, tv_time now)
 		tv_map_put(&p->by_user, px_hash_str(b->user), b);
 }
 
+int px_text_set(const char **dst, const char *s, size_t len)
+{
+	char *t = NULL;
+
+	if (len) {
+		t = malloc(len + 1);
+		if (!t)
+			return TV_ENOMEM;
+		memcpy(t, s, len);
+		t[len] = '\0';
+	}
+	px_text_free(dst);
+	*dst = t ? t : "";
+	return 0;
+}
+
+void px_text_free(const char **dst)
+{
+	if (*dst && **dst)
+		free((char *)*dst);
+	*dst = "";
+}
+
 const char *px_core_hp(const px_binding *b, char *out)
 {
 	snprintf(out, TV_EP_STRLEN, "%s:%u", b->p->core_ip_s, b->core_port);
@@ -262,9 +285,14 @@ px_binding *px_binding_get(proxy *p, const tv_ep *nat, tv_tcp *tcp, const char *
 	if (!b)
 		return NULL;
 	b->p = p;
-	snprintf(b->user, sizeof(b->user), "%s", user ? user : "");
+	b->user = b->sentby = "";
+	if (user && px_text_set(&b->user, user, strnlen(user, PX_USER_MAX - 1)) < 0) {
+		free(b);
+		return NULL;
+	}
 	b->core_port = pool_get(&p->sig_pool, host_rng(p->h), now);
 	if (!b->core_port) {
+		px_text_free(&b->user);
 		free(b);
 		return NULL;
 	}
@@ -272,6 +300,7 @@ px_binding *px_binding_get(proxy *p, const tv_ep *nat, tv_tcp *tcp, const char *
 	b->core_sock = host_udp_bind(p->h, &core, core_rx, b, &err);
 	if (!b->core_sock) {
 		pool_put(&p->sig_pool, b->core_port, 0);
+		px_text_free(&b->user);
 		free(b);
 		return NULL;
 	}
@@ -312,6 +341,8 @@ void px_binding_remove(proxy *p, px_binding *b, tv_time now)
 	host_udp_close(b->core_sock);
 	px_topo_free(b);
 	px_contacts_free(b);
+	px_text_free(&b->user);
+	px_text_free(&b->sentby);
 	/* The core may still route to this port until the registration it
 	 * granted runs out (the proxy has no credentials to un-register it):
 	 * nobody else gets the port before then, nor within the quarantine. */
@@ -498,7 +529,7 @@ void px_ka_send(proxy *p, px_binding *b)
 		b->ka_seq++;
 		/* sip:user@contact, or where it signals from when it wrote no
 		 * Contact; no "user@" without a user (never "sip:@host") */
-		char host[TV_EP_STRLEN], to[sizeof(b->user) + PX_HP + 1];
+		char host[TV_EP_STRLEN], to[PX_USER_MAX + PX_HP + 1];
 		const char *hp = px_contact_hp(b)[0] ? px_contact_hp(b) : tv_ep_fmt(&b->nat, host);
 		snprintf(to, sizeof(to), "%s%s%s", b->user, b->user[0] ? "@" : "", hp);
 		n = snprintf(msg, sizeof(msg),

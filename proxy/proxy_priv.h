@@ -11,6 +11,7 @@
 
 #define PX_MAX_STREAMS 4
 #define PX_HP 96                /* host:port text */
+#define PX_USER_MAX 64          /* a binding's user name, with its NUL */
 #define PX_MAX_CONTACTS 4       /* Contacts remembered per terminal (more are rewritten, not remembered) */
 #define PX_HDR_ITEMS 256        /* header lines + commas a message may have */
 #define PX_SDP_LINES 512        /* lines an SDP body may have */
@@ -116,11 +117,12 @@ typedef struct px_contact {
 
 struct px_binding {
 	proxy *p;
-	char user[64];
+	/* Texts allocated to size (px_text_set; "" when empty): */
+	const char *user;               /* at most PX_USER_MAX - 1 bytes */
+	const char *sentby;             /* top Via sent-by as written, shorter than PX_HP */
 	tv_ep nat;                      /* source of its signaling (NAT mapping) */
 	tv_tcp *tcp;                    /* when it signals over TCP */
 	bool tcp_flow;                  /* it did: never fall back to UDP */
-	char sentby[PX_HP];             /* top Via sent-by as written */
 	char via_tr[8];                 /* top Via transport as written (UDP, TCP, ...) */
 	/* Its Contacts; ct[0] is the first value of the last request that
 	 * wrote any (px_contact_hp), contact the address in it. */
@@ -221,6 +223,10 @@ uint64_t px_hash_mem(const char *s, size_t len);
  * entry point reads the clock (tests/proxy_time.sh). */
 
 /* proxy.c */
+/* Set a text of a binding's to a copy of s[0..len), or to the shared ""
+ * when len is 0: 0, or TV_ENOMEM with *dst unchanged. */
+int px_text_set(const char **dst, const char *s, size_t len);
+void px_text_free(const char **dst);
 /* b's core address as the rewrites write it, "core-ip:port", formatted
  * into out (>= TV_EP_STRLEN); returns out. */
 const char *px_core_hp(const px_binding *b, char *out);

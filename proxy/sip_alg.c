@@ -654,17 +654,21 @@ static void refused(proxy *p, px_binding *b, tv_tcp *tcp, const tv_ep *from, con
 static void via_to_core(px_binding *b, sipmsg *sm)
 {
 	rw_span via, span;
-	char rep[PX_HP + 8], chp[TV_EP_STRLEN];
+	char sb[PX_HP], rep[PX_HP + 8], chp[TV_EP_STRLEN];
 
 	sm->via_tr_edit = -1;
 	if (rw_header(sm->rw.buf, sm->rw.body_off, "Via", 'v', 0, &via) != 1)
 		return;
 	if (rw_via_sentby(sm->rw.buf, via, &span) == 1) {
-		if (span.len >= sizeof(b->sentby)) {
+		if (span.len >= sizeof(sb)) {
 			sm->rw.failed = true;   /* could not be restored whole: refuse */
 			return;
 		}
-		rw_copy(sm->rw.buf, span, b->sentby, sizeof(b->sentby));
+		rw_copy(sm->rw.buf, span, sb, sizeof(sb));
+		if (strcmp(sb, b->sentby) && px_text_set(&b->sentby, sb, strlen(sb)) < 0) {
+			sm->rw.failed = true;   /* no memory to keep it */
+			return;
+		}
 		snprintf(rep, sizeof(rep), "%s%s", px_core_hp(b, chp), sm->hide.on ? PX_VIA_MARK : "");
 		rw_replace(&sm->rw, span, rep);
 	} else if (sm->hide.on) {
@@ -901,8 +905,7 @@ void px_sip_from_access(proxy *p, tv_tcp *tcp, const tv_ep *from, const char *ms
 			if (b->owed < 8)
 				b->owed++;
 		}
-		if (!b->user[0] && user) {
-			snprintf(b->user, sizeof(b->user), "%s", user);
+		if (!b->user[0] && user && px_text_set(&b->user, user, strnlen(user, PX_USER_MAX - 1)) == 0) {
 			if (b->trusted)
 				tv_map_put(&p->by_user, px_hash_str(b->user), b);
 		}
