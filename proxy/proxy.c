@@ -193,6 +193,15 @@ bool px_rate_take(proxy *p, px_binding *b, tv_time now)
 	return true;
 }
 
+void px_pend_clear(proxy *p, px_binding *b)
+{
+	if (!b->pend)
+		return;
+	p->pend_tcp -= b->pend->tcp != NULL;
+	free(b->pend);
+	b->pend = NULL;
+}
+
 void px_binding_move(proxy *p, px_binding *b, const tv_ep *nat, tv_tcp *tcp)
 {
 	binding_transport(p, b, nat, tcp);
@@ -325,8 +334,7 @@ static void conn_drop(px_conn *k);
 void px_binding_remove(proxy *p, px_binding *b, tv_time now)
 {
 	px_event(p, PX_EV_BINDING_REMOVED, b->user, NULL, NULL, 0, false, &b->nat, now);
-	if (b->pend.on && b->pend.tcp)
-		p->pend_tcp--;
+	px_pend_clear(p, b);
 	while (b->legs)
 		px_leg_end(b->legs, "binding-removed", now);
 	if (b->core_conn)
@@ -636,9 +644,8 @@ static void conn_detach(px_conn *k)
 	}
 	/* A REGISTER pending from this connection has nowhere to answer. */
 	for (size_t i = 0; k->c && p->pend_tcp && i < p->nall; i++)
-		if (p->all[i]->pend.on && p->all[i]->pend.tcp == k->c) {
-			p->all[i]->pend.on = false;
-			p->pend_tcp--;
+		if (p->all[i]->pend && p->all[i]->pend->tcp == k->c) {
+			px_pend_clear(p, p->all[i]);
 		}
 	if (k->core_b)
 		k->core_b->core_conn = NULL;

@@ -115,6 +115,18 @@ typedef struct px_contact {
 	char hp[];                      /* host:port as written, shorter than PX_HP */
 } px_contact;
 
+/* A REGISTER from a new address of a (trusted) terminal, on its way to
+ * the core: its responses go to that address, and a 2xx moves the
+ * binding there. Call-ID and CSeq number name the transaction. Allocated
+ * while there is one (sip_alg.c). */
+typedef struct px_pend {
+	tv_tcp *tcp;
+	uint64_t call_id;
+	uint64_t instance;
+	tv_ep nat;
+	uint32_t cseq;
+} px_pend;
+
 struct px_binding {
 	proxy *p;
 	/* Texts allocated to size (px_text_set; "" when empty): */
@@ -141,17 +153,7 @@ struct px_binding {
 	uint8_t owed;                   /* untrusted: requests not yet answered (at most 8) */
 	uint32_t tokens;                /* request rate: thousandths of a request in hand */
 	tv_time tokens_at;
-	/* A REGISTER from a new address of this (trusted) terminal, on its way
-	 * to the core: its responses go to that address, and a 2xx moves the
-	 * binding there. Call-ID and CSeq number name the transaction. */
-	struct {
-		bool on;
-		tv_ep nat;
-		tv_tcp *tcp;
-		uint32_t cseq;
-		uint64_t call_id;
-		uint64_t instance;
-	} pend;
+	struct px_pend *pend;           /* a REGISTER from a new address, or NULL */
 	uint64_t instance;              /* its +sip.instance (RFC 5626), hashed; 0 if none */
 	px_leg *legs;
 	px_via_saved *vias;             /* [PX_VIA_SLOTS], allocated at the first hidden stack */
@@ -235,6 +237,9 @@ px_binding *px_binding_get(proxy *p, const tv_ep *nat, tv_tcp *tcp, const char *
 bool px_rate_take(proxy *p, px_binding *b, tv_time now);
 /* The core accepted a REGISTER from b's source: b is the terminal's now. */
 void px_binding_trust(proxy *p, px_binding *b, tv_time now);
+/* b's pending REGISTER from a new address is over (answered, or its
+ * connection is gone). */
+void px_pend_clear(proxy *p, px_binding *b);
 /* b's signaling now comes from nat / tcp. */
 void px_binding_move(proxy *p, px_binding *b, const tv_ep *nat, tv_tcp *tcp);
 void px_binding_remove(proxy *p, px_binding *b, tv_time now);

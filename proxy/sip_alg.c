@@ -495,8 +495,8 @@ static uint32_t cseq_number(const sipmsg *sm)
 /* Is this core response to the pending REGISTER of a new address? */
 static bool is_pending(const px_binding *b, const sipmsg *sm)
 {
-	return !sm->request && b->pend.on && !strcmp(sm->cseq_method, "REGISTER") && cseq_number(sm) == b->pend.cseq &&
-	       px_hash_str(sm->call_id) == b->pend.call_id;
+	return !sm->request && b->pend && !strcmp(sm->cseq_method, "REGISTER") && cseq_number(sm) == b->pend->cseq &&
+	       px_hash_str(sm->call_id) == b->pend->call_id;
 }
 
 /* A 2xx to REGISTER: the granted lifetime bounds the binding (0:
@@ -770,29 +770,29 @@ static px_binding *pend_register(proxy *p, const tv_ep *from, tv_tcp *tcp, const
 	if (inst && a->instance ? inst != a->instance
 				: (!px_contact_hp(a)[0] || px_first_contact_hp(&sm->rw, hp) != 1 || strcmp(hp, px_contact_hp(a))))
 		return NULL;
-	a->pend.instance = inst;
-	if (a->pend.on && a->pend.tcp)
-		p->pend_tcp--;
-	a->pend.on = true;
-	a->pend.nat = from ? *from : tv_ep4(0, 0);
-	a->pend.tcp = tcp;
+	if (!a->pend && !(a->pend = calloc(1, sizeof(*a->pend))))
+		return NULL;
+	p->pend_tcp -= a->pend->tcp != NULL;
+	a->pend->instance = inst;
+	a->pend->nat = from ? *from : tv_ep4(0, 0);
+	a->pend->tcp = tcp;
 	p->pend_tcp += tcp != NULL;
-	a->pend.cseq = cseq_number(sm);
-	a->pend.call_id = px_hash_str(sm->call_id);
+	a->pend->cseq = cseq_number(sm);
+	a->pend->call_id = px_hash_str(sm->call_id);
 	return a;
 }
 
 /* Send toward the pending new address without moving the binding. */
-static int emit_pending(proxy *p, px_binding *b, sipmsg *sm, tv_time now)
+static int emit_pending(proxy *p, px_binding *b, const px_pend *pd, sipmsg *sm, tv_time now)
 {
 	tv_ep nat = b->nat;
 	tv_tcp *tcp = b->tcp;
 	bool flow = b->tcp_flow;
 	int rc;
 
-	b->nat = b->pend.nat;
-	b->tcp = b->pend.tcp;
-	b->tcp_flow = b->pend.tcp != NULL;
+	b->nat = pd->nat;
+	b->tcp = pd->tcp;
+	b->tcp_flow = pd->tcp != NULL;
 	rc = emit(p, b, sm, PX_ACCESS, now);
 	b->nat = nat;
 	b->tcp = tcp;
@@ -1104,19 +1104,18 @@ void px_sip_from_core(proxy *p, px_binding *b, bool stream, const char *msg, siz
 		px_topo_headers(p, &sm.rw, PX_ACCESS);
 	}
 	if (is_pending(b, &sm)) {
-		if (sm.m->status_code >= 200) {
-			b->pend.on = false;
-			p->pend_tcp -= b->pend.tcp != NULL;
-		}
+		px_pend pd = *b->pend;
+		if (sm.m->status_code >= 200)
+			px_pend_clear(p, b);
 		if (reg_ok && px_register_expires(p, b, sm.m) > 0) {
 			/* the core accepted the terminal at its new address */
-			px_binding_move(p, b, &b->pend.nat, b->pend.tcp);
-			if (b->pend.instance)
-				b->instance = b->pend.instance;
+			px_binding_move(p, b, &pd.nat, pd.tcp);
+			if (pd.instance)
+				b->instance = pd.instance;
 			p->st.moved++;
 			emit(p, b, &sm, PX_ACCESS, now);
 		} else {
-			emit_pending(p, b, &sm, now);
+			emit_pending(p, b, &pd, &sm, now);
 		}
 		goto out;
 	}
