@@ -171,8 +171,8 @@ static void untrusted_count(proxy *p, const px_binding *b, int d)
 	n = d > 0 ? n + 1 : n ? n - 1 : 0;
 	if (n)
 		tv_map_put(&p->untrusted_ip, k, (void *)n);
-	else
-		tv_map_del(&p->untrusted_ip, k);
+	else if (tv_map_del(&p->untrusted_ip, k) && !p->untrusted_ip.n)
+		tv_map_free(&p->untrusted_ip);  /* the table a burst of new terminals grew goes with it */
 	p->st.untrusted = (uint32_t)((int64_t)p->st.untrusted + d);
 }
 
