@@ -109,6 +109,7 @@ typedef struct px_via_saved {
  * their host:port are all the terminal's core address. Allocated to the
  * size of its host:port (sip_contact.c). */
 typedef struct px_contact {
+	struct px_contact *next;        /* b->ct: entry 0, then the others in order */
 	uint64_t user;                  /* hash of the userinfo as written (any length) */
 	uint8_t tag;                    /* n-th value with this userinfo in one message: ;tvc=n toward the core */
 	bool tcp;                       /* ;transport=tcp, taken off toward the UDP core */
@@ -132,39 +133,43 @@ struct px_binding {
 	/* Texts allocated to size (px_text_set; "" when empty): */
 	const char *user;               /* at most PX_USER_MAX - 1 bytes */
 	const char *sentby;             /* top Via sent-by as written, shorter than PX_HP */
+	/* Its Contacts (sip_contact.c), at most PX_MAX_CONTACTS; the first is
+	 * the first value of the last request that wrote any (px_contact_hp),
+	 * contact the address in it. */
+	px_contact *ct;
+	tv_ep contact;
 	tv_ep nat;                      /* source of its signaling (NAT mapping) */
 	tv_tcp *tcp;                    /* when it signals over TCP */
-	bool tcp_flow;                  /* it did: never fall back to UDP */
-	char via_tr[8];                 /* top Via transport as written (UDP, TCP, ...) */
-	/* Its Contacts; ct[0] is the first value of the last request that
-	 * wrote any (px_contact_hp), contact the address in it. */
-	px_contact *ct[PX_MAX_CONTACTS];
-	int nct;
-	tv_ep contact;
-	uint16_t core_port;             /* its core address: core_ip:core_port (px_core_hp) */
-	tv_udp *core_sock;
+	tv_udp *core_sock;              /* its core address: core_ip:core_port (px_core_hp) */
 	struct px_conn *core_conn;      /* TCP to the softswitch, when a large request needed it */
-	bool registered;
-	bool trusted;                   /* the core accepted a REGISTER from this source (or trust=any) */
-	tv_time reg_until;
-	tv_time hold_until;             /* untrusted: reclaimed then, if no call holds it */
-	uint32_t nlegs;
-	uint32_t req_len;               /* untrusted: its last request's size */
-	uint8_t owed;                   /* untrusted: requests not yet answered (at most 8) */
-	uint32_t tokens;                /* request rate: thousandths of a request in hand */
-	tv_time tokens_at;
 	struct px_pend *pend;           /* a REGISTER from a new address, or NULL */
-	uint64_t instance;              /* its +sip.instance (RFC 5626), hashed; 0 if none */
 	px_leg *legs;
 	px_via_saved *vias;             /* [PX_VIA_SLOTS], allocated at the first hidden stack */
+	tv_time reg_until;
+	tv_time hold_until;             /* untrusted: reclaimed then, if no call holds it */
+	tv_time tokens_at;
+	uint32_t tokens;                /* request rate: thousandths of a request in hand */
+	uint32_t nlegs;
+	uint32_t req_len;               /* untrusted: its last request's size */
+	uint32_t ka_seq;                /* keepalive (below): the last OPTIONS's number */
+	int ka_misses;                  /* keepalive: unanswered in a row */
+	uint16_t core_port;
+	uint8_t owed;                   /* untrusted: requests not yet answered (at most 8) */
+	bool tcp_flow;                  /* it signalled over TCP: never fall back to UDP */
+	bool registered;
+	bool trusted;                   /* the core accepted a REGISTER from this source (or trust=any) */
+	bool ka_pending;                /* keepalive: an OPTIONS awaits its answer */
+	char via_tr[8];                 /* top Via transport as written (UDP, TCP, ...) */
+	uint64_t instance;              /* its +sip.instance (RFC 5626), hashed; 0 if none */
 	/* keepalive; the timer is px_timers.c's (hold, keepalive, registration) */
 	tv_timer ka;
 	tv_time ka_interval;            /* 0: proxy default */
-	uint32_t ka_seq;
-	bool ka_pending;
-	int ka_misses;
 	uint64_t ka_sent, ka_answered;
 };
+/* Issue 12: at most 1 KiB per idle binding. Its fields are ordered against
+ * padding (264 bytes on LP64, a 272-byte glibc malloc chunk); with its
+ * texts, its Contact, its core socket and its share of the maps it comes
+ * to about 550 bytes of heap (bench/live/mem.sh). */
 
 /* A TCP connection (accepted on the access side, or opened to the
  * softswitch) and its receive buffer. */
@@ -315,8 +320,13 @@ void px_sip_from_core(proxy *p, px_binding *b, bool stream, const char *msg, siz
 /* sip_contact.c: every Contact value; 0, or -1 if one cannot be read
  * or rewritten (the message must then be refused). */
 int px_contacts_to_core(proxy *p, px_binding *b, sip_rw *rw, bool remember);
+/* Remember a Contact value b wrote (in px_contacts_to_core; exported for
+ * its test): upsert by userinfo and tag; the first value of a request
+ * becomes entry 0 (the terminal's main Contact, used for keepalive and
+ * binding info). 0, or -1 if there is no memory for it (b unchanged). */
+int px_contact_remember(px_binding *b, uint64_t user, uint8_t tag, bool tcp, const char *hp, bool first);
 /* The first Contact host:port b wrote, as written; "" if none. */
-static inline const char *px_contact_hp(const px_binding *b) { return b->nct ? b->ct[0]->hp : ""; }
+static inline const char *px_contact_hp(const px_binding *b) { return b->ct ? b->ct->hp : ""; }
 /* b goes away: its Contacts too. */
 void px_contacts_free(px_binding *b);
 /* The first Contact value's host:port as written: 1, or 0 if none. */

@@ -28,13 +28,13 @@
 
 static px_contact *contact_find(px_binding *b, uint64_t user, int tag)
 {
-	for (int i = 0; i < b->nct; i++)
-		if (b->ct[i]->user == user && b->ct[i]->tag == tag)
-			return b->ct[i];
-	for (int i = 0; i < b->nct; i++)
-		if (b->ct[i]->user == user)
-			return b->ct[i];
-	return b->nct ? b->ct[0] : NULL;
+	for (px_contact *c = b->ct; c; c = c->next)
+		if (c->user == user && c->tag == tag)
+			return c;
+	for (px_contact *c = b->ct; c; c = c->next)
+		if (c->user == user)
+			return c;
+	return b->ct;
 }
 
 /* The key of a URI's userinfo (none: the key of ""). */
@@ -61,35 +61,48 @@ static int tag_of(const char *buf, rw_span val, bool bare, rw_span *at)
 	return n;
 }
 
-/* Upsert by userinfo and tag; the first value of a request becomes entry
- * 0 (the terminal's main Contact, used for keepalive and binding info).
- * 0, or -1 if there is no memory for it (b unchanged). */
-static int contact_remember(px_binding *b, uint64_t user, uint8_t tag, bool tcp, const char *hp, bool first)
+/* The list is kept in the order of an array's entries (tests/unit/
+ * test_contacts.c holds it to that array): a new value goes last, or over
+ * the last one when there are PX_MAX_CONTACTS; the first value and entry
+ * 0 trade places. */
+int px_contact_remember(px_binding *b, uint64_t user, uint8_t tag, bool tcp, const char *hp, bool first)
 {
 	size_t len = strlen(hp);
-	px_contact *c;
-	int i;
+	px_contact **at = &b->ct, *c;   /* the link to entry i */
+	int i = 0;
 
-	for (i = 0; i < b->nct && (b->ct[i]->user != user || b->ct[i]->tag != tag); i++)
-		;
-	if (i == PX_MAX_CONTACTS)
-		i--;                    /* forget the last one */
-	c = i < b->nct ? b->ct[i] : NULL;
+	for (; *at && ((*at)->user != user || (*at)->tag != tag); i++)
+		at = &(*at)->next;
+	if (i == PX_MAX_CONTACTS) {     /* forget the last one */
+		at = &b->ct;
+		for (i = 0; i < PX_MAX_CONTACTS - 1; i++)
+			at = &(*at)->next;
+	}
+	c = *at;
 	if (!c || strlen(c->hp) != len) {
-		c = realloc(c, offsetof(px_contact, hp) + len + 1);
-		if (!c)
+		px_contact *n = realloc(c, offsetof(px_contact, hp) + len + 1);
+		if (!n)
 			return -1;
-		b->ct[i] = c;
-		if (i == b->nct)
-			b->nct++;
+		if (!c)
+			n->next = NULL;
+		*at = c = n;
 	}
 	c->user = user;
 	c->tag = tag;
 	c->tcp = tcp;
 	memcpy(c->hp, hp, len + 1);
 	if (first && i != 0) {
-		b->ct[i] = b->ct[0];
-		b->ct[0] = c;
+		px_contact *h = b->ct;
+		if (i == 1) {
+			h->next = c->next;
+			c->next = h;
+		} else {
+			px_contact *t = h->next;
+			h->next = c->next;
+			c->next = t;
+			*at = h;
+		}
+		b->ct = c;
 	}
 	if (first)
 		tv_ep_parse(c->hp, &b->contact, true);
@@ -98,8 +111,11 @@ static int contact_remember(px_binding *b, uint64_t user, uint8_t tag, bool tcp,
 
 void px_contacts_free(px_binding *b)
 {
-	while (b->nct)
-		free(b->ct[--b->nct]);
+	while (b->ct) {
+		px_contact *c = b->ct;
+		b->ct = c->next;
+		free(c);
+	}
 }
 
 /* Call fn for each Contact value that holds a SIP URI host:port. -1 if a
@@ -176,7 +192,7 @@ static int value_to_core(void *arg, sip_rw *rw, rw_span val, rw_span hp, int nth
 	if (c->remember) {
 		bool tcp = t == 1 && tp.len == 14 && !strncasecmp(rw->buf + tp.off, ";transport=tcp", 14);
 		rw_copy(rw->buf, hp, hpt, sizeof(hpt));
-		if (contact_remember(c->b, user, tag, tcp, hpt, nth == 0) < 0)
+		if (px_contact_remember(c->b, user, tag, tcp, hpt, nth == 0) < 0)
 			return -1;
 	}
 	if (tag && angle)
