@@ -84,6 +84,15 @@ heap() {
 	gdb -p "$pid" -batch -nx -ex 'call ((void (*)(void))malloc_stats)()' >/dev/null 2>&1 || true
 	awk '/^in use bytes/ { v = $NF } END { print v == "" ? "-" : v }' "$dir/err"
 }
+# tvcalls [--register-only]: N terminals register (and call); on failure
+# the proxy's counters tell why
+tvcalls() {
+	if ! "$dir/tvcalls" --proxy "$net.1:5060" --softswitch "$net.3:5060" --calls "$n" "$@" >/dev/null; then
+		echo "mem.sh: tvcalls $* failed; the proxy's counters:" >&2
+		bin/traverse ctl -s "$dir/ctl" stats >&2 || true
+		exit 1
+	fi
+}
 per() {  # per(after, before): bytes per item
 	if [ "$1" = - ] || [ "$2" = - ]; then echo -; else echo $((($1 - $2) / n)); fi
 }
@@ -96,9 +105,9 @@ while [ "$r" -le "$runs" ]; do
 	pid=$!
 	sleep 0.3
 	r0=$(rss) h0=$(heap)
-	"$dir/tvcalls" --proxy "$net.1:5060" --softswitch "$net.3:5060" --calls "$n" --register-only >/dev/null
+	tvcalls --register-only
 	r1=$(rss) h1=$(heap)
-	"$dir/tvcalls" --proxy "$net.1:5060" --softswitch "$net.3:5060" --calls "$n" >/dev/null
+	tvcalls
 	r2=$(rss) h2=$(heap)
 	kill "$pid"
 	wait "$pid" || true
