@@ -644,9 +644,8 @@ static void conn_detach(px_conn *k)
 	}
 	/* A REGISTER pending from this connection has nowhere to answer. */
 	for (size_t i = 0; k->c && p->pend_tcp && i < p->nall; i++)
-		if (p->all[i]->pend && p->all[i]->pend->tcp == k->c) {
+		if (p->all[i]->pend && p->all[i]->pend->tcp == k->c)
 			px_pend_clear(p, p->all[i]);
-		}
 	if (k->core_b)
 		k->core_b->core_conn = NULL;
 	k->core_b = NULL;

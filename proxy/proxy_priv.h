@@ -230,8 +230,8 @@ uint64_t px_hash_mem(const char *s, size_t len);
  * entry point reads the clock (tests/proxy_time.sh). */
 
 /* proxy.c */
-/* Set a text of a binding's to a copy of s[0..len), or to the shared ""
- * when len is 0: 0, or TV_ENOMEM with *dst unchanged. */
+/* Set a text of a binding's to a copy of s[0..len) (no NUL in it), or to
+ * the shared "" when len is 0: 0, or TV_ENOMEM with *dst unchanged. */
 int px_text_set(const char **dst, const char *s, size_t len);
 void px_text_free(const char **dst);
 /* b's core address as the rewrites write it, "core-ip:port", formatted
