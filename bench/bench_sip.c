@@ -163,6 +163,27 @@ static void bench_relay(void)
 	struct mallinfo2 m0, m1;
 
 	world_new(&w, PAIRS);
+	/* The proxy's own heap per idle binding, counted object by object:
+	 * the binding, its texts, Contacts and core socket, and its share of
+	 * the proxy's tables and of the host's port index. (On a live host
+	 * the socket is livehost.c's: bench/live/mem.sh.) */
+	{
+		size_t bytes = 0, n = w.px->nall, nsock = SH(w.pxh)->udp.n ? SH(w.pxh)->udp.n : 1;
+		for (size_t i = 0; i < n; i++) {
+			const px_binding *b = w.px->all[i];
+			bytes += malloc_usable_size((void *)b) + malloc_usable_size(b->core_sock) +
+				 malloc_usable_size(b->vias) + malloc_usable_size(b->pend);
+			bytes += (b->user[0] ? malloc_usable_size((char *)b->user) : 0) +
+				 (b->sentby[0] ? malloc_usable_size((char *)b->sentby) : 0);
+			for (const px_contact *c = b->ct; c; c = c->next)
+				bytes += malloc_usable_size((void *)c);
+			bytes += (SH(w.pxh)->udp.mask + 1) * sizeof(tv_map_slot) / nsock;
+		}
+		bytes += (w.px->by_nat.mask + 1 + w.px->by_user.mask + 1) * sizeof(tv_map_slot) +
+			 w.px->capall * sizeof(*w.px->all);
+		printf("sip-memory: proxy heap per idle binding (%zu registered terminals; binding, texts, Contacts, "
+		       "core socket, tables): %.0f bytes\n", n, n ? (double)bytes / n : 0.0);
+	}
 	m0 = mallinfo2();
 	for (int i = 0; i < PAIRS; i++) {
 		snprintf(user, sizeof(user), "u%d", 2 * i + 1);

@@ -28,22 +28,25 @@ enum fd_kind { FD_UDP, FD_TCP, FD_LISTEN, FD_WATCH };
 
 typedef struct live_fd live_fd;
 struct live_fd {
-	enum fd_kind kind;
 	int fd;
+	uint8_t kind;           /* enum fd_kind */
 	bool gone;              /* closed: freed at the end of the iteration */
 	live_fd *zombie_next;
 };
 
 typedef struct live_host live_host;
 
+/* One per socket, so kept small (a proxy has one per terminal and four
+ * per media stream): 48 bytes on LP64, a 64-byte glibc malloc chunk. */
 typedef struct live_udp {
-	tv_host *owner;         /* first: host_ops.h */
+	tv_host *owner;         /* first: host_ops.h; its live_host (UH) */
 	live_fd f;
-	live_host *h;
-	tv_ep local;            /* as bound (wildcard: address 0) */
+	uint32_t ip;            /* IPv4 address as bound (wildcard: 0) */
+	uint16_t port;
 	tv_udp_rx_fn fn;
 	void *arg;
 } live_udp;
+_Static_assert(sizeof(live_udp) <= 7 * sizeof(void *), "live_udp: one small malloc chunk");
 
 typedef struct live_tcp {
 	tv_host *owner;         /* first: host_ops.h */
@@ -126,6 +129,7 @@ static const tv_host_ops live_ops;
 
 static inline live_host *LH(tv_host *h) { return (live_host *)h; }
 static inline const live_host *CLH(const tv_host *h) { return (const live_host *)h; }
+static inline live_host *UH(const live_udp *s) { return (live_host *)s->owner; }
 
 static void ep_to_sin(const tv_ep *ep, struct sockaddr_in *sin)
 {
@@ -525,10 +529,10 @@ static tv_udp *live_udp_bind(tv_host *base, const tv_ep *local, tv_udp_rx_fn fn,
 		return NULL;
 	}
 	s->owner = base;
-	s->h = h;
 	s->f.kind = FD_UDP;
 	s->f.fd = fd;
-	s->local = tv_ep4(ip, ntohs(sin.sin_port));
+	s->ip = ip;
+	s->port = ntohs(sin.sin_port);
 	s->fn = fn;
 	s->arg = arg;
 	*err = ep_add(h->lp, &s->f, EPOLLIN);
@@ -543,7 +547,7 @@ static tv_udp *live_udp_bind(tv_host *base, const tv_ep *local, tv_udp_rx_fn fn,
 static void live_udp_close(tv_udp *us)
 {
 	live_udp *s = (live_udp *)us;
-	live_loop *lp = s->h->lp;
+	live_loop *lp = UH(s)->lp;
 
 	/* datagrams it queued still leave: the descriptor closes after */
 	txq_flush(lp);
@@ -553,10 +557,10 @@ static void live_udp_close(tv_udp *us)
 static tv_ep live_udp_local(const tv_udp *us)
 {
 	const live_udp *s = (const live_udp *)us;
-	tv_ep ep = s->local;
+	tv_ep ep = tv_ep4(s->ip, s->port);
 
 	if (ep.ip.v4 == 0)
-		ep.ip = s->h->ips[0];
+		ep.ip = UH(s)->ips[0];
 	return ep;
 }
 
@@ -565,16 +569,16 @@ int livehost_udp_fd(const tv_udp *s) { return ((const live_udp *)s)->f.fd; }
 static int live_udp_send(tv_udp *us, const tv_ip *src, const tv_ep *to, const void *data, size_t len)
 {
 	live_udp *s = (live_udp *)us;
-	live_loop *lp = s->h->lp;
+	live_loop *lp = UH(s)->lp;
 	txq_ent *e;
 
 	if (len > 65507)
 		return TV_EMSGSIZE;
 	if (to->ip.af != TV_AF_INET || (src && src->af != TV_AF_INET))
 		return TV_EINVAL;
-	if (src && s->local.ip.v4 && src->v4 != s->local.ip.v4)
+	if (src && s->ip && src->v4 != s->ip)
 		return TV_EINVAL;       /* a bound socket sends from its address only */
-	s->h->st.tx++;
+	UH(s)->st.tx++;
 	if (len > LIVE_SLOT) {
 		struct sockaddr_in dst;
 		struct iovec iov = { .iov_base = (void *)data, .iov_len = len };
@@ -583,7 +587,7 @@ static int live_udp_send(tv_udp *us, const tv_ip *src, const tv_ep *to, const vo
 
 		txq_flush(lp);
 		ep_to_sin(to, &dst);
-		if (src && !s->local.ip.v4) {
+		if (src && !s->ip) {
 			struct cmsghdr *cm;
 			struct in_pktinfo pi = { .ipi_spec_dst.s_addr = htonl(src->v4) };
 			memset(cbuf, 0, sizeof(cbuf));
@@ -609,7 +613,7 @@ static int live_udp_send(tv_udp *us, const tv_ip *src, const tv_ep *to, const vo
 	e->fd = s->f.fd;
 	ep_to_sin(to, &e->dst);
 	memset(&e->src, 0, sizeof(e->src));
-	if (src && !s->local.ip.v4)
+	if (src && !s->ip)
 		e->src.ipi_spec_dst.s_addr = htonl(src->v4);
 	e->len = len;
 	memcpy(e->buf, data, len);
@@ -652,7 +656,7 @@ static void udp_readable(live_loop *lp, live_udp *s, tv_time now)
 				continue;
 			}
 			from = sin_to_ep(&lp->rfrom[i]);
-			s->h->st.rx++;
+			UH(s)->st.rx++;
 			s->fn(s->arg, (tv_udp *)s, &from, lp->riov[i].iov_base, lp->rmsg[i].msg_len, now);
 			if (s->f.gone)
 				return;

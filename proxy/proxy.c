@@ -171,8 +171,8 @@ static void untrusted_count(proxy *p, const px_binding *b, int d)
 	n = d > 0 ? n + 1 : n ? n - 1 : 0;
 	if (n)
 		tv_map_put(&p->untrusted_ip, k, (void *)n);
-	else
-		tv_map_del(&p->untrusted_ip, k);
+	else if (tv_map_del(&p->untrusted_ip, k) && !p->untrusted_ip.n)
+		tv_map_free(&p->untrusted_ip);  /* the table a burst of new terminals grew goes with it */
 	p->st.untrusted = (uint32_t)((int64_t)p->st.untrusted + d);
 }
 
@@ -191,6 +191,15 @@ bool px_rate_take(proxy *p, px_binding *b, tv_time now)
 	}
 	b->tokens -= 1000;
 	return true;
+}
+
+void px_pend_clear(proxy *p, px_binding *b)
+{
+	if (!b->pend)
+		return;
+	p->pend_tcp -= b->pend->tcp != NULL;
+	free(b->pend);
+	b->pend = NULL;
 }
 
 void px_binding_move(proxy *p, px_binding *b, const tv_ep *nat, tv_tcp *tcp)
@@ -213,6 +222,35 @@ void px_binding_trust(proxy *p, px_binding *b, tv_time now)
 	old = tv_map_get(&p->by_user, px_hash_str(b->user));
 	if (!old || !old->trusted || strcmp(old->user, b->user))
 		tv_map_put(&p->by_user, px_hash_str(b->user), b);
+}
+
+int px_text_set(const char **dst, const char *s, size_t len)
+{
+	char *t = NULL;
+
+	if (len) {
+		t = malloc(len + 1);
+		if (!t)
+			return TV_ENOMEM;
+		memcpy(t, s, len);
+		t[len] = '\0';
+	}
+	px_text_free(dst);
+	*dst = t ? t : "";
+	return 0;
+}
+
+void px_text_free(const char **dst)
+{
+	if (*dst && **dst)
+		free((char *)*dst);
+	*dst = "";
+}
+
+const char *px_core_hp(const px_binding *b, char *out)
+{
+	snprintf(out, TV_EP_STRLEN, "%s:%u", b->p->core_ip_s, b->core_port);
+	return out;
 }
 
 px_binding *px_binding_get(proxy *p, const tv_ep *nat, tv_tcp *tcp, const char *user, bool create, tv_time now)
@@ -256,17 +294,22 @@ px_binding *px_binding_get(proxy *p, const tv_ep *nat, tv_tcp *tcp, const char *
 	if (!b)
 		return NULL;
 	b->p = p;
-	snprintf(b->user, sizeof(b->user), "%s", user ? user : "");
+	b->user = b->sentby = "";
+	if (user && px_text_set(&b->user, user, strnlen(user, PX_USER_MAX - 1)) < 0) {
+		free(b);
+		return NULL;
+	}
 	b->core_port = pool_get(&p->sig_pool, host_rng(p->h), now);
 	if (!b->core_port) {
+		px_text_free(&b->user);
 		free(b);
 		return NULL;
 	}
 	core = tv_ep4(p->cfg.core_ip.v4, b->core_port);
-	snprintf(b->core_hp, sizeof(b->core_hp), "%s:%u", p->core_ip_s, b->core_port);
 	b->core_sock = host_udp_bind(p->h, &core, core_rx, b, &err);
 	if (!b->core_sock) {
 		pool_put(&p->sig_pool, b->core_port, 0);
+		px_text_free(&b->user);
 		free(b);
 		return NULL;
 	}
@@ -291,8 +334,7 @@ static void conn_drop(px_conn *k);
 void px_binding_remove(proxy *p, px_binding *b, tv_time now)
 {
 	px_event(p, PX_EV_BINDING_REMOVED, b->user, NULL, NULL, 0, false, &b->nat, now);
-	if (b->pend.on && b->pend.tcp)
-		p->pend_tcp--;
+	px_pend_clear(p, b);
 	while (b->legs)
 		px_leg_end(b->legs, "binding-removed", now);
 	if (b->core_conn)
@@ -306,6 +348,9 @@ void px_binding_remove(proxy *p, px_binding *b, tv_time now)
 		tv_map_del(&p->by_user, px_hash_str(b->user));
 	host_udp_close(b->core_sock);
 	px_topo_free(b);
+	px_contacts_free(b);
+	px_text_free(&b->user);
+	px_text_free(&b->sentby);
 	/* The core may still route to this port until the registration it
 	 * granted runs out (the proxy has no credentials to un-register it):
 	 * nobody else gets the port before then, nor within the quarantine. */
@@ -492,8 +537,8 @@ void px_ka_send(proxy *p, px_binding *b)
 		b->ka_seq++;
 		/* sip:user@contact, or where it signals from when it wrote no
 		 * Contact; no "user@" without a user (never "sip:@host") */
-		char host[TV_EP_STRLEN], to[sizeof(b->user) + PX_HP + 1];
-		const char *hp = b->contact_hp[0] ? b->contact_hp : tv_ep_fmt(&b->nat, host);
+		char host[TV_EP_STRLEN], to[PX_USER_MAX + PX_HP + 1];
+		const char *hp = px_contact_hp(b)[0] ? px_contact_hp(b) : tv_ep_fmt(&b->nat, host);
 		snprintf(to, sizeof(to), "%s%s%s", b->user, b->user[0] ? "@" : "", hp);
 		n = snprintf(msg, sizeof(msg),
 			     "OPTIONS sip:%s SIP/2.0\r\n"
@@ -599,10 +644,8 @@ static void conn_detach(px_conn *k)
 	}
 	/* A REGISTER pending from this connection has nowhere to answer. */
 	for (size_t i = 0; k->c && p->pend_tcp && i < p->nall; i++)
-		if (p->all[i]->pend.on && p->all[i]->pend.tcp == k->c) {
-			p->all[i]->pend.on = false;
-			p->pend_tcp--;
-		}
+		if (p->all[i]->pend && p->all[i]->pend->tcp == k->c)
+			px_pend_clear(p, p->all[i]);
 	if (k->core_b)
 		k->core_b->core_conn = NULL;
 	k->core_b = NULL;

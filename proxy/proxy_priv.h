@@ -11,6 +11,7 @@
 
 #define PX_MAX_STREAMS 4
 #define PX_HP 96                /* host:port text */
+#define PX_USER_MAX 64          /* a binding's user name, with its NUL */
 #define PX_MAX_CONTACTS 4       /* Contacts remembered per terminal (more are rewritten, not remembered) */
 #define PX_HDR_ITEMS 256        /* header lines + commas a message may have */
 #define PX_SDP_LINES 512        /* lines an SDP body may have */
@@ -105,61 +106,70 @@ typedef struct px_via_saved {
 
 /* One Contact a terminal wrote: its userinfo (and, for values that share
  * one, a ;tvc=n parameter the proxy adds) tells it from the others once
- * their host:port are all the terminal's core address. */
+ * their host:port are all the terminal's core address. Allocated to the
+ * size of its host:port (sip_contact.c). */
 typedef struct px_contact {
+	struct px_contact *next;        /* b->ct: entry 0, then the others in order */
 	uint64_t user;                  /* hash of the userinfo as written (any length) */
-	char hp[PX_HP];
 	uint8_t tag;                    /* n-th value with this userinfo in one message: ;tvc=n toward the core */
 	bool tcp;                       /* ;transport=tcp, taken off toward the UDP core */
+	char hp[];                      /* host:port as written, shorter than PX_HP */
 } px_contact;
+
+/* A REGISTER from a new address of a (trusted) terminal, on its way to
+ * the core: its responses go to that address, and a 2xx moves the
+ * binding there. Call-ID and CSeq number name the transaction. Allocated
+ * while there is one (sip_alg.c). */
+typedef struct px_pend {
+	tv_tcp *tcp;
+	uint64_t call_id;
+	uint64_t instance;
+	tv_ep nat;
+	uint32_t cseq;
+} px_pend;
 
 struct px_binding {
 	proxy *p;
-	char user[64];
+	/* Texts allocated to size (px_text_set; "" when empty): */
+	const char *user;               /* at most PX_USER_MAX - 1 bytes */
+	const char *sentby;             /* top Via sent-by as written, shorter than PX_HP */
+	/* Its Contacts (sip_contact.c), at most PX_MAX_CONTACTS; the first is
+	 * the first value of the last request that wrote any (px_contact_hp),
+	 * contact the address in it. */
+	px_contact *ct;
+	tv_ep contact;
 	tv_ep nat;                      /* source of its signaling (NAT mapping) */
 	tv_tcp *tcp;                    /* when it signals over TCP */
-	bool tcp_flow;                  /* it did: never fall back to UDP */
-	char sentby[PX_HP];             /* top Via sent-by as written */
-	char contact_hp[PX_HP];         /* first Contact host:port as written */
-	char via_tr[8];                 /* top Via transport as written (UDP, TCP, ...) */
-	px_contact ct[PX_MAX_CONTACTS];
-	int nct;
-	tv_ep contact;
-	uint16_t core_port;
-	char core_hp[PX_HP];            /* "core-ip:core_port", as written in rewrites */
-	tv_udp *core_sock;
+	tv_udp *core_sock;              /* its core address: core_ip:core_port (px_core_hp) */
 	struct px_conn *core_conn;      /* TCP to the softswitch, when a large request needed it */
-	bool registered;
-	bool trusted;                   /* the core accepted a REGISTER from this source (or trust=any) */
-	tv_time reg_until;
-	tv_time hold_until;             /* untrusted: reclaimed then, if no call holds it */
-	uint32_t nlegs;
-	uint32_t req_len;               /* untrusted: its last request's size */
-	uint8_t owed;                   /* untrusted: requests not yet answered (at most 8) */
-	uint32_t tokens;                /* request rate: thousandths of a request in hand */
-	tv_time tokens_at;
-	/* A REGISTER from a new address of this (trusted) terminal, on its way
-	 * to the core: its responses go to that address, and a 2xx moves the
-	 * binding there. Call-ID and CSeq number name the transaction. */
-	struct {
-		bool on;
-		tv_ep nat;
-		tv_tcp *tcp;
-		uint32_t cseq;
-		uint64_t call_id;
-		uint64_t instance;
-	} pend;
-	uint64_t instance;              /* its +sip.instance (RFC 5626), hashed; 0 if none */
+	struct px_pend *pend;           /* a REGISTER from a new address, or NULL */
 	px_leg *legs;
 	px_via_saved *vias;             /* [PX_VIA_SLOTS], allocated at the first hidden stack */
+	tv_time reg_until;
+	tv_time hold_until;             /* untrusted: reclaimed then, if no call holds it */
+	tv_time tokens_at;
+	uint32_t tokens;                /* request rate: thousandths of a request in hand */
+	uint32_t nlegs;
+	uint32_t req_len;               /* untrusted: its last request's size */
+	uint32_t ka_seq;                /* keepalive (below): the last OPTIONS's number */
+	int ka_misses;                  /* keepalive: unanswered in a row */
+	uint16_t core_port;
+	uint8_t owed;                   /* untrusted: requests not yet answered (at most 8) */
+	bool tcp_flow;                  /* it signalled over TCP: never fall back to UDP */
+	bool registered;
+	bool trusted;                   /* the core accepted a REGISTER from this source (or trust=any) */
+	bool ka_pending;                /* keepalive: an OPTIONS awaits its answer */
+	char via_tr[8];                 /* top Via transport as written (UDP, TCP, ...) */
+	uint64_t instance;              /* its +sip.instance (RFC 5626), hashed; 0 if none */
 	/* keepalive; the timer is px_timers.c's (hold, keepalive, registration) */
 	tv_timer ka;
 	tv_time ka_interval;            /* 0: proxy default */
-	uint32_t ka_seq;
-	bool ka_pending;
-	int ka_misses;
 	uint64_t ka_sent, ka_answered;
 };
+/* Issue 12: at most 1 KiB per idle binding. Its fields are ordered against
+ * padding (264 bytes on LP64, a 272-byte glibc malloc chunk); with its
+ * texts, its Contact, its core socket and its share of the maps it comes
+ * to about 550 bytes of heap (bench/live/mem.sh). */
 
 /* A TCP connection (accepted on the access side, or opened to the
  * softswitch) and its receive buffer. */
@@ -220,11 +230,21 @@ uint64_t px_hash_mem(const char *s, size_t len);
  * entry point reads the clock (tests/proxy_time.sh). */
 
 /* proxy.c */
+/* Set a text of a binding's to a copy of s[0..len) (no NUL in it), or to
+ * the shared "" when len is 0: 0, or TV_ENOMEM with *dst unchanged. */
+int px_text_set(const char **dst, const char *s, size_t len);
+void px_text_free(const char **dst);
+/* b's core address as the rewrites write it, "core-ip:port", formatted
+ * into out (>= TV_EP_STRLEN); returns out. */
+const char *px_core_hp(const px_binding *b, char *out);
 px_binding *px_binding_get(proxy *p, const tv_ep *nat, tv_tcp *tcp, const char *user, bool create, tv_time now);
 /* May b send one more request now? (its rate; counts the drop if not) */
 bool px_rate_take(proxy *p, px_binding *b, tv_time now);
 /* The core accepted a REGISTER from b's source: b is the terminal's now. */
 void px_binding_trust(proxy *p, px_binding *b, tv_time now);
+/* b's pending REGISTER from a new address is over (answered, or its
+ * connection is gone). */
+void px_pend_clear(proxy *p, px_binding *b);
 /* b's signaling now comes from nat / tcp. */
 void px_binding_move(proxy *p, px_binding *b, const tv_ep *nat, tv_tcp *tcp);
 void px_binding_remove(proxy *p, px_binding *b, tv_time now);
@@ -300,6 +320,15 @@ void px_sip_from_core(proxy *p, px_binding *b, bool stream, const char *msg, siz
 /* sip_contact.c: every Contact value; 0, or -1 if one cannot be read
  * or rewritten (the message must then be refused). */
 int px_contacts_to_core(proxy *p, px_binding *b, sip_rw *rw, bool remember);
+/* Remember a Contact value b wrote (in px_contacts_to_core; exported for
+ * its test): upsert by userinfo and tag; the first value of a request
+ * becomes entry 0 (the terminal's main Contact, used for keepalive and
+ * binding info). 0, or -1 if there is no memory for it (b unchanged). */
+int px_contact_remember(px_binding *b, uint64_t user, uint8_t tag, bool tcp, const char *hp, bool first);
+/* The first Contact host:port b wrote, as written; "" if none. */
+static inline const char *px_contact_hp(const px_binding *b) { return b->ct ? b->ct->hp : ""; }
+/* b goes away: its Contacts too. */
+void px_contacts_free(px_binding *b);
 /* The first Contact value's host:port as written: 1, or 0 if none. */
 int px_first_contact_hp(sip_rw *rw, char out[PX_HP]);
 /* reg: a 2xx to REGISTER (the terminal's own come back as written); peer

@@ -509,8 +509,8 @@ static uint32_t cseq_number(const sipmsg *sm)
 /* Is this core response to the pending REGISTER of a new address? */
 static bool is_pending(const px_binding *b, const sipmsg *sm)
 {
-	return !sm->request && b->pend.on && !strcmp(sm->cseq_method, "REGISTER") && cseq_number(sm) == b->pend.cseq &&
-	       px_hash_str(sm->call_id) == b->pend.call_id;
+	return !sm->request && b->pend && !strcmp(sm->cseq_method, "REGISTER") && cseq_number(sm) == b->pend->cseq &&
+	       px_hash_str(sm->call_id) == b->pend->call_id;
 }
 
 /* A 2xx to REGISTER: the granted lifetime bounds the binding (0:
@@ -668,18 +668,22 @@ static void refused(proxy *p, px_binding *b, tv_tcp *tcp, const tv_ep *from, con
 static void via_to_core(px_binding *b, sipmsg *sm)
 {
 	rw_span via, span;
-	char rep[PX_HP + 8];
+	char sb[PX_HP], rep[PX_HP + 8], chp[TV_EP_STRLEN];
 
 	sm->via_tr_edit = -1;
 	if (rw_header(sm->rw.buf, sm->rw.body_off, "Via", 'v', 0, &via) != 1)
 		return;
 	if (rw_via_sentby(sm->rw.buf, via, &span) == 1) {
-		if (span.len >= sizeof(b->sentby)) {
+		if (span.len >= sizeof(sb)) {
 			sm->rw.failed = true;   /* could not be restored whole: refuse */
 			return;
 		}
-		rw_copy(sm->rw.buf, span, b->sentby, sizeof(b->sentby));
-		snprintf(rep, sizeof(rep), "%s%s", b->core_hp, sm->hide.on ? PX_VIA_MARK : "");
+		rw_copy(sm->rw.buf, span, sb, sizeof(sb));
+		if (strcmp(sb, b->sentby) && px_text_set(&b->sentby, sb, strlen(sb)) < 0) {
+			sm->rw.failed = true;   /* no memory to keep it */
+			return;
+		}
+		snprintf(rep, sizeof(rep), "%s%s", px_core_hp(b, chp), sm->hide.on ? PX_VIA_MARK : "");
 		rw_replace(&sm->rw, span, rep);
 	} else if (sm->hide.on) {
 		sm->rw.failed = true;           /* nowhere to mark it */
@@ -778,31 +782,31 @@ static px_binding *pend_register(proxy *p, const tv_ep *from, tv_tcp *tcp, const
 	/* the same device: the same +sip.instance where both name one, else
 	 * the same first Contact as written */
 	if (inst && a->instance ? inst != a->instance
-				: (!a->contact_hp[0] || px_first_contact_hp(&sm->rw, hp) != 1 || strcmp(hp, a->contact_hp)))
+				: (!px_contact_hp(a)[0] || px_first_contact_hp(&sm->rw, hp) != 1 || strcmp(hp, px_contact_hp(a))))
 		return NULL;
-	a->pend.instance = inst;
-	if (a->pend.on && a->pend.tcp)
-		p->pend_tcp--;
-	a->pend.on = true;
-	a->pend.nat = from ? *from : tv_ep4(0, 0);
-	a->pend.tcp = tcp;
+	if (!a->pend && !(a->pend = calloc(1, sizeof(*a->pend))))
+		return NULL;
+	p->pend_tcp -= a->pend->tcp != NULL;
+	a->pend->instance = inst;
+	a->pend->nat = from ? *from : tv_ep4(0, 0);
+	a->pend->tcp = tcp;
 	p->pend_tcp += tcp != NULL;
-	a->pend.cseq = cseq_number(sm);
-	a->pend.call_id = px_hash_str(sm->call_id);
+	a->pend->cseq = cseq_number(sm);
+	a->pend->call_id = px_hash_str(sm->call_id);
 	return a;
 }
 
 /* Send toward the pending new address without moving the binding. */
-static int emit_pending(proxy *p, px_binding *b, sipmsg *sm, tv_time now)
+static int emit_pending(proxy *p, px_binding *b, const px_pend *pd, sipmsg *sm, tv_time now)
 {
 	tv_ep nat = b->nat;
 	tv_tcp *tcp = b->tcp;
 	bool flow = b->tcp_flow;
 	int rc;
 
-	b->nat = b->pend.nat;
-	b->tcp = b->pend.tcp;
-	b->tcp_flow = b->pend.tcp != NULL;
+	b->nat = pd->nat;
+	b->tcp = pd->tcp;
+	b->tcp_flow = pd->tcp != NULL;
 	rc = emit(p, b, sm, PX_ACCESS, now);
 	b->nat = nat;
 	b->tcp = tcp;
@@ -915,8 +919,7 @@ void px_sip_from_access(proxy *p, tv_tcp *tcp, const tv_ep *from, const char *ms
 			if (b->owed < 8)
 				b->owed++;
 		}
-		if (!b->user[0] && user) {
-			snprintf(b->user, sizeof(b->user), "%s", user);
+		if (!b->user[0] && user && px_text_set(&b->user, user, strnlen(user, PX_USER_MAX - 1)) == 0) {
 			if (b->trusted)
 				tv_map_put(&p->by_user, px_hash_str(b->user), b);
 		}
@@ -1021,7 +1024,7 @@ void px_sip_from_core(proxy *p, px_binding *b, bool stream, const char *msg, siz
 		rw_span at;
 
 		/* Request-URI: the terminal's core address -> the Contact it wrote. */
-		if (b->contact_hp[0] && px_ruri_to_access(p, b, &sm.rw) < 0)
+		if (px_contact_hp(b)[0] && px_ruri_to_access(p, b, &sm.rw) < 0)
 			goto out;
 		/* Our Via on top, so the terminal answers us; with topology
 		 * hiding the only one, the core's kept until it does. */
@@ -1051,8 +1054,9 @@ void px_sip_from_core(proxy *p, px_binding *b, bool stream, const char *msg, siz
 		/* A response is ours only if its top Via is the one we wrote
 		 * (RFC 3261 18.1.2: else discard it). */
 		rw_span sb, mark = { 0, 0 };
+		char chp[TV_EP_STRLEN];
 		if (rw_header(sm.rw.buf, sm.rw.body_off, "Via", 'v', 0, &val) != 1 ||
-		    rw_via_sentby(sm.rw.buf, val, &sb) != 1 || !ci_eq(sm.rw.buf + sb.off, sb.len, b->core_hp)) {
+		    rw_via_sentby(sm.rw.buf, val, &sb) != 1 || !ci_eq(sm.rw.buf + sb.off, sb.len, px_core_hp(b, chp))) {
 			p->st.drop[PX_DROP_SIP_UNKNOWN]++;
 			goto out;
 		}
@@ -1114,19 +1118,18 @@ void px_sip_from_core(proxy *p, px_binding *b, bool stream, const char *msg, siz
 		px_topo_headers(p, &sm.rw, PX_ACCESS);
 	}
 	if (is_pending(b, &sm)) {
-		if (sm.m->status_code >= 200) {
-			b->pend.on = false;
-			p->pend_tcp -= b->pend.tcp != NULL;
-		}
+		px_pend pd = *b->pend;
+		if (sm.m->status_code >= 200)
+			px_pend_clear(p, b);
 		if (reg_ok && px_register_expires(p, b, sm.m) > 0) {
 			/* the core accepted the terminal at its new address */
-			px_binding_move(p, b, &b->pend.nat, b->pend.tcp);
-			if (b->pend.instance)
-				b->instance = b->pend.instance;
+			px_binding_move(p, b, &pd.nat, pd.tcp);
+			if (pd.instance)
+				b->instance = pd.instance;
 			p->st.moved++;
 			emit(p, b, &sm, PX_ACCESS, now);
 		} else {
-			emit_pending(p, b, &sm, now);
+			emit_pending(p, b, &pd, &sm, now);
 		}
 		goto out;
 	}

@@ -18,6 +18,7 @@
 #include "proxy_priv.h"
 
 #include <osipparser2/osip_parser.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -27,13 +28,13 @@
 
 static px_contact *contact_find(px_binding *b, uint64_t user, int tag)
 {
-	for (int i = 0; i < b->nct; i++)
-		if (b->ct[i].user == user && b->ct[i].tag == tag)
-			return &b->ct[i];
-	for (int i = 0; i < b->nct; i++)
-		if (b->ct[i].user == user)
-			return &b->ct[i];
-	return b->nct ? &b->ct[0] : NULL;
+	for (px_contact *c = b->ct; c; c = c->next)
+		if (c->user == user && c->tag == tag)
+			return c;
+	for (px_contact *c = b->ct; c; c = c->next)
+		if (c->user == user)
+			return c;
+	return b->ct;
 }
 
 /* The key of a URI's userinfo (none: the key of ""). */
@@ -60,29 +61,60 @@ static int tag_of(const char *buf, rw_span val, bool bare, rw_span *at)
 	return n;
 }
 
-/* Upsert by userinfo; the first value of a request becomes entry 0 (the
- * terminal's main Contact, used for keepalive and binding info). */
-static void contact_remember(px_binding *b, const px_contact *c, bool first)
+/* The list is kept in the order of an array's entries (tests/unit/
+ * test_contacts.c holds it to that array): a new value goes last, or over
+ * the last one when there are PX_MAX_CONTACTS; the first value and entry
+ * 0 trade places. */
+int px_contact_remember(px_binding *b, uint64_t user, uint8_t tag, bool tcp, const char *hp, bool first)
 {
-	int i;
+	size_t len = strlen(hp);
+	px_contact **at = &b->ct, *c;   /* the link to entry i */
+	int i = 0;
 
-	for (i = 0; i < b->nct && (b->ct[i].user != c->user || b->ct[i].tag != c->tag); i++)
-		;
-	if (i == b->nct) {
-		if (b->nct == PX_MAX_CONTACTS)
-			i = b->nct - 1;         /* forget the last one */
-		else
-			b->nct++;
+	for (; *at && ((*at)->user != user || (*at)->tag != tag); i++)
+		at = &(*at)->next;
+	if (i == PX_MAX_CONTACTS) {     /* forget the last one */
+		at = &b->ct;
+		for (i = 0; i < PX_MAX_CONTACTS - 1; i++)
+			at = &(*at)->next;
 	}
-	b->ct[i] = *c;
+	c = *at;
+	if (!c || strlen(c->hp) != len) {
+		px_contact *n = realloc(c, offsetof(px_contact, hp) + len + 1);
+		if (!n)
+			return -1;
+		if (!c)
+			n->next = NULL;
+		*at = c = n;
+	}
+	c->user = user;
+	c->tag = tag;
+	c->tcp = tcp;
+	memcpy(c->hp, hp, len + 1);
 	if (first && i != 0) {
-		px_contact t = b->ct[0];
-		b->ct[0] = b->ct[i];
-		b->ct[i] = t;
+		px_contact *h = b->ct;
+		if (i == 1) {
+			h->next = c->next;
+			c->next = h;
+		} else {
+			px_contact *t = h->next;
+			h->next = c->next;
+			c->next = t;
+			*at = h;
+		}
+		b->ct = c;
 	}
-	if (first) {
-		snprintf(b->contact_hp, sizeof(b->contact_hp), "%s", c->hp);
-		tv_ep_parse(b->contact_hp, &b->contact, true);
+	if (first)
+		tv_ep_parse(c->hp, &b->contact, true);
+	return 0;
+}
+
+void px_contacts_free(px_binding *b)
+{
+	while (b->ct) {
+		px_contact *c = b->ct;
+		b->ct = c->next;
+		free(c);
 	}
 }
 
@@ -143,28 +175,30 @@ typedef struct to_core {
 static int value_to_core(void *arg, sip_rw *rw, rw_span val, rw_span hp, int nth)
 {
 	to_core *c = arg;
-	px_contact ct = { .tcp = false };
+	uint64_t user;
+	uint8_t tag = 0;
 	rw_span tp;
-	char rep[RW_REP_MAX];
+	char hpt[PX_HP], rep[RW_REP_MAX], chp[TV_EP_STRLEN];
 	int t = rw_uri_param(rw->buf, val, "transport", &tp);
 	bool angle = memchr(rw->buf + val.off, '<', val.len) != NULL;
 
-	if (t < 0 || hp.len >= sizeof(ct.hp))
+	if (t < 0 || hp.len >= sizeof(hpt))
 		return -1;
-	ct.user = user_key(rw->buf, val);
+	user = user_key(rw->buf, val);
 	for (int i = 0; i < c->nseen; i++)
-		ct.tag += c->seen[i] == ct.user;
+		tag += c->seen[i] == user;
 	if (c->nseen < PX_VALUES_MAX)
-		c->seen[c->nseen++] = ct.user;
+		c->seen[c->nseen++] = user;
 	if (c->remember) {
-		rw_copy(rw->buf, hp, ct.hp, sizeof(ct.hp));
-		ct.tcp = t == 1 && tp.len == 14 && !strncasecmp(rw->buf + tp.off, ";transport=tcp", 14);
-		contact_remember(c->b, &ct, nth == 0);
+		bool tcp = t == 1 && tp.len == 14 && !strncasecmp(rw->buf + tp.off, ";transport=tcp", 14);
+		rw_copy(rw->buf, hp, hpt, sizeof(hpt));
+		if (px_contact_remember(c->b, user, tag, tcp, hpt, nth == 0) < 0)
+			return -1;
 	}
-	if (ct.tag && angle)
-		snprintf(rep, sizeof(rep), "%s;tvc=%u", c->b->core_hp, ct.tag);
+	if (tag && angle)
+		snprintf(rep, sizeof(rep), "%s;tvc=%u", px_core_hp(c->b, chp), tag);
 	else
-		snprintf(rep, sizeof(rep), "%s", c->b->core_hp);
+		snprintf(rep, sizeof(rep), "%s", px_core_hp(c->b, chp));
 	if (rw_replace(rw, hp, rep) < 0)
 		return -1;
 	if (t == 1 && rw_replace(rw, tp, "") < 0)
@@ -191,7 +225,7 @@ static int value_to_access(void *arg, sip_rw *rw, rw_span val, rw_span hp, int n
 {
 	to_access *c = arg;
 	px_binding *b = c->b;
-	char hpt[PX_HP], rep[RW_REP_MAX];
+	char hpt[PX_HP], rep[RW_REP_MAX], chp[TV_EP_STRLEN];
 	rw_span tp;
 	int t = rw_uri_param(rw->buf, val, "transport", &tp);
 	bool angle = memchr(rw->buf + val.off, '<', val.len) != NULL;
@@ -202,7 +236,7 @@ static int value_to_access(void *arg, sip_rw *rw, rw_span val, rw_span hp, int n
 	if (t < 0)
 		return -1;
 	rw_copy(rw->buf, hp, hpt, sizeof(hpt));
-	if (c->reg && !strcmp(hpt, b->core_hp))
+	if (c->reg && !strcmp(hpt, px_core_hp(b, chp)))
 		ct = contact_find(b, user_key(rw->buf, val), tag);
 	if (ct) {
 		snprintf(rep, sizeof(rep), "%s%s", ct->hp, ct->tcp && angle ? ";transport=tcp" : "");
