@@ -78,10 +78,12 @@ static bool client_flush(ctl_client *k)
 	return true;
 }
 
+/* ,"key":"a.b.c.d:port", or null when not known yet */
 static void put_ep(jbuf *j, const char *key, const tv_ep *ep)
 {
 	char b[TV_EP_STRLEN];
 
+	jb_raw(j, ",");
 	jb_key(j, key);
 	if (ep->port)
 		jb_str(j, tv_ep_fmt(ep, b));
@@ -113,11 +115,8 @@ static void one_binding(void *arg, const proxy_binding_info *b)
 	jb_raw(j, "{");
 	jb_key(j, "user");
 	jb_str(j, b->user ? b->user : "");
-	jb_raw(j, ",");
 	put_ep(j, "nat", &b->nat);
-	jb_raw(j, ",");
 	put_ep(j, "contact", &b->contact);
-	jb_raw(j, ",");
 	put_ep(j, "core", &b->core);
 	jb_fmt(j, ",\"registered\":%s,\"transport\":\"%s\",\"ka_sent\":%llu,\"ka_answered\":%llu,\"ka_misses\":%d}",
 	       b->registered ? "true" : "false", b->tcp ? "tcp" : "udp", (unsigned long long)b->ka_sent,
@@ -133,16 +132,11 @@ static void one_stream(void *arg, const proxy_stream_info *s)
 	jb_raw(j, "{");
 	jb_key(j, "user");
 	jb_str(j, s->user ? s->user : "");
-	jb_raw(j, ",");
-	jb_key(j, "call_id");
-	jb_str(j, s->call_id ? s->call_id : "");
-	jb_fmt(j, ",\"index\":%d,\"access_port\":%u,\"core_port\":%u,", s->index, s->access_port, s->core_port);
+	jb_field(j, "call_id", s->call_id ? s->call_id : "");
+	jb_fmt(j, ",\"index\":%d,\"access_port\":%u,\"core_port\":%u", s->index, s->access_port, s->core_port);
 	put_ep(j, "sdp", &s->sdp_rtp);
-	jb_raw(j, ",");
 	put_ep(j, "latched_rtp", &s->latched_rtp);
-	jb_raw(j, ",");
 	put_ep(j, "latched_rtcp", &s->latched_rtcp);
-	jb_raw(j, ",");
 	put_ep(j, "core_remote", &s->core_remote);
 	jb_fmt(j, ",\"state\":\"%s\",\"pkts_to_core\":%llu,\"pkts_to_access\":%llu,\"bytes_to_core\":%llu,"
 	       "\"bytes_to_access\":%llu,\"rtcp_to_core\":%llu,\"rtcp_to_access\":%llu,\"dropped\":%llu,\"held\":%s}",
@@ -180,10 +174,10 @@ static void handle_line(ctl_client *k, const char *line)
 	} else if (!strcmp(line, "help")) {
 		jb_raw(j, help_text);
 	} else if (line[0]) {
-		jb_raw(j, "{\"error\":");
+		jb_raw(j, "{");
+		jb_key(j, "error");
 		jb_str(j, "unknown command (try help)");
-		jb_raw(j, ",\"command\":");
-		jb_str(j, line);
+		jb_field(j, "command", line);
 		jb_raw(j, "}\n");
 	}
 }
@@ -294,31 +288,17 @@ void tpd_ctl_free(tpd_ctl *c)
 	free(c);
 }
 
-void tpd_ctl_record(tpd_ctl *c, const proxy_record *r)
+/* One event line to every `events` subscriber (formatted once). */
+static void broadcast(tpd_ctl *c, jbuf *line)
 {
-	for (int i = 0; i < CTL_CLIENTS; i++) {
-		ctl_client *k = c->cl[i];
-		jbuf *j;
-
-		if (!k || !k->events)
-			continue;
-		j = &k->out;
-		jb_raw(j, "{\"event\":\"record\",");
-		jb_key(j, "user");
-		jb_str(j, r->user ? r->user : "");
-		jb_raw(j, ",");
-		jb_key(j, "call_id");
-		jb_str(j, r->call_id ? r->call_id : "");
-		jb_raw(j, ",");
-		jb_key(j, "reason");
-		jb_str(j, r->reason);
-		jb_fmt(j, ",\"duration_s\":%.3f,\"streams\":%d,\"pkts_to_core\":%llu,\"pkts_to_access\":%llu,"
-		       "\"bytes_to_core\":%llu,\"bytes_to_access\":%llu}\n",
-		       (double)(r->ended - r->started) / 1e6, r->streams, (unsigned long long)r->pkts_to_core,
-		       (unsigned long long)r->pkts_to_access, (unsigned long long)r->bytes_to_core,
-		       (unsigned long long)r->bytes_to_access);
-		client_flush(k);
-	}
+	if (line->oom || !line->len)
+		return;
+	for (int i = 0; i < CTL_CLIENTS; i++)
+		if (c->cl[i] && c->cl[i]->events) {
+			ctl_client *k = c->cl[i];
+			jb_raw(&k->out, line->s);
+			client_flush(k);
+		}
 }
 
 static bool any_subscriber(const tpd_ctl *c)
@@ -329,42 +309,46 @@ static bool any_subscriber(const tpd_ctl *c)
 	return false;
 }
 
-void tpd_ctl_event(tpd_ctl *c, const proxy_event *e)
+void tpd_ctl_record(tpd_ctl *c, const proxy_record *r)
 {
-	char a[TV_EP_STRLEN];
+	jbuf j = { 0 };
 
 	if (!any_subscriber(c))
 		return;
-	for (int i = 0; i < CTL_CLIENTS; i++) {
-		ctl_client *k = c->cl[i];
-		jbuf *j;
+	jb_raw(&j, "{\"event\":\"record\"");
+	jb_field(&j, "user", r->user ? r->user : "");
+	jb_field(&j, "call_id", r->call_id ? r->call_id : "");
+	jb_field(&j, "reason", r->reason);
+	jb_fmt(&j, ",\"duration_s\":%.3f,\"streams\":%d,\"pkts_to_core\":%llu,\"pkts_to_access\":%llu,"
+	       "\"bytes_to_core\":%llu,\"bytes_to_access\":%llu}\n",
+	       (double)(r->ended - r->started) / 1e6, r->streams, (unsigned long long)r->pkts_to_core,
+	       (unsigned long long)r->pkts_to_access, (unsigned long long)r->bytes_to_core,
+	       (unsigned long long)r->bytes_to_access);
+	broadcast(c, &j);
+	jb_free(&j);
+}
 
-		if (!k || !k->events)
-			continue;
-		j = &k->out;
-		jb_fmt(j, "{\"event\":\"%s\",\"at_s\":%.6f", proxy_event_name(e->type), (double)e->at / 1e6);
-		if (e->user) {
-			jb_raw(j, ",");
-			jb_key(j, "user");
-			jb_str(j, e->user);
-		}
-		if (e->call_id) {
-			jb_raw(j, ",");
-			jb_key(j, "call_id");
-			jb_str(j, e->call_id);
-		}
-		if (e->reason) {
-			jb_raw(j, ",");
-			jb_key(j, "reason");
-			jb_str(j, e->reason);
-		}
-		if (e->type == PX_EV_LATCH || e->type == PX_EV_RELATCH)
-			jb_fmt(j, ",\"stream\":%d,\"rtcp\":%s", e->stream, e->rtcp ? "true" : "false");
-		if (e->addr.port)
-			jb_fmt(j, ",\"addr\":\"%s\"", tv_ep_fmt(&e->addr, a));
-		jb_raw(j, "}\n");
-		client_flush(k);
-	}
+void tpd_ctl_event(tpd_ctl *c, const proxy_event *e)
+{
+	char a[TV_EP_STRLEN];
+	jbuf j = { 0 };
+
+	if (!any_subscriber(c))
+		return;
+	jb_fmt(&j, "{\"event\":\"%s\",\"at_s\":%.6f", proxy_event_name(e->type), (double)e->at / 1e6);
+	if (e->user)
+		jb_field(&j, "user", e->user);
+	if (e->call_id)
+		jb_field(&j, "call_id", e->call_id);
+	if (e->reason)
+		jb_field(&j, "reason", e->reason);
+	if (e->type == PX_EV_LATCH || e->type == PX_EV_RELATCH)
+		jb_fmt(&j, ",\"stream\":%d,\"rtcp\":%s", e->stream, e->rtcp ? "true" : "false");
+	if (e->addr.port)
+		jb_fmt(&j, ",\"addr\":\"%s\"", tv_ep_fmt(&e->addr, a));
+	jb_raw(&j, "}\n");
+	broadcast(c, &j);
+	jb_free(&j);
 }
 
 /* Drops are counted per packet; subscribers get them summed once a second. */
@@ -381,14 +365,9 @@ void tpd_ctl_tick(tpd_ctl *c)
 		       proxy_drop_name((enum px_drop)d), (unsigned long long)(s->drop[d] - c->drops_seen[d]));
 		c->drops_seen[d] = s->drop[d];
 	}
-	if (n && !line.oom) {
+	if (n) {
 		jb_raw(&line, "}}\n");
-		for (int i = 0; i < CTL_CLIENTS; i++)
-			if (c->cl[i] && c->cl[i]->events) {
-				ctl_client *k = c->cl[i];
-				jb_raw(&k->out, line.s);
-				client_flush(k);
-			}
+		broadcast(c, &line);
 	}
 	jb_free(&line);
 }

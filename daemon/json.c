@@ -41,15 +41,18 @@ void jb_raw(jbuf *j, const char *s) { put(j, s, strlen(s)); }
 
 void jb_fmt(jbuf *j, const char *fmt, ...)
 {
-	char tmp[512];
 	va_list ap;
 	int n;
 
 	va_start(ap, fmt);
-	n = vsnprintf(tmp, sizeof(tmp), fmt, ap);
+	n = vsnprintf(NULL, 0, fmt, ap);
 	va_end(ap);
-	if (n > 0)
-		put(j, tmp, (size_t)n < sizeof(tmp) ? (size_t)n : sizeof(tmp) - 1);
+	if (n < 0 || !grow(j, (size_t)n))
+		return;
+	va_start(ap, fmt);
+	vsnprintf(j->s + j->len, (size_t)n + 1, fmt, ap);
+	va_end(ap);
+	j->len += (size_t)n;
 }
 
 void jb_str(jbuf *j, const char *s)
@@ -76,6 +79,13 @@ void jb_key(jbuf *j, const char *k)
 {
 	jb_str(j, k);
 	put(j, ":", 1);
+}
+
+void jb_field(jbuf *j, const char *key, const char *val)
+{
+	put(j, ",", 1);
+	jb_key(j, key);
+	jb_str(j, val);
 }
 
 void jb_free(jbuf *j)

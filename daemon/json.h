@@ -20,6 +20,8 @@ void jb_fmt(jbuf *j, const char *fmt, ...) __attribute__((format(printf, 2, 3)))
 void jb_str(jbuf *j, const char *s);
 /* "key": */
 void jb_key(jbuf *j, const char *k);
+/* ,"key":"val" (a field after the first) */
+void jb_field(jbuf *j, const char *key, const char *val);
 void jb_free(jbuf *j);
 
 #endif
