@@ -672,7 +672,6 @@ void live_finish(scn_ctx *c)
 				   (unsigned long long)shutdown);
 		lv->legs_at_stop = legs;
 	}
-	live_stop_proxy(c, lv);
 	if (c->o->verbose)
 		fprintf(stderr, "live: %s: %llu datagrams to the proxy, %llu from it, %llu send errors; %llu legs "
 			"ended by the stop; files in %s\n", c->f->path, (unsigned long long)lv->sent,

@@ -786,6 +786,8 @@ int sip_expect_proxy(scn_ctx *c, const scn_stmt *st)
 	opts o;
 	sym *px;
 	char what[64];
+	proxy_stats ls;
+	const proxy_stats *ps = c->live ? &ls : NULL;
 
 	if (!keys[0])
 		for (int i = 0; i < proxy_stat_count() && i < 127; i++)
@@ -800,20 +802,15 @@ int sip_expect_proxy(scn_ctx *c, const scn_stmt *st)
 		return 0;
 	}
 	snprintf(what, sizeof(what), "proxy %s", px->name);
-	for (int i = 0; i < o.n; i++) {
-		const opt *v = &o.v[i];
-		uint64_t got = 0;
-		if (!c->dry) {
-			proxy_stats ls;
-			const proxy_stats *ps = &ls;
-			if (c->live && live_stats(c, &ls) < 0)
-				ctx_expect(c, false, "live: proxy %s did not answer on its control socket", px->name);
-			else if (!c->live)
-				ps = proxy_get_stats(px->obj);
-			got = proxy_stat_value(ps, proxy_stat_find(v->key));
-		}
-		check(c, what, v, got);
+	if (!c->dry) {
+		/* one snapshot for the whole statement (live: one question) */
+		if (!c->live)
+			ps = proxy_get_stats(px->obj);
+		else if (live_stats(c, &ls) < 0)
+			return ctx_expect(c, false, "live: proxy %s did not answer on its control socket", px->name), 0;
 	}
+	for (int i = 0; i < o.n; i++)
+		check(c, what, &o.v[i], ps ? proxy_stat_value(ps, proxy_stat_find(o.v[i].key)) : 0);
 	return 0;
 }
 
