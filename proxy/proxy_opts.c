@@ -30,39 +30,60 @@ static const opt_enum ka_modes[] = {
 typedef struct opt_def {
 	const char *key;
 	enum opt_type type;
-	size_t off, off2;               /* O_RANGE: lo, hi */
+	size_t off, size, off2;         /* the field; O_RANGE: lo, then hi at off2 */
 	uint64_t lo, hi;                /* O_U32, O_TIME: allowed range (0,0: any) */
 	const opt_enum *modes;          /* O_ENUM */
 	const char *range_msg;          /* the message when out of range */
 } opt_def;
 
 #define OFF(f) offsetof(proxy_cfg, f)
+#define FIELD(f) OFF(f), sizeof(((proxy_cfg *)0)->f)
+_Static_assert(sizeof(enum px_trust) == sizeof(uint32_t), "option enums are stored as 32 bits");
 
 static const opt_def defs[] = {
-	{ "keepalive", O_TIME, OFF(keepalive_interval), 0, 0, 0, NULL, NULL },
-	{ "keepalive-method", O_ENUM, OFF(keepalive), 0, 0, 0, ka_modes, NULL },
-	{ "keepalive-misses", O_U32, OFF(keepalive_misses), 0, 1, 100, NULL, "keepalive-misses: 1-100" },
-	{ "latch", O_ENUM, OFF(latch), 0, 0, 0, latch_modes, NULL },
-	{ "latch-window", O_TIME, OFF(latch_window), 0, 0, 0, NULL, NULL },
-	{ "strict", O_BOOL, OFF(strict_source), 0, 0, 0, NULL, NULL },
-	{ "media-timeout", O_TIME, OFF(media_timeout), 0, 0, 0, NULL, NULL },
-	{ "media-ports", O_RANGE, OFF(media_lo), OFF(media_hi), 0, 0, NULL, NULL },
-	{ "sig-ports", O_RANGE, OFF(core_sig_lo), OFF(core_sig_hi), 0, 0, NULL, NULL },
-	{ "max-bindings", O_U32, OFF(max_bindings), 0, 0, UINT32_MAX, NULL, NULL },
-	{ "core-tcp", O_BOOL, OFF(core_tcp), 0, 0, 0, NULL, NULL },
-	{ "trust", O_ENUM, OFF(trust), 0, 0, 0, trust_modes, NULL },
-	{ "untrusted-hold", O_TIME, OFF(untrusted_hold), 0, TV_SEC(1), INT64_MAX, NULL, "untrusted-hold: at least 1s" },
-	{ "media-trust", O_ENUM, OFF(media_trust), 0, 0, 0, media_trust_modes, NULL },
-	{ "port-alloc", O_ENUM, OFF(random_ports), 0, 0, 0, alloc_modes, NULL },
-	{ "port-quarantine", O_TIME, OFF(port_quarantine), 0, 0, 0, NULL, NULL },
-	{ "timer-c", O_TIME, OFF(timer_c), 0, 0, 0, NULL, NULL },
-	{ "max-legs", O_U32, OFF(max_legs), 0, 0, 1000000, NULL, "max-legs: 0 (no limit) to 1000000" },
-	{ "max-untrusted", O_U32, OFF(max_untrusted), 0, 0, 1000000, NULL, "max-untrusted: 0 (no limit) to 1000000" },
-	{ "max-untrusted-per-ip", O_U32, OFF(max_untrusted_per_ip), 0, 0, 1000000, NULL,
+	{ "keepalive", O_TIME, FIELD(keepalive_interval), 0, 0, 0, NULL, NULL },
+	{ "keepalive-method", O_ENUM, FIELD(keepalive), 0, 0, 0, ka_modes, NULL },
+	{ "keepalive-misses", O_U32, FIELD(keepalive_misses), 0, 1, 100, NULL, "keepalive-misses: 1-100" },
+	{ "latch", O_ENUM, FIELD(latch), 0, 0, 0, latch_modes, NULL },
+	{ "latch-window", O_TIME, FIELD(latch_window), 0, 0, 0, NULL, NULL },
+	{ "strict", O_BOOL, FIELD(strict_source), 0, 0, 0, NULL, NULL },
+	{ "media-timeout", O_TIME, FIELD(media_timeout), 0, 0, 0, NULL, NULL },
+	{ "media-ports", O_RANGE, FIELD(media_lo), OFF(media_hi), 0, 0, NULL, NULL },
+	{ "sig-ports", O_RANGE, FIELD(core_sig_lo), OFF(core_sig_hi), 0, 0, NULL, NULL },
+	{ "max-bindings", O_U32, FIELD(max_bindings), 0, 0, UINT32_MAX, NULL, NULL },
+	{ "core-tcp", O_BOOL, FIELD(core_tcp), 0, 0, 0, NULL, NULL },
+	{ "trust", O_ENUM, FIELD(trust), 0, 0, 0, trust_modes, NULL },
+	{ "untrusted-hold", O_TIME, FIELD(untrusted_hold), 0, TV_SEC(1), INT64_MAX, NULL, "untrusted-hold: at least 1s" },
+	{ "media-trust", O_ENUM, FIELD(media_trust), 0, 0, 0, media_trust_modes, NULL },
+	{ "port-alloc", O_ENUM, FIELD(random_ports), 0, 0, 0, alloc_modes, NULL },
+	{ "port-quarantine", O_TIME, FIELD(port_quarantine), 0, 0, 0, NULL, NULL },
+	{ "timer-c", O_TIME, FIELD(timer_c), 0, 0, 0, NULL, NULL },
+	{ "max-legs", O_U32, FIELD(max_legs), 0, 0, 1000000, NULL, "max-legs: 0 (no limit) to 1000000" },
+	{ "max-untrusted", O_U32, FIELD(max_untrusted), 0, 0, 1000000, NULL, "max-untrusted: 0 (no limit) to 1000000" },
+	{ "max-untrusted-per-ip", O_U32, FIELD(max_untrusted_per_ip), 0, 0, 1000000, NULL,
 	  "max-untrusted-per-ip: 0 (no limit) to 1000000" },
-	{ "rate", O_U32, OFF(rate), 0, 0, 1000000, NULL, "rate: 0 (no limit) to 1000000" },
-	{ "topology-hiding", O_BOOL, OFF(topology_hiding), 0, 0, 0, NULL, NULL },
+	{ "rate", O_U32, FIELD(rate), 0, 0, 1000000, NULL, "rate: 0 (no limit) to 1000000" },
+	{ "topology-hiding", O_BOOL, FIELD(topology_hiding), 0, 0, 0, NULL, NULL },
 };
+
+/* Store v in a field: bool, uint16_t, int-sized (int, uint32_t, the
+ * option enums, all non-negative here) or tv_time, by its size. */
+static void store(proxy_cfg *cfg, size_t off, size_t size, int64_t v)
+{
+	char *f = (char *)cfg + off;
+
+	if (size == sizeof(bool)) {
+		*(bool *)f = v != 0;
+	} else if (size == sizeof(uint16_t)) {
+		uint16_t x = (uint16_t)v;
+		memcpy(f, &x, sizeof(x));
+	} else if (size == sizeof(uint32_t)) {
+		uint32_t x = (uint32_t)v;
+		memcpy(f, &x, sizeof(x));
+	} else {
+		memcpy(f, &v, sizeof(v));
+	}
+}
 
 static const char *const *keys_make(void)
 {
@@ -88,10 +109,7 @@ static int set_enum(proxy_cfg *cfg, const opt_def *d, const char *val, char *err
 
 	for (const opt_enum *m = d->modes; m->name; m++) {
 		if (!strcmp(val, m->name)) {
-			if (d->modes == alloc_modes)
-				*(bool *)((char *)cfg + d->off) = m->v != 0;
-			else
-				*(int *)((char *)cfg + d->off) = m->v;  /* the option enums are int-sized */
+			store(cfg, d->off, d->size, m->v);
 			return 0;
 		}
 		strncat(list, m == d->modes ? "" : ", ", sizeof(list) - strlen(list) - 1);
@@ -127,7 +145,7 @@ int proxy_cfg_set(proxy_cfg *cfg, const char *key, const char *val, char *err, s
 			snprintf(err, errlen, "timer-c: more than 3 minutes (RFC 3261 16.6), or 0 for off");
 			return TV_EINVAL;
 		}
-		*(tv_time *)((char *)cfg + d->off) = t;
+		store(cfg, d->off, d->size, t);
 		return 0;
 	}
 	case O_U32: {
@@ -143,17 +161,14 @@ int proxy_cfg_set(proxy_cfg *cfg, const char *key, const char *val, char *err, s
 			snprintf(err, errlen, "%s", d->range_msg ? d->range_msg : "out of range");
 			return TV_EINVAL;
 		}
-		if (d->off == OFF(keepalive_misses))
-			cfg->keepalive_misses = (int)u;
-		else
-			*(uint32_t *)((char *)cfg + d->off) = (uint32_t)u;
+		store(cfg, d->off, d->size, (int64_t)u);
 		return 0;
 	}
 	case O_BOOL: {
 		static const char *const yes[] = { "on", "yes", "true", "1" }, *const no[] = { "off", "no", "false", "0" };
 		for (int i = 0; i < 4; i++) {
 			if (!strcmp(val, yes[i]) || !strcmp(val, no[i])) {
-				*(bool *)((char *)cfg + d->off) = !strcmp(val, yes[i]);
+				store(cfg, d->off, d->size, !strcmp(val, yes[i]));
 				return 0;
 			}
 		}
@@ -169,8 +184,8 @@ int proxy_cfg_set(proxy_cfg *cfg, const char *key, const char *val, char *err, s
 			snprintf(err, errlen, "%s: expected LO-HI within 1-65535, got '%s'", key, val);
 			return TV_EINVAL;
 		}
-		*(uint16_t *)((char *)cfg + d->off) = (uint16_t)a;
-		*(uint16_t *)((char *)cfg + d->off2) = (uint16_t)b;
+		store(cfg, d->off, d->size, a);
+		store(cfg, d->off2, d->size, b);
 		return 0;
 	}
 	}
