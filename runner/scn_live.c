@@ -24,6 +24,7 @@
  * Time: the simulation's clock follows the real one (live_advance). */
 #include "scn_ctx.h"
 #include "livehost.h"
+#include "map.h"
 #include "pkt.h"
 
 #include <ctype.h>
@@ -68,8 +69,7 @@ struct scn_live {
 	struct tcp_splice *splices; /* simulated TCP connections joined to real ones */
 	tv_ip owned[4];         /* addresses added for an external proxy */
 	int nowned;
-	live_sock *socks[LIVE_SOCKS];
-	int nsocks;
+	tv_map socks;           /* simulated endpoint (ip << 16 | port) -> its real socket */
 	uint64_t tcp_dropped, tcp_spliced, injected, sent, send_errors;
 	uint64_t legs_at_stop;
 	uint16_t ip_id;
@@ -140,10 +140,11 @@ static live_sock *sock_get_at(struct scn_live *lv, const tv_ep *ep, const tv_ep 
 	live_sock *s;
 	int fd;
 
-	for (int i = 0; i < lv->nsocks; i++)
-		if (tv_ep_eq(&lv->socks[i]->ep, ep))
-			return lv->socks[i];
-	if (lv->nsocks == LIVE_SOCKS)
+	uint64_t key = (uint64_t)ep->ip.v4 << 16 | ep->port;
+
+	if ((s = tv_map_get(&lv->socks, key)))
+		return s;
+	if (lv->socks.n == LIVE_SOCKS)
 		return NULL;
 	fd = socket(AF_INET, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
 	sin.sin_addr.s_addr = htonl(real->ip.v4);
@@ -163,7 +164,12 @@ static live_sock *sock_get_at(struct scn_live *lv, const tv_ep *ep, const tv_ep 
 	s->ep = *ep;
 	s->real = *real;
 	s->lv = lv;
-	lv->socks[lv->nsocks++] = s;
+	if (tv_map_put(&lv->socks, key, s) < 0) {
+		live_loop_unwatch(lv->lp, fd);
+		close(fd);
+		free(s);
+		return NULL;
+	}
 	return s;
 }
 
@@ -560,6 +566,7 @@ int live_start(scn_ctx *c)
 		return -1;
 	lv->c = c;
 	lv->ip_id = 1;
+	tv_map_init(&lv->socks);
 	lv->lp = live_loop_new(&err);
 	snprintf(lv->dir, sizeof(lv->dir), "/tmp/traverse-live-XXXXXX");
 	if (!lv->lp || !mkdtemp(lv->dir)) {
@@ -691,11 +698,15 @@ void live_free(scn_ctx *c)
 		kill(lv->pid, SIGKILL);
 		waitpid(lv->pid, NULL, 0);
 	}
-	for (int i = 0; i < lv->nsocks; i++) {
-		live_loop_unwatch(lv->lp, lv->socks[i]->fd);
-		close(lv->socks[i]->fd);
-		free(lv->socks[i]);
+	for (size_t i = 0; lv->socks.slots && i <= lv->socks.mask; i++) {
+		live_sock *k = lv->socks.slots[i].val;
+		if (!k)
+			continue;
+		live_loop_unwatch(lv->lp, k->fd);
+		close(k->fd);
+		free(k);
 	}
+	tv_map_free(&lv->socks);
 	while (lv->splices) {
 		tcp_splice *k = lv->splices;
 		lv->splices = k->next;
