@@ -168,6 +168,9 @@ live_loop *live_loop_new(int *err)
 	for (int i = 0; i < LIVE_BATCH; i++) {
 		lp->riov[i].iov_base = lp->rbuf + (size_t)i * LIVE_RX_MAX;
 		lp->riov[i].iov_len = LIVE_RX_MAX;
+		lp->rmsg[i].msg_hdr.msg_name = &lp->rfrom[i];
+		lp->rmsg[i].msg_hdr.msg_iov = &lp->riov[i];
+		lp->rmsg[i].msg_hdr.msg_iovlen = 1;
 	}
 	*err = 0;
 	return lp;
@@ -633,13 +636,10 @@ static void udp_readable(live_loop *lp, live_udp *s, tv_time now)
 	for (int round = 0; round < 4; round++) {
 		int n;
 
-		for (int i = 0; i < LIVE_BATCH; i++) {
-			memset(&lp->rmsg[i].msg_hdr, 0, sizeof(lp->rmsg[i].msg_hdr));
-			lp->rmsg[i].msg_hdr.msg_name = &lp->rfrom[i];
+		/* the headers point at the loop's buffers since live_loop_new;
+		 * the kernel rewrites only the address length and the flags */
+		for (int i = 0; i < LIVE_BATCH; i++)
 			lp->rmsg[i].msg_hdr.msg_namelen = sizeof(lp->rfrom[i]);
-			lp->rmsg[i].msg_hdr.msg_iov = &lp->riov[i];
-			lp->rmsg[i].msg_hdr.msg_iovlen = 1;
-		}
 		n = recvmmsg(s->f.fd, lp->rmsg, LIVE_BATCH, MSG_DONTWAIT, NULL);
 		lp->st.rx_calls++;
 		if (n <= 0) {
