@@ -250,7 +250,7 @@ void live_advance(scn_ctx *c, tv_time t);
 int live_proxy(scn_ctx *c, sym *px, sym *la, sym *lc, const proxy_cfg *pc, const opts *o);
 void live_finish(scn_ctx *c);
 void live_free(scn_ctx *c);
-void live_reach(scn_ctx *c, softswitch_cfg *sc);
+void live_reach(scn_ctx *c, softswitch_cfg *sc, const tv_ip *self);
 /* --proxy / --softswitch: what that peer knows inside cannot be read
  * (kind SYM_PROXY or SYM_SOFTSWITCH); such checks are counted, not made. */
 bool live_opaque(scn_ctx *c, int kind);

@@ -821,13 +821,8 @@ void live_foreach_binding(scn_ctx *c, void (*fn)(void *arg, const proxy_binding_
  * reach in simulation it reaches live, by the scenario's own addresses
  * (c->lmap holds each /24 as the scenario wrote it). A prefix shorter than
  * /24 covers the mapped /24s inside it. */
-void live_reach(scn_ctx *c, softswitch_cfg *sc)
+void live_reach(scn_ctx *c, softswitch_cfg *sc, const tv_ip *self)
 {
-	static const struct { uint32_t net; int len; } priv[] = {
-		{ 0x0a000000u, 8 }, { 0xac100000u, 12 }, { 0xc0a80000u, 16 }, { 0x64400000u, 10 },
-		{ 0x7f000000u, 8 }, { 0xa9fe0000u, 16 }, { 0x00000000u, 8 }, { 0xe0000000u, 3 },
-	};
-	uint32_t base = 0x7f000000u | (uint32_t)(c->o->live_slot & 0xff) << 16;
 	softswitch_prefix out[SOFTSWITCH_MAX_REACH];
 	int n = 0;
 
@@ -850,24 +845,18 @@ void live_reach(scn_ctx *c, softswitch_cfg *sc)
 				in = ((orig ^ sc->reach_list[i].net.v4) & mask) == 0;
 			}
 		} else {
-			in = true;
-			for (size_t i = 0; i < sizeof(priv) / sizeof(priv[0]) && in; i++)
-				in = ((orig ^ priv[i].net) & (~0u << (32 - priv[i].len))) != 0;
+			in = softswitch_public_ip(&(tv_ip){ .af = TV_AF_INET, .v4 = orig });
 		}
 		if (in) {
-			out[n].net = tv_ip4(base | (uint32_t)k << 8);
+			out[n].net = tv_ip4(orig);
+			live_map_ip(c, &out[n].net);    /* the same /24, moved */
 			out[n++].len = 24;
 		}
 	}
 	/* the default also reaches the softswitch's own /24 */
 	if (sc->reach == SOFTSWITCH_REACH_DEFAULT && n < SOFTSWITCH_MAX_REACH) {
-		for (int i = 0; i < c->nsyms; i++)
-			if (c->syms[i]->kind == SYM_SOFTSWITCH && c->syms[i]->port == sc->port &&
-			    !strcmp(c->syms[i]->domain, sc->domain)) {
-				out[n].net = tv_ip4(c->syms[i]->ip.v4 & 0xffffff00u);
-				out[n++].len = 24;
-				break;
-			}
+		out[n].net = tv_ip4(self->v4 & 0xffffff00u);
+		out[n++].len = 24;
 	}
 	memcpy(sc->reach_list, out, sizeof(out[0]) * (size_t)n);
 	sc->nreach = n;

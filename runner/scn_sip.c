@@ -127,7 +127,7 @@ int sip_softswitch(scn_ctx *c, const scn_stmt *st)
 	sc.domain = s->domain;
 	sc.udp_only = !tcp;
 	if (c->live)
-		live_reach(c, &sc);
+		live_reach(c, &sc, &ip);
 	s->obj2 = simhost_new(c->net, l->obj, s->name, &ip);
 	if (!s->obj2)
 		return ctx_err(c, "softswitch %s: address in use", s->name);

@@ -293,6 +293,9 @@ const softswitch_stats *softswitch_get_stats(const softswitch *ss);
 const char *softswitch_auth_fail_name(enum softswitch_auth_fail f);
 /* Where a request for user goes: the Contact registered most recently
  * (among those one REGISTER wrote, the first listed); TV_ENOENT if none. */
+/* Is ip outside every private, shared, loopback, link-local and reserved
+ * range (what the default reach routes to besides its own /24)? */
+bool softswitch_public_ip(const tv_ip *ip);
 int softswitch_lookup(const softswitch *ss, const char *user, tv_ep *contact);
 /* The live Contacts of user, in the order they were first registered,
  * into out (at most max); returns how many there are (may exceed max). */

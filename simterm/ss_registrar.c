@@ -66,6 +66,11 @@ bool ss_reg_routable(const softswitch *ss, const tv_ip *ip)
 	}
 	if (in_prefix(ip->v4, ss->self.ip.v4, 24))
 		return true;
+	return softswitch_public_ip(ip);
+}
+
+bool softswitch_public_ip(const tv_ip *ip)
+{
 	for (size_t i = 0; i < sizeof(ss_unroutable) / sizeof(ss_unroutable[0]); i++)
 		if (in_prefix(ip->v4, ss_unroutable[i].net, ss_unroutable[i].len))
 			return false;
