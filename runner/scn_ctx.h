@@ -11,6 +11,8 @@
 #include "natnode.h"
 #include "stun.h"
 #include "sipua.h"
+
+#include <string.h>
 #include "proxy.h"
 
 enum sym_kind { SYM_LINK, SYM_NAT, SYM_HOST, SYM_STUN, SYM_PROBE, SYM_TCP, SYM_SOFTSWITCH, SYM_PROXY, SYM_PHONE };
@@ -242,6 +244,13 @@ void watches_free(scn_ctx *c);
 
 /* scn_time.c: the time an "at"/"after" names (event_only: "after"). */
 int scn_when(scn_ctx *c, const char *what, const char *spec, bool event_only, tv_time *t);
+
+/* The proxy statement's own keys, where it stands (access=, core=,
+ * softswitch=); every other key is a proxy option (proxy_cfg_set). */
+static inline bool proxy_place_key(const char *k)
+{
+	return !strcmp(k, "access") || !strcmp(k, "core") || !strcmp(k, "softswitch");
+}
 
 /* scn_live.c: --live runs */
 void live_map_ip(scn_ctx *c, tv_ip *ip);

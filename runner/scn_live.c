@@ -490,7 +490,7 @@ int live_proxy(scn_ctx *c, sym *px, sym *la, sym *lc, const proxy_cfg *pc, const
 		c->f->path, tv_ip_fmt(&pc->access_ip, a), tv_ip_fmt(&pc->core_ip, k),
 		tv_ep_fmt(c->o->ext_softswitch.port ? &c->o->ext_softswitch : &pc->softswitch, ss), lv->dir, lv->dir);
 	for (int i = 0; i < o->n; i++)
-		if (strcmp(o->v[i].key, "access") && strcmp(o->v[i].key, "core") && strcmp(o->v[i].key, "softswitch"))
+		if (!proxy_place_key(o->v[i].key))
 			fprintf(fp, "%s = %s\n", o->v[i].key, o->v[i].val);
 	fclose(fp);
 	if (!self_dir(dir, sizeof(dir)))

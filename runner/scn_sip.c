@@ -205,7 +205,7 @@ int sip_proxy(scn_ctx *c, const scn_stmt *st)
 	pc.softswitch = tv_ep4(ss->ip.v4, ss->port);
 	for (int i = 0; i < o.n; i++) {
 		char msg[200];
-		if (!strcmp(o.v[i].key, "access") || !strcmp(o.v[i].key, "core") || !strcmp(o.v[i].key, "softswitch"))
+		if (proxy_place_key(o.v[i].key))
 			continue;
 		if (proxy_cfg_set(&pc, o.v[i].key, o.v[i].val, msg, sizeof(msg)) < 0)
 			return ctx_err(c, "%s", msg);
