@@ -65,11 +65,18 @@ out=$(ask frobnicate); rc=$?
 # file writes it whole)
 printf 'OPTIONS sip:x@127.77.0.1 SIP/2.0\r\nVia: SIP/2.0/UDP 127.77.0.9:5099;branch=z9hG4bK1\r\nFrom: <sip:a@b>;tag=1\r\nTo: <sip:x@127.77.0.1>\r\nCall-ID: 1@b\r\nCSeq: 1 OPTIONS\r\nMax-Forwards: 70\r\nContent-Length: 0\r\n\r\n' >"$dir/options.sip"
 printf 'garbage' >"$dir/garbage"
+# an events subscriber hears of the new source (and of nothing per packet)
+"$bin/traverse" ctl -s "$sock" -n 1 -t 3 events >"$dir/events" &
+evp=$!
+sleep 0.3
 cat "$dir/options.sip" >/dev/udp/127.77.0.1/15060
 cat "$dir/garbage" >/dev/udp/127.77.0.1/15060
 sleep 0.2
 s=$(ask stats)
 printf '%s' "$s" | grep -q '"sip-in-access":2,' || bad "two datagrams in: $(printf '%s' "$s" | tr , '\n' | grep -v ':0$')"
+wait "$evp"
+grep -q '^{"event":"binding-added","at_s":[0-9.]*,"user":"a","addr":"127\.' "$dir/events" ||
+	bad "events: no binding-added line: $(cat "$dir/events")"
 # Prometheus.
 exec 3<>/dev/tcp/127.77.0.1/19464 && printf 'GET /metrics HTTP/1.0\r\n\r\n' >&3 && m=$(cat <&3); exec 3>&-
 printf '%s' "$m" | grep -q '^HTTP/1.[01] 200' || bad "metrics: no 200: $(printf '%s' "$m" | head -3)"
