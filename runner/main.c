@@ -1,5 +1,6 @@
 /* main.c - the traverse command: run and check scenario files. */
 #include "scn.h"
+#include "scn_netns.h"
 
 #include <osipparser2/osip_port.h>
 #include <stdarg.h>
@@ -56,6 +57,17 @@ static const char usage_run[] =
 	"                what the proxy holds inside are counted, not made\n"
 	"  --softswitch A:P  live, traverse-proxy forwards to this real softswitch\n"
 	"                instead of the simulated one\n"
+	"  --netns[=NAME] live, inside a network namespace (root), with the\n"
+	"                scenario's addresses as written: phones keep their private\n"
+	"                (RFC 1918) addresses, so an SBC's NAT detection works as\n"
+	"                deployed. NAME: join `ip netns` NAME, where the SBC under\n"
+	"                test (--proxy) runs; without it the run makes a namespace\n"
+	"                of its own. Each address the run binds is put on lo; the\n"
+	"                default route is a trap (TUN tvtrap): whatever the proxy\n"
+	"                sends to an address nobody holds is caught there, named as\n"
+	"                a finding ('Contact not rewritten: ...') and fails the run.\n"
+	"                With --proxy the simulated softswitch listens on its own\n"
+	"                address unless --softswitch-listen says otherwise\n"
 	"  -h, --help    this help\n"
 	"\n"
 	"Exit status: 0 if every scenario passed, 1 if any failed, 2 on usage or\n"
@@ -201,10 +213,11 @@ static int cmd_run(int argc, char **argv)
 		{ "live", no_argument, NULL, 'L' }, { "live-slot", required_argument, NULL, 'S' },
 		{ "live-max", required_argument, NULL, 'M' }, { "proxy", required_argument, NULL, 'P' },
 		{ "softswitch", required_argument, NULL, 'W' }, { "softswitch-listen", required_argument, NULL, 'l' },
+		{ "netns", optional_argument, NULL, 'N' },
 		{ NULL, 0, NULL, 0 },
 	};
 	scn_opts o = { .live_slot = 100, .live_max = TV_SEC(60) };
-	const char *junit = NULL, *json = NULL;
+	const char *junit = NULL, *json = NULL, *netns = NULL;
 	paths p = { 0 };
 	scn_file *files = NULL;
 	scn_result *rs = NULL;
@@ -258,11 +271,22 @@ static int cmd_run(int argc, char **argv)
 				return 2;
 			}
 			break;
+		case 'N':
+			o.netns = o.live = true;
+			netns = optarg;
+			break;
 		case 'h': fputs(usage_run, stdout); return 0;
 		default: fputs(usage_run, stderr); return 2;
 		}
 	}
-	if (o.ext_proxy.port && !o.ss_listen.port)
+	if (o.netns) {
+		char err[300];
+		if (netns_enter(netns, err, sizeof(err)) < 0) {
+			fprintf(stderr, "traverse run: --netns: %s\n", err);
+			return 2;
+		}
+	}
+	if (o.ext_proxy.port && !o.ss_listen.port && !o.netns)
 		o.ss_listen = tv_ep4(0x7f000003, 5060);
 	if (o.ext_proxy.port && o.ext_softswitch.port) {
 		fprintf(stderr, "traverse run: --proxy and --softswitch together leave nothing of the core to simulate\n");

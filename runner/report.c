@@ -177,6 +177,12 @@ void report_text(FILE *out, const scn_result *rs, int n)
 				fprintf(out, "        show %-9s %.*s: %.*s\n",
 					tv_time_fmt((tv_time)strtoll(sl.time, NULL, 10), t, sizeof(t)), sl.at_len, sl.at,
 					sl.text_len, sl.text);
+		for (const char *p = r->findings; p && *p;) {
+			const char *e = strchr(p, '\n');
+			size_t len = e ? (size_t)(e - p) : strlen(p);
+			fprintf(out, "        finding: %.*s\n", (int)len, p);
+			p += len + (e ? 1 : 0);
+		}
 		if (!r->passed && r->failures)
 			for (const char *p = r->failures; *p;) {
 				const char *e = strchr(p, '\n');
@@ -245,6 +251,10 @@ int report_junit(const char *path, const scn_result *rs, int n)
 		}
 		if (!r->passed) {
 			fprintf(fp, "    <failure message=\"%d of %d checks failed\">", r->failed, r->expects);
+			if (r->findings) {
+				xml_esc(fp, r->findings);
+				fputc('\n', fp);
+			}
 			xml_esc(fp, r->failures);
 			fprintf(fp, "</failure>\n");
 		}
@@ -313,6 +323,8 @@ int report_json(const char *path, const scn_result *rs, int n)
 			r->passed ? "true" : "false", r->expects, r->failed, (unsigned long long)r->seed,
 			(long long)r->sim_time, (unsigned long long)r->events, r->wall_ms);
 		json_str(fp, r->failures ? r->failures : "");
+		fprintf(fp, ", \"findings\": ");
+		json_str(fp, r->findings ? r->findings : "");
 		fprintf(fp, ", \"variant\": ");
 		json_str(fp, r->variant);
 		if (r->skipped) {

@@ -65,6 +65,8 @@ typedef struct scn_result {
 	char skip_reason[160];
 	int expects, failed;
 	char *failures;         /* newline-separated "file:line: message" */
+	char *findings;         /* newline-separated faults named (scn_findings.c) */
+	size_t findings_len;
 	size_t failures_len;
 	tv_time sim_time;
 	uint64_t events;
@@ -83,6 +85,7 @@ typedef struct scn_opts {
 	tv_ep ext_proxy;        /* --proxy: a proxy Traverse did not start (port 0: none) */
 	tv_ep ext_softswitch;   /* --softswitch: a real softswitch instead of the simulated one */
 	tv_ep ss_listen;        /* with --proxy: where the simulated softswitch listens for it */
+	bool netns;             /* --netns: live, inside a network namespace, addresses as written */
 } scn_opts;
 
 /* Read, tokenize, check the block structure and expand variant 0. On

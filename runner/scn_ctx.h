@@ -30,6 +30,7 @@ typedef struct sym {
 	char domain[64];        /* softswitch: its domain */
 	FILE *records;          /* proxy: its accounting records (CSV), with --pcap */
 	void *cfg;              /* softswitch: its softswitch_cfg, for restart */
+	void *link;             /* phone: its link; nat: its inside link (findings) */
 } sym;
 
 #define RSOCK_SRCS 16

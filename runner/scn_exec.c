@@ -957,7 +957,9 @@ int scn_run(const scn_file *f, const scn_opts *o, scn_result *r)
 void scn_result_free(scn_result *r)
 {
 	free(r->failures);
+	free(r->findings);
 	free(r->shows);
 	r->failures = NULL;
+	r->findings = NULL;
 	r->shows = NULL;
 }

@@ -23,6 +23,8 @@
  *
  * Time: the simulation's clock follows the real one (live_advance). */
 #include "scn_ctx.h"
+#include "scn_findings.h"
+#include "scn_netns.h"
 #include "livehost.h"
 #include "map.h"
 #include "pkt.h"
@@ -70,7 +72,7 @@ struct scn_live {
 	tv_ip owned[4];         /* addresses added for an external proxy */
 	int nowned;
 	tv_map socks;           /* simulated endpoint (ip << 16 | port) -> its real socket */
-	uint64_t tcp_dropped, tcp_spliced, injected, sent, send_errors;
+	uint64_t tcp_dropped, tcp_spliced, injected, sent, send_errors, trapped;
 	uint64_t legs_at_stop;
 	uint16_t ip_id;
 };
@@ -82,8 +84,8 @@ void live_map_ip(scn_ctx *c, tv_ip *ip)
 	uint32_t net = ip->v4 >> 8;
 	int k;
 
-	if (!c->o->live || ip->af != TV_AF_INET || ip->v4 == 0)
-		return;
+	if (!c->o->live || c->o->netns || ip->af != TV_AF_INET || ip->v4 == 0)
+		return;         /* --netns: the scenario's own addresses */
 	for (k = 0; k < c->lmap_n; k++)
 		if (c->lmap[k] == net)
 			break;
@@ -101,7 +103,7 @@ char *live_map_text(scn_ctx *c, const char *s)
 	char *out;
 	bool changed = false;
 
-	if (!c->o->live || !(out = malloc(n * 2 + 16)))
+	if (!c->o->live || c->o->netns || !(out = malloc(n * 2 + 16)))
 		return NULL;
 	for (size_t i = 0; i < n;) {
 		unsigned a, b, d, e;
@@ -149,6 +151,13 @@ static live_sock *sock_get_at(struct scn_live *lv, const tv_ep *ep, const tv_ep 
 	fd = socket(AF_INET, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
 	sin.sin_addr.s_addr = htonl(real->ip.v4);
 	sin.sin_port = htons(real->port);
+	if (fd >= 0 && netns_on()) {
+		/* --netns: a NAT mapping's or the softswitch's address is put on
+		 * lo when first used */
+		char err[200];
+		if (netns_addr_add(&real->ip, err, sizeof(err)) < 0)
+			fprintf(stderr, "live: %s\n", err);
+	}
 	if (fd < 0 || bind(fd, (struct sockaddr *)&sin, sizeof(sin)) < 0) {
 		if (fd >= 0)
 			close(fd);
@@ -233,13 +242,16 @@ static void bridge_udp(void *arg, const tv_ep *src, const tv_ep *dst, const uint
 
 	(void)now;
 	if (!s) {
+		if (getenv("TV_DEBUG")) { char a[64], b[64]; fprintf(stderr, "nosock %s -> %s: %s\n", tv_ep_fmt(src, a), tv_ep_fmt(dst, b), strerror(errno)); }
 		lv->send_errors++;
 		return;
 	}
 	to.sin_addr.s_addr = htonl(dst->ip.v4);
 	to.sin_port = htons(dst->port);
-	if (sendto(s->fd, data, len, MSG_DONTWAIT, (struct sockaddr *)&to, sizeof(to)) < 0)
+	if (sendto(s->fd, data, len, MSG_DONTWAIT, (struct sockaddr *)&to, sizeof(to)) < 0) {
+		if (getenv("TV_DEBUG")) { char a[64], b[64]; fprintf(stderr, "send %s -> %s: %s\n", tv_ep_fmt(src, a), tv_ep_fmt(dst, b), strerror(errno)); }
 		lv->send_errors++;
+	}
 	else
 		lv->sent++;
 }
@@ -475,12 +487,18 @@ int live_proxy(scn_ctx *c, sym *px, sym *la, sym *lc, const proxy_cfg *pc, const
 	if (!c->o->ext_softswitch.port)
 		for (int i = 0; i < c->nsyms; i++)
 			if (c->syms[i]->kind == SYM_SOFTSWITCH && tv_ip_eq(&c->syms[i]->ip, &pc->softswitch.ip)) {
-				const tv_ep *at = c->o->ext_proxy.port ? &c->o->ss_listen : &pc->softswitch;
+				const tv_ep *at = c->o->ext_proxy.port && c->o->ss_listen.port ? &c->o->ss_listen
+												   : &pc->softswitch;
 				if (!sock_get_at(lv, &pc->softswitch, at))
 					return ctx_err(c, "live: cannot bind the softswitch's address %s", tv_ep_fmt(at, ss));
 			}
 	if (c->o->ext_proxy.port)
 		return 0;       /* not ours to start */
+	if (netns_on()) {
+		char why[200];
+		if (netns_addr_add(&pc->access_ip, why, sizeof(why)) < 0 || netns_addr_add(&pc->core_ip, why, sizeof(why)) < 0)
+			return ctx_err(c, "live: %s", why);
+	}
 	snprintf(path, sizeof(path), "%s/proxy.conf", lv->dir);
 	fp = fopen(path, "w");
 	if (!fp)
@@ -531,6 +549,24 @@ int live_proxy(scn_ctx *c, sym *px, sym *la, sym *lc, const proxy_cfg *pc, const
 	return ctx_err(c, "live: traverse-proxy did not open its control socket in 10 s (%s/proxy.log)", lv->dir);
 }
 
+/* ---- the namespace trap: what the proxy sent where nobody is ---- */
+
+static void trap_rx(void *arg, int fd, uint32_t events, tv_time now)
+{
+	struct scn_live *lv = arg;
+	uint8_t buf[65536];
+
+	(void)events;
+	(void)now;
+	for (int i = 0; i < 64; i++) {
+		ssize_t n = read(fd, buf, sizeof(buf));
+		if (n <= 0)
+			return;
+		lv->trapped++;
+		findings_trap(lv->c, buf, (size_t)n);
+	}
+}
+
 /* ---- the run ---- */
 
 /* Ctrl-C or SIGTERM during a live run: stop the proxy, remove the files,
@@ -575,6 +611,18 @@ int live_start(scn_ctx *c)
 		return -1;
 	}
 	lv->epoch = live_loop_now(lv->lp);
+	if (netns_trap_fd() >= 0) {
+		uint8_t junk[2048];
+		/* what an earlier scenario's proxy sent late is not this one's */
+		while (read(netns_trap_fd(), junk, sizeof(junk)) > 0)
+			;
+		if (live_loop_watch(lv->lp, netns_trap_fd(), EPOLLIN, trap_rx, lv) < 0) {
+			live_loop_free(lv->lp);
+			rmdir(lv->dir);
+			free(lv);
+			return -1;
+		}
+	}
 	c->live = lv;
 	live_now_running = lv;
 	signal(SIGINT, live_on_signal);
@@ -680,10 +728,10 @@ void live_finish(scn_ctx *c)
 		lv->legs_at_stop = legs;
 	}
 	if (c->o->verbose)
-		fprintf(stderr, "live: %s: %llu datagrams to the proxy, %llu from it, %llu send errors; %llu legs "
-			"ended by the stop; files in %s\n", c->f->path, (unsigned long long)lv->sent,
+		fprintf(stderr, "live: %s: %llu datagrams to the proxy, %llu from it, %llu send errors, %llu "
+			"trapped; %llu legs ended by the stop; files in %s\n", c->f->path, (unsigned long long)lv->sent,
 			(unsigned long long)lv->injected, (unsigned long long)lv->send_errors,
-			(unsigned long long)lv->legs_at_stop, lv->dir);
+			(unsigned long long)lv->trapped, (unsigned long long)lv->legs_at_stop, lv->dir);
 }
 
 void live_free(scn_ctx *c)
@@ -707,6 +755,8 @@ void live_free(scn_ctx *c)
 		free(k);
 	}
 	tv_map_free(&lv->socks);
+	if (netns_trap_fd() >= 0)
+		live_loop_unwatch(lv->lp, netns_trap_fd());
 	while (lv->splices) {
 		tcp_splice *k = lv->splices;
 		lv->splices = k->next;
@@ -834,6 +884,8 @@ void live_reach(scn_ctx *c, softswitch_cfg *sc, const tv_ip *self)
 		sc->reach = SOFTSWITCH_REACH_ANY;
 		return;
 	}
+	if (c->o->netns)
+		return;         /* the addresses are the scenario's own */
 	for (int k = 0; k < c->lmap_n && n < SOFTSWITCH_MAX_REACH; k++) {
 		uint32_t orig = c->lmap[k] << 8;
 		bool in = false;

@@ -403,10 +403,12 @@ int sip_phone(scn_ctx *c, const scn_stmt *st)
 	if (!s)
 		return -1;
 	s->ip = ip;
+	s->port = uc.sip_port ? uc.sip_port : 5060;
 	snprintf(s->domain, sizeof(s->domain), "%s", (v = opts_get(&o, "user")) ? v->val : s->name);
 	uc.user = s->domain;
 	if (c->dry)
 		return 0;
+	s->link = l->obj;
 	s->obj2 = simhost_new(c->net, l->obj, s->name, &ip);
 	if (!s->obj2)
 		return ctx_err(c, "phone %s: address in use", s->name);

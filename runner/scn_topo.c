@@ -223,6 +223,7 @@ int topo_nat(scn_ctx *c, const scn_stmt *st)
 	s->ip = nc.pub[0];
 	if (c->dry)
 		return 0;
+	s->link = lin->obj;
 	s->obj = nat_node_new(c->net, s->name, lin->obj, &inip, lout->obj, &nc, err, sizeof(err));
 	return s->obj ? 0 : ctx_err(c, "nat %s: %s", s->name, err);
 }

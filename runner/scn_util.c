@@ -1,6 +1,7 @@
 /* scn_util.c - shared helpers of the statement handlers: error reporting,
  * the symbol table, address resolution and option parsing. */
 #include "scn_ctx.h"
+#include "scn_findings.h"
 
 #include <errno.h>
 #include <stdarg.h>
@@ -55,6 +56,7 @@ void ctx_expect(scn_ctx *c, bool ok, const char *fmt, ...)
 			c->r->failures_len += (size_t)n;
 		}
 	}
+	findings_diagnose(c);
 }
 
 void show_put(scn_ctx *c, const char *what, const char *key, const char *fmt, ...)

@@ -163,6 +163,18 @@ int sipmsg_response(const osip_message_t *req, int code, const char *to_tag, osi
 		rc = TV_ENOMEM;
 		goto fail;
 	}
+	/* RFC 3261 12.1.1: the Record-Route of a request is copied into the
+	 * responses that can make a dialog, so the caller learns the route set */
+	if (code > 100 && code < 300) {
+		osip_record_route_t *rr = NULL, *cp;
+		for (int i = 0; osip_message_get_record_route(req, i, &rr) >= 0 && rr; i++) {
+			if (osip_record_route_clone(rr, &cp) != 0) {
+				rc = TV_ENOMEM;
+				goto fail;
+			}
+			osip_list_add(&r->record_routes, cp, -1);
+		}
+	}
 	osip_message_set_header(r, "User-Agent", SIPMSG_AGENT);
 	*out = r;
 	return 0;

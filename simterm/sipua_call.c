@@ -85,6 +85,51 @@ static bool in_call(const sipua *ua)
 
 /* ---- dialog ------------------------------------------------------------------- */
 
+/* The dialog's route set from the Record-Route headers of m (RFC 3261
+ * 12.1.1/12.1.2): in order for the callee, reversed for the caller. One
+ * that does not fit is dropped whole: a partial route set would misroute. */
+static void route_set_read(ua_call *c, const osip_message_t *m, bool reverse)
+{
+	osip_record_route_t *rr = NULL;
+	char *v[16];
+	int n = 0;
+	size_t o = 0;
+
+	c->route[0] = 0;
+	for (int i = 0; n < 16 && osip_message_get_record_route(m, i, &rr) >= 0 && rr; i++)
+		if (osip_record_route_to_str(rr, &v[n]) == 0)
+			n++;
+	for (int i = 0; i < n; i++) {
+		const char *one = v[reverse ? n - 1 - i : i];
+		int k = snprintf(c->route + o, sizeof(c->route) - o, "%s\n", one);
+		if (k < 0 || (size_t)k >= sizeof(c->route) - o) {
+			c->route[0] = 0;
+			break;
+		}
+		o += (size_t)k;
+	}
+	for (int i = 0; i < n; i++)
+		osip_free(v[i]);
+}
+
+/* Route headers for a request inside the dialog (loose routing: the
+ * Request-URI stays the remote target). */
+static int route_set_put(const ua_call *c, osip_message_t *m)
+{
+	char one[UA_ROUTE_MAX];
+
+	for (const char *p = c->route; *p;) {
+		const char *e = strchr(p, '\n');
+		size_t len = e ? (size_t)(e - p) : strlen(p);
+		memcpy(one, p, len);
+		one[len] = 0;
+		if (osip_message_set_route(m, one) != 0)
+			return TV_ENOMEM;
+		p += len + (e ? 1 : 0);
+	}
+	return 0;
+}
+
 /* A request inside the call's dialog, to the remote target. */
 static int ua_build_dialog(sipua *ua, const char *method, unsigned long cseq, const char *branch,
 			   bool contact, osip_message_t **out)
@@ -95,8 +140,13 @@ static int ua_build_dialog(sipua *ua, const char *method, unsigned long cseq, co
 		.from_uri = c->local_uri, .from_tag = c->local_tag,
 		.to_uri = c->remote_uri, .to_tag = c->remote_tag, .cseq = cseq,
 	};
+	int rc = sipua_build(ua, &r, branch, contact, out);
 
-	return sipua_build(ua, &r, branch, contact, out);
+	if (rc == 0 && (rc = route_set_put(c, *out)) < 0) {
+		osip_message_free(*out);
+		*out = NULL;
+	}
+	return rc;
 }
 
 /* ---- media -------------------------------------------------------------------- */
@@ -386,6 +436,11 @@ static void ack_send(sipua *ua, const osip_message_t *rsp, bool ok)
 		r.ruri = c->remote_uri;
 	if (sipua_build(ua, &r, ok ? br : x->branch, false, &m) < 0)
 		return;
+	/* the ACK of a 2xx is a request of the dialog; the other, hop by hop */
+	if (ok && route_set_put(c, m) < 0) {
+		osip_message_free(m);
+		return;
+	}
 	osip_free(c->ack);
 	c->ack = NULL;
 	if (sipua_to_str(ua, m, &c->ack, &c->ack_len) == 0)
@@ -402,6 +457,7 @@ static void invite_2xx(sipua *ua, const osip_message_t *m)
 	if (!c->reinvite) {
 		snprintf(c->remote_tag, sizeof(c->remote_tag), "%s", tag ? tag : "");
 		sipmsg_contact_uri(m, c->target, sizeof(c->target));
+		route_set_read(c, m, true);
 	}
 	ack_send(ua, m, true);
 	if (sipmsg_sdp_read(m, &peer) == 0)
@@ -645,6 +701,7 @@ void sipua_uas_invite(sipua *ua, const osip_message_t *m, const ua_src *src)
 	sipmsg_uri_str(m->to->url, c->local_uri, sizeof(c->local_uri));
 	if (sipmsg_contact_uri(m, c->target, sizeof(c->target)) < 0)
 		snprintf(c->target, sizeof(c->target), "%s", c->remote_uri);
+	route_set_read(c, m, false);
 	c->invite_cseq = strtoul(m->cseq->number, NULL, 10);
 	c->local_cseq = 1;
 	if (inv_keep(ua, m, src) < 0)

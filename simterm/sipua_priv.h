@@ -19,6 +19,7 @@
 
 #define UA_URI_MAX 256
 #define UA_ID_MAX 80
+#define UA_ROUTE_MAX 1024
 
 /* Client transaction slots: one of each kind at a time. */
 enum ua_txn_kind { UA_TX_REG, UA_TX_INVITE, UA_TX_CANCEL, UA_TX_BYE, UA_TX_N };
@@ -47,6 +48,7 @@ typedef struct ua_call {
 	char local_tag[24], remote_tag[UA_ID_MAX];
 	char local_uri[UA_URI_MAX], remote_uri[UA_URI_MAX];
 	char target[UA_URI_MAX];        /* remote target: the peer's Contact */
+	char route[UA_ROUTE_MAX];       /* route set (RFC 3261 12.1): "<uri>" lines, in sending order */
 	unsigned long local_cseq, invite_cseq;
 	bool cancel_pending;            /* cancel asked before any 1xx */
 	bool cancelled;                 /* CANCEL sent */

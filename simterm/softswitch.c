@@ -124,6 +124,68 @@ static bool contact_routable(const softswitch *ss, const osip_contact_t *c)
 
 /* ---- registrar --------------------------------------------------------------- */
 
+/* The Path headers of a REGISTER (RFC 3327), joined: 1 found, 0 none, -1
+ * malformed or too long. The first URI must name an address: there is no
+ * DNS here. */
+static int path_read(const osip_message_t *m, ss_path *out)
+{
+	osip_header_t *h = NULL;
+	size_t o = 0;
+	char first[SS_URI_MAX];
+	const char *lt, *gt;
+	osip_uri_t *u = NULL;
+	int rc;
+
+	memset(out, 0, sizeof(*out));
+	for (int pos = 0; (pos = osip_message_header_get_byname(m, "path", pos, &h)) >= 0 && h; pos++) {
+		int n;
+		if (!h->hvalue || !*h->hvalue)
+			return -1;
+		n = snprintf(out->set + o, sizeof(out->set) - o, "%s%s", o ? "," : "", h->hvalue);
+		if (n < 0 || (size_t)n >= sizeof(out->set) - o)
+			return -1;
+		o += (size_t)n;
+	}
+	if (!o)
+		return 0;
+	lt = strchr(out->set, '<');
+	gt = lt ? strchr(lt, '>') : NULL;
+	if (!gt || (size_t)(gt - lt - 1) >= sizeof(first))
+		return -1;
+	memcpy(first, lt + 1, (size_t)(gt - lt - 1));
+	first[gt - lt - 1] = 0;
+	if (osip_uri_init(&u) != 0)
+		return -1;
+	rc = osip_uri_parse(u, first) == 0 && sipmsg_uri_ep(u, &out->first) == 0 ? 1 : -1;
+	out->tcp = rc == 1 && uri_is_tcp(u);
+	osip_uri_free(u);
+	return rc;
+}
+
+/* Route the request along a stored Path: one Route header per URI, in
+ * order; the caller sends it to the first. */
+static int path_route(osip_message_t *m, const ss_path *p)
+{
+	const char *s = p->set;
+
+	while (*s) {
+		const char *e = s;
+		bool in = false;
+		char one[SS_PATH_MAX];
+
+		for (; *e && (in || *e != ','); e++)
+			in = *e == '<' ? true : *e == '>' ? false : in;
+		while (s < e && *s == ' ')
+			s++;
+		memcpy(one, s, (size_t)(e - s));
+		one[e - s] = 0;
+		if (one[0] && osip_message_set_route(m, one) != 0)
+			return TV_EINVAL;
+		s = *e ? e + 1 : e;
+	}
+	return 0;
+}
+
 /* The 200: every live Contact of user with its remaining lifetime. */
 static void register_ok(softswitch *ss, const osip_message_t *m, const ss_src *src, const char *user, tv_time now)
 {
@@ -148,10 +210,16 @@ static void ss_register(softswitch *ss, const osip_message_t *m, const ss_src *s
 	const char *user = m->to->url ? m->to->url->username : NULL;
 	ss_update u[SOFTSWITCH_MAX_CONTACTS + 1];
 	osip_contact_t *c = NULL;
-	int n = 0, rc;
+	ss_path path;
+	int n = 0, rc, has_path;
 
-	if (!user || !*user) {
+	if (!user || !*user || (has_path = path_read(m, &path)) < 0) {
 		ss_reply(ss, m, src, 400);
+		return;
+	}
+	if (has_path && !ss_reg_routable(ss, &path.first.ip)) {
+		char h[TV_IP_STRLEN];
+		ss_unroutable(ss, m, src, tv_ip_fmt(&path.first.ip, h));
 		return;
 	}
 	for (int i = 0; osip_message_get_contact(m, i, &c) >= 0 && c; i++) {
@@ -168,7 +236,8 @@ static void ss_register(softswitch *ss, const osip_message_t *m, const ss_src *s
 		}
 		if (n == SOFTSWITCH_MAX_CONTACTS + 1)
 			break;                  /* too many either way */
-		if (exp > 0 && !contact_routable(ss, c)) {
+		/* behind a Path, the edge proxy reaches the contact, not we */
+		if (exp > 0 && !has_path && !contact_routable(ss, c)) {
 			ss_unroutable(ss, m, src, c->url->host ? c->url->host : "");
 			return;
 		}
@@ -179,6 +248,7 @@ static void ss_register(softswitch *ss, const osip_message_t *m, const ss_src *s
 			return;
 		}
 		u[n].tcp = uri_is_tcp(c->url);
+		u[n].path = path;
 		u[n].expires = exp;
 		n++;
 	}
@@ -296,8 +366,8 @@ static void ss_forward(softswitch *ss, osip_message_t *m, const ss_src *src, tv_
 			ss_not_found(ss, m, src);
 			return;
 		}
-		dst = to->ep;
-		tcp = to->tcp;
+		dst = to->path.set[0] ? to->path.first : to->ep;
+		tcp = to->path.set[0] ? to->path.tcp : to->tcp;
 	} else if (sipmsg_uri_ep(u, &dst) == 0) {
 		tcp = uri_is_tcp(u);
 	} else {
@@ -316,7 +386,7 @@ static void ss_forward(softswitch *ss, osip_message_t *m, const ss_src *src, tv_
 		return;
 	}
 	branch_make(m, branch, sizeof(branch));
-	if (to && ruri_set(m, to->uri) < 0) {
+	if (to && (ruri_set(m, to->uri) < 0 || (to->path.set[0] && path_route(m, &to->path) < 0))) {
 		ss_reply(ss, m, src, 500);
 		return;
 	}

@@ -34,10 +34,22 @@ typedef struct ss_src {
 	tv_ep ep;
 } ss_src;
 
+#define SS_PATH_MAX 512
+
+/* The Path a REGISTER carried (RFC 3327): the route set toward the
+ * contact, its URIs comma-separated in the order they came, and where its
+ * first hop is. Empty: the contact is reached directly. */
+typedef struct ss_path {
+	char set[SS_PATH_MAX];
+	tv_ep first;
+	bool tcp;
+} ss_path;
+
 typedef struct ss_contact {
 	char uri[SS_URI_MAX];           /* as written (libosip2's rendering) */
 	tv_ep ep;
 	bool tcp;                       /* ;transport=tcp */
+	ss_path path;
 	tv_time expires;
 	uint64_t reg_seq;               /* the REGISTER that last wrote it */
 	int pos;                        /* its place among that REGISTER's Contacts */
@@ -55,6 +67,7 @@ typedef struct ss_update {
 	char uri[SS_URI_MAX];
 	tv_ep ep;
 	bool tcp;
+	ss_path path;
 	unsigned long expires;          /* seconds */
 } ss_update;
 

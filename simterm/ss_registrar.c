@@ -207,6 +207,7 @@ int ss_reg_update(softswitch *ss, const char *user, const ss_update *u, int n, t
 		snprintf(c->uri, sizeof(c->uri), "%s", u[k].uri);
 		c->ep = u[k].ep;
 		c->tcp = u[k].tcp;
+		c->path = u[k].path;
 		c->expires = now + TV_SEC(u[k].expires);
 		c->reg_seq = ss->reg_seq;
 		c->pos = k;

@@ -992,3 +992,44 @@ Test(ss_phone, folded_requests_register_and_both_contacts_come_back)
 	cr_assert_str_eq(ct[1].uri, "sip:alice@" IP_A ":5060;transport=tcp");
 	world_free(&w);
 }
+
+/* ---- Path (RFC 3327) ------------------------------------------------------------ */
+
+/* An edge proxy (the probe, at IP_P:5070) puts itself in the REGISTER's
+ * Path with the NAT's address in ;received: a request for carol then goes
+ * to the proxy, with the Path as its Route set and carol's Contact (private,
+ * unreachable from the core) as its Request-URI. */
+Test(ss_path, requests_follow_the_registered_path, .init = sipmsg_init)
+{
+	struct world w;
+	osip_message_t *m;
+	osip_route_t *r0 = NULL, *r1 = NULL;
+	char *s0 = NULL;
+
+	world_init(&w, NULL);
+	probe_udp(&w.p, reg("Contact: <sip:carol@192.168.1.10:5060>\r\n"
+			    "Path: <sip:" IP_P ":5060;lr;received=sip:203.0.113.10:1024>\r\n"
+			    "Path: <sip:" IP_P ":5090;lr>\r\n", "p1"));
+	run(&w, TV_MS(100));
+	cr_assert_not_null(probe_rsp(&w.p, "REGISTER", 200, NULL), "a private Contact behind a Path is accepted");
+	probe_udp(&w.p, req("OPTIONS", "sip:carol@example.net", VIA_UDP, "sip:carol@example.net", "", "", "p2"));
+	run(&w, TV_MS(100));
+	m = probe_req(&w.p, "OPTIONS", NULL);
+	cr_assert_not_null(m, "sent to the first Path hop (the probe)");
+	cr_assert_str_eq(m->req_uri->host, "192.168.1.10");
+	cr_assert_eq(osip_message_get_route(m, 0, &r0), 0);
+	cr_assert_eq(osip_message_get_route(m, 1, &r1), 1);
+	cr_assert_eq(osip_route_to_str(r0, &s0), 0);
+	cr_assert_str_eq(s0, "<sip:" IP_P ":5060;lr;received=sip:203.0.113.10:1024>");
+	osip_free(s0);
+	cr_assert_str_eq(r1->url->port, "5090");
+	/* Without a Path the same private Contact is refused as unreachable. */
+	probe_udp(&w.p, reg("Contact: <sip:carol@192.168.1.11:5060>\r\n", "p3"));
+	run(&w, TV_MS(100));
+	cr_assert_not_null(probe_rsp(&w.p, "REGISTER", 403, NULL));
+	/* A Path whose first hop is not an address is a bad request. */
+	probe_udp(&w.p, reg("Contact: <sip:carol@192.168.1.10:5060>\r\nPath: <sip:edge.example.net;lr>\r\n", "p4"));
+	run(&w, TV_MS(100));
+	cr_assert_not_null(probe_rsp(&w.p, "REGISTER", 400, NULL));
+	world_free(&w);
+}

@@ -1,0 +1,201 @@
+/* scn_netns.c - `traverse run --netns[=NAME]`: a live run inside a network
+ * namespace, with the scenario's own addresses.
+ *
+ * On loopback (plain --live) every address is moved into 127.SLOT/16, so
+ * a phone's private address is as "public" as its NAT's: an SBC's NAT
+ * detection (Kamailio's nat_uac_test, a Contact in RFC 1918 space) cannot
+ * work as deployed, and a fault that sends to a private address hits an
+ * unbound loopback address. In a namespace the scenario's addresses are
+ * used as written:
+ *
+ *   +---------------------- namespace (NAME, or the run's own) -----------+
+ *   |  lo: 127.0.0.1, and each address the bridge binds (/32: NAT         |
+ *   |      mappings, the softswitch) or the proxy under test holds        |
+ *   |  tvtrap (TUN): the default route. Whatever the proxy under test     |
+ *   |      sends to an address nobody holds (a phone's private one, a     |
+ *   |      wrong port's host) lands here, is read by the run and becomes  |
+ *   |      a finding; it never leaves the namespace.                     |
+ *   +---------------------------------------------------------------------+
+ *
+ * Without NAME the run makes a namespace of its own (unshare) and its own
+ * traverse-proxy lives there. With NAME it joins a namespace made by the
+ * caller (ip netns add NAME), where the SBC under test already runs.
+ * Either way it refuses to change the namespace it was started in.
+ *
+ * Addresses and routes are set with iproute2's `ip`, run directly (no
+ * shell): a handful of calls per run, the same commands an operator types.
+ * Root (CAP_NET_ADMIN and CAP_SYS_ADMIN) is needed. */
+#include "scn_netns.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <linux/if.h>
+#include <linux/if_tun.h>
+#include <sched.h>
+#include <spawn.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+extern char **environ;
+
+#define NETNS_MAX_ADDRS 256
+
+static struct {
+	bool on;
+	int trap_fd;
+	uint32_t addrs[NETNS_MAX_ADDRS];        /* added to lo by this run */
+	int naddrs;
+} ns = { .trap_fd = -1 };
+
+/* Run `ip ARGS...`; 0 if it exited 0. Its stderr goes into err on failure. */
+static int ip_cmd(char *err, size_t cap, ...)
+{
+	char *argv[16];
+	int n = 0, st, pfd[2];
+	va_list ap;
+	pid_t pid;
+	posix_spawn_file_actions_t fa;
+
+	argv[n++] = "ip";
+	va_start(ap, cap);
+	while (n < 15 && (argv[n] = va_arg(ap, char *)))
+		n++;
+	va_end(ap);
+	argv[n] = NULL;
+	if (pipe2(pfd, O_CLOEXEC) < 0)
+		return -1;
+	posix_spawn_file_actions_init(&fa);
+	posix_spawn_file_actions_adddup2(&fa, pfd[1], 2);
+	posix_spawn_file_actions_addopen(&fa, 1, "/dev/null", O_WRONLY, 0);
+	st = posix_spawnp(&pid, "ip", &fa, NULL, argv, environ);
+	posix_spawn_file_actions_destroy(&fa);
+	close(pfd[1]);
+	if (st != 0) {
+		close(pfd[0]);
+		snprintf(err, cap, "cannot run ip (iproute2): %s", strerror(st));
+		return -1;
+	}
+	{
+		char msg[200] = "";
+		ssize_t r = read(pfd[0], msg, sizeof(msg) - 1);
+		close(pfd[0]);
+		msg[r > 0 ? r : 0] = 0;
+		msg[strcspn(msg, "\n")] = 0;
+		if (waitpid(pid, &st, 0) < 0 || !WIFEXITED(st) || WEXITSTATUS(st) != 0) {
+			int k = snprintf(err, cap, "ip");
+			for (int i = 1; argv[i] && k > 0 && (size_t)k < cap; i++)
+				k += snprintf(err + k, cap - (size_t)k, " %s", argv[i]);
+			if (k > 0 && (size_t)k < cap)
+				snprintf(err + k, cap - (size_t)k, ": %s", msg[0] ? msg : "failed");
+			return -1;
+		}
+	}
+	return 0;
+}
+
+static int ns_inode(const char *path, ino_t *ino, dev_t *dev)
+{
+	struct stat sb;
+
+	if (stat(path, &sb) < 0)
+		return -1;
+	*ino = sb.st_ino;
+	*dev = sb.st_dev;
+	return 0;
+}
+
+int netns_enter(const char *name, char *err, size_t cap)
+{
+	ino_t before, after;
+	dev_t d1, d2;
+	struct ifreq ifr = { 0 };
+
+	if (ns_inode("/proc/self/ns/net", &before, &d1) < 0) {
+		snprintf(err, cap, "cannot read /proc/self/ns/net: %s", strerror(errno));
+		return -1;
+	}
+	if (name && *name) {
+		char path[300];
+		int fd;
+
+		if (strchr(name, '/')) {
+			snprintf(err, cap, "namespace '%s': a name from `ip netns list`, not a path", name);
+			return -1;
+		}
+		snprintf(path, sizeof(path), "/run/netns/%s", name);
+		fd = open(path, O_RDONLY | O_CLOEXEC);
+		if (fd < 0) {
+			snprintf(err, cap, "namespace '%s': %s (make it with `ip netns add %s`)", name, strerror(errno),
+				 name);
+			return -1;
+		}
+		if (setns(fd, CLONE_NEWNET) < 0) {
+			snprintf(err, cap, "namespace '%s': setns: %s (needs root)", name, strerror(errno));
+			close(fd);
+			return -1;
+		}
+		close(fd);
+	} else if (unshare(CLONE_NEWNET) < 0) {
+		snprintf(err, cap, "a namespace of the run's own: unshare: %s (needs root)", strerror(errno));
+		return -1;
+	}
+	if (ns_inode("/proc/self/ns/net", &after, &d2) < 0 || (after == before && d1 == d2)) {
+		snprintf(err, cap, "namespace '%s' is the one the run started in: refusing to change its addresses "
+			 "and routes", name ? name : "");
+		return -1;
+	}
+	ns.on = true;
+	if (ip_cmd(err, cap, "link", "set", "lo", "up", (char *)NULL) < 0)
+		return -1;
+	ns.trap_fd = open("/dev/net/tun", O_RDWR | O_CLOEXEC | O_NONBLOCK);
+	if (ns.trap_fd < 0) {
+		snprintf(err, cap, "/dev/net/tun: %s", strerror(errno));
+		return -1;
+	}
+	ifr.ifr_flags = IFF_TUN | IFF_NO_PI;
+	snprintf(ifr.ifr_name, sizeof(ifr.ifr_name), "tvtrap");
+	if (ioctl(ns.trap_fd, TUNSETIFF, &ifr) < 0) {
+		snprintf(err, cap, "the trap device tvtrap: %s%s", strerror(errno),
+			 errno == EBUSY ? " (another run is using this namespace)" : "");
+		close(ns.trap_fd);
+		ns.trap_fd = -1;
+		return -1;
+	}
+	/* The trap is the only way out: every address not held in here goes
+	 * to it, and nothing else has a route. */
+	if (ip_cmd(err, cap, "link", "set", "tvtrap", "up", (char *)NULL) < 0 ||
+	    ip_cmd(err, cap, "route", "replace", "default", "dev", "tvtrap", (char *)NULL) < 0)
+		return -1;
+	return 0;
+}
+
+bool netns_on(void) { return ns.on; }
+
+int netns_trap_fd(void) { return ns.trap_fd; }
+
+int netns_addr_add(const tv_ip *ip, char *err, size_t cap)
+{
+	char a[TV_IP_STRLEN + 4];
+
+	if (!ns.on || ip->af != TV_AF_INET)
+		return -1;
+	for (int i = 0; i < ns.naddrs; i++)
+		if (ns.addrs[i] == ip->v4)
+			return 0;
+	if (ns.naddrs == NETNS_MAX_ADDRS) {
+		snprintf(err, cap, "more than %d addresses in one run", NETNS_MAX_ADDRS);
+		return -1;
+	}
+	tv_ip_fmt(ip, a);
+	strcat(a, "/32");
+	/* an address the SBC's script already put there is fine */
+	if (ip_cmd(err, cap, "addr", "replace", a, "dev", "lo", (char *)NULL) < 0)
+		return -1;
+	ns.addrs[ns.naddrs++] = ip->v4;
+	return 0;
+}

@@ -1,0 +1,21 @@
+/* scn_netns.h - live runs inside a network namespace (scn_netns.c). */
+#ifndef TV_SCN_NETNS_H
+#define TV_SCN_NETNS_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "tv.h"
+
+/* Enter namespace NAME (/run/netns/NAME), or a new one of the run's own if
+ * name is NULL; bring lo up and make the trap device (tvtrap, the default
+ * route). 0, or -1 with the reason in err. Once per process, before any
+ * socket is made. */
+int netns_enter(const char *name, char *err, size_t cap);
+bool netns_on(void);
+/* The trap's TUN descriptor (non-blocking; IPv4 packets, no header), or -1. */
+int netns_trap_fd(void);
+/* Make ip local in the namespace (a /32 on lo); 0 or -1 with err. */
+int netns_addr_add(const tv_ip *ip, char *err, size_t cap);
+
+#endif
