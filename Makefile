@@ -143,7 +143,8 @@ check: all
 	if [ "$(SAN)" = 1 ]; then \
 		sh tests/timed.sh daemon bash tests/daemon.sh $(BIN) && \
 		sh tests/timed.sh live bash tests/live.sh $(BIN) 6 && \
-		sh tests/timed.sh peers bash tests/peers.sh $(BIN); fi
+		sh tests/timed.sh peers bash tests/peers.sh $(BIN) && \
+		sh tests/timed.sh netns bash tests/netns.sh $(BIN); fi
 
 test: deps
 	@$(MAKE) --no-print-directory check SAN=0
