@@ -257,6 +257,95 @@ wait "$uas" || bad "sipp UAS failed: $(tail -5 "$dir/uas.out"; head -5 "$dir/uas
 sleep 0.3
 [ "$(stat legs)" = 0 ] || bad "legs after the BYE: $(stat legs)"
 [ "$(stat records)" = 2 ] || bad "accounting records after the BYE: $(stat records)"
+t2=$(date +%s)
+
+# ---- c. baresip: a call with audio from WAV files, recorded at both ends --
+# alice plays a 440 Hz tone, bob (auto-answer) a 660 Hz one; each records
+# what it hears (sndfile module) and the recording must carry the other's
+# tone, not silence. Same NATs, proxy and registrar as b.
+bs_conf() {     # NAME IP PORT HZ CTRLPORT [ANSWERMODE]
+	local d="$dir/bs-$1"
+	mkdir -p "$d/rec"
+	/usr/bin/python3 "$here/peers/wavtone.py" make "$d/tone.wav" "$4" 8
+	cat >"$d/config" <<BS
+poll_method		epoll
+sip_listen		$2:$3
+sip_trans_def		udp
+audio_player		aubridge,nil
+audio_alert		aubridge,nil
+audio_source		aufile,$d/tone.wav
+rtp_ports		10000-10099
+module_path		/usr/lib/baresip/modules
+module			g711.so
+module			aufile.so
+module			aubridge.so
+module			sndfile.so
+module_app		account.so
+module_app		menu.so
+module_app		ctrl_tcp.so
+ctrl_tcp_listen		127.0.0.1:$5
+snd_path		$d/rec
+BS
+	echo "<sip:$1@example.net>;outbound=\"sip:203.0.113.3:5060\";regint=600;audio_codecs=PCMU${6:+;answermode=$6}" >"$d/accounts"
+}
+# bs_cmd NS CTRLPORT COMMAND [PARAMS]: one ctrl_tcp command (netstring JSON).
+bs_cmd() {
+	ip netns exec "$1" /usr/bin/python3 -c '
+import json, socket, sys
+m = json.dumps({"command": sys.argv[2], "params": sys.argv[3], "token": "t"}).encode()
+s = socket.create_connection(("127.0.0.1", int(sys.argv[1])), timeout=3)
+s.sendall(b"%d:%s," % (len(m), m))
+s.settimeout(3)
+try:
+    s.recv(4096)
+except OSError:
+    pass
+' "$2" "$3" "${4:-}"
+}
+bs_heard() {    # NAME: "HZ RMS SECONDS" of what NAME recorded
+	local f
+	f=$(ls "$dir/bs-$1/rec/"*dec.wav 2>/dev/null | head -1)
+	[ -n "$f" ] && /usr/bin/python3 "$here/peers/wavtone.py" hz "$f"
+}
+bs_note=""
+if ! command -v baresip >/dev/null || [ ! -x /usr/bin/python3 ] || [ ! -f /usr/lib/baresip/modules/sndfile.so ]; then
+	bs_note="SKIP: needs baresip (with its sndfile module) and /usr/bin/python3"
+	echo "netns: baresip part $bs_note"
+else
+	bs_conf alice 192.168.21.10 5080 440 4444
+	bs_conf bob 192.168.22.10 5082 660 4445 auto
+	ip netns exec "$P-b" baresip -f "$dir/bs-bob" -t 60 </dev/null >"$dir/bs-bob.log" 2>&1 &
+	pids+=($!)
+	ip netns exec "$P-a" baresip -f "$dir/bs-alice" -t 60 </dev/null >"$dir/bs-alice.log" 2>&1 &
+	pids+=($!)
+	bound() { ask bindings | grep -q "\"nat\":\"203.0.113.31:5080\"" && ask bindings | grep -q "\"nat\":\"203.0.113.32:5082\""; }
+	if wait_for "baresip's REGISTERs through the NATs" 100 bound; then
+		bs_cmd "$P-a" 4444 dial "sip:bob@example.net"
+		sleep 5
+		bs=$(ask streams)
+		bs_cmd "$P-a" 4444 hangup
+		sleep 0.5
+		bs_cmd "$P-a" 4444 quit
+		bs_cmd "$P-b" 4445 quit
+		for u in alice:203.0.113.31 bob:203.0.113.32; do
+			line=$(printf '%s' "$bs" | tr '}' '\n' | grep "\"user\":\"${u%%:*}\"")
+			printf '%s' "$line" | grep -q "\"latched_rtp\":\"${u#*:}:" ||
+				bad "baresip ${u%%:*}'s stream not latched on its NAT (${u#*:}): $line"
+		done
+		for u in alice:660 bob:440; do
+			h=$(bs_heard "${u%%:*}")
+			set -- ${h:-0 0 0}
+			if [ "$1" -lt $((${u#*:} * 9 / 10)) ] || [ "$1" -gt $((${u#*:} * 11 / 10)) ] || [ "$2" -lt 1000 ] ||
+				[ "${3%.*}" -lt 2 ]; then
+				bad "baresip ${u%%:*} recorded '${h:-nothing}' (want ${u#*:} Hz, RMS >= 1000, >= 2 s): $(ls "$dir/bs-${u%%:*}/rec"); $(tail -5 "$dir/bs-${u%%:*}.log")"
+			fi
+			bs_note="$bs_note ${u%%:*} heard ${1} Hz at RMS ${2} for ${3} s;"
+		done
+	else
+		tail -20 "$dir/bs-alice.log" "$dir/bs-bob.log"
+	fi
+	echo "netns: baresip through traverse-nat and traverse-proxy:$bs_note"
+fi
 kill -TERM "$ppid"
 for i in $(seq 50); do kill -0 "$ppid" 2>/dev/null || break; sleep 0.1; done
 wait "$ppid"; rc=$?
@@ -278,6 +367,6 @@ trap - EXIT
 left=$(ip netns list | awk '{print $1}' | grep "^$P-" | tr '\n' ' ')
 [ -z "$left" ] || bad "namespaces left behind: $left"
 [ ${#made[@]} -eq 12 ] || bad "made ${#made[@]} namespaces (want 12)"
-t2=$(date +%s)
-echo "netns: natdiscovery part $((t1 - t0)) s, sipp part $((t2 - t1)) s; $fail failed"
+t3=$(date +%s)
+echo "netns: natdiscovery part $((t1 - t0)) s, sipp part $((t2 - t1)) s, baresip part and the end $((t3 - t2)) s; $fail failed"
 [ $fail -eq 0 ]
