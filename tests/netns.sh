@@ -16,10 +16,12 @@
 #      +== traverse-nat 9 (apdm/apdf) =========+
 #            pub 203.0.113.19                  |    traverse-proxy access 203.0.113.3:5060
 #                                              |      core 127.0.0.2 --- Kamailio 127.0.0.3:15085
-#  tvn<pid>-a 192.168.21.10  sipp UAC alice    |      (registrar, tests/peers/kamailio-softswitch.cfg)
+#  tvn<pid>-a 192.168.21.10  sipp UAC alice,   |      (registrar, tests/peers/kamailio-softswitch.cfg)
+#                            then baresip alice|
 #      +== traverse-nat A (eim/apdf) ==========+
 #            pub 203.0.113.31                  |
-#  tvn<pid>-b 192.168.22.10  sipp UAS bob      |
+#  tvn<pid>-b 192.168.22.10  sipp UAS bob,     |
+#                            then baresip bob  |
 #      +== traverse-nat B (eim/apdf) ==========+
 #            pub 203.0.113.32
 #
@@ -33,6 +35,9 @@
 #    bindings on the NATs' public addresses, two streams latched on the
 #    NATs' mappings and >= 50 RTP packets relayed each way on each leg; both
 #    sipps must succeed.
+# c. baresip: alice and bob again, as baresip, each playing a tone from a
+#    WAV file (440 Hz, 660 Hz); alice calls, bob answers; each end records
+#    what it hears (sndfile) and must have heard the other's tone.
 set -u
 bin=$(cd "${1:?usage: netns.sh BINDIR}" && pwd)
 here=$(cd "$(dirname "$0")" && pwd)
