@@ -30,7 +30,7 @@ endif
 
 CFLAGS  ?= $(OPT) -g
 CFLAGS  += -std=c11 -D_GNU_SOURCE -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes \
-           -Icore -Isimnat -Isimterm -Iproxy -Irunner -Ibench -Idaemon $(SANFLAGS) -MMD -MP
+           -Icore -Isimnat -Isimterm -Iproxy -Irunner -Ibench -Idaemon -Inatd $(SANFLAGS) -MMD -MP
 LDFLAGS += $(SANFLAGS)
 LIBS    := -lpcap -losipparser2 -losip2 -ljansson -lm
 
@@ -45,6 +45,13 @@ TPD_SRC := $(wildcard daemon/*.c)
 TPD_OBJ := $(TPD_SRC:%.c=$(BUILD)/%.o)
 TPD_LIB := $(BUILD)/libtpd.a
 
+# traverse-nat: the NAT engine between two TUN devices in network
+# namespaces (natd/: I/O code, not in the library; args.c is pure and in
+# the unit tests).
+NATD_SRC := $(wildcard natd/*.c)
+NATD_OBJ := $(NATD_SRC:%.c=$(BUILD)/%.o)
+NATD_LIB := $(BUILD)/libnatd.a
+
 UNIT_SRC := $(wildcard tests/unit/*.c)
 UNIT_OBJ := $(UNIT_SRC:%.c=$(BUILD)/%.o)
 BENCH_SRC := $(wildcard bench/*.c)
@@ -53,7 +60,7 @@ BENCH_SRC := $(wildcard bench/*.c)
 LIVE_SRC := $(filter-out bench/live/tvcalls.c,$(wildcard bench/live/*.c))
 LIVE_BIN := $(LIVE_SRC:bench/live/%.c=$(BIN)/traverse-%)
 
-all: $(BIN)/traverse $(BIN)/traverse-proxy $(BUILD)/unit-tests $(BIN)/traverse-bench $(LIVE_BIN) \
+all: $(BIN)/traverse $(BIN)/traverse-proxy $(BIN)/traverse-nat $(BUILD)/unit-tests $(BIN)/traverse-bench $(LIVE_BIN) \
 	$(BIN)/traverse-tvcalls
 
 $(BUILD)/%.o: %.c
@@ -76,6 +83,14 @@ $(BIN)/traverse-proxy: $(BUILD)/daemon/main.o $(TPD_LIB) $(LIB)
 	@mkdir -p $(dir $@)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LIBS) -lmicrohttpd
 
+$(NATD_LIB): $(filter-out $(BUILD)/natd/main.o,$(NATD_OBJ))
+	@rm -f $@
+	ar rcs $@ $^
+
+$(BIN)/traverse-nat: $(BUILD)/natd/main.o $(NATD_LIB) $(LIB)
+	@mkdir -p $(dir $@)
+	$(CC) $(LDFLAGS) -o $@ $^ $(LIBS)
+
 $(BIN)/traverse-bench: $(BENCH_SRC:%.c=$(BUILD)/%.o) $(LIB)
 	@mkdir -p $(dir $@)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LIBS)
@@ -90,7 +105,7 @@ $(BIN)/traverse-tvcalls: $(BUILD)/bench/live/tvcalls.o $(LIB)
 	@mkdir -p $(dir $@)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LIBS)
 
-$(BUILD)/unit-tests: $(UNIT_OBJ) $(TPD_LIB) $(LIB)
+$(BUILD)/unit-tests: $(UNIT_OBJ) $(TPD_LIB) $(NATD_LIB) $(LIB)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LIBS) -lmicrohttpd -lcriterion
 
 deps:
@@ -128,7 +143,8 @@ check: all
 	if [ "$(SAN)" = 1 ]; then \
 		sh tests/timed.sh daemon bash tests/daemon.sh $(BIN) && \
 		sh tests/timed.sh live bash tests/live.sh $(BIN) 6 && \
-		sh tests/timed.sh peers bash tests/peers.sh $(BIN); fi
+		sh tests/timed.sh peers bash tests/peers.sh $(BIN) && \
+		sh tests/timed.sh netns bash tests/netns.sh $(BIN); fi
 
 test: deps
 	@$(MAKE) --no-print-directory check SAN=0
@@ -154,5 +170,5 @@ clean:
 	rm -rf build bin
 
 .PHONY: all deps run check test bench fuzz clean
--include $(LIB_OBJ:.o=.d) $(TPD_OBJ:.o=.d) $(UNIT_OBJ:.o=.d) $(BENCH_SRC:%.c=$(BUILD)/%.d) $(BUILD)/runner/main.d \
+-include $(LIB_OBJ:.o=.d) $(TPD_OBJ:.o=.d) $(NATD_OBJ:.o=.d) $(UNIT_OBJ:.o=.d) $(BENCH_SRC:%.c=$(BUILD)/%.d) $(BUILD)/runner/main.d \
 	$(LIVE_SRC:%.c=$(BUILD)/%.d) $(BUILD)/bench/live/tvcalls.d

@@ -104,86 +104,37 @@ int topo_impair(scn_ctx *c, const scn_stmt *st)
 	return 0;
 }
 
-static const char *const nat_keys[] = {
-	"inside", "outside", "mapping", "filtering", "ports", "parity", "pool", "port-range",
-	"udp", "udp-timeout", "udp-stream-timeout", "tcp-established", "tcp-transitory",
-	"refresh", "hairpin", "max-bindings", NULL
-};
+/* The statement's own keys (where the NAT stands), then every NAT option
+ * (nat_cfg_set, simnat/nat_opts.c: shared with traverse-nat). */
+static const char *const *nat_keys(void)
+{
+	static const char *k[64];
 
-static const struct {
-	const char *name;
-	int v;
-} port_modes[] = {
-	{ "preserve", NAT_PORT_PRESERVE }, { "sequential", NAT_PORT_SEQUENTIAL }, { "random", NAT_PORT_RANDOM },
-}, pool_modes[] = {
-	{ "paired", NAT_POOL_PAIRED }, { "arbitrary", NAT_POOL_ARBITRARY },
-}, refresh_modes[] = {
-	{ "outbound", NAT_REFRESH_OUTBOUND }, { "both", NAT_REFRESH_BOTH },
-};
-
+	if (!k[0]) {
+		const char *const *nk = nat_cfg_keys();
+		int n = 0;
+		k[n++] = "inside";
+		k[n++] = "outside";
+		for (int i = 0; nk[i] && n < 63; i++)
+			k[n++] = nk[i];
+	}
+	return k;
+}
 
 static int nat_cfg_from(scn_ctx *c, const opts *o, nat_cfg *nc)
 {
-	const opt *v;
-	int iv;
-	enum nat_behav b;
-	static const struct { const char *key; size_t off; } times[] = {
-		{ "udp-timeout", offsetof(nat_cfg, udp_timeout) },
-		{ "udp-stream-timeout", offsetof(nat_cfg, udp_stream_timeout) },
-		{ "tcp-established", offsetof(nat_cfg, tcp_established) },
-		{ "tcp-transitory", offsetof(nat_cfg, tcp_transitory) },
-	};
+	const char *key[SCN_MAX_ARGS], *val[SCN_MAX_ARGS];
+	char msg[256];
+	int n = 0;
 
-	if ((v = opts_get(o, "mapping"))) {
-		size_t n = strlen(v->val);
-		if (nat_behav_parse(v->val, &b) < 0 || (n <= 4 && v->val[n - 1] == 'f'))
-			return ctx_err(c, "mapping: '%s' (expected eim, adm or apdm)", v->val);
-		nc->mapping = b;
+	for (int i = 0; i < o->n; i++) {
+		if (!strcmp(o->v[i].key, "inside") || !strcmp(o->v[i].key, "outside"))
+			continue;
+		key[n] = o->v[i].key;
+		val[n++] = o->v[i].val;
 	}
-	if ((v = opts_get(o, "filtering"))) {
-		size_t n = strlen(v->val);
-		if (nat_behav_parse(v->val, &b) < 0 || (n <= 4 && v->val[n - 1] == 'm'))
-			return ctx_err(c, "filtering: '%s' (expected eif, adf or apdf)", v->val);
-		nc->filtering = b;
-	}
-	if ((v = opts_get(o, "ports"))) {
-		if (LOOKUP(c, v, port_modes, &iv) < 0)
-			return -1;
-		nc->ports = (enum nat_port_alloc)iv;
-	}
-	if ((v = opts_get(o, "pool"))) {
-		if (LOOKUP(c, v, pool_modes, &iv) < 0)
-			return -1;
-		nc->pool = (enum nat_pool)iv;
-	}
-	if ((v = opts_get(o, "refresh"))) {
-		if (LOOKUP(c, v, refresh_modes, &iv) < 0)
-			return -1;
-		nc->refresh = (enum nat_refresh)iv;
-	}
-	if ((v = opts_get(o, "parity")) && opt_bool(c, v, &nc->parity) < 0)
-		return -1;
-	if ((v = opts_get(o, "hairpin")) && opt_bool(c, v, &nc->hairpin) < 0)
-		return -1;
-	if ((v = opts_get(o, "udp")) && nat_cfg_udp_preset(nc, v->val) < 0)
-		return ctx_err(c, "udp: unknown preset '%s' (expected linux, openwrt or rfc4787)", v->val);
-	for (size_t i = 0; i < sizeof(times) / sizeof(times[0]); i++)
-		if ((v = opts_get(o, times[i].key)) && opt_time(c, v, (tv_time *)((char *)nc + times[i].off)) < 0)
-			return -1;
-	if ((v = opts_get(o, "max-bindings"))) {
-		uint64_t m;
-		if (opt_u64(c, v, &m) < 0)
-			return -1;
-		nc->max_bindings = (uint32_t)m;
-	}
-	if ((v = opts_get(o, "port-range"))) {
-		unsigned lo, hi;
-		char tail;
-		if (sscanf(v->val, "%u-%u%c", &lo, &hi, &tail) != 2 || lo == 0 || lo > hi || hi > 65535)
-			return ctx_err(c, "port-range: expected LO-HI within 1-65535, got '%s'", v->val);
-		nc->port_lo = (uint16_t)lo;
-		nc->port_hi = (uint16_t)hi;
-	}
+	if (nat_cfg_set_many(nc, n, key, val, msg, sizeof(msg)) < 0)
+		return ctx_err(c, "%s", msg);
 	return 0;
 }
 
@@ -199,7 +150,7 @@ int topo_nat(scn_ctx *c, const scn_stmt *st)
 
 	if (st->argc < 2)
 		return ctx_err(c, "usage: nat NAME inside=LINK:IP outside=LINK:IP[,IP...] [options]");
-	if (opts_parse(c, st, 2, nat_keys, false, &o) < 0)
+	if (opts_parse(c, st, 2, nat_keys(), false, &o) < 0)
 		return -1;
 	in = opts_get(&o, "inside");
 	out = opts_get(&o, "outside");

@@ -90,6 +90,17 @@ void nat_cfg_default(nat_cfg *cfg);
 /* Apply a UDP timeout preset: "linux" (30 s unreplied / 120 s stream),
  * "openwrt" (60 s / 180 s), "rfc4787" (120 s / 120 s). TV_EINVAL if unknown. */
 int nat_cfg_udp_preset(nat_cfg *cfg, const char *name);
+/* Set the option named key (the scenario `nat` statement's and
+ * traverse-nat's spelling: mapping=eim, udp-timeout=30s, ...; nat_opts.c)
+ * from its text. Returns 0, TV_ENOENT for an unknown key or TV_EINVAL for
+ * a bad value, with the reason in err. */
+int nat_cfg_set(nat_cfg *cfg, const char *key, const char *val, char *err, size_t errlen);
+/* Set n options: the udp= preset first, then the others in order, so an
+ * explicit udp-timeout= wins over the preset wherever it is written. Stops
+ * at the first error (nat_cfg_set's return and message). */
+int nat_cfg_set_many(nat_cfg *cfg, int n, const char *const *key, const char *const *val, char *err, size_t errlen);
+/* The keys nat_cfg_set() takes, NULL-terminated. */
+const char *const *nat_cfg_keys(void);
 
 nat *nat_new(const nat_cfg *cfg, uint64_t seed, char *err, size_t errlen);
 void nat_free(nat *n);
