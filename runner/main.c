@@ -31,13 +31,15 @@ static const char usage_main[] =
 	"Scenario format: docs/scenarios.md\n";
 
 static const char usage_run[] =
-	"usage: traverse run FILE|DIR... [--seed N] [--pcap DIR] [--junit FILE] [--json FILE] [-v] [--live]\n"
+	"usage: traverse run FILE|DIR|SUITE.list... [--seed N] [--pcap DIR] [--junit FILE] [--json FILE] [-v] [--live]\n"
 	"\n"
 	"Runs each scenario on a fresh simulated network and prints one line per\n"
 	"scenario and a summary. A file with 'matrix' lines runs once per\n"
 	"combination (one line, one JUnit case each) and prints a table of its\n"
 	"runs and their 'show' values. Every file (every combination) is\n"
-	"validated first; if any has an error, nothing runs.\n"
+	"validated first; if any has an error, nothing runs. A SUITE.list file\n"
+	"names scenario files or folders, one per line, relative to itself\n"
+	"(scenarios/conformance.list is the SBC conformance suite).\n"
 	"\n"
 	"  --seed N      seed for every scenario (overrides 'seed' in files; default 1)\n"
 	"  --pcap DIR    write one pcap per link: DIR/<dir>-<scenario>/<link>.pcap\n"
@@ -104,6 +106,48 @@ static int cmp_str(const void *a, const void *b)
 	return strcmp(*(char *const *)a, *(char *const *)b);
 }
 
+static int collect(paths *p, const char *path);
+
+/* A suite file (NAME.list): one scenario file or folder per line, relative
+ * to the list's own folder; '#' starts a comment. */
+static int collect_list(paths *p, const char *path)
+{
+	FILE *fp = fopen(path, "r");
+	char line[1024], dir[2048], full[4096];
+	const char *slash = strrchr(path, '/');
+	int ln = 0, rc = 0;
+
+	if (!fp) {
+		fprintf(stderr, "traverse: %s: %s\n", path, strerror(errno));
+		return -1;
+	}
+	snprintf(dir, sizeof(dir), "%.*s", slash ? (int)(slash - path + 1) : 0, path);
+	while (fgets(line, sizeof(line), fp)) {
+		char *h = strchr(line, '#'), *b = line, *e;
+		struct stat sb;
+		ln++;
+		if (h)
+			*h = 0;
+		while (*b == ' ' || *b == '\t')
+			b++;
+		e = b + strlen(b);
+		while (e > b && (e[-1] == '\n' || e[-1] == '\r' || e[-1] == ' ' || e[-1] == '\t'))
+			*--e = 0;
+		if (!*b)
+			continue;
+		snprintf(full, sizeof(full), "%s%s", *b == '/' ? "" : dir, b);
+		if (stat(full, &sb) < 0) {
+			fprintf(stderr, "%s:%d: %s: %s\n", path, ln, b, strerror(errno));
+			rc = -1;
+			continue;
+		}
+		if (collect(p, full) < 0)
+			rc = -1;
+	}
+	fclose(fp);
+	return rc;
+}
+
 static int collect(paths *p, const char *path)
 {
 	struct stat sb;
@@ -115,8 +159,12 @@ static int collect(paths *p, const char *path)
 		fprintf(stderr, "traverse: %s: %s\n", path, strerror(errno));
 		return -1;
 	}
-	if (!S_ISDIR(sb.st_mode))
+	if (!S_ISDIR(sb.st_mode)) {
+		size_t n = strlen(path);
+		if (n > 5 && !strcmp(path + n - 5, ".list"))
+			return collect_list(p, path);
 		return paths_add(p, path);
+	}
 	d = opendir(path);
 	if (!d) {
 		fprintf(stderr, "traverse: %s: %s\n", path, strerror(errno));

@@ -242,16 +242,13 @@ static void bridge_udp(void *arg, const tv_ep *src, const tv_ep *dst, const uint
 
 	(void)now;
 	if (!s) {
-		if (getenv("TV_DEBUG")) { char a[64], b[64]; fprintf(stderr, "nosock %s -> %s: %s\n", tv_ep_fmt(src, a), tv_ep_fmt(dst, b), strerror(errno)); }
 		lv->send_errors++;
 		return;
 	}
 	to.sin_addr.s_addr = htonl(dst->ip.v4);
 	to.sin_port = htons(dst->port);
-	if (sendto(s->fd, data, len, MSG_DONTWAIT, (struct sockaddr *)&to, sizeof(to)) < 0) {
-		if (getenv("TV_DEBUG")) { char a[64], b[64]; fprintf(stderr, "send %s -> %s: %s\n", tv_ep_fmt(src, a), tv_ep_fmt(dst, b), strerror(errno)); }
+	if (sendto(s->fd, data, len, MSG_DONTWAIT, (struct sockaddr *)&to, sizeof(to)) < 0)
 		lv->send_errors++;
-	}
 	else
 		lv->sent++;
 }

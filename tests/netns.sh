@@ -50,6 +50,8 @@ command -v ip >/dev/null || need="$need iproute2"
 command -v turnserver >/dev/null || need="$need coturn"
 command -v sipp >/dev/null || need="$need sip-tester"
 command -v kamailio >/dev/null || [ -x /usr/sbin/kamailio ] || need="$need kamailio"
+[ -f /usr/lib/baresip/modules/sndfile.so ] || need="$need baresip-core"
+[ -x /usr/bin/python3 ] || need="$need python3"
 if [ -n "$need" ]; then
 	echo "netns: installing$need"
 	apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $need >/dev/null || exit 1
