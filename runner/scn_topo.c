@@ -106,7 +106,7 @@ int topo_impair(scn_ctx *c, const scn_stmt *st)
 
 static const char *const nat_keys[] = {
 	"inside", "outside", "mapping", "filtering", "ports", "parity", "pool", "port-range",
-	"udp", "udp-timeout", "udp-stream-timeout", "tcp-established", "tcp-transitory",
+	"udp", "udp-timeout", "udp-stream-timeout", "udp-stream-after", "tcp-established", "tcp-transitory",
 	"refresh", "hairpin", "max-bindings", NULL
 };
 
@@ -130,6 +130,7 @@ static int nat_cfg_from(scn_ctx *c, const opts *o, nat_cfg *nc)
 	static const struct { const char *key; size_t off; } times[] = {
 		{ "udp-timeout", offsetof(nat_cfg, udp_timeout) },
 		{ "udp-stream-timeout", offsetof(nat_cfg, udp_stream_timeout) },
+		{ "udp-stream-after", offsetof(nat_cfg, udp_stream_after) },
 		{ "tcp-established", offsetof(nat_cfg, tcp_established) },
 		{ "tcp-transitory", offsetof(nat_cfg, tcp_transitory) },
 	};
