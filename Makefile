@@ -54,7 +54,7 @@ LIVE_SRC := $(filter-out bench/live/tvcalls.c,$(wildcard bench/live/*.c))
 LIVE_BIN := $(LIVE_SRC:bench/live/%.c=$(BIN)/traverse-%)
 
 all: $(BIN)/traverse $(BIN)/traverse-proxy $(BUILD)/unit-tests $(BIN)/traverse-bench $(LIVE_BIN) \
-	$(BIN)/traverse-tvcalls
+	$(BIN)/traverse-tvcalls $(BIN)/traverse-natprobe
 
 $(BUILD)/%.o: %.c
 	@mkdir -p $(dir $@)
@@ -87,6 +87,12 @@ $(LIVE_BIN): $(BIN)/traverse-%: $(BUILD)/bench/live/%.o
 # tvcalls drives calls with Traverse's own phones and softswitch: it needs
 # the library.
 $(BIN)/traverse-tvcalls: $(BUILD)/bench/live/tvcalls.o $(LIB)
+	@mkdir -p $(dir $@)
+	$(CC) $(LDFLAGS) -o $@ $^ $(LIBS)
+
+# natprobe measures a NAT from both sides (tests/kernelnat.sh) and runs the
+# same probes through simnat's engine: it needs the library.
+$(BIN)/traverse-natprobe: $(BUILD)/tests/tools/natprobe.o $(LIB)
 	@mkdir -p $(dir $@)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LIBS)
 
@@ -128,7 +134,8 @@ check: all
 	if [ "$(SAN)" = 1 ]; then \
 		sh tests/timed.sh daemon bash tests/daemon.sh $(BIN) && \
 		sh tests/timed.sh live bash tests/live.sh $(BIN) 6 && \
-		sh tests/timed.sh peers bash tests/peers.sh $(BIN); fi
+		sh tests/timed.sh peers bash tests/peers.sh $(BIN) && \
+		sh tests/timed.sh kernelnat bash tests/kernelnat.sh $(BIN); fi
 
 test: deps
 	@$(MAKE) --no-print-directory check SAN=0
@@ -155,4 +162,4 @@ clean:
 
 .PHONY: all deps run check test bench fuzz clean
 -include $(LIB_OBJ:.o=.d) $(TPD_OBJ:.o=.d) $(UNIT_OBJ:.o=.d) $(BENCH_SRC:%.c=$(BUILD)/%.d) $(BUILD)/runner/main.d \
-	$(LIVE_SRC:%.c=$(BUILD)/%.d) $(BUILD)/bench/live/tvcalls.d
+	$(LIVE_SRC:%.c=$(BUILD)/%.d) $(BUILD)/bench/live/tvcalls.d $(BUILD)/tests/tools/natprobe.d
