@@ -773,23 +773,24 @@ static uint8_t conn_summary(const nat_map *m, tv_time now)
 
 /* UDP binding states, after a packet accepted in direction dir:
  *
- *   unreplied --in, early--> replied --any, late--> stream
- *   unreplied --in, late---> stream
+ *   udp_stream_after == 0:  unreplied --in--> stream
+ *   udp_stream_after > 0:   unreplied --in--> replied --any, late--> stream
  *
  * A packet is late when it comes more than udp_stream_after after the
- * binding's creation (always, when udp_stream_after is 0). This is the
- * Linux conntrack rule: a flow that has seen a reply is put on the long
- * timer only by a packet, either way, past its first two seconds; a bare
- * request/response exchange keeps the short one. */
+ * binding's creation. This is the Linux conntrack rule: a flow is put on
+ * the long timer only by a packet, either way, that comes after its first
+ * reply and past its first two seconds; a bare request/response exchange
+ * keeps the short one, and so does a first reply that comes late (the
+ * kernel marks a flow replied only after the reply has been handled). */
 static uint8_t udp_next(const nat *n, const nat_map *m, enum nat_dir dir, tv_time now)
 {
-	bool late = n->cfg.udp_stream_after == 0 || now - m->created > n->cfg.udp_stream_after;
+	bool late = now - m->created > n->cfg.udp_stream_after;
 
 	switch (m->state) {
 	case MS_UDP_NEW:
 		if (dir == NAT_OUT)
 			return MS_UDP_NEW;
-		return late ? MS_UDP_STREAM : MS_UDP_REPLIED;
+		return n->cfg.udp_stream_after == 0 ? MS_UDP_STREAM : MS_UDP_REPLIED;
 	case MS_UDP_REPLIED:
 		return late ? MS_UDP_STREAM : MS_UDP_REPLIED;
 	default:

@@ -136,7 +136,7 @@ wait $r2 || bad "kernel probe (random-fully) measured nothing: $(cat "$dir/kerne
 
 val() { awk -v k="$2" '$1 == k { print $2 }' "$1"; }
 rows="mapped-address mapping filtering hairpin port-preservation lifetime-unreplied lifetime-exchange
-      lifetime-out-after-2s lifetime-in-after-2s"
+      lifetime-out-after-2s lifetime-in-after-2s lifetime-late-reply"
 printf '\n%-22s | %-26s | %-26s | %-26s | %-26s\n' "" "kernel masquerade" "simnat eim/preserve" \
 	"kernel random-fully" "simnat apdm/random"
 printf '%s\n' "-----------------------+----------------------------+----------------------------+----------------------------+---------------------------"

@@ -28,6 +28,7 @@
  *                 exchange    one request, one immediate answer
  *                 out-after-2s  the exchange, then a client packet at 3 s
  *                 in-after-2s   the exchange, then a server packet at 3 s
+ *                 late-reply  one packet out, its only answer at 3 s
  *
  * Safety: the client sends only to the server addresses and the mapped
  * endpoints it was told of; the server answers only sources it heard
@@ -54,7 +55,7 @@ static const char usage[] =
 	"                             [--udp-stream-after MS]\n"
 	"\n"
 	"Measures a NAT's UDP mapping, filtering, hairpinning, port preservation\n"
-	"and binding lifetime in four cases, with the client behind the NAT and\n"
+	"and binding lifetime in five cases, with the client behind the NAT and\n"
 	"the server (two addresses S1, S2; ports P1, P2, default 3478, 3479)\n"
 	"outside it. 'server' answers for --for seconds (default 60) and prints\n"
 	"'ready' once listening. 'client' runs the probes (about 25 s) and prints\n"
@@ -72,13 +73,14 @@ static const char usage[] =
 	"something (a mapped address came back), else 1; 2 for usage.\n";
 
 #define NK 22                   /* lifetime probes per case: 0.5 s .. 21.5 s */
-#define NCASE 4
+#define NCASE 5
 #define MSG_MAX 96
 #define SRV_MAX 512
 #define SOCK_MAX 128
-#define EXTRA_AT TV_SEC(3)      /* the "after 2 s" packet of cases 2 and 3 */
+#define EXTRA_AT TV_SEC(3)      /* the "after 2 s" packet of cases 2, 3 and 4 */
 
-static const char *const case_names[NCASE] = { "unreplied", "exchange", "out-after-2s", "in-after-2s" };
+static const char *const case_names[NCASE] = { "unreplied", "exchange", "out-after-2s", "in-after-2s",
+							   "late-reply" };
 
 /* ---- the server: answers, possibly later, from one of four sockets ---- */
 
@@ -111,6 +113,7 @@ static void srv_queue(srv *v, tv_time due, int sock, tv_ep to, const char *cmd, 
  *   HOLD tag MS     LATE from the same socket MS later
  *   EHOLD tag MS    SEEN now, LATE MS later
  *   EHOLD2 tag MS   SEEN now, PING 3 s later, LATE MS later
+ *   DHOLD tag MS    PING 3 s later, LATE MS later
  * anything else is ignored. */
 static void srv_on_dgram(srv *v, tv_time now, int sock, tv_ep from, const char *msg)
 {
@@ -127,9 +130,9 @@ static void srv_on_dgram(srv *v, tv_time now, int sock, tv_ep from, const char *
 		srv_queue(v, now, S1P2, from, "OTHER", "port");
 		srv_queue(v, now, S2P2, from, "OTHER", "both");
 	}
-	if (!strcmp(cmd, "EHOLD2"))
+	if (!strcmp(cmd, "EHOLD2") || !strcmp(cmd, "DHOLD"))
 		srv_queue(v, now + EXTRA_AT, sock, from, "PING", tag);
-	if (n == 3 && (!strcmp(cmd, "HOLD") || !strncmp(cmd, "EHOLD", 5)))
+	if (n == 3 && (!strcmp(cmd, "HOLD") || !strcmp(cmd, "DHOLD") || !strncmp(cmd, "EHOLD", 5)))
 		srv_queue(v, now + TV_MS(ms), sock, from, "LATE", tag);
 }
 
@@ -465,7 +468,7 @@ static int probe_run(probe *p)
 	struct hair h = { { -1, -1 }, { { { 0 }, 0 }, { { 0 }, 0 } } };
 	tv_time t0;
 	char msg[MSG_MAX];
-	static const char *const life_cmd[NCASE] = { "HOLD", "EHOLD", "EHOLD", "EHOLD2" };
+	static const char *const life_cmd[NCASE] = { "HOLD", "EHOLD", "EHOLD", "EHOLD2", "DHOLD" };
 
 	/* Mapping: one socket, three destinations. */
 	if ((s = t->open(t, &p->map_port)) < 0)

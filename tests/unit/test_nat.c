@@ -576,12 +576,30 @@ Test(nat, udp_late_inbound_packet_moves_replied_flow_to_stream)
 	cr_assert(binding(n, TV_SEC(3), TV_PROTO_UDP, ep(A, 5000), &b));
 	cr_assert_str_eq(b.state, "stream");
 	cr_assert_eq(b.ttl, TV_SEC(117));
-	/* A first reply that comes late goes straight to stream. */
+	nat_free(n);
+}
+
+Test(nat, udp_late_first_reply_stays_on_unreplied_timer)
+{
+	nat_cfg c = cfg();
+	nat *n;
+	nat_binding_info b;
+	tv_ep e;
+
+	/* The kernel marks a flow replied only after the reply was handled:
+	 * a first reply at 5 s still gets the short timer; the next packet
+	 * (either way) moves the flow to the stream timer. */
+	nat_cfg_udp_preset(&c, "linux");
+	n = mk(&c);
 	e = out_udp(n, 0, ep(A, 5001), ep(S, 3478));
 	cr_assert_eq(udp(n, TV_SEC(5), NAT_IN, ep(S, 3478), e, NULL), NAT_IN);
 	cr_assert(binding(n, TV_SEC(5), TV_PROTO_UDP, ep(A, 5001), &b));
+	cr_assert_str_eq(b.state, "replied");
+	cr_assert_eq(b.ttl, TV_SEC(25));
+	cr_assert_eq(udp(n, TV_SEC(6), NAT_IN, ep(S, 3478), e, NULL), NAT_IN);
+	cr_assert(binding(n, TV_SEC(6), TV_PROTO_UDP, ep(A, 5001), &b));
 	cr_assert_str_eq(b.state, "stream");
-	cr_assert_eq(b.ttl, TV_SEC(115));
+	cr_assert_eq(b.ttl, TV_SEC(114));
 	nat_free(n);
 }
 

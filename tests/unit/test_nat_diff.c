@@ -16,11 +16,11 @@
  *     mapping the remote address and port (REQ-1).
  *   - UDP state and timeout: "unreplied" (udp_timeout) until an inbound
  *     packet is accepted, then "stream" (udp_stream_timeout) - but with
- *     udp_stream_after set (the Linux 2-second rule), a binding whose
- *     accepted packets all came no later than udp_stream_after after its
- *     creation is "replied" (still udp_timeout) after its first inbound
- *     one, and becomes "stream" with the first packet, outbound or an
- *     accepted inbound one, that comes later than that. Refresh:
+ *     udp_stream_after set (the Linux 2-second rule), the first inbound
+ *     packet makes it "replied" (still udp_timeout), and it becomes
+ *     "stream" with the first later packet, outbound or an accepted
+ *     inbound one, that comes more than udp_stream_after after the
+ *     binding's creation. Refresh:
  *     every outbound packet, and inbound ones when refresh is "both"
  *     (REQ-6); a refresh sets the expiry to now + the state's timeout but
  *     never earlier than it was. The inbound packet that makes a binding
@@ -428,16 +428,15 @@ static int m_inbound(struct model *m, tv_time now, uint8_t proto, tv_ep src, tv_
 		}
 		if (!allowed)
 			return m_drop(m, NAT_DROP_FILTERED);
-		if (b->state == M_UNREPLIED || b->state == M_REPLIED) {
-			if (m->cfg.udp_stream_after && now <= b->created + m->cfg.udp_stream_after) {
-				b->state = M_REPLIED;
-			} else {
-				/* Stream timer from the last refresh (the last outbound
-				 * packet under outbound refresh); never shortened. */
-				b->state = M_STREAM;
-				if (b->last_out + m->cfg.udp_stream_timeout > b->expires)
-					b->expires = b->last_out + m->cfg.udp_stream_timeout;
-			}
+		if (b->state == M_UNREPLIED && m->cfg.udp_stream_after) {
+			b->state = M_REPLIED;
+		} else if (b->state == M_UNREPLIED ||
+			   (b->state == M_REPLIED && now > b->created + m->cfg.udp_stream_after)) {
+			/* Stream timer from the last refresh (the last outbound
+			 * packet under outbound refresh); never shortened. */
+			b->state = M_STREAM;
+			if (b->last_out + m->cfg.udp_stream_timeout > b->expires)
+				b->expires = b->last_out + m->cfg.udp_stream_timeout;
 		}
 		if (m->cfg.refresh == NAT_REFRESH_BOTH)
 			m_refresh(m, b, now);
