@@ -401,7 +401,9 @@ static bool parse_seen(const char *msg, const char *tag, tv_ep *out)
 	return sscanf(msg, "SEEN %23s %31s", t, e) == 2 && !strcmp(t, tag) && tv_ep_parse(e, out, false) == 0;
 }
 
-/* Read everything that comes until 'until', handing each datagram to fn. */
+/* Read what comes until 'until' (at most COLLECT_MAX datagrams, so that
+ * a flood cannot hold the client past its deadline), handing each to fn. */
+#define COLLECT_MAX 4096
 static void collect(probe *p, tv_time until, void (*fn)(probe *p, int s, tv_ep from, const char *msg, void *arg),
 		    void *arg)
 {
@@ -409,7 +411,7 @@ static void collect(probe *p, tv_time until, void (*fn)(probe *p, int s, tv_ep f
 	tv_ep from;
 	char msg[MSG_MAX];
 
-	while (p->t->recv(p->t, until, &s, &from, msg) == 1)
+	for (int i = 0; i < COLLECT_MAX && p->t->recv(p->t, until, &s, &from, msg) == 1; i++)
 		fn(p, s, from, msg, arg);
 }
 
