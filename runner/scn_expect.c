@@ -433,12 +433,12 @@ static int e_binding(scn_ctx *c, const scn_stmt *st)
 		    strcmp(o.v[i].op, "="))
 			return ctx_err(c, "expect binding: %s takes '=' only", o.v[i].key);
 	if ((v = opts_get(&o, "state"))) {
-		static const char *const states[] = { "unreplied", "stream", "syn", "established", "closing", "icmp" };
+		static const char *const states[] = { "unreplied", "replied", "stream", "syn", "established", "closing", "icmp" };
 		bool ok = false;
 		for (size_t i = 0; i < sizeof(states) / sizeof(states[0]); i++)
 			ok |= !strcmp(v->val, states[i]);
 		if (!ok)
-			return ctx_err(c, "state: expected unreplied, stream, syn, established, closing or icmp, got '%s'", v->val);
+			return ctx_err(c, "state: expected unreplied, replied, stream, syn, established, closing or icmp, got '%s'", v->val);
 	}
 	if ((v = opts_get(&o, "external")) && ctx_resolve(c, v->val, &q.external, false) < 0)
 		return -1;

@@ -32,17 +32,19 @@
 
 enum map_state {
 	MS_UDP_NEW,             /* outbound only so far */
-	MS_UDP_STREAM,          /* inbound seen */
+	MS_UDP_STREAM,          /* inbound seen: stream timer */
 	MS_TCP_SYN,             /* transitory: opening */
 	MS_TCP_EST,
 	MS_TCP_FIN,             /* transitory: closing (FIN or RST seen) */
 	MS_ICMP,
+	MS_UDP_REPLIED,         /* inbound seen, still on the unreplied timer */
 };
 
 static const char *const map_state_names[] = {
 	[MS_UDP_NEW] = "unreplied", [MS_UDP_STREAM] = "stream",
 	[MS_TCP_SYN] = "syn", [MS_TCP_EST] = "established",
 	[MS_TCP_FIN] = "closing", [MS_ICMP] = "icmp",
+	[MS_UDP_REPLIED] = "replied",
 };
 
 typedef struct nat_filt {
@@ -131,8 +133,9 @@ void nat_cfg_default(nat_cfg *cfg)
 static const struct {
 	const char *name;
 	int unreplied, stream;
+	int stream_after;       /* seconds; 0: the first reply */
 } udp_presets[] = {
-	{ "linux", 30, 120 }, { "openwrt", 60, 180 }, { "rfc4787", 120, 120 },
+	{ "linux", 30, 120, 2 }, { "openwrt", 60, 180, 0 }, { "rfc4787", 120, 120, 0 },
 };
 
 int nat_cfg_udp_preset(nat_cfg *cfg, const char *name)
@@ -141,6 +144,7 @@ int nat_cfg_udp_preset(nat_cfg *cfg, const char *name)
 		if (strcmp(name, udp_presets[i].name) == 0) {
 			cfg->udp_timeout = TV_SEC(udp_presets[i].unreplied);
 			cfg->udp_stream_timeout = TV_SEC(udp_presets[i].stream);
+			cfg->udp_stream_after = TV_SEC(udp_presets[i].stream_after);
 			return 0;
 		}
 	}
@@ -411,6 +415,7 @@ static tv_time map_timeout(const nat *n, const nat_map *m)
 {
 	switch (m->state) {
 	case MS_UDP_NEW:
+	case MS_UDP_REPLIED:
 	case MS_ICMP:
 		return n->cfg.udp_timeout;
 	case MS_UDP_STREAM:
@@ -766,6 +771,33 @@ static uint8_t conn_summary(const nat_map *m, tv_time now)
 	return st;
 }
 
+/* UDP binding states, after a packet accepted in direction dir:
+ *
+ *   udp_stream_after == 0:  unreplied --in--> stream
+ *   udp_stream_after > 0:   unreplied --in--> replied --any, late--> stream
+ *
+ * A packet is late when it comes more than udp_stream_after after the
+ * binding's creation. This is the Linux conntrack rule: a flow is put on
+ * the long timer only by a packet, either way, that comes after its first
+ * reply and past its first two seconds; a bare request/response exchange
+ * keeps the short one, and so does a first reply that comes late (the
+ * kernel marks a flow replied only after the reply has been handled). */
+static uint8_t udp_next(const nat *n, const nat_map *m, enum nat_dir dir, tv_time now)
+{
+	bool late = now - m->created > n->cfg.udp_stream_after;
+
+	switch (m->state) {
+	case MS_UDP_NEW:
+		if (dir == NAT_OUT)
+			return MS_UDP_NEW;
+		return n->cfg.udp_stream_after == 0 ? MS_UDP_STREAM : MS_UDP_REPLIED;
+	case MS_UDP_REPLIED:
+		return late ? MS_UDP_STREAM : MS_UDP_REPLIED;
+	default:
+		return m->state;
+	}
+}
+
 static void refresh(nat *n, nat_map *m, tv_time now)
 {
 	tv_time e = now + map_timeout(n, m);
@@ -877,15 +909,18 @@ static int translate_in(nat *n, tv_time now, uint8_t *pkt, pkt_info *pi, bool ha
 			return drop(n, NAT_DROP_FILTERED);
 		conn_in(n, m, pi->src.ip.v4, pi->src.port, pi->tcp_flags, now);
 	} else {
+		uint8_t next = udp_next(n, m, NAT_IN, now);
+
 		if (!filt_allows(n, m, pi->src.ip.v4, pi->src.port, now))
 			return drop(n, NAT_DROP_FILTERED);
-		if (m->state == MS_UDP_NEW) {
-			/* The first reply moves the binding to the stream timer, still
-			 * anchored on the last outbound packet under outbound refresh. */
-			m->state = MS_UDP_STREAM;
+		if (next == MS_UDP_STREAM && m->state != MS_UDP_STREAM) {
+			/* Onto the stream timer, still anchored on the last outbound
+			 * packet under outbound refresh. */
+			m->state = next;
 			if (m->last_out + map_timeout(n, m) > m->expires)
 				m->expires = m->last_out + map_timeout(n, m);
 		}
+		m->state = next;
 		if (n->cfg.refresh == NAT_REFRESH_BOTH) {
 			refresh(n, m, now);
 			/* Refreshing on inbound traffic also renews the permission that let
@@ -926,6 +961,8 @@ static int translate_out(nat *n, tv_time now, uint8_t *pkt, pkt_info *pi)
 	if (m->proto == TV_PROTO_TCP) {
 		conn_out(n, m, pi->dst.ip.v4, pi->dst.port, pi->tcp_flags, now);
 	} else {
+		if (m->proto == TV_PROTO_UDP)
+			m->state = udp_next(n, m, NAT_OUT, now);
 		filt_note(m, pi->dst.ip.v4, pi->dst.port, now);
 		refresh(n, m, now);
 	}

@@ -42,6 +42,11 @@ typedef struct nat_cfg {
 	uint16_t port_lo, port_hi;      /* public port range, default 1024-65535 */
 	tv_time udp_timeout;            /* mapping with outbound traffic only */
 	tv_time udp_stream_timeout;     /* after inbound traffic was seen */
+	tv_time udp_stream_after;       /* a replied binding goes onto the stream
+					 * timer only with a packet more than this
+					 * long after its creation (Linux: 2 s);
+					 * until then it keeps udp_timeout ("replied").
+					 * 0: on the first reply */
 	tv_time tcp_established;
 	tv_time tcp_transitory;
 	enum nat_refresh refresh;       /* REQ-6 */
@@ -87,8 +92,10 @@ typedef struct nat nat;
  * RFC 4787 UDP minimum (120 s) and RFC 5382 TCP timers (2 h 4 min, 4 min),
  * outbound refresh, hairpinning on, public port range 1024-65535. */
 void nat_cfg_default(nat_cfg *cfg);
-/* Apply a UDP timeout preset: "linux" (30 s unreplied / 120 s stream),
- * "openwrt" (60 s / 180 s), "rfc4787" (120 s / 120 s). TV_EINVAL if unknown. */
+/* Apply a UDP timeout preset: "linux" (30 s unreplied / 120 s stream, the
+ * stream timer only from a packet more than 2 s after creation, as
+ * nf_conntrack_proto_udp.c does), "openwrt" (60 s / 180 s, first reply),
+ * "rfc4787" (120 s / 120 s, first reply). TV_EINVAL if unknown. */
 int nat_cfg_udp_preset(nat_cfg *cfg, const char *name);
 /* Set the option named key (the scenario `nat` statement's and
  * traverse-nat's spelling: mapping=eim, udp-timeout=30s, ...; nat_opts.c)

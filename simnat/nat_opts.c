@@ -25,7 +25,7 @@ static const nat_opt_enum port_modes[] = {
  * message prints them in this order). */
 static const char *const keys[] = {
 	"mapping", "filtering", "ports", "parity", "pool", "port-range", "udp", "udp-timeout",
-	"udp-stream-timeout", "tcp-established", "tcp-transitory", "refresh", "hairpin", "max-bindings", NULL
+	"udp-stream-timeout", "udp-stream-after", "tcp-established", "tcp-transitory", "refresh", "hairpin", "max-bindings", NULL
 };
 
 const char *const *nat_cfg_keys(void) { return keys; }
@@ -81,6 +81,7 @@ int nat_cfg_set(nat_cfg *cfg, const char *key, const char *val, char *err, size_
 	static const struct { const char *key; size_t off; } times[] = {
 		{ "udp-timeout", offsetof(nat_cfg, udp_timeout) },
 		{ "udp-stream-timeout", offsetof(nat_cfg, udp_stream_timeout) },
+		{ "udp-stream-after", offsetof(nat_cfg, udp_stream_after) },
 		{ "tcp-established", offsetof(nat_cfg, tcp_established) },
 		{ "tcp-transitory", offsetof(nat_cfg, tcp_transitory) },
 	};

@@ -146,8 +146,13 @@ Test(nat, defaults_are_rfc_minimums)
 	cr_assert_eq(nat_cfg_udp_preset(&c, "linux"), 0);
 	cr_assert_eq(c.udp_timeout, TV_SEC(30));
 	cr_assert_eq(c.udp_stream_timeout, TV_SEC(120));
+	cr_assert_eq(c.udp_stream_after, TV_SEC(2));
 	cr_assert_eq(nat_cfg_udp_preset(&c, "openwrt"), 0);
 	cr_assert_eq(c.udp_timeout, TV_SEC(60));
+	cr_assert_eq(c.udp_stream_after, 0);
+	cr_assert_eq(nat_cfg_udp_preset(&c, "linux"), 0);
+	cr_assert_eq(nat_cfg_udp_preset(&c, "rfc4787"), 0);
+	cr_assert_eq(c.udp_stream_after, 0);
 	cr_assert_eq(nat_cfg_udp_preset(&c, "nonsense"), TV_EINVAL);
 }
 
@@ -494,6 +499,7 @@ Test(nat, udp_reply_moves_binding_to_stream_timeout)
 	tv_ep e;
 
 	nat_cfg_udp_preset(&c, "linux");
+	c.udp_stream_after = 0;                 /* the first reply, whenever it comes */
 	n = mk(&c);
 	e = out_udp(n, 0, ep(A, 5000), ep(S, 3478));
 	cr_assert_eq(udp(n, TV_SEC(1), NAT_IN, ep(S, 3478), e, NULL), NAT_IN);
@@ -503,6 +509,114 @@ Test(nat, udp_reply_moves_binding_to_stream_timeout)
 	cr_assert_eq(b.ttl, TV_SEC(119));
 	cr_assert_eq(udp(n, TV_SEC(100), NAT_IN, ep(S, 3478), e, NULL), NAT_IN);
 	cr_assert_eq(udp(n, TV_SEC(120), NAT_IN, ep(S, 3478), e, NULL), DROP(NAT_DROP_NO_MAPPING));
+	nat_free(n);
+}
+
+/* The Linux 2-second rule (udp_stream_after, the linux preset's 2 s). */
+
+Test(nat, udp_exchange_within_2s_stays_on_unreplied_timer)
+{
+	nat_cfg c = cfg();
+	nat *n;
+	nat_binding_info b;
+	tv_ep e;
+
+	nat_cfg_udp_preset(&c, "linux");
+	n = mk(&c);
+	e = out_udp(n, 0, ep(A, 5000), ep(S, 3478));
+	cr_assert_eq(udp(n, TV_MS(100), NAT_IN, ep(S, 3478), e, NULL), NAT_IN);
+	cr_assert(binding(n, TV_SEC(1), TV_PROTO_UDP, ep(A, 5000), &b));
+	cr_assert_str_eq(b.state, "replied");
+	cr_assert_eq(b.ttl, TV_SEC(29));
+	cr_assert(binding(n, TV_SEC(30) - 1, TV_PROTO_UDP, ep(A, 5000), NULL));
+	cr_assert(!binding(n, TV_SEC(30), TV_PROTO_UDP, ep(A, 5000), NULL));
+	cr_assert_eq(udp(n, TV_SEC(30), NAT_IN, ep(S, 3478), e, NULL), DROP(NAT_DROP_NO_MAPPING));
+	nat_free(n);
+}
+
+Test(nat, udp_packet_after_2s_moves_replied_flow_to_stream)
+{
+	nat_cfg c = cfg();
+	nat *n;
+	nat_binding_info b;
+	tv_ep e;
+
+	nat_cfg_udp_preset(&c, "linux");
+	n = mk(&c);
+	e = out_udp(n, 0, ep(A, 5000), ep(S, 3478));
+	cr_assert_eq(udp(n, TV_MS(100), NAT_IN, ep(S, 3478), e, NULL), NAT_IN);
+	/* A packet at exactly 2 s is not "after" 2 s (the kernel's time_after). */
+	cr_assert(ep_eq(out_udp(n, TV_SEC(2), ep(A, 5000), ep(S, 3478)), e));
+	cr_assert(binding(n, TV_SEC(2), TV_PROTO_UDP, ep(A, 5000), &b));
+	cr_assert_str_eq(b.state, "replied");
+	cr_assert(ep_eq(out_udp(n, TV_SEC(3), ep(A, 5000), ep(S, 3478)), e));
+	cr_assert(binding(n, TV_SEC(3), TV_PROTO_UDP, ep(A, 5000), &b));
+	cr_assert_str_eq(b.state, "stream");
+	cr_assert_eq(b.ttl, TV_SEC(120));
+	cr_assert(binding(n, TV_SEC(100), TV_PROTO_UDP, ep(A, 5000), NULL));
+	cr_assert_eq(udp(n, TV_SEC(100), NAT_IN, ep(S, 3478), e, NULL), NAT_IN);
+	cr_assert_eq(udp(n, TV_SEC(123), NAT_IN, ep(S, 3478), e, NULL), DROP(NAT_DROP_NO_MAPPING));
+	nat_free(n);
+}
+
+Test(nat, udp_late_inbound_packet_moves_replied_flow_to_stream)
+{
+	nat_cfg c = cfg();
+	nat *n;
+	nat_binding_info b;
+	tv_ep e;
+
+	nat_cfg_udp_preset(&c, "linux");
+	n = mk(&c);
+	e = out_udp(n, 0, ep(A, 5000), ep(S, 3478));
+	cr_assert_eq(udp(n, TV_MS(100), NAT_IN, ep(S, 3478), e, NULL), NAT_IN);
+	/* The server's second packet, after 2 s: stream, counted (outbound
+	 * refresh) from alice's last packet at 0. */
+	cr_assert_eq(udp(n, TV_MS(2001), NAT_IN, ep(S, 3478), e, NULL), NAT_IN);
+	cr_assert(binding(n, TV_SEC(3), TV_PROTO_UDP, ep(A, 5000), &b));
+	cr_assert_str_eq(b.state, "stream");
+	cr_assert_eq(b.ttl, TV_SEC(117));
+	nat_free(n);
+}
+
+Test(nat, udp_late_first_reply_stays_on_unreplied_timer)
+{
+	nat_cfg c = cfg();
+	nat *n;
+	nat_binding_info b;
+	tv_ep e;
+
+	/* The kernel marks a flow replied only after the reply was handled:
+	 * a first reply at 5 s still gets the short timer; the next packet
+	 * (either way) moves the flow to the stream timer. */
+	nat_cfg_udp_preset(&c, "linux");
+	n = mk(&c);
+	e = out_udp(n, 0, ep(A, 5001), ep(S, 3478));
+	cr_assert_eq(udp(n, TV_SEC(5), NAT_IN, ep(S, 3478), e, NULL), NAT_IN);
+	cr_assert(binding(n, TV_SEC(5), TV_PROTO_UDP, ep(A, 5001), &b));
+	cr_assert_str_eq(b.state, "replied");
+	cr_assert_eq(b.ttl, TV_SEC(25));
+	cr_assert_eq(udp(n, TV_SEC(6), NAT_IN, ep(S, 3478), e, NULL), NAT_IN);
+	cr_assert(binding(n, TV_SEC(6), TV_PROTO_UDP, ep(A, 5001), &b));
+	cr_assert_str_eq(b.state, "stream");
+	cr_assert_eq(b.ttl, TV_SEC(114));
+	nat_free(n);
+}
+
+Test(nat, udp_unreplied_flow_ignores_the_2s_rule)
+{
+	nat_cfg c = cfg();
+	nat *n;
+	nat_binding_info b;
+
+	nat_cfg_udp_preset(&c, "linux");
+	n = mk(&c);
+	out_udp(n, 0, ep(A, 5000), ep(S, 3478));
+	out_udp(n, TV_SEC(5), ep(A, 5000), ep(S, 3478));
+	cr_assert(binding(n, TV_SEC(5), TV_PROTO_UDP, ep(A, 5000), &b));
+	cr_assert_str_eq(b.state, "unreplied");
+	cr_assert_eq(b.ttl, TV_SEC(30));
+	cr_assert(!binding(n, TV_SEC(35), TV_PROTO_UDP, ep(A, 5000), NULL));
 	nat_free(n);
 }
 

@@ -15,11 +15,17 @@
  *     mapping, the remote address, and for address-and-port-dependent
  *     mapping the remote address and port (REQ-1).
  *   - UDP state and timeout: "unreplied" (udp_timeout) until an inbound
- *     packet is accepted, then "stream" (udp_stream_timeout). Refresh:
+ *     packet is accepted, then "stream" (udp_stream_timeout) - but with
+ *     udp_stream_after set (the Linux 2-second rule), the first inbound
+ *     packet makes it "replied" (still udp_timeout), and it becomes
+ *     "stream" with the first later packet, outbound or an accepted
+ *     inbound one, that comes more than udp_stream_after after the
+ *     binding's creation. Refresh:
  *     every outbound packet, and inbound ones when refresh is "both"
  *     (REQ-6); a refresh sets the expiry to now + the state's timeout but
- *     never earlier than it was. The first inbound packet moves the
- *     binding onto the stream timer counted from its last outbound packet.
+ *     never earlier than it was. The inbound packet that makes a binding
+ *     "stream" puts it onto the stream timer counted from its last
+ *     outbound packet; the outbound one that does is a refresh in "stream".
  *     A binding is live while now < expiry.
  *   - TCP: state and timers are per connection (RFC 5382 REQ-5), a
  *     connection being the traffic between the binding and one remote
@@ -80,11 +86,11 @@
 
 /* ==== the model ========================================================= */
 
-enum m_state { M_UNREPLIED, M_STREAM, M_OPENING, M_ESTABLISHED, M_CLOSING };
+enum m_state { M_UNREPLIED, M_STREAM, M_OPENING, M_ESTABLISHED, M_CLOSING, M_REPLIED, M__COUNT };
 
 static const char *const m_state_name[] = {
 	[M_UNREPLIED] = "unreplied", [M_STREAM] = "stream", [M_OPENING] = "syn",
-	[M_ESTABLISHED] = "established", [M_CLOSING] = "closing",
+	[M_ESTABLISHED] = "established", [M_CLOSING] = "closing", [M_REPLIED] = "replied",
 };
 
 #define M_MAX_PERM 256          /* remotes one binding sent to */
@@ -217,6 +223,7 @@ static tv_time m_timeout(const struct model *m, const struct m_bind *b)
 {
 	switch (b->state) {
 	case M_UNREPLIED:
+	case M_REPLIED:
 		return m->cfg.udp_timeout;
 	case M_STREAM:
 		return m->cfg.udp_stream_timeout;
@@ -421,9 +428,12 @@ static int m_inbound(struct model *m, tv_time now, uint8_t proto, tv_ep src, tv_
 		}
 		if (!allowed)
 			return m_drop(m, NAT_DROP_FILTERED);
-		if (b->state == M_UNREPLIED) {
-			/* Stream timer from the last refresh (the last outbound packet
-			 * under outbound refresh); never shortened. */
+		if (b->state == M_UNREPLIED && m->cfg.udp_stream_after) {
+			b->state = M_REPLIED;
+		} else if (b->state == M_UNREPLIED ||
+			   (b->state == M_REPLIED && now > b->created + m->cfg.udp_stream_after)) {
+			/* Stream timer from the last refresh (the last outbound
+			 * packet under outbound refresh); never shortened. */
 			b->state = M_STREAM;
 			if (b->last_out + m->cfg.udp_stream_timeout > b->expires)
 				b->expires = b->last_out + m->cfg.udp_stream_timeout;
@@ -500,6 +510,8 @@ static int m_outbound(struct model *m, tv_time now, const pkt_info *pi, struct e
 	}
 	b->perm[k].last_out = now;
 	b->last_out = now;
+	if (b->state == M_REPLIED && now > b->created + m->cfg.udp_stream_after)
+		b->state = M_STREAM;
 	if (pi->proto != TV_PROTO_TCP)
 		m_refresh(m, b, now);
 	b->pkts_out++;
@@ -593,7 +605,7 @@ struct cover {
 	uint64_t packets, runs;
 	uint64_t verdict[2 + NAT_DROP__COUNT];  /* [0] out, [1] in, [2 + d] drop d */
 	uint64_t hairpin, icmp_in, icmp_out, created, expired, jumps, table_checks, sweeps;
-	uint64_t state_rows[5];  /* live bindings seen in each state at table checks */
+	uint64_t state_rows[M__COUNT];  /* live bindings seen in each state at table checks */
 	/* TCP bindings at table checks: with two or more live connections;
 	 * with a live established one beside a live closing one; still live
 	 * after a closed connection of theirs expired, on an established one. */
@@ -1074,17 +1086,18 @@ static void run_one(struct cover *cov, enum nat_behav mapping, enum nat_behav fi
 	case 1: c.udp_stream_timeout = c.udp_timeout; break;
 	default: c.udp_stream_timeout = TV_SEC(180); break;
 	}
+	c.udp_stream_after = rnd(&r, 2) ? TV_SEC(2) : 0;       /* Linux's rule, or the first reply */
 	c.tcp_transitory = rnd(&r, 2) ? TV_SEC(20) : TV_SEC(240);
 	c.tcp_established = rnd(&r, 2) ? TV_SEC(300) : TV_SEC(2 * 3600 + 4 * 60);
 	c.hairpin = rnd(&r, 4) != 0;
 	c.max_bindings = rnd(&r, 3) == 0 ? 4 + rnd(&r, 30) : 0;
 	if (seed % 3 == 0)
 		add_rules(&c);
-	snprintf(r.cfgname, sizeof(r.cfgname), "%s-map %s-filt refresh-%s %s%s npub %d ports %u-%u",
+	snprintf(r.cfgname, sizeof(r.cfgname), "%s-map %s-filt refresh-%s %s%s npub %d ports %u-%u%s",
 		 nat_behav_name(mapping), nat_behav_name(filtering),
 		 refresh == NAT_REFRESH_BOTH ? "both" : "out",
 		 ports == NAT_PORT_PRESERVE ? "preserve" : "sequential", parity ? " parity" : "",
-		 c.npub, c.port_lo, c.port_hi);
+		 c.npub, c.port_lo, c.port_hi, c.udp_stream_after ? " stream-after-2s" : "");
 
 	if (getenv("NAT_DIFF_TRACE") && strstr(r.cfgname, getenv("NAT_DIFF_TRACE")) &&
 	    (!getenv("NAT_DIFF_SEED") || strtoull(getenv("NAT_DIFF_SEED"), NULL, 10) == seed))
@@ -1181,7 +1194,7 @@ static void run_class(enum nat_behav mapping, enum nat_behav filtering)
 	cr_assert_gt(cov.sweeps, 0);
 	cr_assert_gt(cov.jumps, 0);
 	cr_assert_gt(cov.expired, cov.created / 4, "too few bindings expired");
-	for (int st = 0; st < 5; st++)
+	for (int st = 0; st < M__COUNT; st++)
 		cr_assert_gt(cov.state_rows[st], 0, "no binding was ever seen %s", m_state_name[st]);
 	/* Several TCP connections per binding (endpoint-independent and
 	 * address-dependent mapping): one closing or gone, another established. */
@@ -1203,7 +1216,7 @@ static void run_class(enum nat_behav mapping, enum nat_behav filtering)
 			"outlived a closed one %llu;", (unsigned long long)cov.expired,
 			(unsigned long long)cov.multi_conn, (unsigned long long)cov.est_and_closing,
 			(unsigned long long)cov.outlived_closed);
-		for (int st = 0; st < 5; st++)
+		for (int st = 0; st < M__COUNT; st++)
 			fprintf(stderr, " %s %llu", m_state_name[st], (unsigned long long)cov.state_rows[st]);
 		fprintf(stderr, ";");
 		for (int d = 0; d < NAT_DROP__COUNT; d++)
