@@ -11,6 +11,7 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <time.h>
+#include <unistd.h>
 
 /* ---- timeline ---------------------------------------------------------- */
 
@@ -928,6 +929,14 @@ int scn_run(const scn_file *f, const scn_opts *o, scn_result *r)
 	c.cursor = 0;
 	c.in_timeline = false;
 	c.dry = false;
+	if (o->ext_proxy.port && !o->seed_set) {
+		/* An SBC under test keeps its state from one scenario to the next
+		 * (rtpengine keeps a deleted call for 30 s): a seed of this run's
+		 * own, so no two scenarios reuse a Call-ID, tag or SSRC. */
+		struct timespec ts;
+		clock_gettime(CLOCK_REALTIME, &ts);
+		c.seed ^= ((uint64_t)ts.tv_sec << 32 ^ (uint64_t)ts.tv_nsec ^ (uint64_t)getpid() << 16) | 1;
+	}
 	r->seed = c.seed;
 	c.net = sim_net_new(c.seed);
 	if (!c.net) {

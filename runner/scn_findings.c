@@ -90,6 +90,19 @@ static void owners(scn_ctx *c, uint32_t ip, const char *user, char *out, size_t 
 	}
 }
 
+/* Whether the scenario has ip at all (a phone, NAT, host, proxy,
+ * softswitch). An SBC under test keeps its state from one scenario to the
+ * next: what it sends to addresses of an earlier scenario (keepalives to a
+ * registration that has not expired in its eyes) is not this one's fault. */
+static bool known_ip(scn_ctx *c, uint32_t ip)
+{
+	for (int i = 0; i < c->nsyms; i++)
+		if ((c->syms[i]->ip.af == TV_AF_INET && c->syms[i]->ip.v4 == ip) ||
+		    (c->syms[i]->ip2.af == TV_AF_INET && c->syms[i]->ip2.v4 == ip))
+			return true;
+	return false;
+}
+
 /* Copy the value of header name (case-insensitive, at a line start) into
  * out, up to the end of its line. */
 static bool sip_header(const char *m, size_t len, const char *name, char *out, size_t cap)
@@ -146,6 +159,8 @@ void findings_trap(scn_ctx *c, const uint8_t *p, size_t len)
 		src.port = pkt_get16(p + ihl);
 		dst.port = pkt_get16(p + ihl + 2);
 	}
+	if (!known_ip(c, dst.ip.v4))
+		return;
 	tv_ep_fmt(&dst, d);
 	tv_ep_fmt(&src, s);
 	if (proto == TV_PROTO_TCP) {
@@ -219,7 +234,7 @@ static void find_map_fn(void *arg, const nat_binding_info *b)
 {
 	struct find_map *f = arg;
 
-	if (b->proto == TV_PROTO_UDP && tv_ep_eq(&b->internal, &f->want))
+	if ((b->proto == TV_PROTO_UDP || b->proto == TV_PROTO_TCP) && tv_ep_eq(&b->internal, &f->want))
 		f->found = true;
 }
 
@@ -244,6 +259,9 @@ static void diagnose_keepalive(scn_ctx *c)
 
 			if (n->kind != SYM_NAT || !n->obj || n->link != ph->link)
 				continue;
+			/* a NAT the scenario rebooted lost its mappings by design */
+			if (nat_get_stats(nat_node_engine(n->obj))->flushed)
+				continue;
 			nat_table_foreach(nat_node_engine(n->obj), now, find_map_fn, &f);
 			if (!f.found)
 				ctx_finding(c, false, "binding expired: no keepalive toward %s", ph->name);
@@ -251,7 +269,20 @@ static void diagnose_keepalive(scn_ctx *c)
 	}
 }
 
-/* Phones in a call that send RTP: who hears and who does not. */
+/* The NAT in front of phone ph that lost its mappings (rebooted, or its
+ * address changed), or NULL. */
+static const sym *nat_flushed(scn_ctx *c, const sym *ph)
+{
+	for (int k = 0; k < c->nsyms; k++) {
+		const sym *n = c->syms[k];
+		if (n->kind == SYM_NAT && n->obj && n->link == ph->link && nat_get_stats(nat_node_engine(n->obj))->flushed)
+			return n;
+	}
+	return NULL;
+}
+
+/* Phones in a call that send RTP: who hears and who does not; who heard
+ * and stopped hearing. */
 static void diagnose_audio(scn_ctx *c)
 {
 	char deaf[128] = "", hear[128] = "";
@@ -268,6 +299,15 @@ static void diagnose_audio(scn_ctx *c)
 		ms = sipua_media(ph->obj, 0);
 		if (!ms || !(m = media_get_stats(ms)) || m->rtp_tx == 0)
 			continue;
+		if (m->rtp_rx && sim_net_now(c->net) - m->last_rx > TV_SEC(1)) {
+			const sym *n = nat_flushed(c, ph);
+			if (n)
+				ctx_finding(c, false, "media not re-latched: %s hears nothing since %s lost its mappings",
+					    ph->name, n->name);
+			else
+				ctx_finding(c, false, "audio stopped: %s heard RTP, then nothing for over a second",
+					    ph->name);
+		}
 		if (m->rtp_rx == 0) {
 			if (nd < sizeof(deaf))
 				nd += (size_t)snprintf(deaf + nd, sizeof(deaf) - nd, "%s%s", nd ? ", " : "", ph->name);

@@ -684,6 +684,27 @@ static void live_stop_proxy(scn_ctx *c, struct scn_live *lv)
 	}
 }
 
+/* An SBC under test outlives the scenario: leave it as phones that are
+ * switched off would (calls ended, registrations removed), so that it does
+ * not keep calls, relays and keepalives of this scenario into the next. */
+static void live_farewell(scn_ctx *c)
+{
+	for (int i = 0; i < c->nsyms; i++) {
+		sym *ph = c->syms[i];
+		const sipua_status *st;
+
+		if (ph->kind != SYM_PHONE || !ph->obj)
+			continue;
+		st = sipua_get_status(ph->obj);
+		if (st->state == SIPUA_ESTABLISHED)
+			sipua_hangup(ph->obj);
+		else if ((st->state == SIPUA_CALLING || st->state == SIPUA_RINGING) && sipua_cancel(ph->obj) < 0)
+			sipua_reject(ph->obj, 480);
+		sipua_unregister(ph->obj);
+	}
+	live_advance(c, sim_net_now(c->net) + TV_MS(1500));
+}
+
 void live_finish(scn_ctx *c)
 {
 	struct scn_live *lv = c->live;
@@ -691,6 +712,7 @@ void live_finish(scn_ctx *c)
 	if (!lv)
 		return;
 	if (c->o->ext_proxy.port) {
+		live_farewell(c);
 		if (c->o->verbose)
 			fprintf(stderr, "live: %s: %llu datagrams to %s's side, %llu back\n", c->f->path,
 				(unsigned long long)lv->sent, lv->px ? lv->px->name : "the proxy",

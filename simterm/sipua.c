@@ -274,7 +274,7 @@ static int reg_send(sipua *ua, int tries)
 	}
 	if (rc < 0)
 		return rc;
-	snprintf(exp, sizeof(exp), "%lld", (long long)(ua->cfg.reg_expires / TV_SEC(1)));
+	snprintf(exp, sizeof(exp), "%lld", ua->unregistering ? 0LL : (long long)(ua->cfg.reg_expires / TV_SEC(1)));
 	osip_message_set_expires(m, exp);
 	rc = sipua_auth_add(ua, UA_TX_REG, m);
 	ua->txn[UA_TX_REG].auth_tries = tries;
@@ -293,6 +293,17 @@ static void reg_refresh_fire(tv_timer *t, tv_time now)
 int sipua_register(sipua *ua)
 {
 	ua->reg_wanted = true;
+	ua->unregistering = false;
+	return reg_send(ua, 0);
+}
+
+int sipua_unregister(sipua *ua)
+{
+	ua->reg_wanted = false;
+	host_timer_cancel(ua->h, &ua->reg_refresh);
+	if (!ua->st.registered)
+		return 0;
+	ua->unregistering = true;
 	return reg_send(ua, 0);
 }
 
@@ -351,7 +362,7 @@ static void reg_response(sipua *ua, ua_txn *x, const osip_message_t *m)
 	    reg_send(ua, x->auth_tries + 1) == 0)
 		return;
 	ua->st.reg_contacts = m->status_code < 300 ? reg_listed(ua, m) : 0;
-	reg_final(ua, m->status_code, m->status_code < 300 ? reg_granted(ua, m) : 0);
+	reg_final(ua, m->status_code, m->status_code < 300 && !ua->unregistering ? reg_granted(ua, m) : 0);
 }
 
 /* A client transaction got no final response within 64*T1. */

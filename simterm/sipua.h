@@ -175,6 +175,7 @@ enum { SIPUA_AUDIO = 0, SIPUA_VIDEO = 1 };
 sipua *sipua_new(tv_host *h, const sipua_cfg *cfg, int *err);
 void sipua_free(sipua *ua);
 int sipua_register(sipua *ua);                  /* and keep refreshing (retry 30 s after a failure) */
+int sipua_unregister(sipua *ua);                /* REGISTER Expires: 0, no more refreshes */
 int sipua_call(sipua *ua, const char *user);    /* INVITE sip:user@domain */
 int sipua_answer(sipua *ua);                    /* for SIPUA_ANSWER_MANUAL */
 int sipua_reject(sipua *ua, int code);          /* e.g. 486 */

@@ -108,6 +108,7 @@ struct sipua {
 	ua_txn txn[UA_TX_N];
 	/* registration */
 	bool reg_wanted;
+	bool unregistering;             /* REGISTERs say Expires: 0 (sipua_unregister) */
 	char reg_call_id[UA_ID_MAX], reg_tag[24];
 	unsigned long reg_cseq;
 	tv_timer reg_refresh;

@@ -1840,3 +1840,118 @@ Test(sipua_timer, callee_refreshes_for_a_caller_without_support)
 	probe_close(&p);
 	world_free(&w);
 }
+
+/* ---- route set (RFC 3261 12.1) ------------------------------------------------ */
+
+static void routes_are(osip_message_t *m, const char *first, const char *second)
+{
+	osip_route_t *r = NULL;
+	char *s = NULL;
+
+	cr_assert_eq(osip_list_size(&m->routes), 2, "%s with two Route headers", m->sip_method);
+	cr_assert_eq(osip_message_get_route(m, 0, &r), 0);
+	cr_assert_eq(osip_route_to_str(r, &s), 0);
+	cr_assert_str_eq(s, first);
+	osip_free(s);
+	cr_assert_eq(osip_message_get_route(m, 1, &r), 1);
+	cr_assert_eq(osip_route_to_str(r, &s), 0);
+	cr_assert_str_eq(s, second);
+	osip_free(s);
+}
+
+/* The caller takes the route set from the 2xx's Record-Route, reversed, and
+ * puts it on every request of the dialog (its ACK, its BYE), whose
+ * Request-URI stays the callee's Contact: what a record-routing SBC needs
+ * to stay on the path. */
+Test(sipua_call, caller_keeps_the_route_set_of_the_2xx)
+{
+	struct world w;
+	struct probe p;
+	sipua_cfg a = ua_cfg("alice");
+	osip_message_t *inv, *r, *ack, *bye;
+	tv_ep to = th_ep(IP_A ":5060");
+
+	a.proxy = th_ep(IP_P ":5060");
+	world_init(&w, &a, NULL, 0);
+	probe_open(&p, w.hp, 5060);
+	cr_assert_eq(sipua_call(w.a, "bob"), 0);
+	run(&w, TV_MS(100));
+	inv = probe_find(&p, "INVITE", 0);
+	cr_assert_not_null(inv);
+	cr_assert_eq(osip_list_size(&inv->routes), 0, "no route set before the dialog");
+	cr_assert_eq(sipmsg_response(inv, 200, "bobtag", &r), 0);
+	osip_message_set_record_route(r, "<sip:10.0.0.98;lr>");     /* nearest the callee */
+	osip_message_set_record_route(r, "<sip:" IP_P ";lr;ftag=x>");
+	osip_message_set_contact(r, "<sip:bob@" IP_B ":5062>");
+	probe_send_msg(&p, &to, r);
+	osip_message_free(r);
+	run(&w, TV_MS(100));
+	cr_assert_eq(st(w.a)->state, SIPUA_ESTABLISHED);
+	ack = probe_find(&p, "ACK", 0);
+	cr_assert_not_null(ack);
+	cr_assert_str_eq(ack->req_uri->host, IP_B);
+	routes_are(ack, "<sip:" IP_P ";lr;ftag=x>", "<sip:10.0.0.98;lr>");
+	cr_assert_eq(sipua_hangup(w.a), 0);
+	run(&w, TV_MS(100));
+	bye = probe_find(&p, "BYE", 0);
+	cr_assert_not_null(bye);
+	cr_assert_str_eq(bye->req_uri->port, "5062");
+	routes_are(bye, "<sip:" IP_P ";lr;ftag=x>", "<sip:10.0.0.98;lr>");
+	probe_close(&p);
+	world_free(&w);
+}
+
+/* A UAS copies the request's Record-Route into responses that can make a
+ * dialog (101-299), and only those. */
+Test(sipua_call, responses_copy_the_record_route)
+{
+	static const char inv[] =
+		"INVITE sip:alice@" IP_A " SIP/2.0\r\n"
+		"Via: SIP/2.0/UDP " IP_P ";branch=z9hG4bKrr1\r\n"
+		"Record-Route: <sip:" IP_P ";lr>\r\n"
+		"Record-Route: <sip:10.0.0.98;lr>\r\n"
+		"From: <sip:bob@example.net>;tag=b\r\nTo: <sip:alice@example.net>\r\n"
+		"Call-ID: rr1\r\nCSeq: 1 INVITE\r\nContent-Length: 0\r\n\r\n";
+	osip_message_t *m, *r;
+
+	sipmsg_init();
+	cr_assert_eq(sipmsg_parse((const uint8_t *)inv, sizeof(inv) - 1, &m), 0);
+	cr_assert_eq(sipmsg_response(m, 180, "t", &r), 0);
+	cr_assert_eq(osip_list_size(&r->record_routes), 2);
+	osip_message_free(r);
+	cr_assert_eq(sipmsg_response(m, 200, "t", &r), 0);
+	cr_assert_eq(osip_list_size(&r->record_routes), 2);
+	osip_message_free(r);
+	cr_assert_eq(sipmsg_response(m, 100, NULL, &r), 0);
+	cr_assert_eq(osip_list_size(&r->record_routes), 0);
+	osip_message_free(r);
+	cr_assert_eq(sipmsg_response(m, 486, "t", &r), 0);
+	cr_assert_eq(osip_list_size(&r->record_routes), 0);
+	osip_message_free(r);
+	osip_message_free(m);
+}
+
+/* Switched off: a REGISTER with Expires: 0 removes the binding, and no
+ * refresh follows. */
+Test(sipua_reg, unregister_removes_the_binding_and_stops_refreshing)
+{
+	struct world w;
+	sipua_cfg a = ua_cfg("alice");
+	tv_ep c;
+
+	a.reg_expires = TV_SEC(60);
+	world_init(&w, &a, NULL, 0);
+	cr_assert_eq(sipua_register(w.a), 0);
+	run(&w, TV_SEC(1));
+	cr_assert_eq(softswitch_lookup(w.ss, "alice", &c), 0);
+	cr_assert_eq(sipua_unregister(w.a), 0);
+	run(&w, TV_SEC(1));
+	cr_assert_eq(softswitch_lookup(w.ss, "alice", &c), TV_ENOENT);
+	cr_assert_not(st(w.a)->registered);
+	run(&w, TV_SEC(100));
+	cr_assert_eq(softswitch_get_stats(w.ss)->registers, 2, "no refresh after the unregister");
+	cr_assert_eq(sipua_register(w.a), 0);
+	run(&w, TV_SEC(1));
+	cr_assert_eq(softswitch_lookup(w.ss, "alice", &c), 0, "registering again asks for the full expiry");
+	world_free(&w);
+}
