@@ -152,6 +152,8 @@ void findings_trap(scn_ctx *c, const uint8_t *p, size_t len)
 
 	if (len < 20 || p[0] >> 4 != 4 || (ihl = (p[0] & 15u) * 4u) < 20 || ihl > len)
 		return;         /* not IPv4 (the trap has no IPv6 route) */
+	if (pkt_get16(p + 6) & 0x1fff)
+		return;         /* a later fragment: its datagram was named by the first */
 	proto = p[9];
 	src = tv_ep4(pkt_get32(p + 12), 0);
 	dst = tv_ep4(pkt_get32(p + 16), 0);

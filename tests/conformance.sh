@@ -137,7 +137,7 @@ i=0
 for s in good broken traverse; do
 	sed -i "s/^\(PASS\|FAIL\)  /\1  [$s] /" "$dir/$s.txt"
 	awk '/^(PASS|FAIL|SKIP)/ { f = $3; sub(".*/", "", f) }
-	     /^        finding: / { sub(/^        finding: /, ""); print f ": " $0 }' "$dir/$s.txt" | sort >"$dir/$s.findings"
+	     /^        finding: / { sub(/^        finding: /, ""); print f ": " $0 }' "$dir/$s.txt" | LC_ALL=C sort >"$dir/$s.findings"
 	grep -E '^(PASS|FAIL|SKIP)' "$dir/$s.txt"
 	want=$(grep -c . "$here/conformance/$s.expected")
 	if [ "$want" = 0 ] && [ "${rcs[$i]}" != 0 ]; then

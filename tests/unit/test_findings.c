@@ -105,12 +105,22 @@ Test(findings, an_address_of_the_scenario_nobody_holds_here)
 				     "sent where nobody is: 5 bytes of UDP from 198.51.100.10:5060 to 203.0.113.99:7000\n");
 }
 
-Test(findings, not_ipv4_and_truncated_packets_are_ignored)
+Test(findings, not_ipv4_truncated_packets_and_later_fragments_are_ignored)
 {
-	uint8_t v6[40] = { 0x60 }, short_[12] = { 0x45 };
+	uint8_t v6[40] = { 0x60 }, short_[12] = { 0x45 }, frag[2048];
+	tv_ep s, d;
+	int n;
 
 	findings_trap(&c, v6, sizeof(v6));
 	findings_trap(&c, short_, sizeof(short_));
+	/* the second fragment of a big INVITE: no UDP header, no SIP start */
+	cr_assert_eq(tv_ep_parse("198.51.100.10:5060", &s, false), 0);
+	cr_assert_eq(tv_ep_parse("192.168.2.10:5060", &d, false), 0);
+	n = pkt_build_udp(frag, sizeof(frag), &s, &d, 1, (const uint8_t *)"xxxxxxxxxxxxxxxx", 16);
+	cr_assert_gt(n, 0);
+	frag[6] = 0x00;
+	frag[7] = 0xb9;         /* offset 185 x 8 bytes */
+	findings_trap(&c, frag, (size_t)n);
 	cr_assert_null(r.findings);
 	cr_assert_eq(r.failed, 0);
 }
