@@ -70,6 +70,10 @@ static const char usage_run[] =
 	"                a finding ('Contact not rewritten: ...') and fails the run.\n"
 	"                With --proxy the simulated softswitch listens on its own\n"
 	"                address unless --softswitch-listen says otherwise\n"
+	"  --nat-kind=K  with --netns: every NAT of every scenario is the Linux\n"
+	"                kernel's own (K = linux: nftables masquerade; linux-random:\n"
+	"                masquerade fully-random) in a namespace of its own, instead\n"
+	"                of simnat; checks of its table are counted, not made\n"
 	"  -h, --help    this help\n"
 	"\n"
 	"Exit status: 0 if every scenario passed, 1 if any failed, 2 on usage or\n"
@@ -261,7 +265,7 @@ static int cmd_run(int argc, char **argv)
 		{ "live", no_argument, NULL, 'L' }, { "live-slot", required_argument, NULL, 'S' },
 		{ "live-max", required_argument, NULL, 'M' }, { "proxy", required_argument, NULL, 'P' },
 		{ "softswitch", required_argument, NULL, 'W' }, { "softswitch-listen", required_argument, NULL, 'l' },
-		{ "netns", optional_argument, NULL, 'N' },
+		{ "netns", optional_argument, NULL, 'N' }, { "nat-kind", required_argument, NULL, 'K' },
 		{ NULL, 0, NULL, 0 },
 	};
 	scn_opts o = { .live_slot = 100, .live_max = TV_SEC(60) };
@@ -323,9 +327,23 @@ static int cmd_run(int argc, char **argv)
 			o.netns = o.live = true;
 			netns = optarg;
 			break;
+		case 'K':
+			if (!strcmp(optarg, "linux"))
+				o.nat_kind = 1;
+			else if (!strcmp(optarg, "linux-random"))
+				o.nat_kind = 2;
+			else if (strcmp(optarg, "sim")) {
+				fprintf(stderr, "traverse run: --nat-kind: sim, linux or linux-random, got '%s'\n", optarg);
+				return 2;
+			}
+			break;
 		case 'h': fputs(usage_run, stdout); return 0;
 		default: fputs(usage_run, stderr); return 2;
 		}
+	}
+	if (o.nat_kind && !o.netns) {
+		fprintf(stderr, "traverse run: --nat-kind=linux needs --netns (the kernel's NAT lives in a namespace)\n");
+		return 2;
 	}
 	if (o.netns) {
 		char err[300];

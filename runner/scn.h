@@ -86,6 +86,7 @@ typedef struct scn_opts {
 	tv_ep ext_softswitch;   /* --softswitch: a real softswitch instead of the simulated one */
 	tv_ep ss_listen;        /* with --proxy: where the simulated softswitch listens for it */
 	bool netns;             /* --netns: live, inside a network namespace, addresses as written */
+	int nat_kind;           /* --nat-kind: 0 as written, 1 linux, 2 linux with random-fully */
 } scn_opts;
 
 /* Read, tokenize, check the block structure and expand variant 0. On

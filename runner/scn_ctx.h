@@ -260,6 +260,12 @@ void live_advance(scn_ctx *c, tv_time t);
 int live_proxy(scn_ctx *c, sym *px, sym *la, sym *lc, const proxy_cfg *pc, const opts *o);
 void live_finish(scn_ctx *c);
 void live_free(scn_ctx *c);
+/* Run the simulation up to the real clock's now (before injecting what a
+ * real socket or device delivered). */
+void live_sync(scn_ctx *c);
+/* Watch a descriptor of the run's (readable: fn); 0 or -1. */
+int live_watch(scn_ctx *c, int fd, void (*fn)(void *arg, int fd), void *arg);
+void live_unwatch(scn_ctx *c, int fd);
 void live_reach(scn_ctx *c, softswitch_cfg *sc, const tv_ip *self);
 /* --proxy / --softswitch: what that peer knows inside cannot be read
  * (kind SYM_PROXY or SYM_SOFTSWITCH); such checks are counted, not made. */

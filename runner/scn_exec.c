@@ -3,6 +3,7 @@
  * docs/scenarios.md. Every handler parses and checks its statement first,
  * then returns early in a dry run, then acts. */
 #include "scn_ctx.h"
+#include "scn_knat.h"
 #include "pkt.h"
 
 #include <errno.h>
@@ -675,6 +676,8 @@ static int c_fault(scn_ctx *c, const scn_stmt *st)
 	s = need_sym(c, st->argv[1], SYM_NAT);
 	if (!s)
 		return -1;
+	if (!c->dry && s->obj2)
+		return ctx_err(c, "fault: nat %s is the kernel's (kind=linux); its faults are not simulated", s->name);
 	what = st->argv[2];
 	if (!strcmp(what, "reboot") && st->argc == 3) {
 		if (!c->dry)
@@ -777,6 +780,12 @@ static int exec_stmt(scn_ctx *c, const scn_stmt *st)
 
 static void ctx_free(scn_ctx *c)
 {
+	/* kernel NATs first: they are watched by the live loop */
+	for (int i = 0; i < c->nsyms; i++)
+		if (c->syms[i]->kind == SYM_NAT && c->syms[i]->obj2) {
+			knat_free(c, c->syms[i]->obj2);
+			c->syms[i]->obj2 = NULL;
+		}
 	live_free(c);
 	for (int i = 0; i < c->nsenders; i++) {
 		if (c->net)

@@ -411,6 +411,10 @@ static int e_binding(scn_ctx *c, const scn_stmt *st)
 	n = ctx_sym(c, st->argv[2], SYM_NAT);
 	if (!n)
 		return ctx_err(c, "no nat named '%s' is declared", st->argv[2]);
+	if (!c->dry && n->obj2) {
+		c->r->unchecked++;      /* the kernel's NAT (kind=linux): its table is not ours to read */
+		return 0;
+	}
 	if (!strcmp(st->argv[3], "udp"))
 		q.proto = TV_PROTO_UDP;
 	else if (!strcmp(st->argv[3], "tcp"))
@@ -507,6 +511,10 @@ static int e_nat(scn_ctx *c, const scn_stmt *st)
 	n = ctx_sym(c, st->argv[2], SYM_NAT);
 	if (!n)
 		return ctx_err(c, "no nat named '%s' is declared", st->argv[2]);
+	if (!c->dry && n->obj2) {
+		c->r->unchecked++;      /* the kernel's NAT (kind=linux): its table is not ours to read */
+		return 0;
+	}
 	if (opts_parse(c, st, 3, keys, true, &o) < 0)
 		return -1;
 	for (int i = 0; i < o.n; i++) {
@@ -682,6 +690,10 @@ static int show_binding(scn_ctx *c, const scn_stmt *st)
 	n = ctx_sym(c, st->argv[2], SYM_NAT);
 	if (!n)
 		return ctx_err(c, "no nat named '%s' is declared", st->argv[2]);
+	if (!c->dry && n->obj2) {
+		c->r->unchecked++;      /* the kernel's NAT (kind=linux): its table is not ours to read */
+		return 0;
+	}
 	q.proto = st->argv[3][0] == 'u' ? TV_PROTO_UDP : TV_PROTO_TCP;
 	if (ctx_resolve(c, st->argv[4], &q.internal, false) < 0 || c->dry)
 		return c->dry ? 0 : -1;

@@ -74,6 +74,7 @@ struct scn_live {
 	tv_map socks;           /* simulated endpoint (ip << 16 | port) -> its real socket */
 	uint64_t tcp_dropped, tcp_spliced, injected, sent, send_errors, trapped;
 	uint64_t legs_at_stop;
+	struct live_watcher *watchers;  /* live_watch */
 	uint16_t ip_id;
 };
 
@@ -546,6 +547,63 @@ int live_proxy(scn_ctx *c, sym *px, sym *la, sym *lc, const proxy_cfg *pc, const
 	return ctx_err(c, "live: traverse-proxy did not open its control socket in 10 s (%s/proxy.log)", lv->dir);
 }
 
+/* ---- descriptors of the run's own (scn_knat.c) ---- */
+
+void live_sync(scn_ctx *c)
+{
+	sim_net_run_until(c->net, live_vnow(c->live));
+}
+
+struct live_watcher {
+	void (*fn)(void *arg, int fd);
+	void *arg;
+	int fd;
+	struct live_watcher *next;
+};
+
+static void watcher_rx(void *arg, int fd, uint32_t events, tv_time now)
+{
+	struct live_watcher *w = arg;
+
+	(void)events;
+	(void)now;
+	w->fn(w->arg, fd);
+}
+
+int live_watch(scn_ctx *c, int fd, void (*fn)(void *arg, int fd), void *arg)
+{
+	struct scn_live *lv = c->live;
+	struct live_watcher *w = calloc(1, sizeof(*w));
+
+	if (!w)
+		return -1;
+	w->fn = fn;
+	w->arg = arg;
+	w->fd = fd;
+	if (live_loop_watch(lv->lp, fd, EPOLLIN, watcher_rx, w) < 0) {
+		free(w);
+		return -1;
+	}
+	w->next = lv->watchers;
+	lv->watchers = w;
+	return 0;
+}
+
+void live_unwatch(scn_ctx *c, int fd)
+{
+	struct scn_live *lv = c->live;
+
+	for (struct live_watcher **pp = &lv->watchers; *pp; pp = &(*pp)->next) {
+		if ((*pp)->fd == fd) {
+			struct live_watcher *w = *pp;
+			live_loop_unwatch(lv->lp, fd);
+			*pp = w->next;
+			free(w);            /* the loop calls nothing more for fd */
+			return;
+		}
+	}
+}
+
 /* ---- the namespace trap: what the proxy sent where nobody is ---- */
 
 static void trap_rx(void *arg, int fd, uint32_t events, tv_time now)
@@ -774,6 +832,12 @@ void live_free(scn_ctx *c)
 		free(k);
 	}
 	tv_map_free(&lv->socks);
+	while (lv->watchers) {
+		struct live_watcher *w = lv->watchers;
+		live_loop_unwatch(lv->lp, w->fd);
+		lv->watchers = w->next;
+		free(w);
+	}
 	if (netns_trap_fd() >= 0)
 		live_loop_unwatch(lv->lp, netns_trap_fd());
 	while (lv->splices) {

@@ -52,14 +52,28 @@ static struct {
 	int naddrs;
 } ns = { .trap_fd = -1 };
 
-/* Run `ip ARGS...`; 0 if it exited 0. Its stderr goes into err on failure. */
-static int ip_cmd(char *err, size_t cap, ...)
+static int run_argv(char *const *argv, char *err, size_t cap);
+
+int netns_run(char *err, size_t cap, const char *prog, ...)
 {
 	char *argv[16];
-	int n = 0, st, pfd[2];
+	int n = 0;
 	va_list ap;
-	pid_t pid;
-	posix_spawn_file_actions_t fa;
+
+	argv[n++] = (char *)prog;
+	va_start(ap, prog);
+	while (n < 15 && (argv[n] = va_arg(ap, char *)))
+		n++;
+	va_end(ap);
+	argv[n] = NULL;
+	return run_argv(argv, err, cap);
+}
+
+int netns_ip(char *err, size_t cap, ...)
+{
+	char *argv[16];
+	int n = 0;
+	va_list ap;
 
 	argv[n++] = "ip";
 	va_start(ap, cap);
@@ -67,17 +81,28 @@ static int ip_cmd(char *err, size_t cap, ...)
 		n++;
 	va_end(ap);
 	argv[n] = NULL;
+	return run_argv(argv, err, cap);
+}
+
+/* Run argv[0] (from PATH) with argv, in the current namespace; 0 if it
+ * exited 0. Its stderr goes into err on failure. */
+static int run_argv(char *const *argv, char *err, size_t cap)
+{
+	int st, pfd[2];
+	pid_t pid;
+	posix_spawn_file_actions_t fa;
+
 	if (pipe2(pfd, O_CLOEXEC) < 0)
 		return -1;
 	posix_spawn_file_actions_init(&fa);
 	posix_spawn_file_actions_adddup2(&fa, pfd[1], 2);
 	posix_spawn_file_actions_addopen(&fa, 1, "/dev/null", O_WRONLY, 0);
-	st = posix_spawnp(&pid, "ip", &fa, NULL, argv, environ);
+	st = posix_spawnp(&pid, argv[0], &fa, NULL, argv, environ);
 	posix_spawn_file_actions_destroy(&fa);
 	close(pfd[1]);
 	if (st != 0) {
 		close(pfd[0]);
-		snprintf(err, cap, "cannot run ip (iproute2): %s", strerror(st));
+		snprintf(err, cap, "cannot run %s: %s", argv[0], strerror(st));
 		return -1;
 	}
 	{
@@ -87,7 +112,7 @@ static int ip_cmd(char *err, size_t cap, ...)
 		msg[r > 0 ? r : 0] = 0;
 		msg[strcspn(msg, "\n")] = 0;
 		if (waitpid(pid, &st, 0) < 0 || !WIFEXITED(st) || WEXITSTATUS(st) != 0) {
-			int k = snprintf(err, cap, "ip");
+			int k = snprintf(err, cap, "%s", argv[0]);
 			for (int i = 1; argv[i] && k > 0 && (size_t)k < cap; i++)
 				k += snprintf(err + k, cap - (size_t)k, " %s", argv[i]);
 			if (k > 0 && (size_t)k < cap)
@@ -150,7 +175,7 @@ int netns_enter(const char *name, char *err, size_t cap)
 		return -1;
 	}
 	ns.on = true;
-	if (ip_cmd(err, cap, "link", "set", "lo", "up", (char *)NULL) < 0)
+	if (netns_ip(err, cap, "link", "set", "lo", "up", (char *)NULL) < 0)
 		return -1;
 	ns.trap_fd = open("/dev/net/tun", O_RDWR | O_CLOEXEC | O_NONBLOCK);
 	if (ns.trap_fd < 0) {
@@ -168,8 +193,8 @@ int netns_enter(const char *name, char *err, size_t cap)
 	}
 	/* The trap is the only way out: every address not held in here goes
 	 * to it, and nothing else has a route. */
-	if (ip_cmd(err, cap, "link", "set", "tvtrap", "up", (char *)NULL) < 0 ||
-	    ip_cmd(err, cap, "route", "replace", "default", "dev", "tvtrap", (char *)NULL) < 0)
+	if (netns_ip(err, cap, "link", "set", "tvtrap", "up", (char *)NULL) < 0 ||
+	    netns_ip(err, cap, "route", "replace", "default", "dev", "tvtrap", (char *)NULL) < 0)
 		return -1;
 	return 0;
 }
@@ -194,7 +219,7 @@ int netns_addr_add(const tv_ip *ip, char *err, size_t cap)
 	tv_ip_fmt(ip, a);
 	strcat(a, "/32");
 	/* an address the SBC's script already put there is fine */
-	if (ip_cmd(err, cap, "addr", "replace", a, "dev", "lo", (char *)NULL) < 0)
+	if (netns_ip(err, cap, "addr", "replace", a, "dev", "lo", (char *)NULL) < 0)
 		return -1;
 	ns.addrs[ns.naddrs++] = ip->v4;
 	return 0;

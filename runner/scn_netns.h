@@ -17,5 +17,9 @@ bool netns_on(void);
 int netns_trap_fd(void);
 /* Make ip local in the namespace (a /32 on lo); 0 or -1 with err. */
 int netns_addr_add(const tv_ip *ip, char *err, size_t cap);
+/* Run `ip ARGS... NULL` / `PROG ARGS... NULL` in the current namespace:
+ * 0, or -1 with the command and its complaint in err. */
+int netns_ip(char *err, size_t cap, ...);
+int netns_run(char *err, size_t cap, const char *prog, ...);
 
 #endif

@@ -2,6 +2,7 @@
  * stun-server (and scenario, seed, impair). Each handler checks its
  * statement, returns early in a dry run, then builds. */
 #include "scn_ctx.h"
+#include "scn_knat.h"
 
 #include <errno.h>
 #include <stddef.h>
@@ -115,6 +116,8 @@ static const char *const *nat_keys(void)
 		int n = 0;
 		k[n++] = "inside";
 		k[n++] = "outside";
+		k[n++] = "kind";
+		k[n++] = "random-fully";
 		for (int i = 0; nk[i] && n < 63; i++)
 			k[n++] = nk[i];
 	}
@@ -128,7 +131,8 @@ static int nat_cfg_from(scn_ctx *c, const opts *o, nat_cfg *nc)
 	int n = 0;
 
 	for (int i = 0; i < o->n; i++) {
-		if (!strcmp(o->v[i].key, "inside") || !strcmp(o->v[i].key, "outside"))
+		if (!strcmp(o->v[i].key, "inside") || !strcmp(o->v[i].key, "outside") || !strcmp(o->v[i].key, "kind") ||
+		    !strcmp(o->v[i].key, "random-fully"))
 			continue;
 		key[n] = o->v[i].key;
 		val[n++] = o->v[i].val;
@@ -147,6 +151,9 @@ int topo_nat(scn_ctx *c, const scn_stmt *st)
 	tv_ip inip;
 	int nin;
 	char err[256];
+	const opt *v;
+	bool kernel = false;
+	knat_opts ko = { 0 };
 
 	if (st->argc < 2)
 		return ctx_err(c, "usage: nat NAME inside=LINK:IP outside=LINK:IP[,IP...] [options]");
@@ -168,6 +175,30 @@ int topo_nat(scn_ctx *c, const scn_stmt *st)
 	for (int i = 0; i < nc.npub; i++)
 		if (claim_ip(c, lout, &nc.pub[i]) < 0)
 			return -1;
+	if ((v = opts_get(&o, "kind"))) {
+		if (strcmp(v->val, "linux") && strcmp(v->val, "sim"))
+			return ctx_err(c, "kind: '%s' (expected sim or linux)", v->val);
+		kernel = !strcmp(v->val, "linux");
+		/* the kernel's masquerade decides what simnat's options would */
+		static const char *const kernel_keys[] = { "inside", "outside", "kind", "random-fully", "udp-timeout",
+							   "udp-stream-timeout" };
+		for (int i = 0; kernel && i < o.n; i++) {
+			size_t k = 0;
+			while (k < sizeof(kernel_keys) / sizeof(kernel_keys[0]) && strcmp(kernel_keys[k], o.v[i].key))
+				k++;
+			if (k == sizeof(kernel_keys) / sizeof(kernel_keys[0]))
+				return ctx_err(c, "kind=linux: '%s' is simnat's; the kernel's NAT takes inside, outside, "
+					       "random-fully, udp-timeout and udp-stream-timeout", o.v[i].key);
+		}
+	}
+	if ((v = opts_get(&o, "random-fully")) && opt_bool(c, v, &ko.random_fully) < 0)
+		return -1;
+	if (c->o->nat_kind) {           /* --nat-kind: every NAT of every scenario */
+		kernel = true;
+		ko.random_fully |= c->o->nat_kind == 2;
+	}
+	if (kernel && nc.npub > 1)
+		return ctx_err(c, "kind=linux: one public address");
 	s = new_sym(c, st->argv[1], SYM_NAT);
 	if (!s)
 		return -1;
@@ -176,7 +207,16 @@ int topo_nat(scn_ctx *c, const scn_stmt *st)
 		return 0;
 	s->link = lin->obj;
 	s->obj = nat_node_new(c->net, s->name, lin->obj, &inip, lout->obj, &nc, err, sizeof(err));
-	return s->obj ? 0 : ctx_err(c, "nat %s: %s", s->name, err);
+	if (!s->obj)
+		return ctx_err(c, "nat %s: %s", s->name, err);
+	if (kernel) {
+		ko.udp_timeout = opts_get(&o, "udp-timeout") ? nc.udp_timeout : 0;
+		ko.udp_stream_timeout = opts_get(&o, "udp-stream-timeout") ? nc.udp_stream_timeout : 0;
+		s->obj2 = knat_new(c, s->obj, &inip, &nc.pub[0], &ko, err, sizeof(err));
+		if (!s->obj2)
+			return ctx_err(c, "nat %s: %s", s->name, err);
+	}
+	return 0;
 }
 
 /* firewall NAT allow|deny in|out|any [proto=P] [src=NET[:PORTS]] [dst=NET[:PORTS]] */

@@ -13,6 +13,8 @@ struct nat_node {
 	sim_iface *in, *out;
 	tv_ip inside_ip;
 	tv_timer wake;
+	nat_node_fwd_fn fwd;            /* set: packets bypass the engine */
+	void *fwd_arg;
 };
 
 static void rearm(nat_node *nn)
@@ -36,7 +38,13 @@ static void on_wake(tv_timer *t, tv_time now)
 static void on_rx(void *node, sim_iface *ifc, tv_time now, uint8_t *pkt, size_t len)
 {
 	nat_node *nn = node;
-	int v = nat_process(nn->eng, now, ifc == nn->in ? NAT_OUT : NAT_IN, pkt, len);
+	int v;
+
+	if (nn->fwd) {
+		nn->fwd(nn->fwd_arg, ifc == nn->in, pkt, len, now);
+		return;
+	}
+	v = nat_process(nn->eng, now, ifc == nn->in ? NAT_OUT : NAT_IN, pkt, len);
 
 	if (v == NAT_OUT)
 		sim_iface_send(nn->out, pkt, len);
@@ -104,6 +112,17 @@ void nat_node_free(nat_node *nn)
 }
 
 const char *nat_node_name(const nat_node *nn) { return nn->name; }
+
+void nat_node_set_forward(nat_node *nn, nat_node_fwd_fn fn, void *arg)
+{
+	nn->fwd = fn;
+	nn->fwd_arg = arg;
+}
+
+int nat_node_emit(nat_node *nn, bool to_inside, const uint8_t *pkt, size_t len)
+{
+	return sim_iface_send(to_inside ? nn->in : nn->out, pkt, len);
+}
 nat *nat_node_engine(nat_node *nn) { return nn->eng; }
 
 void nat_node_reboot(nat_node *nn)

@@ -18,6 +18,13 @@ void nat_node_free(nat_node *nn);
 const char *nat_node_name(const nat_node *nn);
 nat *nat_node_engine(nat_node *nn);
 
+/* Hand the node's packets to fn instead of the engine (a NAT made of
+ * something else: the kernel's, in `traverse run --netns`), and put what
+ * it forwards back on a link. from_inside/to_inside: which interface. */
+typedef void (*nat_node_fwd_fn)(void *arg, bool from_inside, const uint8_t *pkt, size_t len, tv_time now);
+void nat_node_set_forward(nat_node *nn, nat_node_fwd_fn fn, void *arg);
+int nat_node_emit(nat_node *nn, bool to_inside, const uint8_t *pkt, size_t len);
+
 /* Faults a scenario can trigger. */
 void nat_node_reboot(nat_node *nn);
 int nat_node_change_addr(nat_node *nn, const tv_ip *new_ip);  /* replaces the first public address */

@@ -21,6 +21,8 @@
 #           kamailio-sbc.cfg -A WITH_NAT)
 #   broken  the same Kamailio without its NAT handling
 #   traverse traverse-proxy as an external proxy
+# and beside them, traverse-proxy behind the Linux kernel's own NATs
+# (--nat-kind=linux-random) on six scenarios that must all pass.
 # Each SBC's findings must be exactly tests/conformance/NAME.expected: none
 # for traverse-proxy; for the broken Kamailio the faults its missing lines
 # cause; for the good one what rtpengine does not do (docs/conformance.md).
@@ -126,8 +128,21 @@ kamailio_sbc broken
 traverse_sbc
 pids=()
 for s in good broken traverse; do suite $s & pids+=($!); done
+# Beside them: traverse-proxy (started by the run, in a namespace of the
+# run's own) with every NAT the Linux kernel's own, masquerade
+# fully-random, each in a namespace of its own (--nat-kind).
+linux_list=()
+for f in call-through-nats keepalive keepalive-off double-nat same-nat-hairpin-off hold-resume; do
+	linux_list+=("scenarios/sip/$f.scn")
+done
+(cd "$top" && "$bin/traverse" run --netns --nat-kind=linux-random "${linux_list[@]}" >"$dir/linux.txt" 2>&1) &
+linux_pid=$!
 rcs=()
 for p in "${pids[@]}"; do wait "$p"; rcs+=($?); done
+wait $linux_pid || bad "through the kernel's NATs: $(grep -vE '^        \(' "$dir/linux.txt" | tail -20)"
+sed -i "s/^\(PASS\|FAIL\)  /\1  [linux-nat] /" "$dir/linux.txt"
+grep -E '^(PASS|FAIL|SKIP)' "$dir/linux.txt"
+[ "$(grep -c '^PASS' "$dir/linux.txt")" = ${#linux_list[@]} ] || bad "through the kernel's NATs: not every scenario passed"
 
 # Each SBC's findings, as "scenario: finding" lines, sorted, must be
 # exactly tests/conformance/NAME.expected (empty: it passes everything).
