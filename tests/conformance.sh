@@ -43,6 +43,7 @@ need=""
 command -v kamailio >/dev/null || [ -x /usr/sbin/kamailio ] || need="$need kamailio"
 command -v rtpengine >/dev/null || [ -x /usr/sbin/rtpengine ] || need="$need rtpengine-daemon"
 command -v ip >/dev/null || need="$need iproute2"
+command -v nft >/dev/null || [ -x /usr/sbin/nft ] || need="$need nftables"
 if [ -n "$need" ]; then
 	echo "conformance: installing$need"
 	apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $need >/dev/null || exit 1
