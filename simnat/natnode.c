@@ -5,6 +5,7 @@
 
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 struct nat_node {
 	char name[32];
@@ -13,6 +14,7 @@ struct nat_node {
 	sim_iface *in, *out;
 	tv_ip inside_ip;
 	tv_timer wake;
+	uint8_t *alg_buf;       /* alg=sip: room for a packet the ALG grows */
 };
 
 static void rearm(nat_node *nn)
@@ -36,7 +38,17 @@ static void on_wake(tv_timer *t, tv_time now)
 static void on_rx(void *node, sim_iface *ifc, tv_time now, uint8_t *pkt, size_t len)
 {
 	nat_node *nn = node;
-	int v = nat_process(nn->eng, now, ifc == nn->in ? NAT_OUT : NAT_IN, pkt, len);
+	int v;
+
+	/* The link's buffer has room for len bytes only: a message the ALG
+	 * may lengthen is translated in the node's own. */
+	if (nn->alg_buf) {
+		memcpy(nn->alg_buf, pkt, len);
+		pkt = nn->alg_buf;
+		v = nat_process_buf(nn->eng, now, ifc == nn->in ? NAT_OUT : NAT_IN, pkt, &len, PKT_IP_MAX);
+	} else {
+		v = nat_process(nn->eng, now, ifc == nn->in ? NAT_OUT : NAT_IN, pkt, len);
+	}
 
 	if (v == NAT_OUT)
 		sim_iface_send(nn->out, pkt, len);
@@ -65,6 +77,10 @@ nat_node *nat_node_new(sim_net *net, const char *name, sim_link *inside, const t
 	nn->eng = nat_new(cfg, tv_rng_next(sim_net_rng(net)), err, errlen);
 	if (!nn->eng)
 		goto fail;
+	if (cfg->alg != NAT_ALG_NONE && !(nn->alg_buf = malloc(PKT_IP_MAX))) {
+		snprintf(err, errlen, "out of memory");
+		goto fail;
+	}
 	nn->in = sim_iface_new(inside, nn, on_rx);
 	nn->out = sim_iface_new(outside, nn, on_rx);
 	if (!nn->in || !nn->out) {
@@ -100,6 +116,7 @@ void nat_node_free(nat_node *nn)
 	if (nn->out)
 		sim_iface_set_node(nn->out, NULL, NULL);
 	nat_free(nn->eng);
+	free(nn->alg_buf);
 	free(nn);
 }
 
