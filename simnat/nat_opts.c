@@ -27,44 +27,6 @@ static const nat_opt_enum port_modes[] = {
 	{ "via-only", NAT_ALGF_VIA_ONLY }, { "contact-only", NAT_ALGF_CONTACT_ONLY }, { NULL, 0 },
 };
 
-static int set_enum(const nat_opt_enum *t, const char *key, const char *val, int *out, char *err, size_t errlen);
-
-/* alg-fault=: "none" or a comma-separated list of fault names; via-only
- * and contact-only exclude each other (each leaves the other untouched). */
-static int set_alg_faults(const char *val, uint32_t *out, char *err, size_t errlen)
-{
-	uint32_t f = 0;
-	const char *p = val;
-
-	if (!strcmp(val, "none")) {
-		*out = 0;
-		return 0;
-	}
-	for (;;) {
-		const char *e = strchr(p, ',');
-		size_t n = e ? (size_t)(e - p) : strlen(p);
-		const nat_opt_enum *m;
-		char word[40];
-		snprintf(word, sizeof(word), "%.*s", (int)(n < sizeof(word) - 1 ? n : sizeof(word) - 1), p);
-		for (m = alg_faults; m->name && strcmp(word, m->name); m++)
-			;
-		if (!m->name || n >= sizeof(word)) {
-			int iv;
-			return set_enum(alg_faults, "alg-fault", word, &iv, err, errlen);
-		}
-		f |= (uint32_t)m->v;
-		if (!e)
-			break;
-		p = e + 1;
-	}
-	if ((f & NAT_ALGF_VIA_ONLY) && (f & NAT_ALGF_CONTACT_ONLY)) {
-		snprintf(err, errlen, "alg-fault: via-only and contact-only exclude each other");
-		return TV_EINVAL;
-	}
-	*out = f;
-	return 0;
-}
-
 /* In the order the scenario documentation lists them (the "unknown option"
  * message prints them in this order). */
 static const char *const keys[] = {
@@ -117,6 +79,45 @@ static int set_behav(const char *key, const char *val, char wanted, enum nat_beh
 		return TV_EINVAL;
 	}
 	*out = b;
+	return 0;
+}
+
+/* alg-fault=: a comma-separated list of fault names, "none" adding none
+ * (alone, it clears them). via-only and contact-only exclude each other
+ * (each leaves the other's header untouched). */
+static int set_alg_faults(const char *val, uint32_t *out, char *err, size_t errlen)
+{
+	uint32_t f = 0;
+	const char *p = val;
+
+	for (;;) {
+		const char *e = strchr(p, ',');
+		size_t n = e ? (size_t)(e - p) : strlen(p);
+		const nat_opt_enum *m = alg_faults;
+
+		while (m->name && (strlen(m->name) != n || strncmp(p, m->name, n)))
+			m++;
+		if (m->name) {
+			f |= (uint32_t)m->v;
+		} else if (n != 4 || strncmp(p, "none", 4)) {
+			char list[200] = "none";
+			for (m = alg_faults; m->name; m++) {
+				strncat(list, ", ", sizeof(list) - strlen(list) - 1);
+				strncat(list, m->name, sizeof(list) - strlen(list) - 1);
+			}
+			snprintf(err, errlen, "alg-fault: unknown fault '%.*s' (expected a comma-separated list of: %s)",
+				 (int)(n > 40 ? 40 : n), p, list);
+			return TV_EINVAL;
+		}
+		if (!e)
+			break;
+		p = e + 1;
+	}
+	if ((f & NAT_ALGF_VIA_ONLY) && (f & NAT_ALGF_CONTACT_ONLY)) {
+		snprintf(err, errlen, "alg-fault: via-only and contact-only exclude each other");
+		return TV_EINVAL;
+	}
+	*out = f;
 	return 0;
 }
 
