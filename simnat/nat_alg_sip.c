@@ -14,8 +14,9 @@
 typedef struct alg_run {
 	const nat_alg_sip_ctx *c;
 	sip_rw rw;
-	bool sdp_addr;          /* a c= naming from's address applies (session level) */
-	bool media_addr;        /* ... to the current m= section */
+	bool sdp_addr;          /* the session-level c= names from's address */
+	bool media_c;           /* the current m= section has its own c= */
+	bool media_addr;        /* ... naming from's address */
 	int pinholes;
 	int cur_media;
 	rw_span mport;          /* the current m= line's port, pending its c= */
@@ -41,25 +42,40 @@ static int parse_ip(const char *buf, rw_span s, uint32_t *ip)
 	return 1;
 }
 
+/* A decimal port (1 to 5 digits, at most 65535) in span s: 1, else 0. */
+static int parse_port(const char *buf, rw_span s, uint16_t *port)
+{
+	unsigned p = 0;
+
+	if (s.len == 0 || s.len > 5)
+		return 0;
+	for (uint32_t i = 0; i < s.len; i++) {
+		char ch = buf[s.off + i];
+		if (ch < '0' || ch > '9')
+			return 0;
+		p = p * 10 + (unsigned)(ch - '0');
+	}
+	if (p > 65535)
+		return 0;
+	*port = (uint16_t)p;
+	return 1;
+}
+
 /* host[:port] span: 1 with address and port (5060 if absent), 0 if the
  * host is not an IPv4 literal or the port is not a number. */
 static int parse_hostport(const char *buf, rw_span hp, uint32_t *ip, uint16_t *port)
 {
 	rw_span h = hp;
 	const char *colon = memchr(buf + hp.off, ':', hp.len);
-	unsigned p = 5060;
 
+	*port = 5060;
 	if (colon) {
-		size_t i = (size_t)(colon - buf) + 1, end = (size_t)hp.off + hp.len;
-		h.len = (uint32_t)(colon - (buf + hp.off));
-		if (i == end)
+		uint32_t hl = (uint32_t)(colon - (buf + hp.off));
+		rw_span ps = { hp.off + hl + 1, hp.len - hl - 1 };
+		h.len = hl;
+		if (!parse_port(buf, ps, port))
 			return 0;
-		for (p = 0; i < end; i++) {
-			if (buf[i] < '0' || buf[i] > '9' || (p = p * 10 + (unsigned)(buf[i] - '0')) > 65535)
-				return 0;
-		}
 	}
-	*port = (uint16_t)p;
 	return parse_ip(buf, h, ip);
 }
 
@@ -137,11 +153,8 @@ static void map_via(alg_run *r)
 		rw_replace(&r->rw, p, a);
 	}
 	if (via_param(buf, via, sb, "rport", &p) == 1) {
-		uint32_t ignored;
 		uint16_t port;
-		char tmp[24];
-		snprintf(tmp, sizeof(tmp), "0.0.0.0:%.*s", (int)(p.len < 6 ? p.len : 6), buf + p.off);
-		if (parse_hostport(tmp, (rw_span){ 0, (uint32_t)strlen(tmp) }, &ignored, &port) && port == r->c->from.port) {
+		if (parse_port(buf, p, &port) && port == r->c->from.port) {
 			snprintf(num, sizeof(num), "%u", new_port(r->c));
 			rw_replace(&r->rw, p, num);
 		}
@@ -178,18 +191,15 @@ static void map_header_uri(alg_run *r, const char *name, char compact)
 static void flush_media(alg_run *r)
 {
 	const nat_alg_sip_ctx *c = r->c;
-	uint32_t port = 0;
-	uint16_t ext;
+	uint16_t port, ext;
 	char num[8];
 
 	if (!r->mport_set)
 		return;
 	r->mport_set = false;
-	if (!(r->media_addr || (r->sdp_addr && r->cur_media >= 0)) || c->dir != NAT_OUT || !c->media)
+	if (!(r->media_c ? r->media_addr : r->sdp_addr) || c->dir != NAT_OUT || !c->media)
 		return;
-	for (uint32_t i = 0; i < r->mport.len; i++)
-		port = port * 10 + (uint32_t)(r->rw.buf[r->mport.off + i] - '0');
-	if (port == 0 || port > 65535)
+	if (!parse_port(r->rw.buf, r->mport, &port) || port == 0)
 		return;         /* 0: a disabled stream */
 	if (c->faults & NAT_ALGF_NO_PINHOLE) {
 		/* the buggy ALG still writes the port it would have used */
@@ -216,29 +226,23 @@ static void sdp_line(void *arg, sip_rw *rw, rw_span line, int media_idx)
 	if (media_idx != r->cur_media) {
 		flush_media(r);
 		r->cur_media = media_idx;
-		r->media_addr = false;
+		r->media_c = r->media_addr = false;
 	}
 	if (kind == 'm' && rw_field(buf, line, 1, &f) == 1) {
-		bool digits = f.len > 0 && f.len <= 5;
-		for (uint32_t i = 0; i < f.len && digits; i++)
-			digits = buf[f.off + i] >= '0' && buf[f.off + i] <= '9';
-		if (digits) {
-			r->mport = f;
-			r->mport_set = true;
-		}
+		r->mport = f;           /* checked when it is used */
+		r->mport_set = true;
 		return;
 	}
 	if ((kind == 'c' && rw_field(buf, line, 2, &f) == 1) || (kind == 'o' && rw_field(buf, line, 5, &f) == 1)) {
-		if (!parse_ip(buf, f, &ip) || ip != r->c->from.ip.v4)
+		bool ours = parse_ip(buf, f, &ip) && ip == r->c->from.ip.v4;
+		if (kind == 'c' && media_idx < 0)
+			r->sdp_addr = ours;
+		else if (kind == 'c')
+			r->media_c = true, r->media_addr = ours;
+		if (!ours)
 			return;
 		fmt_ip(r->c->to.ip.v4, a, sizeof(a));
 		rw_replace(rw, f, a);
-		if (kind == 'c') {
-			if (media_idx < 0)
-				r->sdp_addr = true;
-			else
-				r->media_addr = true;
-		}
 	}
 }
 

@@ -495,3 +495,30 @@ Test(nat_alg, options)
 	cr_assert_str_eq(err, "alg-fault: via-only and contact-only exclude each other");
 	cr_assert_eq(c.alg_faults, NAT_ALGF_NO_PINHOLE, "a refused value changes nothing");
 }
+
+/* A stream whose own c= names another host is not ours: its port is not
+ * mapped, though the session-level address is rewritten. */
+Test(nat_alg, media_on_another_address_is_not_mapped)
+{
+	media_log l = { 0 };
+	nat_alg_sip_ctx c = out_ctx(0, &l);
+	static const char msg[] =
+		"INVITE sip:alice@example.net SIP/2.0\r\n"
+		"Via: SIP/2.0/UDP 192.168.22.100:5060;branch=z9hG4bK3\r\n"
+		"Content-Type: application/sdp\r\n"
+		"Content-Length: 104\r\n"
+		"\r\n"
+		"v=0\r\n"
+		"c=IN IP4 192.168.22.100\r\n"
+		"m=audio 10000 RTP/AVP 0\r\n"
+		"m=video 10002 RTP/AVP 96\r\n"
+		"c=IN IP4 192.168.22.7\r\n";
+	int body, cl;
+
+	cr_assert_gt(rewrite(&c, msg, NULL), 0);
+	cr_assert_eq(l.calls, 1);
+	cr_assert_eq(l.port[0], 10000);
+	cr_assert(strstr(out, "m=audio 20001 RTP/AVP 0\r\nm=video 10002 RTP/AVP 96\r\nc=IN IP4 192.168.22.7\r\n"), "%s", out);
+	lengths(out, &body, &cl);
+	cr_assert_eq(body, cl);
+}
