@@ -61,7 +61,7 @@ LIVE_SRC := $(filter-out bench/live/tvcalls.c,$(wildcard bench/live/*.c))
 LIVE_BIN := $(LIVE_SRC:bench/live/%.c=$(BIN)/traverse-%)
 
 all: $(BIN)/traverse $(BIN)/traverse-proxy $(BIN)/traverse-nat $(BUILD)/unit-tests $(BIN)/traverse-bench $(LIVE_BIN) \
-	$(BIN)/traverse-tvcalls $(BIN)/traverse-natprobe
+	$(BIN)/traverse-tvcalls $(BIN)/traverse-natprobe $(BIN)/traverse-algprobe
 
 $(BUILD)/%.o: %.c
 	@mkdir -p $(dir $@)
@@ -111,6 +111,12 @@ $(BIN)/traverse-natprobe: $(BUILD)/tests/tools/natprobe.o $(LIB)
 	@mkdir -p $(dir $@)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LIBS)
 
+# algprobe sends the same SIP messages through the kernel's SIP helper
+# (tests/kernelalg.sh) and through simnat's alg=sip: it needs the library.
+$(BIN)/traverse-algprobe: $(BUILD)/tests/tools/algprobe.o $(LIB)
+	@mkdir -p $(dir $@)
+	$(CC) $(LDFLAGS) -o $@ $^ $(LIBS)
+
 $(BUILD)/unit-tests: $(UNIT_OBJ) $(TPD_LIB) $(NATD_LIB) $(LIB)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LIBS) -lmicrohttpd -lcriterion
 
@@ -152,6 +158,7 @@ check: all
 		sh tests/timed.sh peers bash tests/peers.sh $(BIN) && \
 		sh tests/timed.sh netns bash tests/netns.sh $(BIN) && \
 		sh tests/timed.sh kernelnat bash tests/kernelnat.sh $(BIN) && \
+		sh tests/timed.sh kernelalg bash tests/kernelalg.sh $(BIN) && \
 		sh tests/timed.sh conformance bash tests/conformance.sh $(BIN); fi
 
 test: deps
@@ -179,4 +186,5 @@ clean:
 
 .PHONY: all deps run check test bench fuzz clean
 -include $(LIB_OBJ:.o=.d) $(TPD_OBJ:.o=.d) $(NATD_OBJ:.o=.d) $(UNIT_OBJ:.o=.d) $(BENCH_SRC:%.c=$(BUILD)/%.d) $(BUILD)/runner/main.d \
-	$(LIVE_SRC:%.c=$(BUILD)/%.d) $(BUILD)/bench/live/tvcalls.d $(BUILD)/tests/tools/natprobe.d
+	$(LIVE_SRC:%.c=$(BUILD)/%.d) $(BUILD)/bench/live/tvcalls.d $(BUILD)/tests/tools/natprobe.d \
+	$(BUILD)/tests/tools/algprobe.d

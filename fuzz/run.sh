@@ -9,18 +9,18 @@ secs=${1:-30}
 out=build/fuzz
 mkdir -p "$out/corpus-scn"
 cp scenarios/*/*.scn tests/broken/*.scn "$out/corpus-scn/" 2>/dev/null || true
-mkdir -p "$out/corpus-sip" && cp fuzz/seeds/sip/* "$out/corpus-sip/"
+mkdir -p "$out/corpus-sip" "$out/corpus-alg" && cp fuzz/seeds/sip/* "$out/corpus-sip/" && cp fuzz/seeds/sip/* "$out/corpus-alg/"
 flags="-g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined -std=c11 -D_GNU_SOURCE -Icore -Isimnat -Isimterm -Iproxy -Irunner"
 srcs=$(ls core/*.c simnat/*.c simterm/*.c proxy/*.c runner/*.c | grep -v runner/main.c)
 fail=0; n=0
-for t in ${FUZZ_TARGETS:-nat stun sip scn}; do
+for t in ${FUZZ_TARGETS:-nat alg stun sip scn}; do
 	n=$((n + 1))
-	clang $flags fuzz/fuzz_$t.c $srcs -o "$out/fuzz_$t" -lpcap -losipparser2 -losip2 -lm
+	clang $flags fuzz/fuzz_$t.c $srcs -o "$out/fuzz_$t" -lpcap -losipparser2 -losip2 -ljansson -lm
 	corpus="$out/corpus-$t"; mkdir -p "$corpus"
 	# SIP: whole messages up to the UDP maximum and beyond (TCP), words
 	# from the dictionary; the others stay small.
 	case $t in
-	sip) opts="-max_len=65536 -dict=fuzz/sip.dict" ;;
+	sip | alg) opts="-max_len=65536 -dict=fuzz/sip.dict" ;;
 	*) opts="-max_len=4096" ;;
 	esac
 	if ! "$out/fuzz_$t" -max_total_time="$secs" $opts -timeout=10 -artifact_prefix="$out/$t-" \

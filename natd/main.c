@@ -79,11 +79,14 @@ static void on_tun(void *arg, int fd, uint32_t events, tv_time now)
 			d->not_ipv4[side]++;
 			continue;
 		}
-		v = nat_process(d->eng, now, side == SIDE_IN ? NAT_OUT : NAT_IN, d->buf, (size_t)n);
-		if (v == NAT_OUT)
-			emit(d, SIDE_OUT, (size_t)n);
-		else if (v == NAT_IN)
-			emit(d, SIDE_IN, (size_t)n);
+		{
+			size_t len = (size_t)n;
+			v = nat_process_buf(d->eng, now, side == SIDE_IN ? NAT_OUT : NAT_IN, d->buf, &len, sizeof(d->buf));
+			if (v == NAT_OUT)
+				emit(d, SIDE_OUT, len);
+			else if (v == NAT_IN)
+				emit(d, SIDE_IN, len);
+		}
 	}
 	if (!tv_timer_armed(&d->wake) || d->wake.when > nat_next_wake(d->eng))
 		rearm(d);

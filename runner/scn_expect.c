@@ -500,14 +500,15 @@ static int e_nat(scn_ctx *c, const scn_stmt *st)
 	static const char *const keys[] = {
 		"bindings", "created", "expired", "out", "in", "hairpin", "icmp-in", "icmp-out",
 		"drop.malformed", "drop.firewall", "drop.no-mapping", "drop.filtered", "drop.table-full",
-		"drop.no-port", "drop.hairpin-off", "drop.protocol", "drop.ttl", NULL
+		"drop.no-port", "drop.hairpin-off", "drop.protocol", "drop.ttl",
+		"alg.rewritten", "alg.unchanged", "alg.malformed", "alg.no-room", "alg.pinholes", NULL
 	};
 	opts o;
 	sym *n;
 
 	if (st->argc < 4)
 		return ctx_err(c, "usage: expect nat NAT COUNTER OP N ... (counters: bindings, created, expired, out, in, "
-			       "hairpin, icmp-in, icmp-out, drop.REASON)");
+			       "hairpin, icmp-in, icmp-out, drop.REASON, alg.COUNTER)");
 	n = ctx_sym(c, st->argv[2], SYM_NAT);
 	if (!n)
 		return ctx_err(c, "no nat named '%s' is declared", st->argv[2]);
@@ -534,6 +535,11 @@ static int e_nat(scn_ctx *c, const scn_stmt *st)
 			else if (!strcmp(v->key, "hairpin")) got = s->hairpin;
 			else if (!strcmp(v->key, "icmp-in")) got = s->icmp_in;
 			else if (!strcmp(v->key, "icmp-out")) got = s->icmp_out;
+			else if (!strcmp(v->key, "alg.rewritten")) got = s->alg_rewritten;
+			else if (!strcmp(v->key, "alg.unchanged")) got = s->alg_unchanged;
+			else if (!strcmp(v->key, "alg.malformed")) got = s->alg_malformed;
+			else if (!strcmp(v->key, "alg.no-room")) got = s->alg_no_room;
+			else if (!strcmp(v->key, "alg.pinholes")) got = s->alg_pinholes;
 			else {
 				for (int d = 0; d < NAT_DROP__COUNT; d++)
 					if (!strcmp(v->key + 5, nat_drop_name((enum nat_drop)d)))

@@ -24,6 +24,7 @@
  * Lookups check expiry themselves; an expired binding found by a lookup is
  * unlinked at once and freed when its heap entry comes due. */
 #include "nat.h"
+#include "nat_alg_sip.h"
 #include "map.h"
 
 #include <stdio.h>
@@ -74,6 +75,9 @@ typedef struct nat_map {
 	uint8_t proto, state;   /* state: UDP and ICMP; TCP state is per connection */
 	bool dead;              /* unlinked; freed when its heap entry pops */
 	uint16_t nfilt, capfilt;        /* entries of filt (conn for TCP) */
+	uint32_t alg_peer;              /* opened by the SIP ALG for media: this
+					 * address may send in from any port, and
+					 * the binding serves any remote */
 	struct nat_map *next_int;       /* chain in by_int */
 	tv_time created, last_out;
 	tv_time expires;                /* TCP: the latest expiry of its connections */
@@ -109,6 +113,7 @@ struct nat {
 	nat_stats st;
 	uint32_t rr;                    /* arbitrary pooling: round robin */
 	bool full;                      /* fault: table full */
+	char *alg_buf;                  /* alg=sip: PKT_UDP_DATA_MAX bytes of scratch */
 };
 
 /* ---- configuration ---------------------------------------------------- */
@@ -128,6 +133,7 @@ void nat_cfg_default(nat_cfg *cfg)
 	cfg->tcp_transitory = TV_SEC(4 * 60);
 	cfg->refresh = NAT_REFRESH_OUTBOUND;
 	cfg->hairpin = true;
+	cfg->alg_port = 5060;
 }
 
 static const struct {
@@ -214,6 +220,11 @@ nat *nat_new(const nat_cfg *cfg, uint64_t seed, char *err, size_t errlen)
 	tv_rng_seed(&n->rng, seed);
 	tv_map_init(&n->by_ext);
 	tv_map_init(&n->by_int);
+	if (cfg->alg == NAT_ALG_SIP && !(n->alg_buf = malloc(PKT_UDP_DATA_MAX))) {
+		nat_free(n);
+		snprintf(err, errlen, "out of memory");
+		return NULL;
+	}
 	for (int i = 0; i < cfg->npub; i++) {
 		n->pools[i] = calloc(1, sizeof(port_pool));
 		if (!n->pools[i]) {
@@ -253,6 +264,7 @@ void nat_free(nat *n)
 		return;
 	flush_all(n);
 	free(n->heap);
+	free(n->alg_buf);
 	for (int i = 0; i < NAT_MAX_PUB; i++)
 		free(n->pools[i]);
 	free(n);
@@ -474,7 +486,7 @@ static nat_map *find_out(nat *n, tv_time now, uint8_t proto, uint32_t in_ip, uin
 		nat_map *next = m->next_int;
 		if (m->expires <= now) {
 			map_expire(n, m);
-		} else if (n->cfg.mapping == NAT_EI ||
+		} else if (n->cfg.mapping == NAT_EI || m->alg_peer ||
 			   (m->rem_ip == rip && (n->cfg.mapping == NAT_AD || m->rem_port == rport))) {
 			return m;
 		}
@@ -592,7 +604,7 @@ static bool filt_allows(const nat *n, const nat_map *m, uint32_t rip, uint16_t r
 {
 	tv_time life = map_timeout(n, m);
 
-	if (n->cfg.filtering == NAT_EI)
+	if (n->cfg.filtering == NAT_EI || (m->alg_peer && m->alg_peer == rip))
 		return true;
 	for (uint16_t i = 0; i < m->nfilt; i++) {
 		if (m->filt[i].ip != rip || m->filt[i].last_out + life <= now)
@@ -897,10 +909,83 @@ static int icmp_error(nat *n, tv_time now, enum nat_dir dir, uint8_t *pkt, pkt_i
 	return dir == NAT_IN ? NAT_IN : NAT_OUT;
 }
 
-static int translate_in(nat *n, tv_time now, uint8_t *pkt, pkt_info *pi, bool hairpin)
+/* ---- SIP ALG ---------------------------------------------------------- */
+
+typedef struct alg_media {
+	nat *n;
+	tv_time now;
+	uint32_t in_ip, peer;
+} alg_media;
+
+/* A media port named in outbound SDP: its binding and its RTCP neighbour's,
+ * opened now if need be (a pinhole), admitting the signalling peer's
+ * address from any port (Linux's expectation with sip_direct_media). */
+static int alg_media_map(void *arg, uint16_t in_port, uint16_t *ext)
+{
+	alg_media *a = arg;
+	nat *n = a->n;
+
+	for (int k = 0; k < 2; k++) {
+		uint16_t p = (uint16_t)(in_port + k);
+		nat_map *m;
+		if (p == 0)
+			break;
+		m = find_out(n, a->now, TV_PROTO_UDP, a->in_ip, p, a->peer, 0);
+		if (!m) {
+			if (map_create(n, a->now, TV_PROTO_UDP, a->in_ip, p, a->peer, 0, &m) != 0)
+				return k ? 0 : -1;      /* RTP without RTCP still goes */
+			refresh(n, m, a->now);
+			n->st.alg_pinholes++;
+		}
+		m->alg_peer = a->peer;
+		if (k == 0)
+			*ext = m->ext_port;
+	}
+	return 0;
+}
+
+/* The ALG looks at UDP to or from its port on either side, as a
+ * conntrack helper assigned to the port's flows sees both directions. */
+static bool alg_wants(const nat *n, const pkt_info *pi, uint16_t in_port, uint16_t remote_port)
+{
+	return n->cfg.alg == NAT_ALG_SIP && pi->proto == TV_PROTO_UDP &&
+	       (in_port == n->cfg.alg_port || remote_port == n->cfg.alg_port);
+}
+
+static void alg_sip(nat *n, tv_time now, enum nat_dir dir, const nat_map *m, uint8_t *pkt, pkt_info *pi,
+		    size_t *len, size_t cap)
+{
+	alg_media am = { n, now, m->in_ip, dir == NAT_OUT ? pi->dst.ip.v4 : pi->src.ip.v4 };
+	nat_alg_sip_ctx c = { .dir = dir, .faults = n->cfg.alg_faults, .media = alg_media_map, .arg = &am };
+	tv_ep in = tv_ep4(m->in_ip, m->in_port), ext = tv_ep4(m->ext_ip, m->ext_port);
+	size_t i;
+	int rc;
+
+	c.from = dir == NAT_OUT ? in : ext;
+	c.to = dir == NAT_OUT ? ext : in;
+	/* CRLF keepalives (RFC 5626) are not messages */
+	for (i = 0; i < pi->data_len && (pkt[pi->data_off + i] == '\r' || pkt[pi->data_off + i] == '\n'); i++)
+		;
+	if (i == pi->data_len) {
+		n->st.alg_unchanged++;
+		return;
+	}
+	rc = nat_alg_sip_packet(&c, pkt, len, cap, pi, n->alg_buf, NULL);
+	if (rc > 0)
+		n->st.alg_rewritten++;
+	else if (rc == NAT_ALG_UNCHANGED)
+		n->st.alg_unchanged++;
+	else if (rc == TV_ENOSPC)
+		n->st.alg_no_room++;
+	else
+		n->st.alg_malformed++;
+}
+
+static int translate_in(nat *n, tv_time now, uint8_t *pkt, pkt_info *pi, bool hairpin, size_t *len, size_t cap)
 {
 	nat_map *m = find_in(n, now, pi->proto, pi->dst.ip.v4, pi->dst.port);
 	tv_ep to;
+	bool alg;
 
 	if (!m)
 		return drop(n, NAT_DROP_NO_MAPPING);
@@ -932,7 +1017,10 @@ static int translate_in(nat *n, tv_time now, uint8_t *pkt, pkt_info *pi, bool ha
 	}
 	m->pkts_in++;
 	to = tv_ep4(m->in_ip, m->in_port);
+	alg = !hairpin && alg_wants(n, pi, m->in_port, pi->src.port);
 	pkt_rewrite_dst(pkt, pi, &to);
+	if (alg)
+		alg_sip(n, now, NAT_IN, m, pkt, pi, len, cap);
 	if (hairpin)
 		n->st.hairpin++;
 	else
@@ -940,7 +1028,7 @@ static int translate_in(nat *n, tv_time now, uint8_t *pkt, pkt_info *pi, bool ha
 	return NAT_IN;
 }
 
-static int translate_out(nat *n, tv_time now, uint8_t *pkt, pkt_info *pi)
+static int translate_out(nat *n, tv_time now, uint8_t *pkt, pkt_info *pi, size_t *len, size_t cap)
 {
 	nat_map *m = find_out(n, now, pi->proto, pi->src.ip.v4, pi->src.port,
 			      pi->dst.ip.v4, pi->dst.port);
@@ -969,18 +1057,30 @@ static int translate_out(nat *n, tv_time now, uint8_t *pkt, pkt_info *pi)
 	m->last_out = now;
 	m->pkts_out++;
 	from = tv_ep4(m->ext_ip, m->ext_port);
-	pkt_rewrite_src(pkt, pi, &from);
-	if (hairpin)
-		return translate_in(n, now, pkt, pi, true);
+	if (hairpin) {
+		pkt_rewrite_src(pkt, pi, &from);
+		return translate_in(n, now, pkt, pi, true, len, cap);
+	}
+	if (alg_wants(n, pi, pi->src.port, pi->dst.port)) {
+		pkt_rewrite_src(pkt, pi, &from);
+		alg_sip(n, now, NAT_OUT, m, pkt, pi, len, cap);
+	} else {
+		pkt_rewrite_src(pkt, pi, &from);
+	}
 	n->st.out++;
 	return NAT_OUT;
 }
 
 int nat_process(nat *n, tv_time now, enum nat_dir dir, uint8_t *pkt, size_t len)
 {
+	return nat_process_buf(n, now, dir, pkt, &len, len);
+}
+
+int nat_process_buf(nat *n, tv_time now, enum nat_dir dir, uint8_t *pkt, size_t *len, size_t cap)
+{
 	pkt_info pi;
 
-	if (pkt_parse(pkt, len, &pi) < 0)
+	if (pkt_parse(pkt, *len, &pi) < 0)
 		return drop(n, NAT_DROP_MALFORMED);
 	if (!fw_allows(n, dir, &pi))
 		return drop(n, NAT_DROP_FIREWALL);
@@ -990,8 +1090,8 @@ int nat_process(nat *n, tv_time now, enum nat_dir dir, uint8_t *pkt, size_t len)
 	if (pi.proto == TV_PROTO_ICMP)
 		return icmp_error(n, now, dir, pkt, &pi);
 	if (dir == NAT_OUT)
-		return translate_out(n, now, pkt, &pi);
-	return translate_in(n, now, pkt, &pi, false);
+		return translate_out(n, now, pkt, &pi, len, cap);
+	return translate_in(n, now, pkt, &pi, false, len, cap);
 }
 
 /* ---- timers and faults ------------------------------------------------ */

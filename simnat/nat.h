@@ -21,6 +21,18 @@ enum nat_port_alloc { NAT_PORT_PRESERVE, NAT_PORT_SEQUENTIAL, NAT_PORT_RANDOM };
 enum nat_pool { NAT_POOL_PAIRED, NAT_POOL_ARBITRARY };
 enum nat_refresh { NAT_REFRESH_OUTBOUND, NAT_REFRESH_BOTH };
 enum nat_dir { NAT_OUT = 1, NAT_IN = 2 };      /* OUT: from the inside */
+enum nat_alg { NAT_ALG_NONE, NAT_ALG_SIP };
+
+/* SIP ALG faults (alg-fault=), each a bug seen in real CPE ALGs;
+ * nat_alg_sip.h and docs/simnat.md say what each does. */
+enum {
+	NAT_ALGF_NO_SDP = 1 << 0,               /* headers rewritten, SDP left private */
+	NAT_ALGF_WRONG_PORT = 1 << 1,           /* public address with the private port */
+	NAT_ALGF_NO_CONTENT_LENGTH = 1 << 2,    /* body changed, Content-Length not */
+	NAT_ALGF_NO_PINHOLE = 1 << 3,           /* SDP rewritten, no media mapping opened */
+	NAT_ALGF_VIA_ONLY = 1 << 4,             /* only the top Via rewritten */
+	NAT_ALGF_CONTACT_ONLY = 1 << 5,         /* only Contact rewritten */
+};
 
 typedef struct nat_rule {
 	bool allow;
@@ -54,6 +66,9 @@ typedef struct nat_cfg {
 	uint32_t max_bindings;          /* 0: unlimited */
 	nat_rule rules[NAT_MAX_RULES];  /* first match wins; no match: allow */
 	int nrules;
+	enum nat_alg alg;               /* application-level gateway: none or sip */
+	uint16_t alg_port;              /* the SIP ALG's port (5060) */
+	uint32_t alg_faults;            /* NAT_ALGF_* */
 } nat_cfg;
 
 enum nat_drop {
@@ -73,6 +88,10 @@ typedef struct nat_stats {
 	uint64_t out, in, hairpin, icmp_in, icmp_out;
 	uint64_t created, expired, flushed;
 	uint64_t drop[NAT_DROP__COUNT];
+	/* SIP ALG: messages it rewrote, saw but left alone (nothing of
+	 * the flow's in them), could not read (passed untouched), could not
+	 * fit in the buffer (passed untouched); media mappings it opened. */
+	uint64_t alg_rewritten, alg_unchanged, alg_malformed, alg_no_room, alg_pinholes;
 } nat_stats;
 
 /* One row of the binding table, for expectations and the dashboard. */
@@ -118,6 +137,11 @@ const nat_cfg *nat_get_cfg(const nat *n);
  * the inside - inbound traffic and hairpinned traffic), or a negative
  * -(1 + enum nat_drop) when it is dropped; drops are counted. */
 int nat_process(nat *n, tv_time now, enum nat_dir dir, uint8_t *pkt, size_t len);
+/* The same for a packet whose length may change (the SIP ALG rewrites
+ * payloads): *len bytes in pkt, which has room for cap; *len is updated.
+ * nat_process() is this with cap = len, so an ALG rewrite that would grow
+ * the packet is not made there (counted as alg_no_room). */
+int nat_process_buf(nat *n, tv_time now, enum nat_dir dir, uint8_t *pkt, size_t *len, size_t cap);
 
 tv_time nat_next_wake(const nat *n);
 void nat_on_timeout(nat *n, tv_time now);

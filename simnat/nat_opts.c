@@ -19,13 +19,19 @@ static const nat_opt_enum port_modes[] = {
 	{ "paired", NAT_POOL_PAIRED }, { "arbitrary", NAT_POOL_ARBITRARY }, { NULL, 0 },
 }, refresh_modes[] = {
 	{ "outbound", NAT_REFRESH_OUTBOUND }, { "both", NAT_REFRESH_BOTH }, { NULL, 0 },
+}, alg_modes[] = {
+	{ "none", NAT_ALG_NONE }, { "sip", NAT_ALG_SIP }, { NULL, 0 },
+}, alg_faults[] = {
+	{ "no-sdp", NAT_ALGF_NO_SDP }, { "wrong-port", NAT_ALGF_WRONG_PORT },
+	{ "no-content-length", NAT_ALGF_NO_CONTENT_LENGTH }, { "no-pinhole", NAT_ALGF_NO_PINHOLE },
+	{ "via-only", NAT_ALGF_VIA_ONLY }, { "contact-only", NAT_ALGF_CONTACT_ONLY }, { NULL, 0 },
 };
 
 /* In the order the scenario documentation lists them (the "unknown option"
  * message prints them in this order). */
 static const char *const keys[] = {
 	"mapping", "filtering", "ports", "parity", "pool", "port-range", "udp", "udp-timeout",
-	"udp-stream-timeout", "udp-stream-after", "tcp-established", "tcp-transitory", "refresh", "hairpin", "max-bindings", NULL
+	"udp-stream-timeout", "udp-stream-after", "tcp-established", "tcp-transitory", "refresh", "hairpin", "max-bindings", "alg", "alg-port", "alg-fault", NULL
 };
 
 const char *const *nat_cfg_keys(void) { return keys; }
@@ -76,6 +82,45 @@ static int set_behav(const char *key, const char *val, char wanted, enum nat_beh
 	return 0;
 }
 
+/* alg-fault=: a comma-separated list of fault names, "none" adding none
+ * (alone, it clears them). via-only and contact-only exclude each other
+ * (each leaves the other's header untouched). */
+static int set_alg_faults(const char *val, uint32_t *out, char *err, size_t errlen)
+{
+	uint32_t f = 0;
+	const char *p = val;
+
+	for (;;) {
+		const char *e = strchr(p, ',');
+		size_t n = e ? (size_t)(e - p) : strlen(p);
+		const nat_opt_enum *m = alg_faults;
+
+		while (m->name && (strlen(m->name) != n || strncmp(p, m->name, n)))
+			m++;
+		if (m->name) {
+			f |= (uint32_t)m->v;
+		} else if (n != 4 || strncmp(p, "none", 4)) {
+			char list[200] = "none";
+			for (m = alg_faults; m->name; m++) {
+				strncat(list, ", ", sizeof(list) - strlen(list) - 1);
+				strncat(list, m->name, sizeof(list) - strlen(list) - 1);
+			}
+			snprintf(err, errlen, "alg-fault: unknown fault '%.*s' (expected a comma-separated list of: %s)",
+				 (int)(n > 40 ? 40 : n), p, list);
+			return TV_EINVAL;
+		}
+		if (!e)
+			break;
+		p = e + 1;
+	}
+	if ((f & NAT_ALGF_VIA_ONLY) && (f & NAT_ALGF_CONTACT_ONLY)) {
+		snprintf(err, errlen, "alg-fault: via-only and contact-only exclude each other");
+		return TV_EINVAL;
+	}
+	*out = f;
+	return 0;
+}
+
 int nat_cfg_set(nat_cfg *cfg, const char *key, const char *val, char *err, size_t errlen)
 {
 	static const struct { const char *key; size_t off; } times[] = {
@@ -105,6 +150,23 @@ int nat_cfg_set(nat_cfg *cfg, const char *key, const char *val, char *err, size_
 		if ((rc = set_enum(refresh_modes, key, val, &iv, err, errlen)) == 0)
 			cfg->refresh = (enum nat_refresh)iv;
 		return rc;
+	}
+	if (!strcmp(key, "alg")) {
+		if ((rc = set_enum(alg_modes, key, val, &iv, err, errlen)) == 0)
+			cfg->alg = (enum nat_alg)iv;
+		return rc;
+	}
+	if (!strcmp(key, "alg-fault"))
+		return set_alg_faults(val, &cfg->alg_faults, err, errlen);
+	if (!strcmp(key, "alg-port")) {
+		unsigned p;
+		char tail;
+		if (sscanf(val, "%u%c", &p, &tail) != 1 || p == 0 || p > 65535 || val[0] < '0' || val[0] > '9') {
+			snprintf(err, errlen, "alg-port: expected a port 1-65535, got '%s'", val);
+			return TV_EINVAL;
+		}
+		cfg->alg_port = (uint16_t)p;
+		return 0;
 	}
 	if (!strcmp(key, "parity"))
 		return set_bool(key, val, &cfg->parity, err, errlen);
@@ -149,7 +211,7 @@ int nat_cfg_set(nat_cfg *cfg, const char *key, const char *val, char *err, size_
 		return 0;
 	}
 	{
-		char list[300] = "";
+		char list[400] = "";
 		for (int i = 0; keys[i]; i++) {
 			strncat(list, i ? ", " : "", sizeof(list) - strlen(list) - 1);
 			strncat(list, keys[i], sizeof(list) - strlen(list) - 1);

@@ -5,6 +5,7 @@
 
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 struct nat_node {
 	char name[32];
@@ -15,6 +16,7 @@ struct nat_node {
 	tv_timer wake;
 	nat_node_fwd_fn fwd;            /* set: packets bypass the engine */
 	void *fwd_arg;
+	uint8_t *alg_buf;       /* alg=sip: room for a packet the ALG grows */
 };
 
 static void rearm(nat_node *nn)
@@ -44,7 +46,15 @@ static void on_rx(void *node, sim_iface *ifc, tv_time now, uint8_t *pkt, size_t 
 		nn->fwd(nn->fwd_arg, ifc == nn->in, pkt, len, now);
 		return;
 	}
-	v = nat_process(nn->eng, now, ifc == nn->in ? NAT_OUT : NAT_IN, pkt, len);
+	/* The link's buffer has room for len bytes only: a message the ALG
+	 * may lengthen is translated in the node's own. */
+	if (nn->alg_buf) {
+		memcpy(nn->alg_buf, pkt, len);
+		pkt = nn->alg_buf;
+		v = nat_process_buf(nn->eng, now, ifc == nn->in ? NAT_OUT : NAT_IN, pkt, &len, PKT_IP_MAX);
+	} else {
+		v = nat_process(nn->eng, now, ifc == nn->in ? NAT_OUT : NAT_IN, pkt, len);
+	}
 
 	if (v == NAT_OUT)
 		sim_iface_send(nn->out, pkt, len);
@@ -73,6 +83,10 @@ nat_node *nat_node_new(sim_net *net, const char *name, sim_link *inside, const t
 	nn->eng = nat_new(cfg, tv_rng_next(sim_net_rng(net)), err, errlen);
 	if (!nn->eng)
 		goto fail;
+	if (cfg->alg != NAT_ALG_NONE && !(nn->alg_buf = malloc(PKT_IP_MAX))) {
+		snprintf(err, errlen, "out of memory");
+		goto fail;
+	}
 	nn->in = sim_iface_new(inside, nn, on_rx);
 	nn->out = sim_iface_new(outside, nn, on_rx);
 	if (!nn->in || !nn->out) {
@@ -108,6 +122,7 @@ void nat_node_free(nat_node *nn)
 	if (nn->out)
 		sim_iface_set_node(nn->out, NULL, NULL);
 	nat_free(nn->eng);
+	free(nn->alg_buf);
 	free(nn);
 }
 

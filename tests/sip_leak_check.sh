@@ -1,7 +1,8 @@
 #!/bin/sh
 # sip_leak_check.sh PCAP_DIR - topology hiding, both ways, on the captures
 # of every SIP scenario with a proxy (scenarios/sip/*.scn, run with
-# --pcap PCAP_DIR):
+# --pcap PCAP_DIR; a matrix scenario's variants each in their own
+# directory):
 #
 #   core side    the capture of the proxy's core link (proxy ... core=LINK:IP)
 #                must carry SIP (so the check is not vacuous), and no SIP
@@ -73,7 +74,13 @@ for f in scenarios/sip/*.scn; do
 	core=$(sed -n 's/^proxy .*core=\([^: ]*\):.*/\1/p' "$f" | head -1)
 	[ -n "$core" ] || continue
 	stem=$(basename "$f" .scn)
-	run="$dir/sip-$stem"
+	# a matrix scenario writes one directory per variant under its own
+	runs="$dir/sip-$stem"
+	if [ ! -f "$runs/$core.pcap" ] && grep -q '^matrix ' "$f"; then
+		runs=$(for r in "$dir/sip-$stem"/*/; do [ -d "$r" ] && echo "${r%/}"; done)
+	fi
+	[ -n "$runs" ] || runs="$dir/sip-$stem"
+	for run in $runs; do
 	pcap="$run/$core.pcap"
 	if [ ! -f "$pcap" ]; then echo "sip_leak_check: $pcap missing"; bad=$((bad + 1)); continue; fi
 	# what the core must not see: phones, NATs' public sides, hosts off the core link
@@ -100,6 +107,7 @@ for f in scenarios/sip/*.scn; do
 	mergecap -w "$merged" $access && sip_text "$merged" > "$tmp"
 	# shellcheck disable=SC2086
 	check "$run/{$(echo $access | sed "s|$run/||g; s| |,|g")}" "core address" $cores
+	done
 done
 echo "sip_leak_check: $nc core captures and $na access captures checked, $bad leaks"
 [ "$bad" -eq 0 ] && [ "$nc" -gt 0 ]
