@@ -201,6 +201,23 @@ static void bridge_own(struct scn_live *lv, const tv_ip *ip)
 	}
 }
 
+/* A core-side relay address of an external proxy that is not one of its
+ * core addresses (rtpengine relays both legs on its access address): a
+ * host on the core link that is aimed at it (PROXY.PHONE.STREAM.core-rtp)
+ * reaches it through the bridge, as it would through a router. */
+void live_core_reach(scn_ctx *c, const tv_ip *ip)
+{
+	struct scn_live *lv = c->live;
+
+	if (!lv || !lv->bh || !lv->core_link || !c->o->ext_proxy.port || lv->nowned == 4)
+		return;
+	for (int i = 0; i < lv->nowned; i++)
+		if (tv_ip_eq(&lv->owned[i], ip))
+			return;
+	if (simhost_add_iface(lv->bh, lv->core_link->obj, ip) == 0)
+		lv->owned[lv->nowned++] = *ip;
+}
+
 /* The virtual time that matches the real clock now. */
 static tv_time live_vnow(const struct scn_live *lv) { return live_loop_now(lv->lp) - lv->epoch; }
 
