@@ -152,7 +152,8 @@ check: all
 		sh tests/timed.sh peers bash tests/peers.sh $(BIN) && \
 		sh tests/timed.sh netns bash tests/netns.sh $(BIN) && \
 		sh tests/timed.sh kernelnat bash tests/kernelnat.sh $(BIN) && \
-		sh tests/timed.sh conformance bash tests/conformance.sh $(BIN); fi
+		sh tests/timed.sh conformance bash tests/conformance.sh $(BIN) && \
+		sh tests/timed.sh conformance-attacks bash tests/conformance-attacks.sh $(BIN); fi
 
 test: deps
 	@$(MAKE) --no-print-directory check SAN=0
