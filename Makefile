@@ -159,7 +159,8 @@ check: all
 		sh tests/timed.sh netns bash tests/netns.sh $(BIN) && \
 		sh tests/timed.sh kernelnat bash tests/kernelnat.sh $(BIN) && \
 		sh tests/timed.sh kernelalg bash tests/kernelalg.sh $(BIN) && \
-		sh tests/timed.sh conformance bash tests/conformance.sh $(BIN); fi
+		sh tests/timed.sh conformance bash tests/conformance.sh $(BIN) && \
+		sh tests/timed.sh conformance-attacks bash tests/conformance-attacks.sh $(BIN); fi
 
 test: deps
 	@$(MAKE) --no-print-directory check SAN=0

@@ -87,6 +87,9 @@ typedef struct scn_opts {
 	tv_ep ss_listen;        /* with --proxy: where the simulated softswitch listens for it */
 	bool netns;             /* --netns: live, inside a network namespace, addresses as written */
 	int nat_kind;           /* --nat-kind: 0 as written, 1 linux, 2 linux with random-fully */
+	bool sdp_names;         /* PROXY.PHONE.STREAM.rtp|rtcp|core-rtp|core-rtcp from the
+				 * phones' SDP (scn_names.c), as with --proxy, even for a
+				 * proxy Traverse runs: tests compare the two views */
 } scn_opts;
 
 /* Read, tokenize, check the block structure and expand variant 0. On

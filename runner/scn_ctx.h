@@ -270,6 +270,9 @@ void live_reach(scn_ctx *c, softswitch_cfg *sc, const tv_ip *self);
 /* --proxy / --softswitch: what that peer knows inside cannot be read
  * (kind SYM_PROXY or SYM_SOFTSWITCH); such checks are counted, not made. */
 bool live_opaque(scn_ctx *c, int kind);
+/* With --proxy: let the core link reach ip, an address of the proxy under
+ * test that a core-side relay name resolved to. */
+void live_core_reach(scn_ctx *c, const tv_ip *ip);
 /* --live: a copy of s with every dotted-quad address moved as live_map_ip
  * moves it, or NULL if s names none (or not live). */
 char *live_map_text(scn_ctx *c, const char *s);

@@ -54,6 +54,7 @@ typedef struct live_sock {
 	int fd;
 	tv_ep ep;               /* the simulated endpoint it stands for */
 	tv_ep real;             /* where it is bound (ep itself, but for --proxy's softswitch) */
+	tv_host *via;           /* the bridge host that what it receives comes back through */
 
 	struct scn_live *lv;
 } live_sock;
@@ -66,6 +67,8 @@ struct scn_live {
 	pid_t pid;
 	sym *px;
 	tv_host *bh;            /* the bridge: a simulated host with the proxy's addresses */
+	tv_host *bh_core;       /* --proxy: the SBC's access address as the core link sees it
+				 * (live_core_reach), NULL until a name needs it */
 	sym *core_link;
 	tv_tcp_listener *tl;    /* TCP to the proxy's SIP port */
 	struct tcp_splice *splices; /* simulated TCP connections joined to real ones */
@@ -137,7 +140,7 @@ char *live_map_text(scn_ctx *c, const char *s)
 
 static void sock_rx(void *arg, int fd, uint32_t events, tv_time now);
 
-static live_sock *sock_get_at(struct scn_live *lv, const tv_ep *ep, const tv_ep *real)
+static live_sock *sock_get_at(struct scn_live *lv, const tv_ep *ep, const tv_ep *real, tv_host *via)
 {
 	struct sockaddr_in sin = { .sin_family = AF_INET };
 	live_sock *s;
@@ -173,6 +176,7 @@ static live_sock *sock_get_at(struct scn_live *lv, const tv_ep *ep, const tv_ep 
 	s->fd = fd;
 	s->ep = *ep;
 	s->real = *real;
+	s->via = via;
 	s->lv = lv;
 	if (tv_map_put(&lv->socks, key, s) < 0) {
 		live_loop_unwatch(lv->lp, fd);
@@ -183,9 +187,9 @@ static live_sock *sock_get_at(struct scn_live *lv, const tv_ep *ep, const tv_ep 
 	return s;
 }
 
-static live_sock *sock_get(struct scn_live *lv, const tv_ep *ep)
+static live_sock *sock_get(struct scn_live *lv, const tv_ep *ep, tv_host *via)
 {
-	return sock_get_at(lv, ep, ep);
+	return sock_get_at(lv, ep, ep, via);
 }
 
 /* An address of the proxy's (an external one's other address) that the
@@ -199,6 +203,36 @@ static void bridge_own(struct scn_live *lv, const tv_ip *ip)
 		if (simhost_add_iface(lv->bh, lv->core_link->obj, ip) == 0)
 			lv->owned[lv->nowned++] = *ip;
 	}
+}
+
+/* A core-side relay address of an external proxy that is not one of its
+ * core addresses (rtpengine relays both legs on its access address): a
+ * host on the core link that is aimed at it (PROXY.PHONE.STREAM.core-rtp)
+ * reaches it, as it would through a router. A host of its own, so that
+ * the bridge's one source-routed host keeps sending what comes from the
+ * access address onto the access link; what the SBC answers to a socket
+ * that a core host made goes back onto the core link. */
+static void bridge_core_udp(void *arg, const tv_ep *src, const tv_ep *dst, const uint8_t *data, size_t len,
+			    tv_time now);
+
+void live_core_reach(scn_ctx *c, const tv_ip *ip)
+{
+	struct scn_live *lv = c->live;
+
+	if (!lv || !lv->bh || !lv->core_link || !c->o->ext_proxy.port || lv->nowned == 4)
+		return;
+	for (int i = 0; i < lv->nowned; i++)
+		if (tv_ip_eq(&lv->owned[i], ip))
+			return;
+	if (!tv_ip_eq(ip, &c->o->ext_proxy.ip)) {
+		bridge_own(lv, ip);     /* another of its addresses: the bridge's core side */
+		return;
+	}
+	if (lv->bh_core)
+		return;
+	lv->bh_core = simhost_new(c->net, lv->core_link->obj, "live-bridge-core", ip);
+	if (lv->bh_core)
+		simhost_set_udp_any(lv->bh_core, bridge_core_udp, lv);
 }
 
 /* The virtual time that matches the real clock now. */
@@ -228,20 +262,19 @@ static void sock_rx(void *arg, int fd, uint32_t events, tv_time now)
 		if (len < 0)
 			continue;
 		sim_net_run_until(lv->c->net, live_vnow(lv));
-		if (simhost_inject(lv->bh, pkt, (size_t)len) == 0)
+		if (simhost_inject(s->via, pkt, (size_t)len) == 0)
 			lv->injected++;
 	}
 }
 
 /* A datagram reached the bridge in the simulation: out through the real
  * socket that stands for its source. */
-static void bridge_udp(void *arg, const tv_ep *src, const tv_ep *dst, const uint8_t *data, size_t len, tv_time now)
+static void bridge_send(struct scn_live *lv, tv_host *via, const tv_ep *src, const tv_ep *dst, const uint8_t *data,
+			size_t len)
 {
-	struct scn_live *lv = arg;
 	struct sockaddr_in to = { .sin_family = AF_INET };
-	live_sock *s = sock_get(lv, src);
+	live_sock *s = sock_get(lv, src, via);
 
-	(void)now;
 	if (!s) {
 		lv->send_errors++;
 		return;
@@ -252,6 +285,23 @@ static void bridge_udp(void *arg, const tv_ep *src, const tv_ep *dst, const uint
 		lv->send_errors++;
 	else
 		lv->sent++;
+}
+
+static void bridge_udp(void *arg, const tv_ep *src, const tv_ep *dst, const uint8_t *data, size_t len, tv_time now)
+{
+	struct scn_live *lv = arg;
+
+	(void)now;
+	bridge_send(lv, lv->bh, src, dst, data, len);
+}
+
+static void bridge_core_udp(void *arg, const tv_ep *src, const tv_ep *dst, const uint8_t *data, size_t len,
+			    tv_time now)
+{
+	struct scn_live *lv = arg;
+
+	(void)now;
+	bridge_send(lv, lv->bh_core, src, dst, data, len);
 }
 
 /* ---- TCP: a simulated connection to the proxy joined to a real one from
@@ -487,7 +537,7 @@ int live_proxy(scn_ctx *c, sym *px, sym *la, sym *lc, const proxy_cfg *pc, const
 			if (c->syms[i]->kind == SYM_SOFTSWITCH && tv_ip_eq(&c->syms[i]->ip, &pc->softswitch.ip)) {
 				const tv_ep *at = c->o->ext_proxy.port && c->o->ss_listen.port ? &c->o->ss_listen
 												   : &pc->softswitch;
-				if (!sock_get_at(lv, &pc->softswitch, at))
+				if (!sock_get_at(lv, &pc->softswitch, at, lv->bh))
 					return ctx_err(c, "live: cannot bind the softswitch's address %s", tv_ep_fmt(at, ss));
 			}
 	if (c->o->ext_proxy.port)
@@ -850,6 +900,7 @@ void live_free(scn_ctx *c)
 		free(k);        /* the simulated connections go with the bridge host */
 	}
 	host_tcp_unlisten(lv->tl);
+	host_free(lv->bh_core);
 	host_free(lv->bh);
 	live_loop_once(lv->lp, 0);      /* frees what unwatch left */
 	live_loop_free(lv->lp);

@@ -14,7 +14,13 @@
  *   any of them +N / -N                    the port moved by N
  * STREAM is audio, video or the m= line index 0-3. A name is looked up when
  * its statement runs; in the dry pass only its shape and symbols are
- * checked, so "check" catches typos but not "no such stream yet". */
+ * checked, so "check" catches typos but not "no such stream yet".
+ *
+ * Whose view: a proxy Traverse runs is asked (its engine, or its control
+ * socket live). An external proxy (--proxy) cannot be asked, so its relay
+ * ports are read from what the phones were told (name_from_sdp): rtp|rtcp
+ * from the SDP PHONE last read, core-rtp|core-rtcp from the SDP the other
+ * phone of PHONE's call last read. Its other names cannot be read. */
 #include "scn_ctx.h"
 
 #include <stdlib.h>
@@ -101,11 +107,59 @@ static void map_visit(void *arg, const nat_binding_info *b)
 		q->external = b->external;
 }
 
+/* Does the URI name this user (sip:USER@...)? */
+static bool uri_is_user(const char *uri, const char *user)
+{
+	size_t n = strlen(user);
+
+	if (!strncmp(uri, "sip:", 4))
+		uri += 4;
+	return n && !strncmp(uri, user, n) && uri[n] == '@';
+}
+
+/* The other phone in ph's call: each names the other as its dialog's
+ * remote URI. (Not the Call-ID: a B2BUA such as Traverse's proxy makes one
+ * per leg.) */
+static sym *call_peer(scn_ctx *c, sym *ph)
+{
+	for (int i = 0; i < c->nsyms; i++) {
+		sym *y = c->syms[i];
+		if (y != ph && y->kind == SYM_PHONE && y->obj && uri_is_user(sipua_remote_uri(ph->obj), y->domain) &&
+		    uri_is_user(sipua_remote_uri(y->obj), ph->domain))
+			return y;
+	}
+	return NULL;
+}
+
+/* An external proxy's relay ports, as the phones were told them. field:
+ * 0 rtp, 1 rtcp, 2 core-rtp, 3 core-rtcp. The access side of ph's stream is
+ * where the SBC told ph to send (c= and m= port of the SDP ph read; RTCP:
+ * a=rtcp, else port + 1, or the RTP port with rtcp-mux). The core side is
+ * the relay port facing the other leg of the call: where the SBC told the
+ * other phone to send. An SBC with one media address (rtpengine -i) has
+ * both on that address; Traverse's proxy, read this way, gives the other
+ * phone's access ports (PROXY.PEER.STREAM.rtp), not PROXY.PHONE's core
+ * ports, which no phone is ever told. */
+static int name_from_sdp(scn_ctx *c, const char *full, sym *ph, int idx, int field, tv_ep *ep)
+{
+	sym *who = ph;
+	tv_ep rtp, rtcp;
+
+	if (field >= 2 && !(who = call_peer(c, ph)))
+		return ctx_err(c, "'%s': %s is in no call with another phone of the scenario now", full, ph->name);
+	if (sipua_peer_media(who->obj, idx, &rtp, &rtcp) < 0)
+		return ctx_err(c, "'%s': %s has read no SDP with %s stream%s", full, who->name,
+			       idx == 0 ? "an audio" : idx == 1 ? "a video" : "such a", who == ph ? "" : " (the other phone)");
+	*ep = field & 1 ? rtcp : rtp;
+	if (field >= 2 && !c->dry)
+		live_core_reach(c, &ep->ip);
+	return 0;
+}
+
 /* PROXY.PHONE... */
 static int name_proxy(scn_ctx *c, const char *full, sym *px, char **part, int n, tv_ep *ep)
 {
-	if (live_opaque(c, SYM_PROXY))
-		return ctx_err(c, "'%s': what an external proxy (--proxy) assigned cannot be read", full);
+	bool opaque = live_opaque(c, SYM_PROXY);
 	sym *ph = n >= 2 ? ctx_sym(c, part[1], SYM_PHONE) : NULL;
 	int idx;
 
@@ -120,6 +174,8 @@ static int name_proxy(scn_ctx *c, const char *full, sym *px, char **part, int n,
 			;
 		if (k == 3)
 			return ctx_err(c, "'%s': a binding has nat, contact and core", full);
+		if (opaque)
+			return ctx_err(c, "'%s': what an external proxy (--proxy) holds cannot be read", full);
 		if (c->dry)
 			return 0;
 		px_foreach_binding(c, px, bind_visit, &q);
@@ -138,6 +194,11 @@ static int name_proxy(scn_ctx *c, const char *full, sym *px, char **part, int n,
 			return ctx_err(c, "'%s': a relayed stream has rtp, rtcp, core-rtp, core-rtcp, latched and sdp", full);
 		if (c->dry)
 			return 0;
+		if (k < 4 && (opaque || c->o->sdp_names))
+			return name_from_sdp(c, full, ph, idx, k, ep);
+		if (opaque)
+			return ctx_err(c, "'%s': what an external proxy (--proxy) holds cannot be read "
+				       "(its rtp, rtcp, core-rtp and core-rtcp are read from the phones' SDP)", full);
 		if (!names_find_stream(c, px, ph->domain, idx, &si))
 			return ctx_err(c, "'%s': proxy %s relays no %s stream for %s now", full, px->name, part[2], ph->name);
 		switch (k) {

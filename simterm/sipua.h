@@ -189,6 +189,16 @@ const sipua_status *sipua_get_status(const sipua *ua);
  * counters). */
 media_stream *sipua_media(sipua *ua, int idx);
 const char *sipua_state_name(enum sipua_call_state s);
+/* Where the last SDP this phone read (the peer's offer or answer, as the
+ * proxies on the way left it) tells it to send stream idx: RTP to c= and
+ * the m= port; RTCP to a=rtcp if present, else the port + 1, or the RTP
+ * port when both sides agreed on rtcp-mux. The read-only view of what the
+ * phone's media follows. TV_ENOENT if no SDP read has that stream (absent,
+ * or port 0). Kept after the call ends, until the next call begins. */
+int sipua_peer_media(const sipua *ua, int idx, tv_ep *rtp, tv_ep *rtcp);
+/* The current (or last) call's remote URI (the To of our INVITE, the From
+ * of the peer's, as they arrived); "" before the first call. */
+const char *sipua_remote_uri(const sipua *ua);
 
 typedef struct softswitch softswitch;
 

@@ -191,19 +191,28 @@ static int media_open(sipua *ua, int k, const sipmsg_media *mine)
 	return 0;
 }
 
+/* Where the peer's m= line says to send: RTP to c= and the port; RTCP to
+ * a=rtcp (RFC 3605), else port + 1, or the RTP port when mux is agreed. */
+static void media_targets(const sipmsg_media *peer, bool mux, tv_ep *rtp, tv_ep *rtcp)
+{
+	*rtp = (tv_ep){ .ip = peer->addr, .port = peer->port };
+	*rtcp = *rtp;
+	if (mux)
+		rtcp->port = peer->port;
+	else if (peer->rtcp_port)
+		*rtcp = (tv_ep){ .ip = peer->rtcp_has_addr ? peer->rtcp_addr : peer->addr, .port = peer->rtcp_port };
+	else
+		rtcp->port = (uint16_t)(peer->port + 1);
+}
+
 /* Point stream k at what the peer wrote. */
 static void media_remote(sipua *ua, int k, const sipmsg_media *peer, bool mux)
 {
-	tv_ep rtp = { .ip = peer->addr, .port = peer->port }, rtcp = rtp;
+	tv_ep rtp, rtcp;
 
 	if (!ua->ms[k] || !peer->present || peer->port == 0)
 		return;
-	if (mux)
-		rtcp.port = peer->port;
-	else if (peer->rtcp_port)
-		rtcp = (tv_ep){ .ip = peer->rtcp_has_addr ? peer->rtcp_addr : peer->addr, .port = peer->rtcp_port };
-	else
-		rtcp.port = (uint16_t)(peer->port + 1);
+	media_targets(peer, mux, &rtp, &rtcp);
 	media_set_remote(ua->ms[k], &rtp, &rtcp);
 }
 
@@ -859,3 +868,18 @@ media_stream *sipua_media(sipua *ua, int idx)
 		return NULL;
 	return ua->ms[idx];
 }
+
+int sipua_peer_media(const sipua *ua, int idx, tv_ep *rtp, tv_ep *rtcp)
+{
+	const sipmsg_media *p;
+
+	if (idx < 0 || idx >= SIPMSG_NMEDIA)
+		return TV_ENOENT;
+	p = &ua->c.remote.m[idx];
+	if (!p->present || p->port == 0)
+		return TV_ENOENT;
+	media_targets(p, ua->c.local.m[idx].mux && p->mux, rtp, rtcp);
+	return 0;
+}
+
+const char *sipua_remote_uri(const sipua *ua) { return ua->c.remote_uri; }

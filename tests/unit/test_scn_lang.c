@@ -180,6 +180,92 @@ Test(lang, names_resolve_to_what_the_run_assigned)
 	free(s);
 }
 
+static int run_sdp(const char *text, scn_result *r)
+{
+	scn_file f;
+	scn_opts o = { .sdp_names = true };
+	int rc;
+
+	cr_assert_eq(load(text, &f), 0);
+	rc = scn_run(&f, &o, r);
+	scn_file_free(&f);
+	return rc;
+}
+
+/* With an external proxy (--proxy) the relay names come from the SDP the
+ * phones read (scn_names.c). Read that way, our own proxy must give what it
+ * holds inside: alice's access ports are where her SDP told her to send,
+ * and the core side of her stream is where bob was told to send, which is
+ * bob's access port (one relay hop per leg, as with rtpengine). */
+Test(lang, relay_names_from_the_phones_sdp_match_the_proxys_own)
+{
+	scn_result in, sdp;
+	const char *tail = "after registered(bob) call alice bob\n"
+			   "after established(alice) wait 1s\n"
+			   "show px.alice.audio.rtp px.alice.audio.rtcp px.bob.audio.rtp px.bob.audio.rtcp\n"
+			   "show px.alice.audio.core-rtp px.alice.audio.core-rtcp px.bob.audio.core-rtp\n"
+			   "expect phone alice state=established\n";
+	char *s = with_call(tail), *want, *got;
+
+	cr_assert_eq(run(s, &in), 0);
+	cr_assert(in.passed, "%s", in.failures);
+	cr_assert_eq(run_sdp(s, &sdp), 0);
+	cr_assert(sdp.passed, "%s", sdp.failures);
+	/* the first show line, the same in both views */
+	want = strstr(in.shows, "px.alice.audio.rtp=");
+	got = strstr(sdp.shows, "px.alice.audio.rtp=");
+	cr_assert(want && got);
+	cr_assert_eq(strcspn(want, "\n"), strcspn(got, "\n"));
+	cr_assert(!strncmp(want, got, strcspn(want, "\n")), "%s\n%s", in.shows, sdp.shows);
+	cr_assert(strstr(in.shows, "px.alice.audio.rtp=198.51.100.10:30000 px.alice.audio.rtcp=198.51.100.10:30001 "
+				   "px.bob.audio.rtp=198.51.100.10:30002 px.bob.audio.rtcp=198.51.100.10:30003"),
+		  "%s", in.shows);
+	/* the core side: the proxy's own core ports, or where bob was told */
+	cr_assert(strstr(in.shows, "px.alice.audio.core-rtp=10.0.0.1:30000 px.alice.audio.core-rtcp=10.0.0.1:30001 "
+				   "px.bob.audio.core-rtp=10.0.0.1:30002"), "%s", in.shows);
+	cr_assert(strstr(sdp.shows, "px.alice.audio.core-rtp=198.51.100.10:30002 px.alice.audio.core-rtcp=198.51.100.10:30003 "
+				    "px.bob.audio.core-rtp=198.51.100.10:30000"), "%s", sdp.shows);
+	scn_result_free(&in);
+	scn_result_free(&sdp);
+	free(s);
+}
+
+/* RTCP from the SDP: a=rtcp when written (RFC 3605), the RTP port under
+ * rtcp-mux; the video stream by name; and no SDP yet is a failed check. */
+Test(lang, relay_names_from_sdp_follow_a_rtcp_mux_and_the_stream)
+{
+	scn_result r;
+	/* alice offers video and rtcp-mux; bob takes both and writes a=rtcp */
+	const char *s =
+		"link internet delay=10ms\nlink core delay=1ms\n"
+		"softswitch ss link=core ip=10.0.0.100\n"
+		"proxy px access=internet:198.51.100.10 core=core:10.0.0.1 softswitch=ss media-ports=30000-30099 "
+		"port-alloc=sequential\n"
+		"phone alice link=internet ip=198.51.100.20 via=px video=on rtcp-mux=on\n"
+		"phone bob link=internet ip=198.51.100.30 via=px video=on rtcp-nonadjacent=on\n"
+		"register alice\nregister bob\n"
+		"show px.alice.audio.rtp\n"
+		"after registered(bob) call alice bob\n"
+		"after established(alice) wait 1s\n"
+		"show px.alice.audio.rtp px.alice.audio.rtcp px.alice.video.rtcp px.bob.audio.rtcp px.bob.video.rtcp\n"
+		"show px.alice.audio.core-rtcp px.alice.video.core-rtcp+1\n"
+		"expect phone alice state=established\n";
+
+	cr_assert_eq(run_sdp(s, &r), 0);
+	cr_assert_eq(r.failed, 1, "%s", r.failures);
+	cr_assert(strstr(r.failures, "'px.alice.audio.rtp': alice has read no SDP with an audio stream"), "%s",
+		  r.failures);
+	cr_assert_not_null(r.shows);
+	/* the proxy answers alice without rtcp-mux and rewrites bob's a=rtcp
+	 * to RTP+1 (test_sipua.c has both read straight from a peer) */
+	cr_assert(strstr(r.shows, "px.alice.audio.rtp=198.51.100.10:30000 px.alice.audio.rtcp=198.51.100.10:30001 "
+				  "px.alice.video.rtcp=198.51.100.10:30003 px.bob.audio.rtcp=198.51.100.10:30005 "
+				  "px.bob.video.rtcp=198.51.100.10:30007"), "%s", r.shows);
+	cr_assert(strstr(r.shows, "px.alice.audio.core-rtcp=198.51.100.10:30005 "
+				  "px.alice.video.core-rtcp+1=198.51.100.10:30008"), "%s", r.shows);
+	scn_result_free(&r);
+}
+
 Test(lang, show_checks_its_words_like_expect)
 {
 	scn_file f;

@@ -585,6 +585,18 @@ Test(sipua_call, video_declined_by_callee)
 	world_free(&w);
 }
 
+/* Where ua's last SDP read tells it to send stream 0 (sipua_peer_media). */
+static void peer_media_is(sipua *ua, const char *ip, uint16_t rtp, uint16_t rtcp)
+{
+	tv_ep r, c;
+
+	cr_assert_eq(sipua_peer_media(ua, 0, &r, &c), 0);
+	cr_assert(tv_ip_eq(&r.ip, &(tv_ip){ .af = TV_AF_INET, .v4 = th_ip(ip).v4 }));
+	cr_assert_eq(r.port, rtp);
+	cr_assert_eq(c.port, rtcp, "RTCP at %u, want %u", c.port, rtcp);
+	cr_assert(tv_ip_eq(&c.ip, &r.ip));
+}
+
 Test(sipua_call, rtcp_mux)
 {
 	struct world w;
@@ -593,9 +605,15 @@ Test(sipua_call, rtcp_mux)
 
 	a.rtcp_mux = b.rtcp_mux = true;
 	world_init(&w, &a, &b, 0);
+	cr_assert_eq(sipua_peer_media(w.a, 0, &(tv_ep){ 0 }, &(tv_ep){ 0 }), TV_ENOENT, "no SDP read yet");
 	call_up(&w);
 	cr_assert_eq(media_rtcp_port(sipua_media(w.a, 0)), 10000);
 	cr_assert_eq(media_rtcp_port(sipua_media(w.b, 0)), 10000);
+	peer_media_is(w.a, IP_B, 10000, 10000);
+	peer_media_is(w.b, IP_A, 10000, 10000);
+	cr_assert_eq(sipua_peer_media(w.a, 1, &(tv_ep){ 0 }, &(tv_ep){ 0 }), TV_ENOENT, "no video");
+	cr_assert_str_eq(sipua_remote_uri(w.a), "sip:bob@example.net");
+	cr_assert_str_eq(sipua_remote_uri(w.b), "sip:alice@example.net");
 	run(&w, TV_SEC(6));
 	ms = media_get_stats(sipua_media(w.a, 0));
 	cr_assert_gt(ms->rtcp_rx, 0);
@@ -612,6 +630,8 @@ Test(sipua_call, rtcp_mux_offered_but_not_answered)
 	world_init(&w, &a, &b, 0);
 	call_up(&w);
 	cr_assert_eq(media_rtcp_port(sipua_media(w.a, 0)), 10001);
+	peer_media_is(w.a, IP_B, 10000, 10001);
+	peer_media_is(w.b, IP_A, 10000, 10001);
 	run(&w, TV_SEC(6));
 	cr_assert_gt(media_get_stats(sipua_media(w.a, 0))->rtcp_rx, 0);
 	cr_assert_gt(media_get_stats(sipua_media(w.b, 0))->rtcp_rx, 0);
@@ -627,6 +647,8 @@ Test(sipua_call, rtcp_nonadjacent)
 	world_init(&w, &a, &b, 0);
 	call_up(&w);
 	cr_assert_eq(media_rtcp_port(sipua_media(w.a, 0)), 10011);
+	peer_media_is(w.b, IP_A, 10000, 10011);
+	peer_media_is(w.a, IP_B, 10000, 10001);
 	run(&w, TV_SEC(6));
 	cr_assert_gt(media_get_stats(sipua_media(w.a, 0))->rtcp_rx, 0);
 	world_free(&w);
