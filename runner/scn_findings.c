@@ -283,8 +283,29 @@ static const sym *nat_flushed(scn_ctx *c, const sym *ph)
 	return NULL;
 }
 
+/* Whether a phone in a call other than ph sent RTP within the last 500 ms:
+ * media ph stopped hearing is then missing, not paused on purpose (mute,
+ * hold, a scenario's media control). */
+static bool peer_sending(scn_ctx *c, const sym *ph)
+{
+	tv_time now = sim_net_now(c->net);
+
+	for (int i = 0; i < c->nsyms; i++) {
+		const sym *o = c->syms[i];
+		media_stream *ms;
+		const media_stats *m;
+
+		if (o == ph || o->kind != SYM_PHONE || !o->obj || sipua_get_status(o->obj)->state != SIPUA_ESTABLISHED)
+			continue;
+		if ((ms = sipua_media(o->obj, 0)) && (m = media_get_stats(ms)) && m->last_tx &&
+		    now - m->last_tx <= TV_MS(500))
+			return true;
+	}
+	return false;
+}
+
 /* Phones in a call that send RTP: who hears and who does not; who heard
- * and stopped hearing. */
+ * and stopped hearing while the other side still sends. */
 static void diagnose_audio(scn_ctx *c)
 {
 	char deaf[128] = "", hear[128] = "";
@@ -301,7 +322,7 @@ static void diagnose_audio(scn_ctx *c)
 		ms = sipua_media(ph->obj, 0);
 		if (!ms || !(m = media_get_stats(ms)) || m->rtp_tx == 0)
 			continue;
-		if (m->rtp_rx && sim_net_now(c->net) - m->last_rx > TV_SEC(1)) {
+		if (m->rtp_rx && sim_net_now(c->net) - m->last_rx > TV_SEC(1) && peer_sending(c, ph)) {
 			const sym *n = nat_flushed(c, ph);
 			if (n)
 				ctx_finding(c, false, "media not re-latched: %s hears nothing since %s lost its mappings",

@@ -550,8 +550,10 @@ static void media_on_timeout(tv_timer *t, tv_time now)
 	media_stream *m = t->arg;
 
 	if (now >= m->next_rtp) {
-		if (!m->muted && m->rtp_on && m->have_rem_rtp)
+		if (!m->muted && m->rtp_on && m->have_rem_rtp) {
 			media_send_rtp(m);
+			m->st.last_tx = now;
+		}
 		if (m->st.rtp_tx && !m->st.first_tx)
 			m->st.first_tx = now;
 		m->ts += m->spp;

@@ -91,6 +91,7 @@ typedef struct media_stats {
 	double jitter_ms;               /* RFC 3550 estimate for remote_ssrc, in milliseconds */
 	tv_time first_rx, last_rx;      /* 0 if nothing arrived */
 	tv_time first_tx;               /* the first RTP packet sent; 0 if none */
+	tv_time last_tx;                /* the latest one */
 	tv_ep last_src;                 /* where the latest RTP packet came from */
 	tv_time max_gap;                /* longest interval between two RTP arrivals */
 	media_src src[MEDIA_SOURCES];   /* RTP sources seen */
