@@ -242,45 +242,39 @@ static void find_map_fn(void *arg, const nat_binding_info *b)
 
 /* A phone that believes it is registered, behind a NAT that no longer maps
  * its SIP port: nothing kept the mapping open. */
+/* The simulated NAT in front of phone ph (the gateway of its link), or
+ * NULL: none, or the kernel's (kind=linux), whose table is not ours. */
+static const sym *nat_of(scn_ctx *c, const sym *ph)
+{
+	for (int k = 0; k < c->nsyms; k++) {
+		const sym *n = c->syms[k];
+		if (n->kind == SYM_NAT && n->obj && !n->obj2 && n->link == ph->link)
+			return n;
+	}
+	return NULL;
+}
+
+static bool nat_flushed(const sym *n) { return nat_get_stats(nat_node_engine(n->obj))->flushed > 0; }
+
 static void diagnose_keepalive(scn_ctx *c)
 {
 	tv_time now = sim_net_now(c->net);
 
 	for (int i = 0; i < c->nsyms; i++) {
 		const sym *ph = c->syms[i];
-		const sipua_status *st;
+		struct find_map f = { .want = tv_ep4(ph->ip.v4, ph->port) };
+		const sym *n;
 
-		if (ph->kind != SYM_PHONE || !ph->obj)
+		if (ph->kind != SYM_PHONE || !ph->obj || !sipua_get_status(ph->obj)->registered ||
+		    !(n = nat_of(c, ph)))
 			continue;
-		st = sipua_get_status(ph->obj);
-		if (!st->registered)
+		/* a NAT the scenario rebooted lost its mappings by design */
+		if (nat_flushed(n))
 			continue;
-		for (int k = 0; k < c->nsyms; k++) {
-			const sym *n = c->syms[k];
-			struct find_map f = { .want = tv_ep4(ph->ip.v4, ph->port) };
-
-			if (n->kind != SYM_NAT || !n->obj || n->link != ph->link)
-				continue;
-			/* a NAT the scenario rebooted lost its mappings by design */
-			if (nat_get_stats(nat_node_engine(n->obj))->flushed)
-				continue;
-			nat_table_foreach(nat_node_engine(n->obj), now, find_map_fn, &f);
-			if (!f.found)
-				ctx_finding(c, false, "binding expired: no keepalive toward %s", ph->name);
-		}
+		nat_table_foreach(nat_node_engine(n->obj), now, find_map_fn, &f);
+		if (!f.found)
+			ctx_finding(c, false, "binding expired: no keepalive toward %s", ph->name);
 	}
-}
-
-/* The NAT in front of phone ph that lost its mappings (rebooted, or its
- * address changed), or NULL. */
-static const sym *nat_flushed(scn_ctx *c, const sym *ph)
-{
-	for (int k = 0; k < c->nsyms; k++) {
-		const sym *n = c->syms[k];
-		if (n->kind == SYM_NAT && n->obj && n->link == ph->link && nat_get_stats(nat_node_engine(n->obj))->flushed)
-			return n;
-	}
-	return NULL;
 }
 
 /* Whether a phone in a call other than ph sent RTP within the last 500 ms:
@@ -323,8 +317,8 @@ static void diagnose_audio(scn_ctx *c)
 		if (!ms || !(m = media_get_stats(ms)) || m->rtp_tx == 0)
 			continue;
 		if (m->rtp_rx && sim_net_now(c->net) - m->last_rx > TV_SEC(1) && peer_sending(c, ph)) {
-			const sym *n = nat_flushed(c, ph);
-			if (n)
+			const sym *n = nat_of(c, ph);
+			if (n && nat_flushed(n))
 				ctx_finding(c, false, "media not re-latched: %s hears nothing since %s lost its mappings",
 					    ph->name, n->name);
 			else

@@ -21,13 +21,10 @@
 
 #include <errno.h>
 #include <fcntl.h>
-#include <linux/if.h>
-#include <linux/if_tun.h>
 #include <sched.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/ioctl.h>
 #include <unistd.h>
 
 struct knat {
@@ -36,25 +33,6 @@ struct knat {
 	int nsfd, tin, tout;
 	uint64_t to_kernel, from_kernel, write_errors;
 };
-
-static int tun_open(const char *name, char *err, size_t cap)
-{
-	struct ifreq ifr = { 0 };
-	int fd = open("/dev/net/tun", O_RDWR | O_CLOEXEC | O_NONBLOCK);
-
-	if (fd < 0) {
-		snprintf(err, cap, "/dev/net/tun: %s", strerror(errno));
-		return -1;
-	}
-	ifr.ifr_flags = IFF_TUN | IFF_NO_PI;
-	snprintf(ifr.ifr_name, sizeof(ifr.ifr_name), "%s", name);
-	if (ioctl(fd, TUNSETIFF, &ifr) < 0) {
-		snprintf(err, cap, "TUN %s: %s", name, strerror(errno));
-		close(fd);
-		return -1;
-	}
-	return fd;
-}
 
 static int put(const char *path, const char *val, char *err, size_t cap)
 {
@@ -133,7 +111,7 @@ struct knat *knat_new(scn_ctx *c, nat_node *nn, const tv_ip *inside_ip, const tv
 	snprintf(rules, sizeof(rules),
 		 "table ip traverse {\n chain post {\n  type nat hook postrouting priority srcnat; policy accept;\n"
 		 "  oifname \"tout\" masquerade%s\n }\n}\n", ko->random_fully ? " fully-random" : "");
-	if (k->nsfd >= 0 && (k->tin = tun_open("tin", err, cap)) >= 0 && (k->tout = tun_open("tout", err, cap)) >= 0 &&
+	if (k->nsfd >= 0 && (k->tin = netns_tun_open("tin", err, cap)) >= 0 && (k->tout = netns_tun_open("tout", err, cap)) >= 0 &&
 	    netns_ip(err, cap, "link", "set", "lo", "up", (char *)NULL) == 0 &&
 	    netns_ip(err, cap, "addr", "add", in, "dev", "tin", (char *)NULL) == 0 &&
 	    netns_ip(err, cap, "addr", "add", out, "dev", "tout", (char *)NULL) == 0 &&

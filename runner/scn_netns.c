@@ -54,34 +54,39 @@ static struct {
 
 static int run_argv(char *const *argv, char *err, size_t cap);
 
-int netns_run(char *err, size_t cap, const char *prog, ...)
+/* argv = prog, then the arguments up to NULL (at most 14), then run it. */
+static int run_va(const char *prog, va_list ap, char *err, size_t cap)
 {
 	char *argv[16];
 	int n = 0;
-	va_list ap;
 
 	argv[n++] = (char *)prog;
-	va_start(ap, prog);
 	while (n < 15 && (argv[n] = va_arg(ap, char *)))
 		n++;
-	va_end(ap);
 	argv[n] = NULL;
 	return run_argv(argv, err, cap);
 }
 
+int netns_run(char *err, size_t cap, const char *prog, ...)
+{
+	va_list ap;
+	int rc;
+
+	va_start(ap, prog);
+	rc = run_va(prog, ap, err, cap);
+	va_end(ap);
+	return rc;
+}
+
 int netns_ip(char *err, size_t cap, ...)
 {
-	char *argv[16];
-	int n = 0;
 	va_list ap;
+	int rc;
 
-	argv[n++] = "ip";
 	va_start(ap, cap);
-	while (n < 15 && (argv[n] = va_arg(ap, char *)))
-		n++;
+	rc = run_va("ip", ap, err, cap);
 	va_end(ap);
-	argv[n] = NULL;
-	return run_argv(argv, err, cap);
+	return rc;
 }
 
 /* Run argv[0] (from PATH) with argv, in the current namespace; 0 if it
@@ -138,7 +143,6 @@ int netns_enter(const char *name, char *err, size_t cap)
 {
 	ino_t before, after;
 	dev_t d1, d2;
-	struct ifreq ifr = { 0 };
 
 	if (ns_inode("/proc/self/ns/net", &before, &d1) < 0) {
 		snprintf(err, cap, "cannot read /proc/self/ns/net: %s", strerror(errno));
@@ -177,26 +181,35 @@ int netns_enter(const char *name, char *err, size_t cap)
 	ns.on = true;
 	if (netns_ip(err, cap, "link", "set", "lo", "up", (char *)NULL) < 0)
 		return -1;
-	ns.trap_fd = open("/dev/net/tun", O_RDWR | O_CLOEXEC | O_NONBLOCK);
-	if (ns.trap_fd < 0) {
-		snprintf(err, cap, "/dev/net/tun: %s", strerror(errno));
+	ns.trap_fd = netns_tun_open("tvtrap", err, cap);
+	if (ns.trap_fd < 0)
 		return -1;
-	}
-	ifr.ifr_flags = IFF_TUN | IFF_NO_PI;
-	snprintf(ifr.ifr_name, sizeof(ifr.ifr_name), "tvtrap");
-	if (ioctl(ns.trap_fd, TUNSETIFF, &ifr) < 0) {
-		snprintf(err, cap, "the trap device tvtrap: %s%s", strerror(errno),
-			 errno == EBUSY ? " (another run is using this namespace)" : "");
-		close(ns.trap_fd);
-		ns.trap_fd = -1;
-		return -1;
-	}
 	/* The trap is the only way out: every address not held in here goes
 	 * to it, and nothing else has a route. */
 	if (netns_ip(err, cap, "link", "set", "tvtrap", "up", (char *)NULL) < 0 ||
 	    netns_ip(err, cap, "route", "replace", "default", "dev", "tvtrap", (char *)NULL) < 0)
 		return -1;
 	return 0;
+}
+
+int netns_tun_open(const char *name, char *err, size_t cap)
+{
+	struct ifreq ifr = { 0 };
+	int fd = open("/dev/net/tun", O_RDWR | O_CLOEXEC | O_NONBLOCK);
+
+	if (fd < 0) {
+		snprintf(err, cap, "/dev/net/tun: %s", strerror(errno));
+		return -1;
+	}
+	ifr.ifr_flags = IFF_TUN | IFF_NO_PI;
+	snprintf(ifr.ifr_name, sizeof(ifr.ifr_name), "%s", name);
+	if (ioctl(fd, TUNSETIFF, &ifr) < 0) {
+		snprintf(err, cap, "TUN device %s: %s%s", name, strerror(errno),
+			 errno == EBUSY ? " (another run is using this namespace)" : "");
+		close(fd);
+		return -1;
+	}
+	return fd;
 }
 
 bool netns_on(void) { return ns.on; }

@@ -13,6 +13,9 @@
  * socket is made. */
 int netns_enter(const char *name, char *err, size_t cap);
 bool netns_on(void);
+/* A TUN device NAME in the current namespace (IPv4 packets, no header,
+ * non-blocking): its descriptor, or -1 with err. It goes when closed. */
+int netns_tun_open(const char *name, char *err, size_t cap);
 /* The trap's TUN descriptor (non-blocking; IPv4 packets, no header), or -1. */
 int netns_trap_fd(void);
 /* Make ip local in the namespace (a /32 on lo); 0 or -1 with err. */
