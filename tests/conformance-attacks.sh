@@ -37,66 +37,15 @@ if [ "$(id -u)" != 0 ]; then
 	echo "conformance-attacks: SKIP (needs root for network namespaces)"
 	exit 0
 fi
-need=""
-command -v kamailio >/dev/null || [ -x /usr/sbin/kamailio ] || need="$need kamailio"
-command -v rtpengine >/dev/null || [ -x /usr/sbin/rtpengine ] || need="$need rtpengine-daemon"
-command -v ip >/dev/null || need="$need iproute2"
-if [ -n "$need" ]; then
-	echo "conformance-attacks: installing$need"
-	apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $need >/dev/null || exit 1
-fi
-KAM=$(command -v kamailio || echo /usr/sbin/kamailio)
-RTPE=$(command -v rtpengine || echo /usr/sbin/rtpengine)
+me=conformance-attacks
+. "$here/lib/sbc-netns.sh"
+sbc_need || exit 1
 dir=$(mktemp -d /tmp/traverse-conformance-attacks-XXXXXX)
 tag=tva$$
-nss=()
-cleanup() {
-	for ns in "${nss[@]}"; do
-		for p in $(ip netns pids "$ns" 2>/dev/null); do kill "$p" 2>/dev/null; done
-	done
-	sleep 0.3
-	for ns in "${nss[@]}"; do
-		for p in $(ip netns pids "$ns" 2>/dev/null); do kill -9 "$p" 2>/dev/null; done
-		ip netns del "$ns" 2>/dev/null
-	done
-	nss=()
-	[ -n "${CONF_KEEP:-}" ] && echo "conformance-attacks: files in $dir" || rm -rf "$dir"
-}
-trap cleanup EXIT
+trap sbc_cleanup EXIT
 trap 'exit 130' INT TERM
 fail=0
 bad() { echo "conformance-attacks: $*"; fail=$((fail + 1)); }
-
-# A namespace holding the SBC's two addresses; nothing else, no route.
-mkns() {
-	local ns=$tag-$1
-	ip netns add "$ns" || return 1
-	nss+=("$ns")
-	ip -n "$ns" link set lo up &&
-		ip -n "$ns" addr add 198.51.100.10/32 dev lo &&
-		ip -n "$ns" addr add 10.0.0.1/32 dev lo
-}
-
-# Wait until something listens on UDP PORT in namespace NS (5 s at most).
-wait_udp() {
-	for _ in $(seq 50); do
-		ip netns exec "$1" ss -Hlun "sport = :$2" | grep -q . && return 0
-		sleep 0.1
-	done
-	return 1
-}
-
-# Kamailio + rtpengine exactly as tests/conformance.sh starts its "good" SBC.
-kamailio_sbc() { # NAME
-	local ns=$tag-$1 d=$dir/$1
-	mkdir -p "$d"
-	ip netns exec "$ns" "$RTPE" --config-file=none -f -E -L 4 -t -1 -i 198.51.100.10 \
-		-n 127.0.0.1:2223 -m 30000 -M 30999 >"$d/rtpengine.log" 2>&1 &
-	wait_udp "$ns" 2223 || { bad "$1: rtpengine did not start: $(tail -3 "$d/rtpengine.log")"; return 1; }
-	ip netns exec "$ns" "$KAM" -f "$here/peers/kamailio-sbc.cfg" -A WITH_NAT --substdef '!KA_INTERVAL!10!g' \
-		-DD -E -Y "$d" -m 64 -M 8 >"$d/kamailio.log" 2>&1 &
-	wait_udp "$ns" 5060 || { bad "$1: Kamailio did not start: $(tail -3 "$d/kamailio.log")"; return 1; }
-}
 
 # The matrix for one place of the attacker, default mode only: the same
 # file with two of its matrix lines narrowed (checked below).
@@ -111,7 +60,7 @@ places="internet cgn core"
 for at in $places; do
 	narrow "$at" || { bad "scenarios/attacks/rtp-matrix.scn: its matrix lines changed; update narrow()"; exit 1; }
 	mkns "$at" || { bad "cannot make namespace $tag-$at"; exit 1; }
-	kamailio_sbc "$at" || exit 1
+	kamailio_sbc "$at" WITH_NAT || exit 1
 done
 pids=()
 for at in $places; do
@@ -173,7 +122,7 @@ fi
 if grep -qE 'ERROR: (LeakSanitizer|AddressSanitizer)|runtime error:' "$dir"/*.txt 2>/dev/null; then
 	bad "sanitizer: $(grep -hE -A5 'ERROR: |runtime error:' "$dir"/*.txt | head -30)"
 fi
-cleanup
+sbc_cleanup
 trap - EXIT
 left=$(ip netns list | grep -c "^$tag-")
 [ "$left" = 0 ] || bad "$left namespaces left behind: $(ip netns list | grep "^$tag-")"

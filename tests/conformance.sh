@@ -39,69 +39,15 @@ if [ "$(id -u)" != 0 ]; then
 	echo "conformance: SKIP (needs root for network namespaces)"
 	exit 0
 fi
-need=""
-command -v kamailio >/dev/null || [ -x /usr/sbin/kamailio ] || need="$need kamailio"
-command -v rtpengine >/dev/null || [ -x /usr/sbin/rtpengine ] || need="$need rtpengine-daemon"
-command -v ip >/dev/null || need="$need iproute2"
-command -v nft >/dev/null || [ -x /usr/sbin/nft ] || need="$need nftables"
-if [ -n "$need" ]; then
-	echo "conformance: installing$need"
-	apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $need >/dev/null || exit 1
-fi
-KAM=$(command -v kamailio || echo /usr/sbin/kamailio)
-RTPE=$(command -v rtpengine || echo /usr/sbin/rtpengine)
-# rtpengine-daemon's package starts a system daemon; it is not ours and
-# does not matter here (ours run in the namespaces).
+me=conformance
+. "$here/lib/sbc-netns.sh"
+sbc_need nft || exit 1
 dir=$(mktemp -d /tmp/traverse-conformance-XXXXXX)
 tag=tvc$$
-nss=()
-cleanup() {
-	for ns in "${nss[@]}"; do
-		for p in $(ip netns pids "$ns" 2>/dev/null); do kill "$p" 2>/dev/null; done
-	done
-	sleep 0.3
-	for ns in "${nss[@]}"; do
-		for p in $(ip netns pids "$ns" 2>/dev/null); do kill -9 "$p" 2>/dev/null; done
-		ip netns del "$ns" 2>/dev/null
-	done
-	[ -n "${CONF_KEEP:-}" ] && echo "conformance: files in $dir" || rm -rf "$dir"
-}
-trap cleanup EXIT
+trap sbc_cleanup EXIT
 trap 'exit 130' INT TERM
 fail=0
 bad() { echo "conformance: $*"; fail=$((fail + 1)); }
-
-# A namespace holding the SBC's two addresses; nothing else, no route.
-mkns() {
-	local ns=$tag-$1
-	ip netns add "$ns" || return 1
-	nss+=("$ns")
-	ip -n "$ns" link set lo up &&
-		ip -n "$ns" addr add 198.51.100.10/32 dev lo &&
-		ip -n "$ns" addr add 10.0.0.1/32 dev lo
-}
-
-# Wait until something listens on UDP PORT in namespace NS (5 s at most).
-wait_udp() {
-	for _ in $(seq 50); do
-		ip netns exec "$1" ss -Hlun "sport = :$2" | grep -q . && return 0
-		sleep 0.1
-	done
-	return 1
-}
-
-kamailio_sbc() { # NAME [WITH_NAT]
-	local ns=$tag-$1 d=$dir/$1
-	mkdir -p "$d"
-	if [ -n "${2:-}" ]; then
-		ip netns exec "$ns" "$RTPE" --config-file=none -f -E -L 4 -t -1 -i 198.51.100.10 \
-			-n 127.0.0.1:2223 -m 30000 -M 30999 >"$d/rtpengine.log" 2>&1 &
-		wait_udp "$ns" 2223 || { bad "$1: rtpengine did not start: $(tail -3 "$d/rtpengine.log")"; return 1; }
-	fi
-	ip netns exec "$ns" "$KAM" -f "$here/peers/kamailio-sbc.cfg" ${2:+-A $2} --substdef '!KA_INTERVAL!10!g' \
-		-DD -E -Y "$d" -m 64 -M 8 >"$d/kamailio.log" 2>&1 &
-	wait_udp "$ns" 5060 || { bad "$1: Kamailio did not start: $(tail -3 "$d/kamailio.log")"; return 1; }
-}
 
 traverse_sbc() {
 	local ns=$tag-traverse d=$dir/traverse
@@ -178,7 +124,7 @@ if grep -qE 'ERROR: (LeakSanitizer|AddressSanitizer)|runtime error:' "$dir"/*.tx
 	bad "sanitizer: $(grep -hE -A5 'ERROR: |runtime error:' "$dir"/*.txt "$dir"/traverse/proxy.log | head -30)"
 fi
 summary="good Kamailio $(grep -c '^PASS' "$dir/good.txt"), traverse-proxy $(grep -c '^PASS' "$dir/traverse.txt") passed; broken Kamailio $(grep -c '^FAIL' "$dir/broken.txt") failed"
-cleanup
+sbc_cleanup
 trap - EXIT
 left=$(ip netns list | grep -c "^$tag-")
 [ "$left" = 0 ] || bad "$left namespaces left behind: $(ip netns list | grep "^$tag-")"
