@@ -31,41 +31,19 @@ command -v nft >/dev/null || { echo "kernelalg: needs nftables (apt-get install 
 [ -x "$probe" ] || { echo "kernelalg: $probe missing (make all)"; exit 1; }
 
 dir=$(mktemp -d /tmp/traverse-kernelalg-XXXXXX)
+me=kernelalg
+. "$(dirname "$0")/lib/nat3.sh"
 pids=()
-cleanup() {
-	local ns
-	for p in "${pids[@]}"; do kill "$p" 2>/dev/null; done
-	for v in 1 2; do for r in c n s; do
-		ns=${P}$r$v
-		[ -e "/run/netns/$ns" ] || continue
-		for p in $(ip netns pids "$ns" 2>/dev/null); do kill "$p" 2>/dev/null; done
-	done; done
-	wait 2>/dev/null
-	for v in 1 2; do for r in c n s; do
-		ns=${P}$r$v
-		[ -e "/run/netns/$ns" ] && ip netns del "$ns"
-	done; done
-	rm -rf "$dir"
-}
-trap cleanup EXIT
+
+trap nat3_cleanup EXIT
 trap 'exit 130' INT TERM
 fail=0
 bad() { echo "kernelalg: $*"; fail=$((fail + 1)); }
 nsx() { local ns=$1; shift; ip netns exec "$ns" "$@"; }
 
 setup() {
-	local v=$1 c=${P}c$1 n=${P}n$1 s=${P}s$1
-	ip netns add "$c" && ip netns add "$n" && ip netns add "$s" || return 1
-	ip link add "${P}${v}c" netns "$c" type veth peer name "${P}${v}i" netns "$n" || return 1
-	ip link add "${P}${v}o" netns "$n" type veth peer name "${P}${v}s" netns "$s" || return 1
-	for ns in "$c" "$n" "$s"; do ip -n "$ns" link set lo up || return 1; done
-	ip -n "$c" addr add 192.168.22.100/24 dev "${P}${v}c" && ip -n "$c" addr add 192.168.22.101/24 dev "${P}${v}c" &&
-	ip -n "$c" link set "${P}${v}c" up && ip -n "$c" route add 203.0.113.0/24 via 192.168.22.1 &&
-	ip -n "$n" addr add 192.168.22.1/24 dev "${P}${v}i" && ip -n "$n" link set "${P}${v}i" up &&
-	ip -n "$n" addr add 203.0.113.20/24 dev "${P}${v}o" && ip -n "$n" link set "${P}${v}o" up &&
-	ip -n "$s" addr add 203.0.113.100/24 dev "${P}${v}s" &&
-	ip -n "$s" addr add 203.0.113.101/24 dev "${P}${v}s" && ip -n "$s" link set "${P}${v}s" up || return 1
-	nsx "$n" sysctl -qw net.ipv4.ip_forward=1 || return 1
+	local v=$1 n=${P}n$1
+	nat3_up "$v" 192.168.22.1 203.0.113.20 192.168.22.100 192.168.22.101 || return 1
 	# The helper is assigned explicitly (automatic assignment by port is
 	# off in current kernels); the empty nat prerouting chain registers
 	# the hook that maps the media expectation's flow to the inside.
@@ -88,11 +66,7 @@ setup() {
 			}
 		}
 	EOF
-	for ns in "$c" "$n" "$s"; do
-		[ -z "$(ip -n "$ns" route show default)" ] || { echo "kernelalg: $ns has a default route"; return 1; }
-		[ "$(ip -n "$ns" -o link show | grep -vc -e ": lo:" -e ": ${P}")" = 0 ] ||
-			{ echo "kernelalg: $ns has a foreign link"; return 1; }
-	done
+	nat3_sealed "$v"
 }
 
 # run V [--taken]: server and client through the kernel, then simnat on
@@ -169,7 +143,7 @@ echo
 [ "$(val "$dir/1/s0.f" sdp-c)" != "$(val "$dir/1/k-invite-out.f" sdp-c)" ] ||
 	bad "simnat alg-fault=no-sdp still matches the kernel: the comparison does not see the SDP"
 
-cleanup
+nat3_cleanup
 trap - EXIT
 left=$(ip netns list | grep -c "^${P}")
 [ "$left" = 0 ] || bad "$left ${P} namespaces left behind"

@@ -43,25 +43,13 @@ command -v nft >/dev/null || { echo "kernelnat: needs nftables (apt-get install 
 [ -x "$probe" ] || { echo "kernelnat: $probe missing (make all)"; exit 1; }
 
 dir=$(mktemp -d /tmp/traverse-kernelnat-XXXXXX)
+me=kernelnat
+. "$(dirname "$0")/lib/nat3.sh"
 pids=()
 # Stops what runs in our namespaces (only what this script started there),
 # then removes the namespaces, which takes their links with them.
-cleanup() {
-	local ns
-	for p in "${pids[@]}"; do kill "$p" 2>/dev/null; done
-	for v in 1 2; do for r in c n s; do
-		ns=${P}$r$v
-		[ -e "/run/netns/$ns" ] || continue
-		for p in $(ip netns pids "$ns" 2>/dev/null); do kill "$p" 2>/dev/null; done
-	done; done
-	wait 2>/dev/null
-	for v in 1 2; do for r in c n s; do
-		ns=${P}$r$v
-		[ -e "/run/netns/$ns" ] && ip netns del "$ns"
-	done; done
-	rm -rf "$dir"
-}
-trap cleanup EXIT
+
+trap nat3_cleanup EXIT
 trap 'exit 130' INT TERM
 fail=0
 bad() { echo "kernelnat: $*"; fail=$((fail + 1)); }
@@ -69,18 +57,8 @@ nsx() { local ns=$1; shift; ip netns exec "$ns" "$@"; }
 
 # setup V RULE: one topology; returns non-zero if any step fails.
 setup() {
-	local v=$1 rule=$2 c=${P}c$1 n=${P}n$1 s=${P}s$1
-	ip netns add "$c" && ip netns add "$n" && ip netns add "$s" || return 1
-	ip link add "${P}${v}c" netns "$c" type veth peer name "${P}${v}i" netns "$n" || return 1
-	ip link add "${P}${v}o" netns "$n" type veth peer name "${P}${v}s" netns "$s" || return 1
-	for ns in "$c" "$n" "$s"; do ip -n "$ns" link set lo up || return 1; done
-	ip -n "$c" addr add 192.168.1.10/24 dev "${P}${v}c" && ip -n "$c" link set "${P}${v}c" up &&
-	ip -n "$c" route add 203.0.113.0/24 via 192.168.1.1 &&
-	ip -n "$n" addr add 192.168.1.1/24 dev "${P}${v}i" && ip -n "$n" link set "${P}${v}i" up &&
-	ip -n "$n" addr add 203.0.113.1/24 dev "${P}${v}o" && ip -n "$n" link set "${P}${v}o" up &&
-	ip -n "$s" addr add 203.0.113.100/24 dev "${P}${v}s" &&
-	ip -n "$s" addr add 203.0.113.101/24 dev "${P}${v}s" && ip -n "$s" link set "${P}${v}s" up || return 1
-	nsx "$n" sysctl -qw net.ipv4.ip_forward=1 || return 1
+	local v=$1 rule=$2 n=${P}n$1
+	nat3_up "$v" 192.168.1.1 203.0.113.1 192.168.1.10 || return 1
 	nsx "$n" nft -f - <<-EOF || return 1
 		table ip tvk {
 			chain post {
@@ -94,12 +72,7 @@ setup() {
 	     "$(nsx "$n" sysctl -n net.netfilter.nf_conntrack_udp_timeout_stream)" > "$dir/defaults$v" || return 1
 	nsx "$n" sysctl -qw net.netfilter.nf_conntrack_udp_timeout=$UDP_TO \
 		net.netfilter.nf_conntrack_udp_timeout_stream=$UDP_STREAM_TO || return 1
-	# Safety: no default route anywhere, and nothing but our veths.
-	for ns in "$c" "$n" "$s"; do
-		[ -z "$(ip -n "$ns" route show default)" ] || { echo "kernelnat: $ns has a default route"; return 1; }
-		[ "$(ip -n "$ns" -o link show | grep -vc -e ": lo:" -e ": ${P}")" = 0 ] ||
-			{ echo "kernelnat: $ns has a foreign link"; return 1; }
-	done
+	nat3_sealed "$v"
 }
 
 # server V: the server in sV (for at most 60 s), waited for up to 5 s.
@@ -164,7 +137,7 @@ done
 echo "kernelnat: example mappings: kernel $(val "$dir/kernel1" mapped-example), $(val "$dir/kernel2" mapped-example)" \
      "(random-fully); simnat $(val "$dir/sim1" mapped-example), $(val "$dir/sim2" mapped-example)"
 
-cleanup
+nat3_cleanup
 trap - EXIT
 left=$(ip netns list | grep -c "^${P}")
 [ "$left" = 0 ] || bad "$left ${P} namespaces left behind"
