@@ -597,7 +597,7 @@ int live_proxy(scn_ctx *c, sym *px, sym *la, sym *lc, const proxy_cfg *pc, const
 	return ctx_err(c, "live: traverse-proxy did not open its control socket in 10 s (%s/proxy.log)", lv->dir);
 }
 
-/* ---- descriptors of the run's own (scn_knat.c) ---- */
+/* ---- descriptors of the run's own (the trap, scn_knat.c's devices) ---- */
 
 void live_sync(scn_ctx *c)
 {
@@ -656,13 +656,11 @@ void live_unwatch(scn_ctx *c, int fd)
 
 /* ---- the namespace trap: what the proxy sent where nobody is ---- */
 
-static void trap_rx(void *arg, int fd, uint32_t events, tv_time now)
+static void trap_rx(void *arg, int fd)
 {
 	struct scn_live *lv = arg;
 	uint8_t buf[65536];
 
-	(void)events;
-	(void)now;
 	for (int i = 0; i < 64; i++) {
 		ssize_t n = read(fd, buf, sizeof(buf));
 		if (n <= 0)
@@ -716,19 +714,20 @@ int live_start(scn_ctx *c)
 		return -1;
 	}
 	lv->epoch = live_loop_now(lv->lp);
+	c->live = lv;
 	if (netns_trap_fd() >= 0) {
 		uint8_t junk[2048];
 		/* what an earlier scenario's proxy sent late is not this one's */
 		while (read(netns_trap_fd(), junk, sizeof(junk)) > 0)
 			;
-		if (live_loop_watch(lv->lp, netns_trap_fd(), EPOLLIN, trap_rx, lv) < 0) {
+		if (live_watch(c, netns_trap_fd(), trap_rx, lv) < 0) {
+			c->live = NULL;
 			live_loop_free(lv->lp);
 			rmdir(lv->dir);
 			free(lv);
 			return -1;
 		}
 	}
-	c->live = lv;
 	live_now_running = lv;
 	signal(SIGINT, live_on_signal);
 	signal(SIGTERM, live_on_signal);
@@ -888,8 +887,6 @@ void live_free(scn_ctx *c)
 		lv->watchers = w->next;
 		free(w);
 	}
-	if (netns_trap_fd() >= 0)
-		live_loop_unwatch(lv->lp, netns_trap_fd());
 	while (lv->splices) {
 		tcp_splice *k = lv->splices;
 		lv->splices = k->next;
