@@ -159,7 +159,7 @@ void report_text(FILE *out, const scn_result *rs, int n)
 		expects += r->expects;
 		if (r->skipped) {
 			skipped++;
-			fprintf(out, "SKIP  %-44s live: %s\n", r->path, r->skip_reason);
+			fprintf(out, "SKIP  %-44s %s\n", r->path, r->skip_reason);
 			continue;
 		}
 		if (r->passed)

@@ -15,7 +15,7 @@
 #include <string.h>
 #include "proxy.h"
 
-enum sym_kind { SYM_LINK, SYM_NAT, SYM_HOST, SYM_STUN, SYM_PROBE, SYM_TCP, SYM_SOFTSWITCH, SYM_PROXY, SYM_PHONE };
+enum sym_kind { SYM_LINK, SYM_NAT, SYM_HOST, SYM_STUN, SYM_PROBE, SYM_TCP, SYM_SOFTSWITCH, SYM_PROXY, SYM_PHONE, SYM_RHOST };
 
 typedef struct sym {
 	char name[32];
@@ -192,6 +192,9 @@ void show_put(scn_ctx *c, const char *what, const char *key, const char *fmt, ..
 	__attribute__((format(printf, 4, 5)));
 void show_flush(scn_ctx *c, const char *label);
 
+
+/* Check (or show) a counter against o: "WHAT: expected KEY OP N, got G". */
+void check_count(scn_ctx *c, const char *what, const opt *o, uint64_t got);
 
 sym *need_sym(scn_ctx *c, const char *name, enum sym_kind kind);
 sym *new_sym(scn_ctx *c, const char *name, enum sym_kind kind);

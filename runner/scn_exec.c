@@ -4,6 +4,7 @@
  * then returns early in a dry run, then acts. */
 #include "scn_ctx.h"
 #include "scn_knat.h"
+#include "scn_rhost.h"
 #include "pkt.h"
 
 #include <errno.h>
@@ -725,7 +726,7 @@ static const struct cmd {
 	{ "reject", sip_action, false }, { "cancel", sip_action, false }, { "hangup", sip_action, false },
 	{ "hold", sip_action, false }, { "resume", sip_action, false }, { "mute", sip_action, false },
 	{ "unmute", sip_action, false }, { "keepalive", sip_keepalive, false },
-	{ "restart", sip_restart, false }, { "media", sip_media, false },
+	{ "restart", sip_restart, false }, { "media", sip_media, false }, { "exec", rhost_exec, false },
 };
 
 static int exec_stmt(scn_ctx *c, const scn_stmt *st)
@@ -780,11 +781,14 @@ static int exec_stmt(scn_ctx *c, const scn_stmt *st)
 
 static void ctx_free(scn_ctx *c)
 {
-	/* kernel NATs first: they are watched by the live loop */
+	/* kernel NATs and real hosts first: they are watched by the live loop */
 	for (int i = 0; i < c->nsyms; i++)
 		if (c->syms[i]->kind == SYM_NAT && c->syms[i]->obj2) {
 			knat_free(c, c->syms[i]->obj2);
 			c->syms[i]->obj2 = NULL;
+		} else if (c->syms[i]->kind == SYM_RHOST && c->syms[i]->obj) {
+			rhost_free(c, c->syms[i]->obj);
+			c->syms[i]->obj = NULL;
 		}
 	live_free(c);
 	for (int i = 0; i < c->nsenders; i++) {
@@ -923,12 +927,17 @@ int scn_run(const scn_file *f, const scn_opts *o, scn_result *r)
 		ctx_free(&c);
 		return -1;
 	}
-	if (o->live) {
+	{
 		char buf[160];
-		const char *why = live_why_not(&c, buf, sizeof(buf));
+		const char *why = NULL, *pre = "";
+		for (int i = 0; !o->netns && i < c.nsyms; i++)
+			if (c.syms[i]->kind == SYM_RHOST)
+				why = "real hosts (host ... kind=netns) run only in a namespace: traverse run --netns, as root";
+		if (!why && o->live && (why = live_why_not(&c, buf, sizeof(buf))))
+			pre = "live: ";
 		if (why) {
 			r->skipped = r->passed = true;
-			snprintf(r->skip_reason, sizeof(r->skip_reason), "%s", why);
+			snprintf(r->skip_reason, sizeof(r->skip_reason), "%s%.150s", pre, why);
 			ctx_free(&c);
 			return 0;
 		}

@@ -2,6 +2,7 @@
  * virtual time. Each subject has a table of the options it accepts; every
  * failed check records "file:line: what was expected, what was found". */
 #include "scn_ctx.h"
+#include "scn_rhost.h"
 #include "pkt.h"
 
 #include <regex.h>
@@ -14,7 +15,7 @@ static int parse_u64(scn_ctx *c, const opt *o, uint64_t *v)
 }
 
 /* Compare an observed count against "key OP N". */
-static void check_count(scn_ctx *c, const char *what, const opt *o, uint64_t got)
+void check_count(scn_ctx *c, const char *what, const opt *o, uint64_t got)
 {
 	uint64_t want;
 
@@ -652,7 +653,7 @@ static const struct {
 	{ "probe", e_probe }, { "received", e_received }, { "binding", e_binding }, { "nat", e_nat },
 	{ "link", e_link }, { "tcp", e_tcp }, { "accepted", e_accepted },
 	{ "phone", sip_expect_phone }, { "media", sip_expect_media }, { "proxy", sip_expect_proxy },
-	{ "relay", sip_expect_relay }, { "softswitch", sip_expect_softswitch },
+	{ "relay", sip_expect_relay }, { "softswitch", sip_expect_softswitch }, { "host", rhost_expect },
 };
 
 /* show probe NAME: the whole result. */

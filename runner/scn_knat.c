@@ -34,17 +34,6 @@ struct knat {
 	uint64_t to_kernel, from_kernel, write_errors;
 };
 
-static int put(const char *path, const char *val, char *err, size_t cap)
-{
-	FILE *fp = fopen(path, "w");
-
-	if (!fp || fputs(val, fp) < 0 || fclose(fp) != 0) {
-		snprintf(err, cap, "%s: %s", path, strerror(errno));
-		return -1;
-	}
-	return 0;
-}
-
 /* From the scenario to the kernel. */
 static void knat_fwd(void *arg, bool from_inside, const uint8_t *pkt, size_t len, tv_time now)
 {
@@ -94,16 +83,12 @@ struct knat *knat_new(scn_ctx *c, nat_node *nn, const tv_ip *inside_ip, const tv
 	}
 	k->c = c;
 	k->nn = nn;
-	k->nsfd = k->tin = k->tout = -1;
-	orig = open("/proc/self/ns/net", O_RDONLY | O_CLOEXEC);
-	if (orig < 0 || unshare(CLONE_NEWNET) < 0) {
-		snprintf(err, cap, "a namespace for the kernel NAT: %s", strerror(errno));
-		if (orig >= 0)
-			close(orig);
+	k->tin = k->tout = -1;
+	k->nsfd = netns_unshare(&orig, err, cap);
+	if (k->nsfd < 0) {
 		free(k);
 		return NULL;
 	}
-	k->nsfd = open("/proc/self/ns/net", O_RDONLY | O_CLOEXEC);
 	tv_ip_fmt(inside_ip, in);
 	strcat(in, "/24");
 	tv_ip_fmt(pub, out);
@@ -111,17 +96,17 @@ struct knat *knat_new(scn_ctx *c, nat_node *nn, const tv_ip *inside_ip, const tv
 	snprintf(rules, sizeof(rules),
 		 "table ip traverse {\n chain post {\n  type nat hook postrouting priority srcnat; policy accept;\n"
 		 "  oifname \"tout\" masquerade%s\n }\n}\n", ko->random_fully ? " fully-random" : "");
-	if (k->nsfd >= 0 && (k->tin = netns_tun_open("tin", err, cap)) >= 0 && (k->tout = netns_tun_open("tout", err, cap)) >= 0 &&
+	if ((k->tin = netns_tun_open("tin", err, cap)) >= 0 && (k->tout = netns_tun_open("tout", err, cap)) >= 0 &&
 	    netns_ip(err, cap, "link", "set", "lo", "up", (char *)NULL) == 0 &&
 	    netns_ip(err, cap, "addr", "add", in, "dev", "tin", (char *)NULL) == 0 &&
 	    netns_ip(err, cap, "addr", "add", out, "dev", "tout", (char *)NULL) == 0 &&
 	    netns_ip(err, cap, "link", "set", "tin", "up", (char *)NULL) == 0 &&
 	    netns_ip(err, cap, "link", "set", "tout", "up", (char *)NULL) == 0 &&
 	    netns_ip(err, cap, "route", "add", "default", "dev", "tout", (char *)NULL) == 0 &&
-	    put("/proc/sys/net/ipv4/ip_forward", "1", err, cap) == 0 &&
-	    put("/proc/sys/net/ipv4/conf/all/rp_filter", "0", err, cap) == 0 &&
-	    put("/proc/sys/net/ipv4/conf/tin/rp_filter", "0", err, cap) == 0 &&
-	    put("/proc/sys/net/ipv4/conf/tout/rp_filter", "0", err, cap) == 0 && (fd = mkstemp(path)) >= 0) {
+	    netns_sysctl("/proc/sys/net/ipv4/ip_forward", "1", err, cap) == 0 &&
+	    netns_sysctl("/proc/sys/net/ipv4/conf/all/rp_filter", "0", err, cap) == 0 &&
+	    netns_sysctl("/proc/sys/net/ipv4/conf/tin/rp_filter", "0", err, cap) == 0 &&
+	    netns_sysctl("/proc/sys/net/ipv4/conf/tout/rp_filter", "0", err, cap) == 0 && (fd = mkstemp(path)) >= 0) {
 		ok = write(fd, rules, strlen(rules)) == (ssize_t)strlen(rules);
 		close(fd);
 		ok = ok && netns_run(err, cap, "nft", "-f", path, (char *)NULL) == 0;
@@ -129,20 +114,17 @@ struct knat *knat_new(scn_ctx *c, nat_node *nn, const tv_ip *inside_ip, const tv
 		if (ok && ko->udp_timeout) {
 			char v[24];
 			snprintf(v, sizeof(v), "%lld", (long long)(ko->udp_timeout / TV_SEC(1)));
-			ok = put("/proc/sys/net/netfilter/nf_conntrack_udp_timeout", v, err, cap) == 0;
+			ok = netns_sysctl("/proc/sys/net/netfilter/nf_conntrack_udp_timeout", v, err, cap) == 0;
 		}
 		if (ok && ko->udp_stream_timeout) {
 			char v[24];
 			snprintf(v, sizeof(v), "%lld", (long long)(ko->udp_stream_timeout / TV_SEC(1)));
-			ok = put("/proc/sys/net/netfilter/nf_conntrack_udp_timeout_stream", v, err, cap) == 0;
+			ok = netns_sysctl("/proc/sys/net/netfilter/nf_conntrack_udp_timeout_stream", v, err, cap) == 0;
 		}
 	}
 	/* back to the run's namespace, whatever happened */
-	if (setns(orig, CLONE_NEWNET) < 0 && ok) {
-		snprintf(err, cap, "back to the run's namespace: %s", strerror(errno));
-		ok = false;
-	}
-	close(orig);
+	if (netns_leave(orig, err, ok ? cap : 0) < 0)
+		ok = false;       /* a failure before this one keeps its own message */
 	if (ok && (live_watch(c, k->tin, knat_rx, k) < 0 || live_watch(c, k->tout, knat_rx, k) < 0)) {
 		snprintf(err, cap, "cannot watch the kernel NAT's devices");
 		ok = false;

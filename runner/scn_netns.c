@@ -214,6 +214,55 @@ int netns_tun_open(const char *name, char *err, size_t cap)
 
 bool netns_on(void) { return ns.on; }
 
+int netns_unshare(int *orig, char *err, size_t cap)
+{
+	int fd;
+
+	*orig = open("/proc/self/ns/net", O_RDONLY | O_CLOEXEC);
+	if (*orig < 0 || unshare(CLONE_NEWNET) < 0) {
+		snprintf(err, cap, "a new network namespace: %s", strerror(errno));
+		if (*orig >= 0)
+			close(*orig);
+		*orig = -1;
+		return -1;
+	}
+	fd = open("/proc/self/ns/net", O_RDONLY | O_CLOEXEC);
+	if (fd < 0) {
+		snprintf(err, cap, "the new namespace: %s", strerror(errno));
+		netns_leave(*orig, err, 0);
+		*orig = -1;
+	}
+	return fd;
+}
+
+int netns_leave(int orig, char *err, size_t cap)
+{
+	int rc = setns(orig, CLONE_NEWNET);
+
+	if (rc < 0 && cap)
+		snprintf(err, cap, "back to the run's namespace: %s", strerror(errno));
+	close(orig);
+	return rc < 0 ? -1 : 0;
+}
+
+int netns_sysctl(const char *path, const char *val, char *err, size_t cap)
+{
+	FILE *fp = fopen(path, "w");
+	int bad;
+
+	if (!fp) {
+		snprintf(err, cap, "%s: %s", path, strerror(errno));
+		return -1;
+	}
+	bad = fputs(val, fp) < 0;
+	bad |= fclose(fp) != 0;
+	if (bad) {
+		snprintf(err, cap, "%s: %s", path, strerror(errno));
+		return -1;
+	}
+	return 0;
+}
+
 int netns_trap_fd(void) { return ns.trap_fd; }
 
 int netns_addr_add(const tv_ip *ip, char *err, size_t cap)

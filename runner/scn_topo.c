@@ -3,6 +3,7 @@
  * statement, returns early in a dry run, then builds. */
 #include "scn_ctx.h"
 #include "scn_knat.h"
+#include "scn_rhost.h"
 
 #include <errno.h>
 #include <stddef.h>
@@ -307,32 +308,42 @@ int topo_firewall(scn_ctx *c, const scn_stmt *st)
 
 int topo_host(scn_ctx *c, const scn_stmt *st)
 {
-	static const char *const keys[] = { "link", "ip", "icmp", NULL };
+	static const char *const keys[] = { "link", "ip", "icmp", "kind", NULL };
 	opts o;
-	const opt *l, *ip, *icmp;
+	const opt *l, *ip, *icmp, *kind;
 	sym *s, *ls;
 	tv_ip a;
-	bool icmp_on = true;
+	bool icmp_on = true, real = false;
+	char err[256];
 
 	if (st->argc < 2)
-		return ctx_err(c, "usage: host NAME link=LINK ip=IP [icmp=on|off]");
+		return ctx_err(c, "usage: host NAME link=LINK ip=IP [icmp=on|off] [kind=sim|netns]");
 	if (opts_parse(c, st, 2, keys, false, &o) < 0)
 		return -1;
 	l = opts_get(&o, "link");
 	ip = opts_get(&o, "ip");
 	if (!l || !ip)
 		return ctx_err(c, "host needs link=LINK and ip=IP");
+	if ((kind = opts_get(&o, "kind"))) {
+		if (strcmp(kind->val, "sim") && strcmp(kind->val, "netns"))
+			return ctx_err(c, "kind: '%s' (expected sim or netns)", kind->val);
+		real = !strcmp(kind->val, "netns");
+	}
 	ls = need_sym(c, l->val, SYM_LINK);
 	if (!ls || parse_ip(c, "ip", ip->val, &a) < 0 || claim_ip(c, ls, &a) < 0)
 		return -1;
-	if ((icmp = opts_get(&o, "icmp")) && opt_bool(c, icmp, &icmp_on) < 0)
-		return -1;
-	s = new_sym(c, st->argv[1], SYM_HOST);
+	if ((icmp = opts_get(&o, "icmp")) && (real || opt_bool(c, icmp, &icmp_on) < 0))
+		return real ? ctx_err(c, "icmp: a real host (kind=netns) answers as its kernel does") : -1;
+	s = new_sym(c, st->argv[1], real ? SYM_RHOST : SYM_HOST);
 	if (!s)
 		return -1;
 	s->ip = a;
 	if (c->dry)
 		return 0;
+	if (real) {
+		s->obj = rhost_new(c, s, ls->obj, err, sizeof(err));
+		return s->obj ? 0 : ctx_err(c, "host %s: %s", s->name, err);
+	}
 	s->obj = simhost_new(c->net, ls->obj, s->name, &a);
 	if (!s->obj)
 		return ctx_err(c, "host %s: address %s already in use on link %s", s->name, ip->val, ls->name);

@@ -113,7 +113,7 @@ void show_flush(scn_ctx *c, const char *label)
 static const char *const kind_names[] = {
 	[SYM_LINK] = "link", [SYM_NAT] = "nat", [SYM_HOST] = "host",
 	[SYM_STUN] = "stun-server", [SYM_PROBE] = "probe", [SYM_TCP] = "connection",
-	[SYM_SOFTSWITCH] = "softswitch", [SYM_PROXY] = "proxy", [SYM_PHONE] = "phone",
+	[SYM_SOFTSWITCH] = "softswitch", [SYM_PROXY] = "proxy", [SYM_PHONE] = "phone", [SYM_RHOST] = "real host",
 };
 
 sym *ctx_sym(scn_ctx *c, const char *name, int kind)
@@ -128,8 +128,14 @@ sym *need_sym(scn_ctx *c, const char *name, enum sym_kind kind)
 {
 	sym *s = ctx_sym(c, name, (int)kind);
 
-	if (!s)
-		ctx_err(c, "no %s named '%s' is declared", kind_names[kind], name);
+	if (!s) {
+		sym *other = ctx_sym(c, name, -1);
+		if (other)
+			ctx_err(c, "'%s' is a %s (line %d), not a %s", name, kind_names[other->kind], other->line,
+				kind_names[kind]);
+		else
+			ctx_err(c, "no %s named '%s' is declared", kind_names[kind], name);
+	}
 	return s;
 }
 

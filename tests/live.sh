@@ -39,7 +39,12 @@ rc=0
 for p in "${pids[@]}"; do wait "$p" || rc=1; done
 kill -TERM "$ext"; wait "$ext" || { echo "live: the external traverse-proxy exited badly:"; cat "$out/ext.log"; rc=1; }
 sed -i 's/^\(PASS\|FAIL\)  /\1  [--proxy] /' "$out/ext.txt"
-cat "$out"/*.txt | grep -E '^(PASS|FAIL|SKIP)|^        ' | sort -k2
+cat "$out"/*.txt | grep -E '^(PASS|FAIL|SKIP)' | sort -k2
+# a failure's detail lines (indented) stay under their FAIL line, unsorted
+if grep -q '^FAIL' "$out"/*.txt; then
+	echo "live: the failures, with their details:"
+	awk '/^FAIL/ { p = 1; print; next } /^        / && p { print; next } { p = 0 }' "$out"/*.txt
+fi
 pass=$(cat "$out"/*.txt | grep -c '^PASS')
 fail=$(cat "$out"/*.txt | grep -c '^FAIL')
 skip=$(cat "$out"/*.txt | grep -c '^SKIP')

@@ -367,6 +367,26 @@ done
 echo "netns: sipp through traverse-nat and traverse-proxy:$relayed"
 for n in a b; do echo "netns: NAT $n: $(grep -h '^traverse-nat: packets' "$dir/nat-$n.out" | sed 's/traverse-nat: //')"; done
 
+# ---- d. real hosts inside scenarios (host ... kind=netns) ----------------
+# The scenarios in scenarios/netns/ put unmodified clients (sipp) in
+# namespaces of their own behind the scenario's NATs: simnat first, then
+# the kernel's (--nat-kind=linux). The run makes and removes every
+# namespace itself; afterwards no client and no host directory is left.
+t2b=$(date +%s)
+for kind in sim linux; do
+	flag=""
+	[ $kind = linux ] && flag=--nat-kind=linux
+	out=$("$bin/traverse" run --netns $flag scenarios/netns/ 2>&1)
+	rc=$?
+	printf '%s\n' "$out" | grep -E '^(PASS|FAIL|SKIP)|^        ' | sed "s/^/netns: [$kind NAT] /"
+	[ $rc -eq 0 ] && printf '%s' "$out" | grep -q '^PASS' || bad "scenarios/netns/ behind $kind NATs: $(printf '%s' "$out" | tail -3)"
+	printf '%s' "$out" | grep -qE 'ERROR: (LeakSanitizer|AddressSanitizer)|runtime error:' &&
+		bad "sanitizer: $(printf '%s' "$out" | grep -A5 'ERROR: \|runtime error:' | head -20)"
+done
+pgrep -f 'sipp.sh|sipp .*-sf' >/dev/null && bad "clients left running after the scenarios: $(pgrep -af 'sipp.sh|sipp .*-sf')"
+ls -d /tmp/traverse-host-* >/dev/null 2>&1 && bad "host directories left: $(ls -d /tmp/traverse-host-*)"
+echo "netns: real hosts in scenarios: $(( $(date +%s) - t2b )) s"
+
 # ---- the end: nothing of ours is left ------------------------------------
 made=("${nss[@]}")
 cleanup

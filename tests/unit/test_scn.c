@@ -148,3 +148,45 @@ Test(scn, media_without_a_stream_fails_at_run_time)
 	unlink(p);
 	free(p);
 }
+
+/* Real hosts (host ... kind=netns): their statements are checked like any
+ * other; a run that is not in a namespace skips the scenario, saying why,
+ * instead of failing it or running it half. */
+Test(scn, real_hosts_are_checked_and_skipped_outside_a_namespace)
+{
+	char *bad = th_write_tmp("link l\n"
+			      "host a link=l ip=10.0.0.1 kind=netns icmp=off\n"   /* icmp: the kernel's */
+			      "host b link=l ip=10.0.0.2 kind=vm\n"                /* no such kind */
+			      "host s link=l ip=10.0.0.3\n"
+			      "host r link=l ip=10.0.0.4 kind=netns\n"
+			      "exec s \"true\"\n"                                   /* a simulated host */
+			      "exec nobody \"true\"\n"
+			      "exec r\n"                                            /* no command */
+			      "expect host r code>=1\n"                             /* code takes = only */
+			      "expect host r port=70000 rx>=1\n"
+			      "expect host r exited=yes\n");
+	char *good = th_write_tmp("link l\n"
+			       "host r link=l ip=10.0.0.4 kind=netns\n"
+			       "exec r \"true\"\n"
+			       "wait 1s\n"
+			       "expect host r exited=yes code=0 rx=0\n");
+	scn_file f;
+	scn_opts o = { 0 };
+	scn_result r;
+
+	cr_assert_eq(scn_load(bad, &f), 0);
+	cr_assert_eq(scn_check(&f), 7);   /* all but the last line */
+	scn_file_free(&f);
+	cr_assert_eq(scn_load(good, &f), 0);
+	cr_assert_eq(scn_check(&f), 0);
+	cr_assert_eq(scn_run(&f, &o, &r), 0);
+	cr_assert(r.skipped && r.passed);
+	cr_assert(strstr(r.skip_reason, "--netns") != NULL, "%s", r.skip_reason);
+	cr_assert_eq(r.expects, 0);
+	scn_result_free(&r);
+	scn_file_free(&f);
+	unlink(bad);
+	unlink(good);
+	free(bad);
+	free(good);
+}
