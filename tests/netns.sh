@@ -369,7 +369,8 @@ for n in a b; do echo "netns: NAT $n: $(grep -h '^traverse-nat: packets' "$dir/n
 
 # ---- d. real hosts inside scenarios (host ... kind=netns) ----------------
 # The scenarios in scenarios/netns/ put unmodified clients (sipp) in
-# namespaces of their own behind the scenario's NATs: simnat first, then
+# namespaces of their own behind the scenario's NATs (sipp-call.scn), and
+# baresip (baresip-call.scn): simnat first, then
 # the kernel's (--nat-kind=linux). The run makes and removes every
 # namespace itself; afterwards no client and no host directory is left.
 t2b=$(date +%s)
@@ -383,7 +384,8 @@ for kind in sim linux; do
 	printf '%s' "$out" | grep -qE 'ERROR: (LeakSanitizer|AddressSanitizer)|runtime error:' &&
 		bad "sanitizer: $(printf '%s' "$out" | grep -A5 'ERROR: \|runtime error:' | head -20)"
 done
-pgrep -f 'sipp.sh|sipp .*-sf' >/dev/null && bad "clients left running after the scenarios: $(pgrep -af 'sipp.sh|sipp .*-sf')"
+pgrep -f 'sipp.sh|sipp .*-sf|baresip -f /tmp/traverse-host' >/dev/null &&
+	bad "clients left running after the scenarios: $(pgrep -af 'sipp.sh|sipp .*-sf|baresip -f /tmp/traverse-host')"
 ls -d /tmp/traverse-host-* >/dev/null 2>&1 && bad "host directories left: $(ls -d /tmp/traverse-host-*)"
 echo "netns: real hosts in scenarios: $(( $(date +%s) - t2b )) s"
 
