@@ -30,7 +30,7 @@ endif
 
 CFLAGS  ?= $(OPT) -g
 CFLAGS  += -std=c11 -D_GNU_SOURCE -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes \
-           -Icore -Isimnat -Isimterm -Iproxy -Irunner -Ibench -Idaemon -Inatd $(SANFLAGS) -MMD -MP
+           -Icore -Isimnat -Isimterm -Iproxy -Irunner -Ibench -Idaemon -Inatd -Itui $(SANFLAGS) -MMD -MP
 LDFLAGS += $(SANFLAGS)
 LIBS    := -lpcap -losipparser2 -losip2 -ljansson -lm
 
@@ -52,6 +52,12 @@ NATD_SRC := $(wildcard natd/*.c)
 NATD_OBJ := $(NATD_SRC:%.c=$(BUILD)/%.o)
 NATD_LIB := $(BUILD)/libnatd.a
 
+# The dashboard (tui/): the model is plain data (unit-tested), dash.c the
+# only file that knows curses; linked into bin/traverse (`traverse dash`).
+TUI_SRC := $(wildcard tui/*.c)
+TUI_OBJ := $(TUI_SRC:%.c=$(BUILD)/%.o)
+TUI_LIB := $(BUILD)/libtui.a
+
 UNIT_SRC := $(wildcard tests/unit/*.c)
 UNIT_OBJ := $(UNIT_SRC:%.c=$(BUILD)/%.o)
 BENCH_SRC := $(wildcard bench/*.c)
@@ -71,9 +77,13 @@ $(LIB): $(LIB_OBJ)
 	@rm -f $@
 	ar rcs $@ $^
 
-$(BIN)/traverse: $(BUILD)/runner/main.o $(BUILD)/runner/ctl_client.o $(LIB)
+$(TUI_LIB): $(TUI_OBJ)
+	@rm -f $@
+	ar rcs $@ $^
+
+$(BIN)/traverse: $(BUILD)/runner/main.o $(BUILD)/runner/ctl_client.o $(TUI_LIB) $(LIB)
 	@mkdir -p $(dir $@)
-	$(CC) $(LDFLAGS) -o $@ $^ $(LIBS)
+	$(CC) $(LDFLAGS) -o $@ $^ $(LIBS) -lncurses
 
 $(TPD_LIB): $(filter-out $(BUILD)/daemon/main.o,$(TPD_OBJ))
 	@rm -f $@
@@ -117,8 +127,8 @@ $(BIN)/traverse-algprobe: $(BUILD)/tests/tools/algprobe.o $(LIB)
 	@mkdir -p $(dir $@)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LIBS)
 
-$(BUILD)/unit-tests: $(UNIT_OBJ) $(TPD_LIB) $(NATD_LIB) $(LIB)
-	$(CC) $(LDFLAGS) -o $@ $^ $(LIBS) -lmicrohttpd -lcriterion
+$(BUILD)/unit-tests: $(UNIT_OBJ) $(TPD_LIB) $(NATD_LIB) $(TUI_LIB) $(LIB)
+	$(CC) $(LDFLAGS) -o $@ $^ $(LIBS) -lmicrohttpd -lcriterion -lncurses
 
 deps:
 	@missing=""; for p in $(DEBS); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
@@ -162,6 +172,7 @@ check: all
 			>$(BUILD)/conformance-attacks.log 2>&1 ) & c2=$$!; \
 		sh tests/timed.sh daemon bash tests/daemon.sh $(BIN) && \
 		sh tests/timed.sh live bash tests/live.sh $(BIN) 6 && \
+		sh tests/timed.sh dash bash tests/dash.sh $(BIN) && \
 		sh tests/timed.sh peers bash tests/peers.sh $(BIN) && \
 		sh tests/timed.sh netns bash tests/netns.sh $(BIN) && \
 		sh tests/timed.sh kernelnat bash tests/kernelnat.sh $(BIN) && \
@@ -173,7 +184,7 @@ check: all
 
 # The real peers the suites above start (each script also installs what it
 # misses, for a run of its own).
-PEER_DEBS := sip-tester kamailio rtpengine-daemon coturn baresip-core nftables python3 iproute2
+PEER_DEBS := sip-tester kamailio rtpengine-daemon coturn baresip-core nftables python3 iproute2 tmux
 peer-deps:
 	@missing=""; for p in $(PEER_DEBS); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
 	if [ -n "$$missing" ] && [ "$$(id -u)" = 0 ]; then \

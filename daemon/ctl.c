@@ -352,7 +352,7 @@ void tpd_ctl_event(tpd_ctl *c, const proxy_event *e)
 }
 
 /* Drops are counted per packet; subscribers get them summed once a second. */
-void tpd_ctl_tick(tpd_ctl *c)
+void tpd_ctl_tick(tpd_ctl *c, tv_time now)
 {
 	const proxy_stats *s = proxy_get_stats(c->px);
 	jbuf line = { 0 };
@@ -361,8 +361,12 @@ void tpd_ctl_tick(tpd_ctl *c)
 	for (int d = 0; d < PX_DROP__COUNT; d++) {
 		if (s->drop[d] == c->drops_seen[d])
 			continue;
-		jb_fmt(&line, "%s\"%s\":%llu", n++ ? "," : "{\"event\":\"drops\",\"since_last\":{",
-		       proxy_drop_name((enum px_drop)d), (unsigned long long)(s->drop[d] - c->drops_seen[d]));
+		if (!n++)
+			jb_fmt(&line, "{\"event\":\"drops\",\"at_s\":%.6f,\"since_last\":{", (double)now / 1e6);
+		else
+			jb_raw(&line, ",");
+		jb_fmt(&line, "\"%s\":%llu", proxy_drop_name((enum px_drop)d),
+		       (unsigned long long)(s->drop[d] - c->drops_seen[d]));
 		c->drops_seen[d] = s->drop[d];
 	}
 	if (n) {

@@ -17,6 +17,6 @@ void tpd_ctl_free(tpd_ctl *c);
  * event, and (once a second, from tpd_ctl_tick) the drops since the last. */
 void tpd_ctl_record(tpd_ctl *c, const proxy_record *r);
 void tpd_ctl_event(tpd_ctl *c, const proxy_event *e);
-void tpd_ctl_tick(tpd_ctl *c);
+void tpd_ctl_tick(tpd_ctl *c, tv_time now);
 
 #endif

@@ -76,7 +76,7 @@ static void on_tick(tv_timer *t, tv_time now)
 	tpd *d = t->arg;
 
 	if (d->ctl)
-		tpd_ctl_tick(d->ctl);
+		tpd_ctl_tick(d->ctl, now);
 	live_loop_timer_arm(d->lp, &d->tick, now + TV_SEC(1));
 }
 

@@ -1,6 +1,7 @@
 /* main.c - the traverse command: run and check scenario files. */
 #include "scn.h"
 #include "scn_netns.h"
+#include "dash.h"
 
 #include <osipparser2/osip_port.h>
 #include <stdarg.h>
@@ -26,6 +27,7 @@ static const char usage_main[] =
 	"  run FILE|DIR...    run scenarios (DIR: every *.scn below it, sorted)\n"
 	"  check FILE|DIR...  validate scenario files without running them\n"
 	"  ctl COMMAND        ask a running traverse-proxy (stats, bindings, streams, events)\n"
+	"  dash --attach SOCK watch a running traverse-proxy live (curses dashboard)\n"
 	"  help [COMMAND]     show help\n"
 	"\n"
 	"Scenario format: docs/scenarios.md\n";
@@ -450,6 +452,8 @@ int main(int argc, char **argv)
 		return cmd_check(argc - 1, argv + 1);
 	if (!strcmp(argv[1], "ctl"))
 		return cmd_ctl(argc - 1, argv + 1);
+	if (!strcmp(argv[1], "dash"))
+		return cmd_dash(argc - 1, argv + 1);
 	if (!strcmp(argv[1], "help")) {
 		if (argc > 2 && !strcmp(argv[2], "run"))
 			fputs(usage_run, stdout);
@@ -457,6 +461,8 @@ int main(int argc, char **argv)
 			fputs(usage_check, stdout);
 		else if (argc > 2 && !strcmp(argv[2], "ctl"))
 			fputs(ctl_usage, stdout);
+		else if (argc > 2 && !strcmp(argv[2], "dash"))
+			fputs(dash_usage, stdout);
 		else
 			fputs(usage_main, stdout);
 		return 0;

@@ -1,0 +1,179 @@
+#!/usr/bin/env bash
+# dash.sh BINDIR - `traverse dash` driven in tmux against a live
+# traverse-proxy carrying a known call (tests/dash/call.scn, run with
+# --proxy): the screen must show the proxy's own numbers (bindings, calls,
+# legs, streams, packet counts between two reads of its counters), the
+# keys must switch panes, filter, sort and pause, and 80x24 and 200x60
+# must both stay readable. Loopback only (127.97.0.0/16 and the run's
+# slot); everything started here is stopped on exit. DASH_SHOTS=DIR keeps
+# a capture of each pane there (docs/dashboard.md shows them).
+set -u
+bin=$(cd "${1:?usage: dash.sh BINDIR}" && pwd)
+command -v tmux >/dev/null || {
+	if [ "$(id -u)" = 0 ]; then
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq tmux >/dev/null || exit 1
+	else
+		echo "dash: SKIP: needs tmux"; exit 0
+	fi
+}
+dir=$(mktemp -d /tmp/traverse-dash-XXXXXX)
+T="tmux -L tvdash$$ -f /dev/null"
+fail=0
+bad() { echo "dash: $*"; fail=$((fail + 1)); }
+pids=()
+cleanup() {
+	$T kill-server 2>/dev/null
+	for p in "${pids[@]}"; do kill "$p" 2>/dev/null; done
+	wait 2>/dev/null
+	rm -rf "$dir"
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+cat >"$dir/p.conf" <<CONF
+access = 127.97.0.1
+core = 127.97.0.2
+softswitch = 127.97.0.3:5060
+media-ports = 35000-35999
+control = $dir/ctl.sock
+CONF
+"$bin/traverse-proxy" -c "$dir/p.conf" -f 2>"$dir/proxy.log" &
+pids+=($!)
+for i in $(seq 50); do [ -S "$dir/ctl.sock" ] && break; sleep 0.1; done
+[ -S "$dir/ctl.sock" ] || { echo "dash: traverse-proxy did not start: $(tail -3 "$dir/proxy.log")"; exit 1; }
+ctl() { "$bin/traverse" ctl -s "$dir/ctl.sock" "$@"; }
+stat() { ctl stats | tr ',{}' '\n\n\n' | sed -n "s/^\"$1\"://p"; }
+
+# the dashboard, in an 80x24 terminal without colour first
+$T new-session -d -s dash -x 80 -y 24 \
+	"TERM=screen $bin/traverse dash --attach $dir/ctl.sock --interval 0.5 2>$dir/dash.err; echo \"dash exited \$?\"; sleep 30"
+screen() { $T capture-pane -p -t dash; }
+keys() { $T send-keys -t dash "$@"; sleep 0.7; }
+# has TEXT [WHAT]: the screen shows TEXT
+has() { screen | grep -qF -- "$1" || bad "${2:-screen} lacks '$1': $(screen | head -30)"; }
+hasnt() { ! screen | grep -qF -- "$1" || bad "${2:-screen} still shows '$1'"; }
+shot() { [ -n "${DASH_SHOTS:-}" ] && mkdir -p "$DASH_SHOTS" && screen >"$DASH_SHOTS/$1.txt"; true; }
+sleep 1
+has "traverse dash" "the header"
+has "bindings 0  calls 0" "an idle proxy"
+
+"$bin/traverse" run --proxy 127.97.0.1:5060 --softswitch-listen 127.97.0.3:5060 --live-slot 137 \
+	tests/dash/call.scn >"$dir/run.txt" 2>&1 &
+run=$!
+pids+=($run)
+sleep 6          # registered at 1 s, the call up from about 1.1 s to 41 s
+
+# -- the header: the proxy's gauges (steady mid-call)
+for g in bindings legs streams; do
+	v=$(stat $g)
+	[ "$v" = 2 ] || bad "the proxy has $g=$v mid-call (want 2)"
+	has "$g $v" "the header"
+done
+# a call is the streams of one Call-ID (docs/control.md): the softswitch
+# is a B2BUA, so each phone's leg has its own
+calls=$(ctl streams | grep -o '"call_id":"[^"]*"' | sort -u | wc -l)
+[ "$calls" = 2 ] || bad "the proxy has $calls Call-IDs mid-call (want 2, one per leg)"
+has "calls $calls" "the header"
+screen | grep -qE 'to core +[0-9]+ pkt/s' || bad "no rate in the header: $(screen | head -4)"
+rate=$(screen | sed -n 's/.*to core *\([0-9.]*\) pkt\/s.*/\1/p')
+awk "BEGIN { exit !($rate >= 60 && $rate <= 140) }" ||
+	bad "to core $rate pkt/s (two phones at 50 packets/s each: want about 100)"
+
+# -- bindings (pane 1): alice and bob, their NAT mappings and private addresses
+has "NAT MAPPING" "the bindings pane"
+for u in alice bob; do has "$u" "the bindings pane"; done
+n=$(ctl bindings | grep -o '"nat":"[0-9.:]*"' | head -1 | sed 's/"nat":"\(.*\)"/\1/')
+has "$n" "the bindings pane (alice's or bob's NAT mapping from ctl bindings)"
+shot bindings
+
+# -- streams (pane 2): the packet counts are the proxy's, read between two asks
+keys 2
+has "LATCHED FROM" "the streams pane"
+a0=$(ctl streams | tr '}' '\n' | grep '"user":"alice"' | sed -n 's/.*"pkts_to_core":\([0-9]*\).*/\1/p')
+sleep 1.2
+got=$(screen | awk '$1 == "alice" { print $6 }')
+a1=$(ctl streams | tr '}' '\n' | grep '"user":"alice"' | sed -n 's/.*"pkts_to_core":\([0-9]*\).*/\1/p')
+[ -n "$got" ] && [ -n "$a0" ] && [ "$got" -ge "$a0" ] && [ "$got" -le "$a1" ] ||
+	bad "alice's >CORE on screen is '$got'; the proxy counted $a0 before and $a1 after"
+screen | awk '$1 == "alice" || $1 == "bob"' | grep -q 'latched' || bad "streams not shown latched: $(screen)"
+shot streams
+
+# -- sort: s twice sorts by CALL, then S reverses; the order of alice and bob follows USER when s once
+keys s
+first=$(screen | awk '$1 == "alice" || $1 == "bob" { print $1; exit }')
+[ "$first" = alice ] || bad "sorted by USER, the first row is '$first'"
+has "sort: USER" "the tabs line"
+keys S
+first=$(screen | awk '$1 == "alice" || $1 == "bob" { print $1; exit }')
+[ "$first" = bob ] || bad "sorted by USER descending, the first row is '$first'"
+
+# -- details of the selected row
+keys Enter
+has "Call-ID" "the details box"
+shot details
+keys q           # any key closes the box (q does not quit here)
+hasnt "Call-ID" "the closed details box"
+
+# -- filter: only bob's rows
+keys / b o b Enter
+has "filter: bob" "the tabs line"
+shot filter
+screen | awk '$1 == "alice"' | grep -q . && bad "the filter 'bob' still shows alice"
+has "1 rows" "the filtered streams pane"
+keys Escape
+hasnt "filter: bob" "the tabs line after Esc"
+
+# -- events (pane 3): what happened so far
+keys 3
+for e in binding-added binding-trusted leg-up latch; do has "$e" "the event log"; done
+shot events
+
+# -- pause: the screen holds still
+keys p
+has "[PAUSED]" "the header"
+s1=$(screen | head -1)
+sleep 1.5
+s2=$(screen | head -1)
+[ "$s1" = "$s2" ] || bad "paused, the header still moved: '$s1' then '$s2'"
+keys p
+hasnt "[PAUSED]" "the header after p again"
+
+# -- help
+keys ?
+has "this help" "the help box"
+shot help
+keys x
+
+# -- sizes: 200x60 shows every bindings column; 80x24 cuts none in half
+keys 1
+$T resize-window -t dash -x 200 -y 60
+sleep 1
+has "KA ANS" "the 200x60 bindings pane"
+[ "$(screen | wc -l)" = 60 ] || bad "the 200x60 screen has $(screen | wc -l) lines"
+shot bindings-200x60
+$T resize-window -t dash -x 80 -y 24
+sleep 1
+has "bindings 2" "the 80x24 header after a resize"
+has "NAT MAPPING" "the 80x24 bindings pane after a resize"
+[ "$(screen | awk 'length > 80' | wc -l)" = 0 ] || bad "lines over 80 columns"
+
+# -- the call ends: legs and streams go; the log says why
+wait "$run" || bad "the scenario failed: $(tail -5 "$dir/run.txt")"
+sleep 1.2
+has "legs 0" "the header after the hang-up"
+keys 3
+has "leg-down" "the event log after the hang-up"
+has "record" "the event log after the hang-up"
+
+# -- q quits with status 0; a proxy that goes away is said
+keys q
+sleep 0.5
+has "dash exited 0" "the shell after q"
+$T kill-session -t dash
+kill -TERM "${pids[0]}"; wait "${pids[0]}"
+"$bin/traverse" dash --attach "$dir/ctl.sock" >/dev/null 2>"$dir/gone.txt"; rc=$?
+[ $rc = 2 ] && grep -q "ctl.sock" "$dir/gone.txt" || bad "attach to no proxy: exit $rc, '$(cat "$dir/gone.txt")' (want 2 and the socket named)"
+grep -qE 'ERROR: (LeakSanitizer|AddressSanitizer)|runtime error:' "$dir/proxy.log" "$dir/run.txt" "$dir/dash.err" &&
+	bad "sanitizer report: $(grep -hA8 'ERROR: \|runtime error:' "$dir/proxy.log" "$dir/run.txt" "$dir/dash.err" | head -30)"
+echo "dash: $fail failed"
+[ $fail = 0 ]

@@ -1,0 +1,189 @@
+/* test_dash.c - the dashboard's model (tui/dash_model.c): what the panes
+ * show is made from the control socket's answers here, without a
+ * terminal; tests/dash.sh drives the curses side in tmux. */
+#include <criterion/criterion.h>
+#include <string.h>
+
+#include "dash_model.h"
+
+static const char *stats(unsigned core, unsigned bytes)
+{
+	static char b[512];
+	snprintf(b, sizeof(b),
+		 "{\"stats\":{\"bindings\":2,\"legs\":2,\"streams\":2,\"relayed-to-core\":%u,\"relayed-to-access\":%u,"
+		 "\"bytes-to-core\":%u,\"bytes-to-access\":0,\"drop.rtp-foreign\":3,\"drop.sip-bad\":0,"
+		 "\"drop.rtp-no-dest\":1}}",
+		 core, core / 2, bytes);
+	return b;
+}
+
+Test(dash, stats_give_totals_rates_and_drops)
+{
+	dash_model m;
+	char d[128];
+
+	dash_model_init(&m);
+	cr_assert_eq(dash_apply_line(&m, stats(1000, 100000), 10.0), 0);
+	cr_assert_eq(dash_stat(&m, "bindings"), 2);
+	cr_assert_eq(dash_stat(&m, "no-such"), 0);
+	cr_assert_float_eq(m.pps_core, 0, 1e-9);        /* one snapshot: no rate yet */
+	cr_assert_eq(dash_apply_line(&m, stats(1100, 116000), 12.0), 0);
+	cr_assert_float_eq(m.pps_core, 50, 1e-9);       /* 100 packets in 2 s */
+	cr_assert_float_eq(m.pps_access, 25, 1e-9);
+	cr_assert_float_eq(m.bps_core, 64000, 1e-9);    /* 16000 bytes in 2 s */
+	/* a restarted proxy's counters go back: no negative spike */
+	cr_assert_eq(dash_apply_line(&m, stats(10, 1000), 13.0), 0);
+	cr_assert_float_eq(m.pps_core, 0, 1e-9);
+	dash_drops(&m, d, sizeof(d));
+	cr_assert_str_eq(d, "rtp-foreign 3, rtp-no-dest 1");
+	cr_assert_eq(m.snapshots, 3);
+	dash_model_free(&m);
+}
+
+static const char *streams(unsigned a, unsigned b)
+{
+	static char s[1024];
+	snprintf(s, sizeof(s),
+		 "{\"streams\":[{\"user\":\"alice\",\"call_id\":\"c1@x\",\"index\":0,\"state\":\"latched\","
+		 "\"latched_rtp\":\"203.0.113.10:4000\",\"pkts_to_core\":%u,\"pkts_to_access\":%u,\"dropped\":0},"
+		 "{\"user\":\"bob\",\"call_id\":\"c2@x\",\"index\":0,\"state\":\"learning\",\"latched_rtp\":null,"
+		 "\"pkts_to_core\":%u,\"pkts_to_access\":0,\"dropped\":7,\"held\":true}]}",
+		 a, a, b);
+	return s;
+}
+
+Test(dash, streams_keep_their_rates_idle_time_and_history)
+{
+	dash_model m;
+	dash_table t;
+
+	dash_model_init(&m);
+	cr_assert_eq(dash_apply_line(&m, streams(100, 0), 1.0), 0);
+	cr_assert_eq(dash_apply_line(&m, streams(150, 0), 2.0), 0);
+	cr_assert_eq(dash_apply_line(&m, streams(150, 0), 4.0), 0);
+	cr_assert_eq(m.nstr, 2);
+	cr_assert_eq(dash_calls(&m), 2);
+	/* alice moved 50+50 packets between 1 s and 2 s, then nothing */
+	cr_assert_float_eq(m.str[0].hist[DASH_HIST - 2], 100, 1e-9);
+	cr_assert_float_eq(m.str[0].hist[DASH_HIST - 1], 0, 1e-9);
+	cr_assert_float_eq(m.str[0].seen_s, 2.0, 1e-9);
+	cr_assert_eq(dash_rows(&m, DASH_STREAMS, NULL, -1, false, &t), 0);
+	cr_assert_eq(t.nrows, 2);
+	cr_assert_str_eq(t.cell[0][0], "alice");
+	cr_assert_str_eq(t.cell[0][4], "203.0.113.10:4000");
+	cr_assert_str_eq(t.cell[0][5], "150");
+	cr_assert_str_eq(t.cell[0][8], "2");            /* idle since 2 s, now 4 s */
+	cr_assert_str_eq(t.cell[1][3], "learning/h");
+	cr_assert_str_eq(t.cell[1][4], "(learning)");
+	cr_assert_str_eq(t.cell[1][9], "7");
+	cr_assert_neq(strcmp(t.cell[0][1], t.cell[1][1]), 0, "two Call-IDs, two tags");
+	dash_table_free(&t);
+	dash_model_free(&m);
+}
+
+Test(dash, rows_filter_and_sort)
+{
+	dash_model m;
+	dash_table t;
+
+	dash_model_init(&m);
+	cr_assert_eq(dash_apply_line(&m,
+				     "{\"bindings\":[{\"user\":\"zed\",\"nat\":\"203.0.113.9:5060\",\"registered\":true,"
+				     "\"ka_sent\":12},{\"user\":\"amy\",\"nat\":\"203.0.113.10:5060\",\"ka_sent\":3},"
+				     "{\"user\":\"bob\",\"nat\":\"198.51.100.1:1\",\"ka_sent\":100}]}",
+				     1.0),
+		     0);
+	cr_assert_eq(dash_rows(&m, DASH_BINDINGS, "203.0.113", -1, false, &t), 0);
+	cr_assert_eq(t.nrows, 2);
+	cr_assert_str_eq(t.cell[0][0], "zed");          /* the proxy's order */
+	cr_assert_str_eq(t.cell[0][5], "yes");
+	dash_table_free(&t);
+	cr_assert_eq(dash_rows(&m, DASH_BINDINGS, "AMY", -1, false, &t), 0);   /* any case */
+	cr_assert_eq(t.nrows, 1);
+	dash_table_free(&t);
+	cr_assert_eq(dash_rows(&m, DASH_BINDINGS, NULL, 0, false, &t), 0);
+	cr_assert_str_eq(t.cell[0][0], "amy");
+	cr_assert_str_eq(t.cell[2][0], "zed");
+	dash_table_free(&t);
+	/* numbers sort as numbers: 3 < 12 < 100, reversed */
+	cr_assert_eq(dash_rows(&m, DASH_BINDINGS, NULL, 6, true, &t), 0);
+	cr_assert_str_eq(t.cell[0][6], "100");
+	cr_assert_str_eq(t.cell[1][6], "12");
+	cr_assert_str_eq(t.cell[2][6], "3");
+	dash_table_free(&t);
+	dash_model_free(&m);
+}
+
+Test(dash, events_are_kept_newest_first_in_columns_and_bounded)
+{
+	dash_model m;
+	dash_table t;
+	char line[256];
+
+	dash_model_init(&m);
+	cr_assert_eq(dash_apply_line(&m, "{\"events\":\"subscribed\"}", 0), 0);
+	cr_assert_eq(dash_apply_line(&m,
+				     "{\"event\":\"latch\",\"at_s\":12.5,\"user\":\"alice\",\"stream\":0,\"rtcp\":true,"
+				     "\"addr\":\"203.0.113.10:4001\"}",
+				     1),
+		     0);
+	cr_assert_eq(dash_apply_line(&m, "{\"event\":\"drops\",\"at_s\":13,\"since_last\":{\"rtp-foreign\":4}}", 1), 0);
+	cr_assert_eq(dash_rows(&m, DASH_EVENTS_PANE, NULL, -1, false, &t), 0);
+	cr_assert_eq(t.nrows, 2);
+	cr_assert_str_eq(t.cell[0][1], "drops");
+	cr_assert_str_eq(t.cell[0][3], "rtp-foreign=4");
+	cr_assert_str_eq(t.cell[1][0], "12.500");
+	cr_assert_str_eq(t.cell[1][2], "alice");
+	cr_assert_str_eq(t.cell[1][3], "addr=203.0.113.10:4001 stream=0 rtcp");
+	dash_table_free(&t);
+	for (int i = 0; i < DASH_EVENTS + 20; i++) {
+		snprintf(line, sizeof(line), "{\"event\":\"leg-up\",\"at_s\":%d,\"user\":\"u%d\"}", i, i);
+		dash_apply_line(&m, line, 2);
+	}
+	cr_assert_eq(m.nev, DASH_EVENTS);
+	cr_assert_eq(m.ev_total, DASH_EVENTS + 22);
+	cr_assert_eq(dash_rows(&m, DASH_EVENTS_PANE, NULL, -1, false, &t), 0);
+	snprintf(line, sizeof(line), "u%d", DASH_EVENTS + 19);
+	cr_assert_str_eq(t.cell[0][2], line);
+	dash_table_free(&t);
+	dash_model_free(&m);
+}
+
+Test(dash, answers_it_does_not_know_are_counted_not_fatal)
+{
+	dash_model m;
+
+	dash_model_init(&m);
+	cr_assert_lt(dash_apply_line(&m, "not json", 0), 0);
+	cr_assert_lt(dash_apply_line(&m, "[1,2]", 0), 0);
+	cr_assert_lt(dash_apply_line(&m, "{\"what\":1}", 0), 0);
+	cr_assert_lt(dash_apply_line(&m, "{\"error\":\"unknown command (try help)\"}", 0), 0);
+	cr_assert(strstr(m.err, "unknown command") != NULL, "%s", m.err);
+	cr_assert_eq(m.bad_answers, 4);
+	/* wrong types inside a known answer: shown as "-" or 0, never a crash */
+	cr_assert_eq(dash_apply_line(&m, "{\"bindings\":[{\"user\":5,\"nat\":[],\"ka_sent\":-3},7]}", 0), 0);
+	cr_assert_eq(m.nbind, 2);
+	cr_assert_str_eq(m.bind[0].user, "5");
+	cr_assert_str_eq(m.bind[0].nat, "-");
+	cr_assert_eq(m.bind[0].ka_sent, 0);
+	dash_model_free(&m);
+}
+
+Test(dash, numbers_and_sparklines_fit_their_columns)
+{
+	char b[16];
+	double v[] = { 0, 1, 50, 100, 0.1 };
+
+	dash_si(0, b, sizeof(b));
+	cr_assert_str_eq(b, "0");
+	dash_si(999, b, sizeof(b));
+	cr_assert_str_eq(b, "999");
+	dash_si(1500, b, sizeof(b));
+	cr_assert_str_eq(b, "1.5k");
+	dash_si(137000, b, sizeof(b));
+	cr_assert_str_eq(b, "137k");
+	dash_si(2.5e9, b, sizeof(b));
+	cr_assert_str_eq(b, "2.5G");
+	dash_spark(v, 5, b, sizeof(b));
+	cr_assert_str_eq(b, " .+@.");   /* anything above 0 shows */
+}

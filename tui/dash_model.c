@@ -1,0 +1,482 @@
+/* dash_model.c - the dashboard's snapshots and tables (dash_model.h). */
+#include "dash_model.h"
+
+#include <math.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+void dash_model_init(dash_model *m)
+{
+	memset(m, 0, sizeof(*m));
+}
+
+void dash_model_free(dash_model *m)
+{
+	free(m->bind);
+	free(m->str);
+	for (int i = 0; i < DASH_EVENTS; i++)
+		free(m->events[i]);
+	memset(m, 0, sizeof(*m));
+}
+
+uint64_t dash_stat(const dash_model *m, const char *name)
+{
+	for (int i = 0; i < m->nstat; i++)
+		if (!strcmp(m->stat[i].name, name))
+			return m->stat[i].v;
+	return 0;
+}
+
+static void str_of(json_t *o, const char *k, char *out, size_t cap)
+{
+	json_t *v = json_object_get(o, k);
+
+	if (json_is_string(v))
+		snprintf(out, cap, "%s", json_string_value(v));
+	else if (json_is_integer(v))
+		snprintf(out, cap, "%lld", (long long)json_integer_value(v));
+	else
+		snprintf(out, cap, "-");
+}
+
+static uint64_t u64_of(json_t *o, const char *k)
+{
+	json_t *v = json_object_get(o, k);
+
+	return json_is_integer(v) && json_integer_value(v) > 0 ? (uint64_t)json_integer_value(v) : 0;
+}
+
+static int bad(dash_model *m, const char *why)
+{
+	snprintf(m->err, sizeof(m->err), "%s", why);
+	m->bad_answers++;
+	return -1;
+}
+
+static int apply_stats(dash_model *m, json_t *s, double now)
+{
+	const char *k;
+	json_t *v;
+	uint64_t core, acc, bcore, bacc;
+
+	m->nstat = 0;
+	json_object_foreach(s, k, v) {
+		if (!json_is_integer(v) || m->nstat == DASH_STAT_MAX)
+			continue;
+		snprintf(m->stat[m->nstat].name, sizeof(m->stat[0].name), "%s", k);
+		m->stat[m->nstat++].v = json_integer_value(v) > 0 ? (uint64_t)json_integer_value(v) : 0;
+	}
+	core = dash_stat(m, "relayed-to-core");
+	acc = dash_stat(m, "relayed-to-access");
+	bcore = dash_stat(m, "bytes-to-core");
+	bacc = dash_stat(m, "bytes-to-access");
+	if (m->have_prev && now > m->prev_s) {
+		double dt = now - m->prev_s;
+		/* a counter that went back (a restarted proxy) gives 0, not a spike */
+		m->pps_core = core >= m->prev_core ? (double)(core - m->prev_core) / dt : 0;
+		m->pps_access = acc >= m->prev_access ? (double)(acc - m->prev_access) / dt : 0;
+		m->bps_core = bcore >= m->prev_bcore ? 8.0 * (double)(bcore - m->prev_bcore) / dt : 0;
+		m->bps_access = bacc >= m->prev_baccess ? 8.0 * (double)(bacc - m->prev_baccess) / dt : 0;
+	}
+	m->prev_core = core;
+	m->prev_access = acc;
+	m->prev_bcore = bcore;
+	m->prev_baccess = bacc;
+	m->prev_s = now;
+	m->have_prev = true;
+	m->snapshots++;
+	return 0;
+}
+
+static int apply_bindings(dash_model *m, json_t *a)
+{
+	size_t n = json_array_size(a), i;
+	dash_binding *b = calloc(n ? n : 1, sizeof(*b));
+	json_t *o;
+
+	if (!b)
+		return bad(m, "out of memory");
+	json_array_foreach(a, i, o) {
+		str_of(o, "user", b[i].user, sizeof(b[i].user));
+		str_of(o, "nat", b[i].nat, sizeof(b[i].nat));
+		str_of(o, "contact", b[i].contact, sizeof(b[i].contact));
+		str_of(o, "core", b[i].core, sizeof(b[i].core));
+		str_of(o, "transport", b[i].transport, sizeof(b[i].transport));
+		b[i].registered = json_is_true(json_object_get(o, "registered"));
+		b[i].ka_sent = u64_of(o, "ka_sent");
+		b[i].ka_answered = u64_of(o, "ka_answered");
+		b[i].ka_misses = u64_of(o, "ka_misses");
+	}
+	free(m->bind);
+	m->bind = b;
+	m->nbind = (int)n;
+	return 0;
+}
+
+static const dash_stream *find_stream(const dash_stream *s, int n, const char *key)
+{
+	for (int i = 0; i < n; i++)
+		if (!strcmp(s[i].key, key))
+			return &s[i];
+	return NULL;
+}
+
+static int apply_streams(dash_model *m, json_t *a, double now)
+{
+	size_t n = json_array_size(a), i;
+	dash_stream *s = calloc(n ? n : 1, sizeof(*s));
+	json_t *o;
+
+	if (!s)
+		return bad(m, "out of memory");
+	json_array_foreach(a, i, o) {
+		dash_stream *x = &s[i];
+		const dash_stream *p;
+		str_of(o, "user", x->user, sizeof(x->user));
+		str_of(o, "call_id", x->call_id, sizeof(x->call_id));
+		str_of(o, "state", x->state, sizeof(x->state));
+		str_of(o, "latched_rtp", x->latched, sizeof(x->latched));
+		str_of(o, "sdp", x->access, sizeof(x->access));
+		str_of(o, "core_remote", x->core_remote, sizeof(x->core_remote));
+		x->index = (int)u64_of(o, "index");
+		x->held = json_is_true(json_object_get(o, "held"));
+		x->to_core = u64_of(o, "pkts_to_core");
+		x->to_access = u64_of(o, "pkts_to_access");
+		x->bytes_core = u64_of(o, "bytes_to_core");
+		x->bytes_access = u64_of(o, "bytes_to_access");
+		x->dropped = u64_of(o, "dropped");
+		snprintf(x->key, sizeof(x->key), "%s/%s/%d", x->call_id, x->user, x->index);
+		x->seen_s = now;
+		p = m->str ? find_stream(m->str, m->nstr, x->key) : NULL;
+		if (p) {
+			double dt = now - m->str_prev_s;
+			memcpy(x->hist, p->hist + 1, sizeof(x->hist) - sizeof(x->hist[0]));
+			if (x->to_core == p->to_core && x->to_access == p->to_access)
+				x->seen_s = p->seen_s;  /* nothing moved: keep when it last did */
+			if (dt > 0) {
+				x->pps_core = x->to_core >= p->to_core ? (double)(x->to_core - p->to_core) / dt : 0;
+				x->pps_access = x->to_access >= p->to_access ? (double)(x->to_access - p->to_access) / dt : 0;
+			}
+			x->hist[DASH_HIST - 1] = x->pps_core + x->pps_access;
+		}
+	}
+	m->str_prev_s = now;
+	free(m->str);
+	m->str = s;
+	m->nstr = (int)n;
+	return 0;
+}
+
+/* An event as "AT\tEVENT\tUSER\tDETAILS" (the events pane's columns). */
+static void fmt_event(json_t *o, char *out, size_t cap)
+{
+	static const char *const keys[] = { "addr", "reason", "stream", "call_id", NULL };
+	json_t *at = json_object_get(o, "at_s"), *ev = json_object_get(o, "event");
+	char user[64];
+	size_t n;
+
+	str_of(o, "user", user, sizeof(user));
+	n = (size_t)snprintf(out, cap, "%.3f\t%s\t%s\t", json_is_number(at) ? json_number_value(at) : 0.0,
+			     json_is_string(ev) ? json_string_value(ev) : "?", user);
+	for (int i = 0; keys[i] && n < cap; i++) {
+		char v[96];
+		if (!json_object_get(o, keys[i]))
+			continue;
+		str_of(o, keys[i], v, sizeof(v));
+		n += (size_t)snprintf(out + n, cap - n, "%s=%s ", keys[i], v);
+	}
+	if (n < cap && json_is_true(json_object_get(o, "rtcp")))
+		n += (size_t)snprintf(out + n, cap - n, "rtcp ");
+	if (n < cap && json_is_object(json_object_get(o, "since_last"))) {
+		const char *k;
+		json_t *v;
+		json_object_foreach(json_object_get(o, "since_last"), k, v) {
+			if (n >= cap)
+				break;
+			n += (size_t)snprintf(out + n, cap - n, "%s=%lld ", k, (long long)json_integer_value(v));
+		}
+	}
+	if (n > 0 && n < cap && out[n - 1] == ' ')
+		out[n - 1] = '\0';
+}
+
+static void add_event(dash_model *m, const char *text)
+{
+	char *dup = strdup(text);
+
+	if (!dup)
+		return;
+	free(m->events[m->ev_head]);
+	m->events[m->ev_head] = dup;
+	m->ev_head = (m->ev_head + 1) % DASH_EVENTS;
+	if (m->nev < DASH_EVENTS)
+		m->nev++;
+	m->ev_total++;
+}
+
+int dash_apply_line(dash_model *m, const char *line, double now_s)
+{
+	json_error_t je;
+	json_t *j = json_loads(line, 0, &je), *v;
+	int rc = 0;
+
+	m->now_s = now_s;
+	if (!json_is_object(j)) {
+		json_decref(j);
+		return bad(m, "an answer that is not a JSON object");
+	}
+	if ((v = json_object_get(j, "stats")) && json_is_object(v))
+		rc = apply_stats(m, v, now_s);
+	else if ((v = json_object_get(j, "bindings")) && json_is_array(v))
+		rc = apply_bindings(m, v);
+	else if ((v = json_object_get(j, "streams")) && json_is_array(v))
+		rc = apply_streams(m, v, now_s);
+	else if (json_is_string(json_object_get(j, "event"))) {
+		char text[320];
+		fmt_event(j, text, sizeof(text));
+		add_event(m, text);
+	} else if (json_object_get(j, "events")) {
+		/* "subscribed" */
+	} else if ((v = json_object_get(j, "error"))) {
+		char why[160];
+		snprintf(why, sizeof(why), "the proxy answered: %s", json_is_string(v) ? json_string_value(v) : "error");
+		rc = bad(m, why);
+	} else
+		rc = bad(m, "an answer the dashboard does not know");
+	json_decref(j);
+	return rc;
+}
+
+int dash_calls(const dash_model *m)
+{
+	int n = 0;
+
+	for (int i = 0; i < m->nstr; i++) {
+		int k = 0;
+		while (k < i && strcmp(m->str[k].call_id, m->str[i].call_id))
+			k++;
+		n += k == i;
+	}
+	return n;
+}
+
+void dash_drops(const dash_model *m, char *out, size_t cap)
+{
+	size_t n = 0;
+
+	out[0] = '\0';
+	for (int i = 0; i < m->nstat && n < cap; i++)
+		if (!strncmp(m->stat[i].name, "drop.", 5) && m->stat[i].v)
+			n += (size_t)snprintf(out + n, cap - n, "%s%s %llu", n ? ", " : "", m->stat[i].name + 5,
+					      (unsigned long long)m->stat[i].v);
+	if (!out[0])
+		snprintf(out, cap, "none");
+}
+
+void dash_si(double n, char *out, size_t cap)
+{
+	static const char pre[] = " kMGT";
+	int i = 0;
+
+	while (n >= 999.5 && i < 4) {
+		n /= 1000;
+		i++;
+	}
+	if (i == 0)
+		snprintf(out, cap, "%.0f", n);
+	else
+		snprintf(out, cap, n < 9.95 ? "%.1f%c" : "%.0f%c", n, pre[i]);
+}
+
+void dash_spark(const double *v, int n, char *out, size_t cap)
+{
+	static const char lv[] = " .:-=+*#%@";
+	double max = 0;
+	int i;
+
+	for (i = 0; i < n; i++)
+		if (v[i] > max)
+			max = v[i];
+	for (i = 0; i < n && (size_t)i + 1 < cap; i++) {
+		int k = max > 0 ? (int)lround(v[i] / max * 9) : 0;
+		if (v[i] > 0 && k == 0)
+			k = 1;
+		out[i] = lv[k < 0 ? 0 : k > 9 ? 9 : k];
+	}
+	out[i] = '\0';
+}
+
+unsigned dash_tag(const char *s)
+{
+	uint32_t h = 2166136261u;       /* FNV-1a, folded to 24 bits */
+
+	while (*s)
+		h = (h ^ (uint8_t)*s++) * 16777619u;
+	return (h >> 24 ^ h) & 0xffffff;
+}
+
+/* ---- tables ---- */
+
+static int add_row(dash_table *t, int *cap)
+{
+	if (t->nrows == *cap) {
+		int nc = *cap ? *cap * 2 : 32;
+		void *p = realloc(t->cell, (size_t)nc * sizeof(*t->cell));
+		if (!p)
+			return -1;
+		t->cell = p;
+		*cap = nc;
+	}
+	memset(t->cell[t->nrows], 0, sizeof(t->cell[0]));
+	return t->nrows++;
+}
+
+static bool row_has(const dash_table *t, int r, const char *f)
+{
+	if (!f || !f[0])
+		return true;
+	for (int c = 0; c < t->ncols; c++)
+		if (strcasestr(t->cell[r][c], f))
+			return true;
+	return false;
+}
+
+static int sort_col, sort_desc;
+static const dash_table *sort_t;
+
+static int cmp_rows(const void *a, const void *b)
+{
+	const char *x = (*(const char(*)[DASH_COLS][DASH_CELL])a)[sort_col];
+	const char *y = (*(const char(*)[DASH_COLS][DASH_CELL])b)[sort_col];
+	int r;
+
+	if (sort_t->numeric[sort_col]) {
+		double dx = strtod(x, NULL), dy = strtod(y, NULL);
+		r = dx < dy ? -1 : dx > dy;
+	} else
+		r = strcmp(x, y);
+	return sort_desc ? -r : r;
+}
+
+static void set(dash_table *t, int r, int c, const char *fmt, ...) __attribute__((format(printf, 4, 5)));
+static void set(dash_table *t, int r, int c, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(t->cell[r][c], DASH_CELL, fmt, ap);
+	va_end(ap);
+}
+
+int dash_rows(const dash_model *m, enum dash_pane p, const char *filter, int scol, bool desc, dash_table *t)
+{
+	int cap = 0, r;
+
+	memset(t, 0, sizeof(*t));
+	if (p == DASH_BINDINGS) {
+		static const char *const h[] = { "USER", "NAT MAPPING", "PRIVATE", "CORE", "PROTO", "REG", "KA SENT",
+						 "KA ANS", "MISS" };
+		static const int w[] = { 12, 21, 21, 21, 5, 3, 7, 6, 4 };
+		t->title = "Bindings";
+		t->ncols = 9;
+		for (int c = 0; c < t->ncols; c++) {
+			t->head[c] = h[c];
+			t->width[c] = w[c];
+			t->numeric[c] = c >= 6;
+		}
+		for (int i = 0; i < m->nbind; i++) {
+			const dash_binding *b = &m->bind[i];
+			if ((r = add_row(t, &cap)) < 0)
+				return -1;
+			set(t, r, 0, "%s", b->user);
+			set(t, r, 1, "%s", b->nat);
+			set(t, r, 2, "%s", b->contact);
+			set(t, r, 3, "%s", b->core);
+			set(t, r, 4, "%s", b->transport);
+			set(t, r, 5, "%s", b->registered ? "yes" : "no");
+			set(t, r, 6, "%llu", (unsigned long long)b->ka_sent);
+			set(t, r, 7, "%llu", (unsigned long long)b->ka_answered);
+			set(t, r, 8, "%llu", (unsigned long long)b->ka_misses);
+		}
+	} else if (p == DASH_STREAMS) {
+		static const char *const h[] = { "USER", "CALL", "M", "STATE", "LATCHED FROM", ">CORE", ">ACCESS",
+						 "PKT/S", "IDLE", "DROP", "ACTIVITY" };
+		static const int w[] = { 10, 6, 1, 8, 21, 7, 7, 5, 4, 4, 16 };
+		t->title = "Calls and streams";
+		t->ncols = 11;
+		for (int c = 0; c < t->ncols; c++) {
+			t->head[c] = h[c];
+			t->width[c] = w[c];
+			t->numeric[c] = c == 2 || (c >= 5 && c <= 9);
+		}
+		for (int i = 0; i < m->nstr; i++) {
+			const dash_stream *s = &m->str[i];
+			char spark[DASH_HIST + 1], pps[16];
+			if ((r = add_row(t, &cap)) < 0)
+				return -1;
+			dash_spark(s->hist, DASH_HIST, spark, sizeof(spark));
+			dash_si(s->pps_core + s->pps_access, pps, sizeof(pps));
+			set(t, r, 0, "%s", s->user);
+			set(t, r, 1, "%06x", dash_tag(s->call_id));
+			set(t, r, 2, "%d", s->index);
+			set(t, r, 3, "%s%s", s->state, s->held ? "/h" : "");
+			set(t, r, 4, "%s", strcmp(s->latched, "-") ? s->latched : "(learning)");
+			set(t, r, 5, "%llu", (unsigned long long)s->to_core);
+			set(t, r, 6, "%llu", (unsigned long long)s->to_access);
+			set(t, r, 7, "%s", pps);
+			set(t, r, 8, "%.0f", m->now_s - s->seen_s);
+			set(t, r, 9, "%llu", (unsigned long long)s->dropped);
+			set(t, r, 10, "%s", spark);
+		}
+	} else {
+		static const char *const h[] = { "AT (s)", "EVENT", "USER", "DETAILS" };
+		static const int w[] = { 12, 15, 10, 0 };
+		t->title = "Events";
+		t->ncols = 4;
+		for (int c = 0; c < t->ncols; c++) {
+			t->head[c] = h[c];
+			t->width[c] = w[c];
+			t->numeric[c] = c == 0;
+		}
+		for (int i = 0; i < m->nev; i++) {
+			/* newest first */
+			int k = ((m->ev_head - 1 - i) % DASH_EVENTS + DASH_EVENTS) % DASH_EVENTS;
+			const char *e = m->events[k];
+			if ((r = add_row(t, &cap)) < 0)
+				return -1;
+			for (int c = 0; c < 4 && e; c++) {
+				const char *tab = c < 3 ? strchr(e, '\t') : NULL;
+				int len = tab ? (int)(tab - e) : (int)strlen(e);
+				set(t, r, c, "%.*s", len, e);
+				e = tab ? tab + 1 : NULL;
+			}
+		}
+	}
+	/* filter, then sort what is left */
+	for (int i = 0, k = 0, n = t->nrows; i < n; i++) {
+		if (!row_has(t, i, filter)) {
+			t->nrows--;
+			continue;
+		}
+		if (k != i)
+			memcpy(t->cell[k], t->cell[i], sizeof(t->cell[0]));
+		k++;
+	}
+	if (scol >= 0 && scol < t->ncols && t->nrows > 1) {
+		sort_col = scol;
+		sort_desc = desc;
+		sort_t = t;
+		qsort(t->cell, (size_t)t->nrows, sizeof(t->cell[0]), cmp_rows);
+	}
+	return 0;
+}
+
+void dash_table_free(dash_table *t)
+{
+	free(t->cell);
+	t->cell = NULL;
+	t->nrows = 0;
+}
