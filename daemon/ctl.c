@@ -5,6 +5,7 @@
  * reader never blocks the loop, and one that lets more than CTL_OUT_MAX
  * pile up is disconnected. */
 #include "ctl.h"
+#include "ctl_json.h"
 #include "json.h"
 
 #include <errno.h>
@@ -78,74 +79,6 @@ static bool client_flush(ctl_client *k)
 	return true;
 }
 
-/* ,"key":"a.b.c.d:port", or null when not known yet */
-static void put_ep(jbuf *j, const char *key, const tv_ep *ep)
-{
-	char b[TV_EP_STRLEN];
-
-	jb_raw(j, ",");
-	jb_key(j, key);
-	if (ep->port)
-		jb_str(j, tv_ep_fmt(ep, b));
-	else
-		jb_raw(j, "null");
-}
-
-static void cmd_stats(tpd_ctl *c, jbuf *j)
-{
-	const proxy_stats *s = proxy_get_stats(c->px);
-	char nb[64];
-
-	jb_raw(j, "{\"stats\":{");
-	for (int i = 0; i < proxy_stat_count(); i++) {
-		if (i)
-			jb_raw(j, ",");
-		jb_key(j, proxy_stat_name(i, nb, sizeof(nb)));
-		jb_fmt(j, "%llu", (unsigned long long)proxy_stat_value(s, i));
-	}
-	jb_raw(j, "}}\n");
-}
-
-static void one_binding(void *arg, const proxy_binding_info *b)
-{
-	jbuf *j = arg;
-
-	if (j->n++)
-		jb_raw(j, ",");
-	jb_raw(j, "{");
-	jb_key(j, "user");
-	jb_str(j, b->user ? b->user : "");
-	put_ep(j, "nat", &b->nat);
-	put_ep(j, "contact", &b->contact);
-	put_ep(j, "core", &b->core);
-	jb_fmt(j, ",\"registered\":%s,\"transport\":\"%s\",\"ka_sent\":%llu,\"ka_answered\":%llu,\"ka_misses\":%d}",
-	       b->registered ? "true" : "false", b->tcp ? "tcp" : "udp", (unsigned long long)b->ka_sent,
-	       (unsigned long long)b->ka_answered, b->ka_misses);
-}
-
-static void one_stream(void *arg, const proxy_stream_info *s)
-{
-	jbuf *j = arg;
-
-	if (j->n++)
-		jb_raw(j, ",");
-	jb_raw(j, "{");
-	jb_key(j, "user");
-	jb_str(j, s->user ? s->user : "");
-	jb_field(j, "call_id", s->call_id ? s->call_id : "");
-	jb_fmt(j, ",\"index\":%d,\"access_port\":%u,\"core_port\":%u", s->index, s->access_port, s->core_port);
-	put_ep(j, "sdp", &s->sdp_rtp);
-	put_ep(j, "latched_rtp", &s->latched_rtp);
-	put_ep(j, "latched_rtcp", &s->latched_rtcp);
-	put_ep(j, "core_remote", &s->core_remote);
-	jb_fmt(j, ",\"state\":\"%s\",\"pkts_to_core\":%llu,\"pkts_to_access\":%llu,\"bytes_to_core\":%llu,"
-	       "\"bytes_to_access\":%llu,\"rtcp_to_core\":%llu,\"rtcp_to_access\":%llu,\"dropped\":%llu,\"held\":%s}",
-	       s->latched_rtp.port ? "latched" : "learning", (unsigned long long)s->to_core,
-	       (unsigned long long)s->to_access, (unsigned long long)s->bytes_to_core,
-	       (unsigned long long)s->bytes_to_access, (unsigned long long)s->rtcp_to_core,
-	       (unsigned long long)s->rtcp_to_access, (unsigned long long)s->dropped, s->held ? "true" : "false");
-}
-
 static const char help_text[] =
 	"{\"commands\":{\"stats\":\"every counter and gauge\",\"bindings\":\"terminals: user, NAT mapping, "
 	"contact, core address, keepalive\",\"streams\":\"media streams of every call leg, with counters\","
@@ -157,17 +90,11 @@ static void handle_line(ctl_client *k, const char *line)
 	jbuf *j = &k->out;
 
 	if (!strcmp(line, "stats")) {
-		cmd_stats(c, j);
+		ctl_json_stats(c->px, j);
 	} else if (!strcmp(line, "bindings")) {
-		jb_raw(j, "{\"bindings\":[");
-		j->n = 0;
-		proxy_foreach_binding(c->px, one_binding, j);
-		jb_raw(j, "]}\n");
+		ctl_json_bindings(c->px, j);
 	} else if (!strcmp(line, "streams")) {
-		jb_raw(j, "{\"streams\":[");
-		j->n = 0;
-		proxy_foreach_stream(c->px, one_stream, j);
-		jb_raw(j, "]}\n");
+		ctl_json_streams(c->px, j);
 	} else if (!strcmp(line, "events")) {
 		k->events = true;
 		jb_raw(j, "{\"events\":\"subscribed\"}\n");
@@ -315,38 +242,18 @@ void tpd_ctl_record(tpd_ctl *c, const proxy_record *r)
 
 	if (!any_subscriber(c))
 		return;
-	jb_raw(&j, "{\"event\":\"record\"");
-	jb_field(&j, "user", r->user ? r->user : "");
-	jb_field(&j, "call_id", r->call_id ? r->call_id : "");
-	jb_field(&j, "reason", r->reason);
-	jb_fmt(&j, ",\"duration_s\":%.3f,\"streams\":%d,\"pkts_to_core\":%llu,\"pkts_to_access\":%llu,"
-	       "\"bytes_to_core\":%llu,\"bytes_to_access\":%llu}\n",
-	       (double)(r->ended - r->started) / 1e6, r->streams, (unsigned long long)r->pkts_to_core,
-	       (unsigned long long)r->pkts_to_access, (unsigned long long)r->bytes_to_core,
-	       (unsigned long long)r->bytes_to_access);
+	ctl_json_record(r, &j);
 	broadcast(c, &j);
 	jb_free(&j);
 }
 
 void tpd_ctl_event(tpd_ctl *c, const proxy_event *e)
 {
-	char a[TV_EP_STRLEN];
 	jbuf j = { 0 };
 
 	if (!any_subscriber(c))
 		return;
-	jb_fmt(&j, "{\"event\":\"%s\",\"at_s\":%.6f", proxy_event_name(e->type), (double)e->at / 1e6);
-	if (e->user)
-		jb_field(&j, "user", e->user);
-	if (e->call_id)
-		jb_field(&j, "call_id", e->call_id);
-	if (e->reason)
-		jb_field(&j, "reason", e->reason);
-	if (e->type == PX_EV_LATCH || e->type == PX_EV_RELATCH)
-		jb_fmt(&j, ",\"stream\":%d,\"rtcp\":%s", e->stream, e->rtcp ? "true" : "false");
-	if (e->addr.port)
-		jb_fmt(&j, ",\"addr\":\"%s\"", tv_ep_fmt(&e->addr, a));
-	jb_raw(&j, "}\n");
+	ctl_json_event(e, &j);
 	broadcast(c, &j);
 	jb_free(&j);
 }
