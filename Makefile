@@ -81,7 +81,7 @@ $(TUI_LIB): $(TUI_OBJ)
 	@rm -f $@
 	ar rcs $@ $^
 
-$(BIN)/traverse: $(BUILD)/runner/main.o $(BUILD)/runner/ctl_client.o $(TUI_LIB) $(LIB)
+$(BIN)/traverse: $(BUILD)/runner/main.o $(BUILD)/runner/ctl_client.o $(TUI_LIB) $(TPD_LIB) $(LIB)
 	@mkdir -p $(dir $@)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LIBS) -lncurses
 
@@ -127,7 +127,7 @@ $(BIN)/traverse-algprobe: $(BUILD)/tests/tools/algprobe.o $(LIB)
 	@mkdir -p $(dir $@)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LIBS)
 
-$(BUILD)/unit-tests: $(UNIT_OBJ) $(TPD_LIB) $(NATD_LIB) $(TUI_LIB) $(LIB)
+$(BUILD)/unit-tests: $(UNIT_OBJ) $(TUI_LIB) $(TPD_LIB) $(NATD_LIB) $(LIB)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LIBS) -lmicrohttpd -lcriterion -lncurses
 
 deps:

@@ -79,6 +79,12 @@ static const char usage_run[] =
 	"                kernel's own (K = linux: nftables masquerade; linux-random:\n"
 	"                masquerade fully-random) in a namespace of its own, instead\n"
 	"                of simnat; checks of its table are counted, not made\n"
+	"  --dash        watch each scenario run in the dashboard (simulation only):\n"
+	"                virtual time, bindings, streams, events, NAT tables; p pause,\n"
+	"                n one event on, + - speed, q leave (the rest runs, then the\n"
+	"                report); docs/dashboard.md\n"
+	"  --speed X     with --dash: virtual seconds per real second, 0.1 to 1000 [1]\n"
+	"  --paused      with --dash: start paused\n"
 	"  -h, --help    this help\n"
 	"\n"
 	"Exit status: 0 if every scenario passed, 1 if any failed, 2 on usage or\n"
@@ -271,10 +277,13 @@ static int cmd_run(int argc, char **argv)
 		{ "live-max", required_argument, NULL, 'M' }, { "proxy", required_argument, NULL, 'P' },
 		{ "softswitch", required_argument, NULL, 'W' }, { "softswitch-listen", required_argument, NULL, 'l' },
 		{ "netns", optional_argument, NULL, 'N' }, { "nat-kind", required_argument, NULL, 'K' },
-		{ NULL, 0, NULL, 0 },
+		{ "dash", no_argument, NULL, 'D' }, { "speed", required_argument, NULL, 'X' },
+		{ "paused", no_argument, NULL, 'Z' }, { NULL, 0, NULL, 0 },
 	};
 	scn_opts o = { .live_slot = 100, .live_max = TV_SEC(60) };
 	const char *junit = NULL, *json = NULL, *netns = NULL;
+	bool dash = false, dash_paused = false;
+	double dash_speed = 1;
 	paths p = { 0 };
 	scn_file *files = NULL;
 	scn_result *rs = NULL;
@@ -296,6 +305,17 @@ static int cmd_run(int argc, char **argv)
 			break;
 		}
 		case 'p': o.pcap_dir = optarg; break;
+		case 'D': dash = true; break;
+		case 'Z': dash_paused = true; break;
+		case 'X': {
+			char *end;
+			dash_speed = strtod(optarg, &end);
+			if (*end || !(dash_speed >= 0.1 && dash_speed <= 1000)) {
+				fprintf(stderr, "traverse run: --speed: '%s' (0.1 to 1000)\n", optarg);
+				return 2;
+			}
+			break;
+		}
 		case 'j': junit = optarg; break;
 		case 'J': json = optarg; break;
 		case 'v': o.verbose++; break;
@@ -359,6 +379,10 @@ static int cmd_run(int argc, char **argv)
 	}
 	if (o.ext_proxy.port && !o.ss_listen.port && !o.netns)
 		o.ss_listen = tv_ep4(0x7f000003, 5060);
+	if (dash && (o.live || o.ext_proxy.port || o.ext_softswitch.port)) {
+		fprintf(stderr, "traverse run: --dash runs in simulation only (to watch a live proxy: traverse dash --attach)\n");
+		return 2;
+	}
 	if (o.ext_proxy.port && o.ext_softswitch.port) {
 		fprintf(stderr, "traverse run: --proxy and --softswitch together leave nothing of the core to simulate\n");
 		return 2;
@@ -392,6 +416,15 @@ static int cmd_run(int argc, char **argv)
 		rc = 2;
 		goto out;
 	}
+	if (dash) {
+		o.watch = dash_sim_open(dash_speed, dash_paused);
+		if (!o.watch) {
+			fprintf(stderr, "traverse run: --dash needs a terminal\n");
+			rc = 2;
+			goto out;
+		}
+		tty = false;
+	}
 	for (int i = 0; i < p.n; i++) {
 		for (int k = 0; k < files[i].nvariants; k++, nr++) {
 			if (tty && !o.verbose)
@@ -402,8 +435,12 @@ static int cmd_run(int argc, char **argv)
 				rs[nr].path = files[i].path;
 			}
 			failed += !rs[nr].passed;
+			if (dash)
+				dash_sim_done(&rs[nr]);
 		}
 	}
+	if (dash)
+		dash_sim_close();
 	if (tty && !o.verbose)
 		fprintf(stderr, "\r\033[K");
 	report_text(stdout, rs, nr);

@@ -74,6 +74,19 @@ typedef struct scn_result {
 	uint64_t seed;
 } scn_result;
 
+struct scn_ctx;
+struct proxy_event;
+
+/* --dash: a watcher of a run in simulation (tui/dash_sim.c). */
+typedef struct scn_watcher {
+	void *arg;
+	/* Run the network to virtual time t (sim_net_run_until on the run's
+	 * network), at the watcher's own pace; called wherever a run would. */
+	void (*advance)(void *arg, struct scn_ctx *c, tv_time t);
+	/* The simulated proxies' events (docs/control.md), or NULL. */
+	void (*proxy_event)(void *arg, const struct proxy_event *e);
+} scn_watcher;
+
 typedef struct scn_opts {
 	uint64_t seed;
 	bool seed_set;
@@ -90,6 +103,7 @@ typedef struct scn_opts {
 	bool sdp_names;         /* PROXY.PHONE.STREAM.rtp|rtcp|core-rtp|core-rtcp from the
 				 * phones' SDP (scn_names.c), as with --proxy, even for a
 				 * proxy Traverse runs: tests compare the two views */
+	const scn_watcher *watch;       /* --dash: NULL, or who runs the clock */
 } scn_opts;
 
 /* Read, tokenize, check the block structure and expand variant 0. On

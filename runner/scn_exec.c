@@ -23,6 +23,8 @@ void ctx_advance(scn_ctx *c)
 		return;
 	if (c->live)
 		live_advance(c, c->cursor);
+	else if (c->o->watch)
+		c->o->watch->advance(c->o->watch->arg, c, c->cursor);
 	else
 		sim_net_run_until(c->net, c->cursor);
 }

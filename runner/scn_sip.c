@@ -239,6 +239,10 @@ int sip_proxy(scn_ctx *c, const scn_stmt *st)
 		pc.on_record = write_record;
 		pc.record_arg = s->records;
 	}
+	if (c->o->watch && c->o->watch->proxy_event) {
+		pc.on_event = c->o->watch->proxy_event;
+		pc.event_arg = c->o->watch->arg;
+	}
 	s->obj = proxy_new(s->obj2, &pc, &err);
 	return s->obj ? 0 : ctx_err(c, "proxy %s: cannot start (%d)", s->name, err);
 }

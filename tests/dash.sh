@@ -52,7 +52,8 @@ keys() { $T send-keys -t dash "$@"; sleep 0.7; }
 # has TEXT [WHAT]: the screen shows TEXT
 has() { screen | grep -qF -- "$1" || bad "${2:-screen} lacks '$1': $(screen | head -30)"; }
 hasnt() { ! screen | grep -qF -- "$1" || bad "${2:-screen} still shows '$1'"; }
-shot() { [ -n "${DASH_SHOTS:-}" ] && mkdir -p "$DASH_SHOTS" && screen >"$DASH_SHOTS/$1.txt"; true; }
+# shot NAME [SESSION]: keep the screen as DASH_SHOTS/NAME.txt
+shot() { [ -n "${DASH_SHOTS:-}" ] && mkdir -p "$DASH_SHOTS" && $T capture-pane -p -t "${2:-dash}" >"$DASH_SHOTS/$1.txt"; true; }
 sleep 1
 has "traverse dash" "the header"
 has "bindings 0  calls 0" "an idle proxy"
@@ -173,7 +174,74 @@ $T kill-session -t dash
 kill -TERM "${pids[0]}"; wait "${pids[0]}"
 "$bin/traverse" dash --attach "$dir/ctl.sock" >/dev/null 2>"$dir/gone.txt"; rc=$?
 [ $rc = 2 ] && grep -q "ctl.sock" "$dir/gone.txt" || bad "attach to no proxy: exit $rc, '$(cat "$dir/gone.txt")' (want 2 and the socket named)"
-grep -qE 'ERROR: (LeakSanitizer|AddressSanitizer)|runtime error:' "$dir/proxy.log" "$dir/run.txt" "$dir/dash.err" &&
-	bad "sanitizer report: $(grep -hA8 'ERROR: \|runtime error:' "$dir/proxy.log" "$dir/run.txt" "$dir/dash.err" | head -30)"
+# ---- a scenario in simulation under the dashboard: traverse run --dash ----
+# Started paused: n moves one event at a time; p runs it; the NAT tables
+# (simulation only) show the phones' mappings; + up to x1000 runs it to its
+# end, and the header says PASS with the run's own check count; q gives the
+# report. A failing copy says FAIL; q in mid-run leaves and the rest runs.
+sim() {         # NAME ARGS...: a run under the dashboard in its own session
+	local n=$1
+	shift
+	$T new-session -d -s "$n" -x 80 -y 24 \
+		"TERM=screen $bin/traverse run --dash $* >$dir/$n.out 2>$dir/$n.err; echo \"run exited \$?\"; sleep 30"
+}
+scr() { $T capture-pane -p -t "$1"; }
+k() { local n=$1; shift; $T send-keys -t "$n" "$@"; sleep 0.6; }
+vt() { scr "$1" | head -1 | sed -n 's/.* t=\([0-9.]*\)s .*/\1/p'; }
+sim s1 --paused scenarios/sip/call-through-nats.scn
+sleep 1.5
+scr s1 | head -1 | grep -qE '\[PAUSED\] t=0\.000s .*call-through-nats\.scn:' || bad "sim: not paused at the start: $(scr s1 | head -1)"
+t0=$(vt s1)
+k s1 n; k s1 n; k s1 n
+t1=$(vt s1)
+awk "BEGIN { exit !($t1 > $t0 && $t1 <= 1) }" || bad "sim: three steps went from t=$t0 to t=$t1 (want a little later, within the first second)"
+scr s1 | head -1 | grep -qF '[PAUSED]' || bad "sim: a step left the pause"
+shot sim-paused s1
+k s1 p
+sleep 3
+t2=$(vt s1)
+awk "BEGIN { exit !($t2 >= 2.5 && $t2 <= 5) }" || bad "sim: 3 s at x1 gave t=$t2"
+scr s1 | grep -qF "bindings 2  calls 2  streams 2  legs 2" || bad "sim: the header mid-call: $(scr s1 | sed -n 2p)"
+k s1 4
+scr s1 | grep -qE '^nat-a +udp +192\.168\.1\.10:5060 +203\.0\.113\.10:5060' ||
+	bad "sim: no alice's SIP mapping in the NAT tables: $(scr s1)"
+scr s1 | grep -qE '^nat-b +udp +192\.168\.2\.10:10000 +203\.0\.113\.20:10000' ||
+	bad "sim: no bob's RTP mapping in the NAT tables: $(scr s1)"
+shot sim-nats s1
+k s1 2
+[ "$(scr s1 | grep -cE '^(alice|bob) .* latched +203\.0\.113\.(10|20):10000')" = 2 ] ||
+	bad "sim: streams not latched on the NATs' mappings: $(scr s1)"
+shot sim-streams s1
+for i in 1 2 3 4 5 6 7 8 9 10; do $T send-keys -t s1 +; done
+sleep 2
+scr s1 | head -1 | grep -qE '\[DONE: PASS\] t=17\.000s x1000 checks 36, failed 0 +call-through-nats\.scn:[0-9]+' ||
+	bad "sim: the end: $(scr s1 | head -1)"
+shot sim-done s1
+k s1 q
+sleep 0.5
+scr s1 | grep -qF "run exited 0" || bad "sim: q at the end: $(scr s1 | tail -3)"
+grep -q '^PASS  scenarios/sip/call-through-nats.scn  *36 checks' "$dir/s1.out" || bad "sim: the report: $(cat "$dir/s1.out")"
+# a failing copy: the header says so, and the run exits 1
+sed 's/^expect proxy px legs=2 streams=2 ports-access=4$/expect proxy px legs=3 streams=2 ports-access=4/' \
+	scenarios/sip/call-through-nats.scn >"$dir/failing.scn"
+sim s2 --speed 1000 "$dir/failing.scn"
+sleep 2
+scr s2 | head -1 | grep -qF '[DONE: FAIL]' || bad "sim: a failing run's end: $(scr s2 | head -1)"
+scr s2 | head -1 | grep -qF 'checks 36, failed 1' || bad "sim: a failing run's count: $(scr s2 | head -1)"
+k s2 q
+scr s2 | grep -qF "run exited 1" || bad "sim: a failing run's exit: $(scr s2 | tail -3)"
+# q in mid-run: the rest runs without the screen, the report follows
+sim s3 --speed 0.5 scenarios/sip/call-through-nats.scn
+sleep 1.5
+k s3 q
+sleep 2
+scr s3 | grep -qF "run exited 0" || bad "sim: q in mid-run: $(scr s3 | tail -3)"
+grep -q '^PASS  scenarios/sip/call-through-nats.scn' "$dir/s3.out" || bad "sim: the report after q: $(cat "$dir/s3.out")"
+"$bin/traverse" run --dash --live scenarios/sip/call-through-nats.scn >/dev/null 2>"$dir/dl.err" && bad "sim: --dash --live accepted"
+grep -q "simulation only" "$dir/dl.err" || bad "sim: --dash --live: $(cat "$dir/dl.err")"
+
+grep -qE 'ERROR: (LeakSanitizer|AddressSanitizer)|runtime error:' "$dir/proxy.log" "$dir/run.txt" "$dir/dash.err" \
+	"$dir"/s[123].err &&
+	bad "sanitizer report: $(grep -hA8 'ERROR: \|runtime error:' "$dir/proxy.log" "$dir/run.txt" "$dir/dash.err" "$dir"/s[123].err | head -30)"
 echo "dash: $fail failed"
 [ $fail = 0 ]

@@ -8,7 +8,7 @@
  * (dash_model.c), and only this file knows curses. The proxy buffers what
  * a slow terminal has not read and never waits for it. */
 #include "dash.h"
-#include "dash_model.h"
+#include "dash_priv.h"
 
 #include <curses.h>
 #include <errno.h>
@@ -35,34 +35,15 @@ const char dash_usage[] =
 	"  --interval SECONDS between snapshots, 0.1 to 60 [1]\n"
 	"  -h, --help         this help\n"
 	"\n"
-	"Keys: 1 2 3 or Tab: bindings, streams, events; Up/Down/PgUp/PgDn: select;\n"
+	"Keys: 1 2 3 4 or Tab: bindings, streams, events, NAT tables (simulation);\n"
+	"Up/Down/PgUp/PgDn: select;\n"
 	"Enter: details of the selected row; /: filter (Enter keeps, Esc clears);\n"
 	"s: sort by the next column, S: reverse; p: pause; ?: help; q: quit.\n"
 	"Works in 80x24 and larger, with or without colour (docs/dashboard.md).\n"
+	"A scenario in simulation under the same screen: traverse run --dash FILE.\n"
 	"\n"
 	"Exit status: 0 on q, 1 if the proxy goes away, 2 on usage errors or when\n"
 	"the socket cannot be reached.\n";
-
-struct conn {
-	int fd;
-	char buf[1 << 20];
-	size_t have;
-};
-
-struct dash {
-	const char *sock;
-	double interval;
-	struct conn ask, ev;
-	dash_model m;
-	enum dash_pane pane;
-	int sort[DASH_NPANES];          /* column, -1: the proxy's order */
-	bool desc[DASH_NPANES];
-	int sel[DASH_NPANES], top[DASH_NPANES];
-	char filter[64];
-	bool editing, paused, help, details, colour, gone;
-	struct timespec t0;
-	double next_ask;
-};
 
 static double now_s(const struct dash *d)
 {
@@ -151,8 +132,17 @@ static void draw_header(struct dash *d, int w)
 	const dash_model *m = &d->m;
 
 	style_on(d, C_BAR, A_REVERSE);
-	snprintf(l, sizeof(l), " traverse dash  %s  t+%.0fs  snapshot %lu%s", d->sock, m->now_s, m->snapshots,
-		 d->paused ? "  [PAUSED]" : d->gone ? "  [PROXY GONE]" : "");
+	if (d->sim) {
+		const char *base = strrchr(m->scn.file, '/');
+		/* the file last: a long name is what the edge cuts */
+		snprintf(l, sizeof(l), " %s t=%.3fs x%g checks %d, failed %d  %s:%d",
+			 m->scn.done ? (m->scn.failed ? "[DONE: FAIL]" : "[DONE: PASS]") : d->paused ? "[PAUSED]"
+											 : "[RUNNING]",
+			 m->scn.vnow_s, d->speed, m->scn.checks, m->scn.failed, base ? base + 1 : m->scn.file,
+			 m->scn.line);
+	} else
+		snprintf(l, sizeof(l), " traverse dash  %s  t+%.0fs  snapshot %lu%s", d->sock, m->now_s, m->snapshots,
+			 d->paused ? "  [PAUSED]" : d->gone ? "  [PROXY GONE]" : "");
 	put(0, 0, w, l, true);
 	style_off(d, C_BAR, A_REVERSE);
 	snprintf(l, sizeof(l), "bindings %llu  calls %d  streams %llu  legs %llu  untrusted %llu  keepalives %llu/%llu",
@@ -177,7 +167,7 @@ static void draw_header(struct dash *d, int w)
 
 static void draw_tabs(struct dash *d, const dash_table *t, int w)
 {
-	static const char *const names[] = { "1 Bindings", "2 Streams", "3 Events" };
+	static const char *const names[] = { "1 Bindings", "2 Streams", "3 Events", "4 NATs" };
 	char right[128];
 	int x = 0;
 
@@ -191,13 +181,25 @@ static void draw_tabs(struct dash *d, const dash_table *t, int w)
 			style_off(d, C_SEL, A_REVERSE | A_BOLD);
 		x += (int)strlen(names[i]) + 2;
 	}
-	snprintf(right, sizeof(right), "%d rows%s%s%s%s%s", t->nrows, d->filter[0] || d->editing ? "  filter: " : "",
-		 d->filter, d->editing ? "_" : "", d->sort[d->pane] >= 0 ? "  sort: " : "",
-		 d->sort[d->pane] >= 0 ? t->head[d->sort[d->pane]] : "");
-	if (d->sort[d->pane] >= 0 && d->desc[d->pane])
-		strncat(right, " (desc)", sizeof(right) - strlen(right) - 1);
-	if (x + 2 + (int)strlen(right) <= w)
-		put(4, w - (int)strlen(right), (int)strlen(right), right, false);
+	/* what fits: rows, filter and sort; else filter and sort; else the filter */
+	char rows[24], fl[96] = "", so[64] = "";
+	snprintf(rows, sizeof(rows), "%d rows", t->nrows);
+	if (d->filter[0] || d->editing)
+		snprintf(fl, sizeof(fl), "filter: %s%s", d->filter, d->editing ? "_" : "");
+	if (d->sort[d->pane] >= 0)
+		snprintf(so, sizeof(so), "sort: %s%s", t->head[d->sort[d->pane]], d->desc[d->pane] ? " (desc)" : "");
+	const char *const parts[3][3] = { { rows, fl, so }, { fl, so, "" }, { fl, "", "" } };
+	for (int v = 0; v < 3; v++) {
+		right[0] = '\0';
+		for (int i = 0; i < 3; i++)
+			if (parts[v][i][0])
+				snprintf(right + strlen(right), sizeof(right) - strlen(right), "%s%s", right[0] ? "  " : "",
+					 parts[v][i]);
+		if (x + (int)strlen(right) <= w) {
+			put(4, w - (int)strlen(right), (int)strlen(right), right, false);
+			break;
+		}
+	}
 }
 
 /* Column positions: as many columns as fit; a column of width 0 takes the
@@ -224,8 +226,13 @@ static void draw_table(struct dash *d, const dash_table *t, int y0, int h, int w
 	style_on(d, C_HEAD, A_BOLD | A_UNDERLINE);
 	move(y0, 0);
 	clrtoeol();
-	for (int c = 0; c < n; c++)
-		put(y0, xs[c], ws[c], t->head[c], true);
+	for (int c = 0; c < n; c++) {
+		int len = (int)strlen(t->head[c]);
+		if (t->numeric[c] && len < ws[c])       /* over right-aligned numbers */
+			put(y0, xs[c] + ws[c] - len, len, t->head[c], false);
+		else
+			put(y0, xs[c], ws[c], t->head[c], true);
+	}
 	style_off(d, C_HEAD, A_BOLD | A_UNDERLINE);
 	if (*sel >= t->nrows)
 		*sel = t->nrows - 1;
@@ -262,7 +269,11 @@ static void draw_table(struct dash *d, const dash_table *t, int y0, int h, int w
 			style_off(d, C_WARN, 0);
 	}
 	if (t->nrows == 0)
-		put(y0 + 1, 0, w, d->filter[0] ? "(nothing matches the filter)" : "(none)", false);
+		put(y0 + 1, 0, w,
+		    d->filter[0] ? "(nothing matches the filter)"
+		    : d->pane == DASH_NATS && !d->sim ? "(NAT tables: in simulation only, traverse run --dash FILE)"
+						      : "(none)",
+		    false);
 }
 
 static void draw_box(struct dash *d, const char *title, const char *const *lines, int n, int h, int w)
@@ -286,14 +297,15 @@ static void draw_box(struct dash *d, const char *title, const char *const *lines
 static void draw_help(struct dash *d, int h, int w)
 {
 	static const char *const l[] = {
-		"1 2 3, Tab, Shift-Tab  bindings, calls and streams, event log",
+		"1 2 3 4, Tab, S-Tab    bindings, streams, event log, NAT tables",
 		"Up Down PgUp PgDn      select a row (Home, End)",
 		"Enter                  details of the selected row",
 		"/                      filter rows by text (Enter keeps it, Esc clears)",
 		"s  S                   sort by the next column; reverse the order",
 		"p                      pause: the screen holds still",
+		"n  + -                 simulation: one event on; speed x0.1 to x1000",
 		"?                      this help (any key closes it)",
-		"q                      quit",
+		"q                      quit (simulation: the rest runs, then the report)",
 		"",
 		"Streams: LATCHED FROM is where the relay sends media, (learning) until",
 		"the first packet; PKT/S both ways over the last interval; IDLE: seconds",
@@ -332,7 +344,7 @@ static void draw_details(struct dash *d, const dash_table *t, int h, int w)
 	draw_box(d, " details (any key closes) ", lp, n, h, w);
 }
 
-static void draw(struct dash *d)
+void dash_draw(struct dash *d)
 {
 	int h, w;
 	dash_table t;
@@ -356,7 +368,10 @@ static void draw(struct dash *d)
 	if (d->m.err[0] && d->m.bad_answers)
 		put(h - 1, 0, w, d->m.err, true);
 	else
-		put(h - 1, 0, w, " q quit  1-3/Tab pane  / filter  s sort  p pause  Enter details  ? help", true);
+		put(h - 1, 0, w, d->sim && d->m.scn.done ? " q quit (the report follows)  1-4 pane  / filter  s sort  ? help"
+				 : d->sim ? " q leave  1-4 pane  p pause  n step  + - speed  / filter  s sort  ? help"
+				       : " q quit  1-4/Tab pane  / filter  s sort  p pause  Enter details  ? help",
+		    true);
 	style_off(d, C_BAR, A_REVERSE);
 	if (d->help)
 		draw_help(d, h, w);
@@ -366,10 +381,71 @@ static void draw(struct dash *d)
 	refresh();
 }
 
+static FILE *tty_out, *tty_in;
+
+int dash_screen_open(struct dash *d)
+{
+	if (isatty(STDOUT_FILENO) && isatty(STDIN_FILENO))
+		initscr();
+	else {
+		/* stdout is the report's (traverse run --dash >report.txt): the
+		 * screen goes to the terminal itself */
+		tty_out = fopen("/dev/tty", "w");
+		tty_in = fopen("/dev/tty", "r");
+		if (!tty_out || !tty_in || !newterm(NULL, tty_out, tty_in)) {
+			if (tty_out)
+				fclose(tty_out);
+			if (tty_in)
+				fclose(tty_in);
+			tty_out = tty_in = NULL;
+			return -1;
+		}
+	}
+	cbreak();
+	noecho();
+	keypad(stdscr, TRUE);
+	nodelay(stdscr, TRUE);
+	set_escdelay(25);
+	curs_set(0);
+	if (has_colors()) {
+		d->colour = true;
+		start_color();
+		use_default_colors();
+		init_pair(C_BAR, COLOR_CYAN, -1);
+		init_pair(C_HEAD, COLOR_CYAN, -1);
+		init_pair(C_WARN, COLOR_YELLOW, -1);
+		init_pair(C_BAD, COLOR_RED, -1);
+		init_pair(C_SEL, COLOR_GREEN, -1);
+	}
+	return 0;
+}
+
+void dash_screen_close(void)
+{
+	endwin();
+	if (tty_out) {
+		fclose(tty_out);
+		fclose(tty_in);
+		tty_out = tty_in = NULL;
+	}
+}
+
 /* ---- keys ---- */
 
 /* false: quit */
-static bool key(struct dash *d, int k)
+/* x0.1 x0.2 x0.5 x1 x2 x5 ... x1000 */
+static double speed_next(double v, bool up)
+{
+	static const double steps[] = { 0.1, 0.2, 0.5, 1, 2, 5, 10, 20, 50, 100, 200, 500, 1000 };
+	int n = (int)(sizeof(steps) / sizeof(steps[0])), i = 0;
+
+	while (i < n - 1 && steps[i] < v - 1e-9)
+		i++;
+	i += up ? 1 : -1;
+	return steps[i < 0 ? 0 : i >= n ? n - 1 : i];
+}
+
+bool dash_key(struct dash *d, int k)
 {
 	int *sel = &d->sel[d->pane];
 
@@ -395,8 +471,22 @@ static bool key(struct dash *d, int k)
 	switch (k) {
 	case 'q': case 'Q':
 		return false;
-	case '1': case '2': case '3':
+	case '1': case '2': case '3': case '4':
 		d->pane = (enum dash_pane)(k - '1');
+		break;
+	case 'n':
+		if (d->sim) {
+			d->paused = true;
+			d->step = true;
+		}
+		break;
+	case '+': case '=':
+		if (d->sim && d->speed < 1000)
+			d->speed = speed_next(d->speed, true);
+		break;
+	case '-':
+		if (d->sim && d->speed > 0.1)
+			d->speed = speed_next(d->speed, false);
 		break;
 	case '\t':
 		d->pane = (enum dash_pane)((d->pane + 1) % DASH_NPANES);
@@ -503,22 +593,11 @@ int cmd_dash(int argc, char **argv)
 	signal(SIGINT, on_sig);
 	signal(SIGTERM, on_sig);
 	signal(SIGPIPE, SIG_IGN);
-	initscr();
-	cbreak();
-	noecho();
-	keypad(stdscr, TRUE);
-	nodelay(stdscr, TRUE);
-	set_escdelay(25);
-	curs_set(0);
-	if (has_colors()) {
-		d.colour = true;
-		start_color();
-		use_default_colors();
-		init_pair(C_BAR, COLOR_CYAN, -1);
-		init_pair(C_HEAD, COLOR_CYAN, -1);
-		init_pair(C_WARN, COLOR_YELLOW, -1);
-		init_pair(C_BAD, COLOR_RED, -1);
-		init_pair(C_SEL, COLOR_GREEN, -1);
+	if (dash_screen_open(&d) < 0) {
+		fprintf(stderr, "traverse dash: needs a terminal\n");
+		close(d.ask.fd);
+		close(d.ev.fd);
+		return 2;
 	}
 	while (!stop_sig) {
 		struct pollfd pf[3] = { { .fd = 0, .events = POLLIN }, { .fd = d.gone ? -1 : d.ask.fd, .events = POLLIN },
@@ -531,7 +610,7 @@ int cmd_dash(int argc, char **argv)
 			d.next_ask = t + d.interval;
 		}
 		if (!d.paused)
-			draw(&d);
+			dash_draw(&d);
 		poll(pf, 3, d.paused ? 250 : (int)((d.next_ask - t) * 1000) + 1);
 		if (pf[1].revents && !d.gone && pump(&d, &d.ask) < 0)
 			d.gone = true;
@@ -540,14 +619,14 @@ int cmd_dash(int argc, char **argv)
 		while ((k = getch()) != ERR) {
 			if (k == KEY_RESIZE)
 				continue;
-			if (!key(&d, k)) {
+			if (!dash_key(&d, k)) {
 				stop_sig = -1;
 				break;
 			}
-			draw(&d);
+			dash_draw(&d);
 		}
 	}
-	endwin();
+	dash_screen_close();
 	if (d.gone) {
 		fprintf(stderr, "traverse dash: the proxy went away (%s)\n", d.sock);
 		rc = 1;

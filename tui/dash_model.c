@@ -17,6 +17,7 @@ void dash_model_free(dash_model *m)
 {
 	free(m->bind);
 	free(m->str);
+	free(m->nat);
 	for (int i = 0; i < DASH_EVENTS; i++)
 		free(m->events[i]);
 	memset(m, 0, sizeof(*m));
@@ -113,6 +114,51 @@ static int apply_bindings(dash_model *m, json_t *a)
 	free(m->bind);
 	m->bind = b;
 	m->nbind = (int)n;
+	return 0;
+}
+
+static double num_of(json_t *o, const char *k)
+{
+	json_t *v = json_object_get(o, k);
+
+	return json_is_number(v) ? json_number_value(v) : 0;
+}
+
+static int apply_nats(dash_model *m, json_t *a)
+{
+	size_t n = json_array_size(a), i;
+	dash_nat *x = calloc(n ? n : 1, sizeof(*x));
+	json_t *o;
+
+	if (!x)
+		return bad(m, "out of memory");
+	json_array_foreach(a, i, o) {
+		str_of(o, "nat", x[i].nat, sizeof(x[i].nat));
+		str_of(o, "proto", x[i].proto, sizeof(x[i].proto));
+		str_of(o, "internal", x[i].internal, sizeof(x[i].internal));
+		str_of(o, "external", x[i].external, sizeof(x[i].external));
+		str_of(o, "remote", x[i].remote, sizeof(x[i].remote));
+		str_of(o, "state", x[i].state, sizeof(x[i].state));
+		x[i].age_s = num_of(o, "age_s");
+		x[i].ttl_s = num_of(o, "ttl_s");
+		x[i].out = u64_of(o, "pkts_out");
+		x[i].in = u64_of(o, "pkts_in");
+	}
+	free(m->nat);
+	m->nat = x;
+	m->nnat = (int)n;
+	return 0;
+}
+
+static int apply_scenario(dash_model *m, json_t *o)
+{
+	str_of(o, "file", m->scn.file, sizeof(m->scn.file));
+	m->scn.line = (int)u64_of(o, "line");
+	m->scn.vnow_s = num_of(o, "now_s");
+	m->scn.checks = (int)u64_of(o, "checks");
+	m->scn.failed = (int)u64_of(o, "failed");
+	m->scn.done = json_is_true(json_object_get(o, "done"));
+	m->have_scn = true;
 	return 0;
 }
 
@@ -234,6 +280,10 @@ int dash_apply_line(dash_model *m, const char *line, double now_s)
 		rc = apply_bindings(m, v);
 	else if ((v = json_object_get(j, "streams")) && json_is_array(v))
 		rc = apply_streams(m, v, now_s);
+	else if ((v = json_object_get(j, "nats")) && json_is_array(v))
+		rc = apply_nats(m, v);
+	else if ((v = json_object_get(j, "scenario")) && json_is_object(v))
+		rc = apply_scenario(m, v);
 	else if (json_is_string(json_object_get(j, "event"))) {
 		char text[320];
 		fmt_event(j, text, sizeof(text));
@@ -430,6 +480,32 @@ int dash_rows(const dash_model *m, enum dash_pane p, const char *filter, int sco
 			set(t, r, 8, "%.0f", m->now_s - s->seen_s);
 			set(t, r, 9, "%llu", (unsigned long long)s->dropped);
 			set(t, r, 10, "%s", spark);
+		}
+	} else if (p == DASH_NATS) {
+		static const char *const h[] = { "NAT", "PROT", "INTERNAL", "EXTERNAL", "STATE", "AGE", "EXPIRE",
+						 "OUT", "IN", "REMOTE" };
+		static const int w[] = { 7, 4, 21, 21, 9, 5, 6, 6, 6, 21 };
+		t->title = "NAT tables";
+		t->ncols = 10;
+		for (int c = 0; c < t->ncols; c++) {
+			t->head[c] = h[c];
+			t->width[c] = w[c];
+			t->numeric[c] = c >= 5 && c <= 8;
+		}
+		for (int i = 0; i < m->nnat; i++) {
+			const dash_nat *x = &m->nat[i];
+			if ((r = add_row(t, &cap)) < 0)
+				return -1;
+			set(t, r, 0, "%s", x->nat);
+			set(t, r, 1, "%s", x->proto);
+			set(t, r, 2, "%s", x->internal);
+			set(t, r, 3, "%s", x->external);
+			set(t, r, 4, "%s", x->state);
+			set(t, r, 5, "%.1f", x->age_s);
+			set(t, r, 6, "%.1f", x->ttl_s);
+			set(t, r, 7, "%llu", (unsigned long long)x->out);
+			set(t, r, 8, "%llu", (unsigned long long)x->in);
+			set(t, r, 9, "%s", x->remote);
 		}
 	} else {
 		static const char *const h[] = { "AT (s)", "EVENT", "USER", "DETAILS" };

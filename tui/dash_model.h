@@ -21,7 +21,7 @@
 #define DASH_COLS 12
 #define DASH_CELL 128
 
-enum dash_pane { DASH_BINDINGS, DASH_STREAMS, DASH_EVENTS_PANE, DASH_NPANES };
+enum dash_pane { DASH_BINDINGS, DASH_STREAMS, DASH_EVENTS_PANE, DASH_NATS, DASH_NPANES };
 
 typedef struct dash_stream {
 	char key[160];          /* call_id/user/index: a stream across snapshots */
@@ -40,6 +40,22 @@ typedef struct dash_binding {
 	uint64_t ka_sent, ka_answered, ka_misses;
 } dash_binding;
 
+/* A NAT's mapping (simulation only: `traverse run --dash`). */
+typedef struct dash_nat {
+	char nat[32], proto[6], internal[24], external[24], remote[24], state[16];
+	double age_s, ttl_s;
+	uint64_t out, in;
+} dash_nat;
+
+/* Where a scenario run is (simulation only). */
+typedef struct dash_scn {
+	char file[160];
+	int line;
+	double vnow_s;
+	int checks, failed;
+	bool done;
+} dash_scn;
+
 typedef struct dash_model {
 	/* stats: name and value, in the proxy's order */
 	struct { char name[48]; uint64_t v; } stat[DASH_STAT_MAX];
@@ -48,6 +64,10 @@ typedef struct dash_model {
 	int nbind;
 	dash_stream *str;
 	int nstr;
+	dash_nat *nat;
+	int nnat;
+	dash_scn scn;
+	bool have_scn;                  /* a scenario run feeds this model */
 	char *events[DASH_EVENTS];      /* a ring: the newest at (ev_head - 1) */
 	int ev_head, nev;
 	uint64_t ev_total;

@@ -187,3 +187,44 @@ Test(dash, numbers_and_sparklines_fit_their_columns)
 	dash_spark(v, 5, b, sizeof(b));
 	cr_assert_str_eq(b, " .+@.");   /* anything above 0 shows */
 }
+
+/* In simulation (traverse run --dash) the model also gets the NATs'
+ * tables and where the scenario is. */
+Test(dash, nat_tables_and_the_scenario_in_simulation)
+{
+	dash_model m;
+	dash_table t;
+
+	dash_model_init(&m);
+	cr_assert_eq(dash_apply_line(&m,
+				     "{\"nats\":[{\"nat\":\"nat-a\",\"proto\":\"udp\",\"internal\":\"192.168.1.10:5060\","
+				     "\"external\":\"203.0.113.10:5060\",\"state\":\"stream\",\"age_s\":4.25,\"ttl_s\":117.75,"
+				     "\"pkts_out\":9,\"pkts_in\":8},{\"nat\":\"nat-b\",\"proto\":\"tcp\",\"internal\":\"192.168.2.10:1\","
+				     "\"external\":\"203.0.113.20:2\",\"remote\":\"198.51.100.10:5060\",\"state\":\"syn\"}]}",
+				     1),
+		     0);
+	cr_assert_eq(dash_apply_line(&m,
+				     "{\"scenario\":{\"file\":\"a/b.scn\",\"line\":31,\"now_s\":4.2,\"checks\":6,\"failed\":1,"
+				     "\"done\":false}}",
+				     1),
+		     0);
+	cr_assert(m.have_scn);
+	cr_assert_str_eq(m.scn.file, "a/b.scn");
+	cr_assert_eq(m.scn.line, 31);
+	cr_assert_eq(m.scn.failed, 1);
+	cr_assert_float_eq(m.scn.vnow_s, 4.2, 1e-9);
+	cr_assert_eq(dash_rows(&m, DASH_NATS, NULL, -1, false, &t), 0);
+	cr_assert_eq(t.nrows, 2);
+	cr_assert_str_eq(t.cell[0][2], "192.168.1.10:5060");
+	cr_assert_str_eq(t.cell[0][4], "stream");
+	cr_assert_str_eq(t.cell[0][5], "4.2");         /* age */
+	cr_assert_str_eq(t.cell[0][6], "117.8");       /* expires in */
+	cr_assert_str_eq(t.cell[0][9], "-");           /* no remote: endpoint-independent */
+	cr_assert_str_eq(t.cell[1][9], "198.51.100.10:5060");
+	dash_table_free(&t);
+	/* sorted by time to expiry, soonest first */
+	cr_assert_eq(dash_rows(&m, DASH_NATS, NULL, 6, false, &t), 0);
+	cr_assert_str_eq(t.cell[0][0], "nat-b");
+	dash_table_free(&t);
+	dash_model_free(&m);
+}
