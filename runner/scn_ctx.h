@@ -266,6 +266,9 @@ void live_free(scn_ctx *c);
 /* Run the simulation up to the real clock's now (before injecting what a
  * real socket or device delivered). */
 void live_sync(scn_ctx *c);
+/* Read up to 64 packets from a TUN device of the run's (a kernel NAT's, a
+ * real host's): each IPv4 one, after live_sync, goes to pkt. */
+void live_tun_drain(scn_ctx *c, int fd, void (*pkt)(void *arg, int fd, uint8_t *p, size_t len), void *arg);
 /* Watch a descriptor of the run's (readable: fn); 0 or -1. */
 int live_watch(scn_ctx *c, int fd, void (*fn)(void *arg, int fd), void *arg);
 void live_unwatch(scn_ctx *c, int fd);

@@ -47,21 +47,19 @@ static void knat_fwd(void *arg, bool from_inside, const uint8_t *pkt, size_t len
 }
 
 /* From the kernel back into the scenario. */
+static void knat_pkt(void *arg, int fd, uint8_t *pkt, size_t len)
+{
+	struct knat *k = arg;
+
+	if (nat_node_emit(k->nn, fd == k->tin, pkt, len) == 0)
+		k->from_kernel++;
+}
+
 static void knat_rx(void *arg, int fd)
 {
 	struct knat *k = arg;
-	uint8_t buf[65536];
 
-	for (int i = 0; i < 64; i++) {
-		ssize_t n = read(fd, buf, sizeof(buf));
-		if (n <= 0)
-			return;
-		if ((buf[0] >> 4) != 4)
-			continue;       /* IPv6 (router solicitations): not part of the scenario */
-		live_sync(k->c);
-		if (nat_node_emit(k->nn, fd == k->tin, buf, (size_t)n) == 0)
-			k->from_kernel++;
-	}
+	live_tun_drain(k->c, fd, knat_pkt, k);
 }
 
 struct knat *knat_new(scn_ctx *c, nat_node *nn, const tv_ip *inside_ip, const tv_ip *pub, const knat_opts *ko,

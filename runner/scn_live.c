@@ -604,6 +604,21 @@ void live_sync(scn_ctx *c)
 	sim_net_run_until(c->net, live_vnow(c->live));
 }
 
+void live_tun_drain(scn_ctx *c, int fd, void (*pkt)(void *arg, int fd, uint8_t *p, size_t len), void *arg)
+{
+	uint8_t buf[65536];
+
+	for (int i = 0; i < 64; i++) {
+		ssize_t n = read(fd, buf, sizeof(buf));
+		if (n <= 0)
+			return;
+		if ((buf[0] >> 4) != 4)
+			continue;       /* IPv6 (router solicitations): not part of the scenario */
+		live_sync(c);
+		pkt(arg, fd, buf, (size_t)n);
+	}
+}
+
 struct live_watcher {
 	void (*fn)(void *arg, int fd);
 	void *arg;

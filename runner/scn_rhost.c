@@ -113,21 +113,20 @@ static void rhost_deliver(void *node, sim_iface *ifc, tv_time now, uint8_t *pkt,
 }
 
 /* From the host into the scenario. */
+static void rhost_pkt(void *arg, int fd, uint8_t *pkt, size_t len)
+{
+	struct rhost *h = arg;
+
+	(void)fd;
+	count(h, pkt, len, false);
+	sim_iface_send(h->ifc, pkt, len);
+}
+
 static void rhost_read(void *arg, int fd)
 {
 	struct rhost *h = arg;
-	uint8_t buf[65536];
 
-	for (int i = 0; i < 64; i++) {
-		ssize_t n = read(fd, buf, sizeof(buf));
-		if (n <= 0)
-			return;
-		if ((buf[0] >> 4) != 4)
-			continue;       /* IPv6 (router solicitations): not part of the scenario */
-		live_sync(h->c);
-		count(h, buf, (size_t)n, false);
-		sim_iface_send(h->ifc, buf, (size_t)n);
-	}
+	live_tun_drain(h->c, fd, rhost_pkt, h);
 }
 
 static void rm_dir(const char *path)

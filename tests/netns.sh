@@ -271,29 +271,8 @@ t2=$(date +%s)
 # what it hears (sndfile module) and the recording must carry the other's
 # tone, not silence. Same NATs, proxy and registrar as b.
 bs_conf() {     # NAME IP PORT HZ CTRLPORT [ANSWERMODE]
-	local d="$dir/bs-$1"
-	mkdir -p "$d/rec"
-	/usr/bin/python3 "$here/peers/wavtone.py" make "$d/tone.wav" "$4" 8
-	cat >"$d/config" <<BS
-poll_method		epoll
-sip_listen		$2:$3
-sip_trans_def		udp
-audio_player		aubridge,nil
-audio_alert		aubridge,nil
-audio_source		aufile,$d/tone.wav
-rtp_ports		10000-10099
-module_path		/usr/lib/baresip/modules
-module			g711.so
-module			aufile.so
-module			aubridge.so
-module			sndfile.so
-module_app		account.so
-module_app		menu.so
-module_app		ctrl_tcp.so
-ctrl_tcp_listen		127.0.0.1:$5
-snd_path		$d/rec
-BS
-	echo "<sip:$1@example.net>;outbound=\"sip:203.0.113.3:5060\";regint=600;audio_codecs=PCMU${6:+;answermode=$6}" >"$d/accounts"
+	sh "$here/peers/baresip-config.sh" "$dir/bs-$1" "$2:$3" "$4" "$1" 203.0.113.3:5060 "${6:-}" \
+		"module_app		menu.so" "module_app		ctrl_tcp.so" "ctrl_tcp_listen		127.0.0.1:$5"
 }
 # bs_cmd NS CTRLPORT COMMAND [PARAMS]: one ctrl_tcp command (netstring JSON).
 bs_cmd() {

@@ -12,23 +12,5 @@ proxy=${1:?usage: baresip.sh PROXY USER}
 user=${2:?usage: baresip.sh PROXY USER}
 t=${TRAVERSE_TMP:?run by traverse run --netns (exec HOST ...)}
 ip=${TRAVERSE_HOST_IP:?run by traverse run --netns (exec HOST ...)}
-mkdir -p "$t/rec"
-/usr/bin/python3 ../../tests/peers/wavtone.py make "$t/tone.wav" 440 8
-cat >"$t/config" <<CONF
-poll_method		epoll
-sip_listen		$ip:5060
-sip_trans_def		udp
-audio_player		aubridge,nil
-audio_alert		aubridge,nil
-audio_source		aufile,$t/tone.wav
-rtp_ports		10000-10099
-module_path		/usr/lib/baresip/modules
-module			g711.so
-module			aufile.so
-module			aubridge.so
-module			sndfile.so
-module_app		account.so
-snd_path		$t/rec
-CONF
-echo "<sip:$user@example.net>;outbound=\"sip:$proxy\";regint=600;audio_codecs=PCMU;answermode=auto" >"$t/accounts"
+sh ../../tests/peers/baresip-config.sh "$t" "$ip:5060" 440 "$user" "$proxy" auto
 exec baresip -f "$t" -t 60 </dev/null
