@@ -160,6 +160,7 @@ check: all
 	sh tests/timed.sh sans-io sh tests/sans_io.sh $(BUILD)
 	sh tests/timed.sh proxy-time sh tests/proxy_time.sh $(BUILD)
 	sh tests/timed.sh mutate sh tests/mutate.sh $(BIN)/traverse
+	sh tests/timed.sh findings sh tests/findings.sh $(BIN)/traverse
 	sh tests/timed.sh determinism sh tests/determinism.sh $(BIN)/traverse
 	@# Suites that wait in real time run once, in the sanitizer pass. The
 	@# two conformance suites (network namespaces only) run beside the

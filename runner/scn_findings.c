@@ -9,6 +9,7 @@
  *   Via not honoured: the 200 for alice's REGISTER went to 192.168.1.10:5060
  *   binding expired: no keepalive toward alice
  *   one-way audio: alice hears bob, bob hears nothing
+ *   RTP injected: bob heard 50 packets of SSRC 0x5ca1ab1e, which no phone sent
  *
  * Sources: the namespace trap (scn_netns.c; a packet the proxy under test
  * sent to an address nobody holds is a fault by itself and fails the run),
@@ -342,6 +343,49 @@ static void diagnose_audio(scn_ctx *c)
 		ctx_finding(c, false, "no audio: %s send RTP and receive none", deaf);
 }
 
+/* Whether some phone of the scenario sends with ssrc (on any stream). */
+static bool phone_ssrc(scn_ctx *c, uint32_t ssrc)
+{
+	for (int i = 0; i < c->nsyms; i++) {
+		const sym *ph = c->syms[i];
+		media_stream *ms;
+
+		for (int k = 0; ph->kind == SYM_PHONE && ph->obj && k < 4; k++)
+			if ((ms = sipua_media(ph->obj, k)) && media_ssrc(ms) == ssrc)
+				return true;
+	}
+	return false;
+}
+
+/* What a phone heard that no phone sent: RTP of a stranger's SSRC (the
+ * relay let an injector through, or latched onto one), and datagrams that
+ * are neither RTP nor RTCP (the relay passed garbage on). */
+static void diagnose_injected(scn_ctx *c)
+{
+	for (int i = 0; i < c->nsyms; i++) {
+		const sym *ph = c->syms[i];
+		media_stream *ms;
+		const media_stats *m;
+
+		for (int k = 0; ph->kind == SYM_PHONE && ph->obj && k < 4; k++) {
+			if (!(ms = sipua_media(ph->obj, k)) || !(m = media_get_stats(ms)))
+				continue;
+			for (int j = 0; j < media_ssrc_count(ms); j++) {
+				const media_ssrc_stats *x = media_ssrc_at(ms, j);
+				if (x && x->rx && !phone_ssrc(c, x->ssrc))
+					ctx_finding(c, false, "RTP injected: %s heard %llu packets of SSRC 0x%08x, which no phone sent",
+						    ph->name, (unsigned long long)x->rx, x->ssrc);
+			}
+			if (m->ssrc_overflow)
+				ctx_finding(c, false, "RTP injected: %s heard %llu packets of more SSRCs than the call has",
+					    ph->name, (unsigned long long)m->ssrc_overflow);
+			if (m->bad)
+				ctx_finding(c, false, "malformed media: %s received %llu datagrams that are neither RTP nor RTCP",
+					    ph->name, (unsigned long long)m->bad);
+		}
+	}
+}
+
 void findings_diagnose(scn_ctx *c)
 {
 	static bool busy;
@@ -351,7 +395,9 @@ void findings_diagnose(scn_ctx *c)
 	busy = true;
 	diagnose_keepalive(c);
 	if (c->cur && c->cur->argc > 1 && !strcmp(c->cur->argv[0], "expect") &&
-	    (!strcmp(c->cur->argv[1], "media") || !strcmp(c->cur->argv[1], "relay")))
+	    (!strcmp(c->cur->argv[1], "media") || !strcmp(c->cur->argv[1], "relay"))) {
 		diagnose_audio(c);
+		diagnose_injected(c);
+	}
 	busy = false;
 }

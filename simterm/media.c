@@ -718,6 +718,7 @@ void media_rtp_set(media_stream *m, bool on, uint64_t count)
 }
 
 const media_stats *media_get_stats(const media_stream *m) { return &m->st; }
+uint32_t media_ssrc(const media_stream *m) { return m->cfg.ssrc; }
 int media_ssrc_count(const media_stream *m) { return m->st.nssrc; }
 
 const media_ssrc_stats *media_ssrc_at(const media_stream *m, int i)

@@ -115,6 +115,8 @@ void media_mute(media_stream *m, bool mute);
  * limit) or close it. */
 void media_rtp_set(media_stream *m, bool on, uint64_t count);
 const media_stats *media_get_stats(const media_stream *m);
+/* The SSRC this stream sends with. */
+uint32_t media_ssrc(const media_stream *m);
 /* The tracked SSRCs, in the order first heard (i from 0 to
  * media_ssrc_count - 1; NULL outside). media_ssrc_find: NULL if never heard. */
 int media_ssrc_count(const media_stream *m);
