@@ -180,9 +180,9 @@ static void draw_tabs(struct dash *d, const dash_table *t, int w)
 		put(4, x, w - x, names[i], false);
 		if (i == (int)d->pane)
 			style_off(d, C_SEL, A_REVERSE | A_BOLD);
-		x += (int)strlen(names[i]) + 2;
+		x += (int)strlen(names[i]) + (i + 1 < DASH_NPANES ? 2 : 1);
 	}
-	/* what fits: rows, filter and sort; else filter and sort; else the filter */
+	/* what fits: rows, filter and sort; else rows and one of them; else filter and sort; else the filter */
 	char rows[24], fl[96] = "", so[64] = "";
 	snprintf(rows, sizeof(rows), "%d rows", t->nrows);
 	if (d->pane == DASH_CALLS && d->ladder) {
@@ -193,8 +193,9 @@ static void draw_tabs(struct dash *d, const dash_table *t, int w)
 		snprintf(fl, sizeof(fl), "filter: %s%s", d->filter, d->editing ? "_" : "");
 	if (d->sort[d->pane] >= 0)
 		snprintf(so, sizeof(so), "sort: %s%s", t->head[d->sort[d->pane]], d->desc[d->pane] ? " (desc)" : "");
-	const char *const parts[3][3] = { { rows, fl, so }, { fl, so, "" }, { fl, "", "" } };
-	for (int v = 0; v < 3; v++) {
+	const char *const parts[5][3] = { { rows, fl, so }, { rows, fl, "" }, { rows, so, "" }, { fl, so, "" },
+					  { fl, "", "" } };
+	for (int v = 0; v < 5; v++) {
 		right[0] = '\0';
 		for (int i = 0; i < 3; i++)
 			if (parts[v][i][0])
