@@ -343,7 +343,7 @@ static void draw_help(struct dash *d, int h, int w)
 {
 	static const char *const l[] = {
 		"1 2 3 4, Tab, S-Tab    bindings, streams, event log, NAT tables",
-		"5 6                    SIP calls (Enter: its ladder, Esc: back), topology",
+		"5 6                    SIP calls (Enter: ladder, Esc: back), topology",
 		"Up Down PgUp PgDn      select a row (Home, End)",
 		"Enter                  details of the selected row",
 		"/                      filter rows by text (Enter keeps it, Esc clears)",

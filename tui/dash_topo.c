@@ -127,7 +127,7 @@ static bool on_link(const dash_topo_node *n, const char *link)
 static void row(struct walk *w, int kind, int idx, bool root, bool last)
 {
 	const dash_model *m = w->m;
-	char text[DASH_CELL], spark[DASH_HIST + 1], pps[16];
+	char text[sizeof(w->prefix) + 4], spark[DASH_HIST + 1], pps[16];
 	int r = dash_table_add(w->t, &w->cap);
 
 	if (r < 0) {
