@@ -200,7 +200,7 @@ static void walk_link(struct walk *w, int li, bool root, bool last)
 int dash_topo_rows(const dash_model *m, dash_table *t)
 {
 	static const char *const h[] = { "TOPOLOGY", "PKTS", "PKT/S", "LOST", "LIVE", "ACTIVITY" };
-	static const int w[] = { 44, 7, 5, 4, 4, 0 };
+	static const int w[] = { 50, 7, 5, 4, 4, 0 };
 	static const char *const roots[] = { "softswitch", "proxy", "nat", NULL };
 	struct walk wk = { .m = m, .t = t };
 
