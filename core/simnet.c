@@ -59,6 +59,7 @@ struct sim_net {
 	tv_time now;
 	sim_tap_fn tap;
 	void *tap_arg;
+	sim_link *tap_link;     /* the link of the packet being tapped */
 	tv_rng rng;
 	tv_timerq tq;
 	uint64_t events;
@@ -235,8 +236,11 @@ static void pkt_arrive(tv_timer *t, tv_time now)
 	sim_net *n = p->to->link->net;
 
 	p->to->link->st.delivered++;
-	if (n->tap)
+	if (n->tap) {
+		n->tap_link = p->to->link;
 		n->tap(n->tap_arg, p->data, p->len, now);
+		n->tap_link = NULL;
+	}
 	if (p->to->rx)
 		p->to->rx(p->to->node, p->to, now, p->data, p->len);
 	pkt_release(n, p);
@@ -246,6 +250,19 @@ void sim_net_set_tap(sim_net *n, sim_tap_fn fn, void *arg)
 {
 	n->tap = fn;
 	n->tap_arg = arg;
+}
+
+void sim_net_get_tap(const sim_net *n, sim_tap_fn *fn, void **arg)
+{
+	*fn = n->tap;
+	*arg = n->tap_arg;
+}
+
+sim_link *sim_net_tap_link(const sim_net *n) { return n->tap_link; }
+
+bool sim_link_has_ip(const sim_link *l, const tv_ip *ip)
+{
+	return ip->af == TV_AF_INET && tv_map_get(&l->addrs, ip->v4) != NULL;
 }
 
 /* Allocate a new slot of class cls, or NULL when out of memory. */

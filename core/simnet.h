@@ -66,6 +66,11 @@ uint64_t sim_net_events(const sim_net *n);
 size_t sim_net_pkt_mem(const sim_net *n);
 
 void sim_net_set_tap(sim_net *n, sim_tap_fn fn, void *arg);
+/* The tap now set (NULL fn if none): a second watcher chains to it. */
+void sim_net_get_tap(const sim_net *n, sim_tap_fn *fn, void **arg);
+/* During a tap call: the link the packet is being delivered on (its
+ * addresses tell who handed it over and who takes it); NULL otherwise. */
+sim_link *sim_net_tap_link(const sim_net *n);
 sim_link *sim_link_new(sim_net *n, const char *name, const sim_link_cfg *cfg);
 const char *sim_link_name(const sim_link *l);
 sim_link *sim_link_find(sim_net *n, const char *name);
@@ -75,6 +80,8 @@ const sim_link_cfg *sim_link_get_cfg(const sim_link *l);
 int sim_link_pcap_open(sim_link *l, const char *path, char *err, size_t errlen);
 void sim_link_set_gateway(sim_link *l, sim_iface *gw);
 const sim_link_stats *sim_link_stats_get(const sim_link *l);
+/* Does an interface on the link own ip? */
+bool sim_link_has_ip(const sim_link *l, const tv_ip *ip);
 /* Iterate links in creation order: i = 0.. until NULL. */
 sim_link *sim_net_link_at(sim_net *n, size_t i);
 

@@ -212,11 +212,65 @@ k s1 2
 [ "$(scr s1 | grep -cE '^(alice|bob) .* latched +203\.0\.113\.(10|20):10000')" = 2 ] ||
 	bad "sim: streams not latched on the NATs' mappings: $(scr s1)"
 shot sim-streams s1
+# the topology (pane 6): the scenario's nodes on their links, the links
+# carrying the call's media marked live
+k s1 6
+for n in 'ss (softswitch) 10.0.0.100' 'px (proxy) 198.51.100.10 / 10.0.0.1' 'nat-a (nat) 203.0.113.10' \
+	'nat-b (nat) 203.0.113.20' 'alice (phone) 192.168.1.10' 'bob (phone) 192.168.2.10'; do
+	scr s1 | grep -qF -- "$n" || bad "sim: the topology lacks '$n': $(scr s1)"
+done
+for l in core internet home-a home-b; do
+	scr s1 | grep -qE "\[$l\] +[0-9]+ +[0-9.k]+ +0 +<=>" || bad "sim: the topology's $l link not marked live: $(scr s1)"
+done
+# nat-a hangs below the internet link, alice below home-a
+[ "$(scr s1 | grep -nE 'internet\]|nat-a \(nat\)|home-a\]|alice \(phone\)' | cut -d: -f1 | tr '\n' ' ')" = \
+	"$(scr s1 | grep -nE 'internet\]|nat-a \(nat\)|home-a\]|alice \(phone\)' | cut -d: -f1 | sort -n | tr '\n' ' ')" ] ||
+	bad "sim: the topology's order: $(scr s1)"
+shot sim-topology s1
 for i in 1 2 3 4 5 6 7 8 9 10; do $T send-keys -t s1 +; done
 sleep 2
 scr s1 | head -1 | grep -qE '\[DONE: PASS\] t=17\.000s x1000 checks 36, failed 0 +call-through-nats\.scn:[0-9]+' ||
 	bad "sim: the end: $(scr s1 | head -1)"
 shot sim-done s1
+# the calls (pane 5): both registrations and the call, ended; Enter on the
+# call opens its ladder: INVITE, 100, 180, 200, ACK, BYE in that order, a
+# column per participant named from the scenario
+k s1 5
+scr s1 | grep -qE '^[0-9a-f]{6} +INVITE +alice +bob +ended ' || bad "sim: no ended call alice->bob in the calls pane: $(scr s1)"
+scr s1 | grep -qE '^[0-9a-f]{6} +REGISTER +alice +alice +registered ' || bad "sim: no alice's REGISTER in the calls pane: $(scr s1)"
+shot sim-calls s1
+k s1 / INVITE Enter
+k s1 Enter
+shot sim-ladder s1
+$T resize-window -t s1 -x 100 -y 60
+sleep 1
+head=$(scr s1 | sed -n 6p)
+echo "$head" | grep -qE '^ +TIME s +alice +nat-a +px +px/core +ss +nat-b +bob *$' ||
+	bad "sim: the ladder's participants: '$head'"
+lad=$(scr s1 | sed -n '7,60p' | grep -E '^ +[0-9]+\.[0-9]{3} ')
+first() { echo "$lad" | grep -nE -- "$1" | head -1 | cut -d: -f1; }
+prev=0
+for m in 'INVITE' '[-<]100[ -]' '[-<]180' '[-<]200' 'ACK' 'BYE'; do
+	n=$(first "$m")
+	[ -n "$n" ] && [ "$n" -gt "$prev" ] || bad "sim: the ladder's '$m' is at row '$n', after row $prev: $lad"
+	prev=${n:-$prev}
+done
+[ "$(echo "$lad" | wc -l)" -ge 30 ] || bad "sim: the ladder has $(echo "$lad" | wc -l) rows (the call crosses two NATs and the proxy both ways)"
+# an arrow from alice to nat-a: her INVITE first, then her BYE
+pa=$(echo "$head" | awk '{ print index($0, " alice ") + 3 }')
+pn=$(echo "$head" | awk '{ print index($0, " nat-a ") + 3 }')
+for m in INVITE BYE; do
+	row=$(echo "$lad" | sed -n "$(first "$m")p")
+	gt=$(echo "$row" | awk '{ print index($0, ">") }')
+	[ "$gt" -gt "$pa" ] && [ "$gt" -lt "$((pn + 2))" ] || bad "sim: the first $m is not alice -> nat-a: '$row' under '$head'"
+done
+k s1 Enter
+scr s1 | grep -qE 'hop +alice -> nat-a' || bad "sim: the message's details: $(scr s1)"
+k s1 x
+$T resize-window -t s1 -x 80 -y 24
+sleep 1
+k s1 Escape
+scr s1 | grep -qE '^CALL +METHOD' || bad "sim: Esc did not go back to the calls: $(scr s1)"
 k s1 q
 sleep 0.5
 scr s1 | grep -qF "run exited 0" || bad "sim: q at the end: $(scr s1 | tail -3)"

@@ -36,6 +36,7 @@ const char dash_usage[] =
 	"  -h, --help         this help\n"
 	"\n"
 	"Keys: 1 2 3 4 or Tab: bindings, streams, events, NAT tables (simulation);\n"
+	"5 6: SIP calls and their ladders, topology (simulation);\n"
 	"Up/Down/PgUp/PgDn: select;\n"
 	"Enter: details of the selected row; /: filter (Enter keeps, Esc clears);\n"
 	"s: sort by the next column, S: reverse; p: pause; ?: help; q: quit.\n"
@@ -167,7 +168,7 @@ static void draw_header(struct dash *d, int w)
 
 static void draw_tabs(struct dash *d, const dash_table *t, int w)
 {
-	static const char *const names[] = { "1 Bindings", "2 Streams", "3 Events", "4 NATs" };
+	static const char *const names[] = { "1 Bindings", "2 Streams", "3 Events", "4 NATs", "5 Calls", "6 Topology" };
 	char right[128];
 	int x = 0;
 
@@ -179,17 +180,22 @@ static void draw_tabs(struct dash *d, const dash_table *t, int w)
 		put(4, x, w - x, names[i], false);
 		if (i == (int)d->pane)
 			style_off(d, C_SEL, A_REVERSE | A_BOLD);
-		x += (int)strlen(names[i]) + 2;
+		x += (int)strlen(names[i]) + (i + 1 < DASH_NPANES ? 2 : 1);
 	}
-	/* what fits: rows, filter and sort; else filter and sort; else the filter */
+	/* what fits: rows, filter and sort; else rows and one of them; else filter and sort; else the filter */
 	char rows[24], fl[96] = "", so[64] = "";
 	snprintf(rows, sizeof(rows), "%d rows", t->nrows);
+	if (d->pane == DASH_CALLS && d->ladder) {
+		const dash_call *c = dash_call_find(&d->m, d->ladder_key);
+		snprintf(rows, sizeof(rows), "%d msgs", c ? c->nmsg : 0);
+	}
 	if (d->filter[0] || d->editing)
 		snprintf(fl, sizeof(fl), "filter: %s%s", d->filter, d->editing ? "_" : "");
 	if (d->sort[d->pane] >= 0)
 		snprintf(so, sizeof(so), "sort: %s%s", t->head[d->sort[d->pane]], d->desc[d->pane] ? " (desc)" : "");
-	const char *const parts[3][3] = { { rows, fl, so }, { fl, so, "" }, { fl, "", "" } };
-	for (int v = 0; v < 3; v++) {
+	const char *const parts[5][3] = { { rows, fl, so }, { rows, fl, "" }, { rows, so, "" }, { fl, so, "" },
+					  { fl, "", "" } };
+	for (int v = 0; v < 5; v++) {
 		right[0] = '\0';
 		for (int i = 0; i < 3; i++)
 			if (parts[v][i][0])
@@ -272,8 +278,47 @@ static void draw_table(struct dash *d, const dash_table *t, int y0, int h, int w
 		put(y0 + 1, 0, w,
 		    d->filter[0] ? "(nothing matches the filter)"
 		    : d->pane == DASH_NATS && !d->sim ? "(NAT tables: in simulation only, traverse run --dash FILE)"
+		    : d->pane >= DASH_CALLS && !d->sim ? "(calls and topology: in simulation only, traverse run --dash FILE)"
 						      : "(none)",
 		    false);
+}
+
+/* Pane 5's ladder: the participants' names, then one line per message,
+ * scrolled to keep the selected one in view. */
+static void draw_ladder(struct dash *d, int y0, int h, int w)
+{
+	dash_ladder l;
+
+	for (int y = y0; y < y0 + h; y++) {
+		move(y, 0);
+		clrtoeol();
+	}
+	if (dash_ladder_make(&d->m, d->ladder_key, w, &l) < 0) {
+		put(y0, 0, w, "(the call is no longer kept; Esc: back to the list)", false);
+		return;
+	}
+	style_on(d, C_HEAD, A_BOLD | A_UNDERLINE);
+	put(y0, 0, w, l.head, true);
+	style_off(d, C_HEAD, A_BOLD | A_UNDERLINE);
+	if (d->lsel >= l.nlines)
+		d->lsel = l.nlines - 1;
+	if (d->lsel < 0)
+		d->lsel = 0;
+	if (d->lsel < d->ltop)
+		d->ltop = d->lsel;
+	if (d->lsel >= d->ltop + h - 1)
+		d->ltop = d->lsel - h + 2;
+	if (d->ltop < 0)
+		d->ltop = 0;
+	for (int i = 0; i < h - 1 && d->ltop + i < l.nlines; i++) {
+		int r = d->ltop + i;
+		if (r == d->lsel)
+			style_on(d, C_SEL, A_REVERSE);
+		put(y0 + 1 + i, 0, w, l.line[r], r == d->lsel);
+		if (r == d->lsel)
+			style_off(d, C_SEL, A_REVERSE);
+	}
+	dash_ladder_free(&l);
 }
 
 static void draw_box(struct dash *d, const char *title, const char *const *lines, int n, int h, int w)
@@ -298,6 +343,7 @@ static void draw_help(struct dash *d, int h, int w)
 {
 	static const char *const l[] = {
 		"1 2 3 4, Tab, S-Tab    bindings, streams, event log, NAT tables",
+		"5 6                    SIP calls (Enter: ladder, Esc: back), topology",
 		"Up Down PgUp PgDn      select a row (Home, End)",
 		"Enter                  details of the selected row",
 		"/                      filter rows by text (Enter keeps it, Esc clears)",
@@ -321,6 +367,26 @@ static void draw_details(struct dash *d, const dash_table *t, int h, int w)
 	const char *lp[DASH_COLS + 4];
 	int n = 0, r = d->sel[d->pane];
 
+	if (d->pane == DASH_CALLS && d->ladder) {
+		dash_ladder l;
+		if (dash_ladder_make(&d->m, d->ladder_key, w, &l) < 0 || d->lsel < 0 || d->lsel >= l.nlines) {
+			dash_ladder_free(&l);
+			d->details = false;
+			return;
+		}
+		const dash_sip_msg *s = l.msg[d->lsel];
+		snprintf(lines[n++], sizeof(lines[0]), "%-9s %.6f s", "time", s->t);
+		snprintf(lines[n++], sizeof(lines[0]), "%-9s %s -> %s", "hop", s->hop_from, s->hop_to);
+		snprintf(lines[n++], sizeof(lines[0]), "%-9s %s -> %s (%s)", "addresses", s->src, s->dst, s->proto);
+		snprintf(lines[n++], sizeof(lines[0]), "%-9s %s", "first", s->first);
+		snprintf(lines[n++], sizeof(lines[0]), "%-9s %s", "CSeq", s->cseq);
+		snprintf(lines[n++], sizeof(lines[0]), "%-9s %s", "Call-ID", s->call_id);
+		dash_ladder_free(&l);
+		for (int i = 0; i < n; i++)
+			lp[i] = lines[i];
+		draw_box(d, " message (any key closes) ", lp, n, h, w);
+		return;
+	}
 	if (r < 0 || r >= t->nrows) {
 		d->details = false;
 		return;
@@ -363,14 +429,17 @@ void dash_draw(struct dash *d)
 	}
 	draw_header(d, w);
 	draw_tabs(d, &t, w);
-	draw_table(d, &t, 5, h - 6, w);
+	if (d->pane == DASH_CALLS && d->ladder)
+		draw_ladder(d, 5, h - 6, w);
+	else
+		draw_table(d, &t, 5, h - 6, w);
 	style_on(d, C_BAR, A_REVERSE);
 	if (d->m.err[0] && d->m.bad_answers)
 		put(h - 1, 0, w, d->m.err, true);
 	else
-		put(h - 1, 0, w, d->sim && d->m.scn.done ? " q quit (the report follows)  1-4 pane  / filter  s sort  ? help"
-				 : d->sim ? " q leave  1-4 pane  p pause  n step  + - speed  / filter  s sort  ? help"
-				       : " q quit  1-4/Tab pane  / filter  s sort  p pause  Enter details  ? help",
+		put(h - 1, 0, w, d->sim && d->m.scn.done ? " q quit (the report follows)  1-6 pane  / filter  s sort  ? help"
+				 : d->sim ? " q leave  1-6 pane  p pause  n step  + - speed  / filter  s sort  ? help"
+				       : " q quit  1-6/Tab pane  / filter  s sort  p pause  Enter details  ? help",
 		    true);
 	style_off(d, C_BAR, A_REVERSE);
 	if (d->help)
@@ -445,6 +514,57 @@ static double speed_next(double v, bool up)
 	return steps[i < 0 ? 0 : i >= n ? n - 1 : i];
 }
 
+/* Enter on the call list: the selected call's ladder, from its start. */
+static void open_ladder(struct dash *d)
+{
+	dash_table t;
+	int r = d->sel[DASH_CALLS];
+
+	if (dash_rows(&d->m, DASH_CALLS, d->filter, d->sort[DASH_CALLS], d->desc[DASH_CALLS], &t) < 0)
+		return;
+	if (r >= 0 && r < t.nrows) {
+		snprintf(d->ladder_key, sizeof(d->ladder_key), "%s", t.cell[r][7]);
+		d->ladder = true;
+		d->lsel = d->ltop = 0;
+	}
+	dash_table_free(&t);
+}
+
+/* A key the ladder takes (true), else the panes' own. */
+static bool ladder_key(struct dash *d, int k)
+{
+	switch (k) {
+	case 27: case KEY_BACKSPACE: case 127: case 8: case KEY_LEFT: case 'b':
+		d->ladder = false;
+		return true;
+	case KEY_UP: case 'k':
+		d->lsel--;
+		return true;
+	case KEY_DOWN: case 'j':
+		d->lsel++;
+		return true;
+	case KEY_PPAGE:
+		d->lsel -= 10;
+		return true;
+	case KEY_NPAGE:
+		d->lsel += 10;
+		return true;
+	case KEY_HOME:
+		d->lsel = 0;
+		return true;
+	case KEY_END:
+		d->lsel = 1 << 30;
+		return true;
+	case '\n': case KEY_ENTER:
+		d->details = true;
+		return true;
+	case '/': case 's': case 'S':
+		return true;    /* the list's filter and sort stay as they were */
+	default:
+		return false;
+	}
+}
+
 bool dash_key(struct dash *d, int k)
 {
 	int *sel = &d->sel[d->pane];
@@ -468,10 +588,12 @@ bool dash_key(struct dash *d, int k)
 		}
 		return true;
 	}
+	if (d->pane == DASH_CALLS && d->ladder && ladder_key(d, k))
+		return true;
 	switch (k) {
 	case 'q': case 'Q':
 		return false;
-	case '1': case '2': case '3': case '4':
+	case '1': case '2': case '3': case '4': case '5': case '6':
 		d->pane = (enum dash_pane)(k - '1');
 		break;
 	case 'n':
@@ -513,6 +635,10 @@ bool dash_key(struct dash *d, int k)
 		*sel = 1 << 30;
 		break;
 	case '\n': case KEY_ENTER:
+		if (d->pane == DASH_CALLS) {
+			open_ladder(d);
+			break;
+		}
 		d->details = true;
 		break;
 	case '/':

@@ -20,6 +20,8 @@ void dash_model_free(dash_model *m)
 	free(m->nat);
 	for (int i = 0; i < DASH_EVENTS; i++)
 		free(m->events[i]);
+	dash_calls_free(m);
+	dash_topo_free(m);
 	memset(m, 0, sizeof(*m));
 }
 
@@ -284,6 +286,10 @@ int dash_apply_line(dash_model *m, const char *line, double now_s)
 		rc = apply_nats(m, v);
 	else if ((v = json_object_get(j, "scenario")) && json_is_object(v))
 		rc = apply_scenario(m, v);
+	else if ((v = json_object_get(j, "sip")) && json_is_object(v))
+		rc = dash_apply_sip(m, v);
+	else if ((v = json_object_get(j, "topo")) && json_is_object(v))
+		rc = dash_apply_topo(m, v, now_s);
 	else if (json_is_string(json_object_get(j, "event"))) {
 		char text[320];
 		fmt_event(j, text, sizeof(text));
@@ -421,6 +427,17 @@ static void set(dash_table *t, int r, int c, const char *fmt, ...)
 	va_end(ap);
 }
 
+int dash_table_add(dash_table *t, int *cap) { return add_row(t, cap); }
+
+void dash_table_set(dash_table *t, int r, int c, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(t->cell[r][c], DASH_CELL, fmt, ap);
+	va_end(ap);
+}
+
 int dash_rows(const dash_model *m, enum dash_pane p, const char *filter, int scol, bool desc, dash_table *t)
 {
 	int cap = 0, r;
@@ -507,6 +524,12 @@ int dash_rows(const dash_model *m, enum dash_pane p, const char *filter, int sco
 			set(t, r, 8, "%llu", (unsigned long long)x->in);
 			set(t, r, 9, "%s", x->remote);
 		}
+	} else if (p == DASH_CALLS) {
+		if (dash_calls_rows(m, t) < 0)
+			return -1;
+	} else if (p == DASH_TOPO) {
+		if (dash_topo_rows(m, t) < 0)
+			return -1;
 	} else {
 		static const char *const h[] = { "AT (s)", "EVENT", "USER", "DETAILS" };
 		static const int w[] = { 12, 15, 10, 0 };

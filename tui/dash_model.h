@@ -21,7 +21,12 @@
 #define DASH_COLS 12
 #define DASH_CELL 128
 
-enum dash_pane { DASH_BINDINGS, DASH_STREAMS, DASH_EVENTS_PANE, DASH_NATS, DASH_NPANES };
+#define DASH_SIP_CALLS 200      /* calls (Call-IDs) kept: the oldest go first */
+#define DASH_SIP_MSGS 500       /* messages kept per call: the oldest go first */
+#define DASH_LADDER_COLS 10     /* participants drawn; more share the last column */
+#define DASH_TOPO_LINKS 4       /* links a node of the topology sits on */
+
+enum dash_pane { DASH_BINDINGS, DASH_STREAMS, DASH_EVENTS_PANE, DASH_NATS, DASH_CALLS, DASH_TOPO, DASH_NPANES };
 
 typedef struct dash_stream {
 	char key[160];          /* call_id/user/index: a stream across snapshots */
@@ -56,6 +61,47 @@ typedef struct dash_scn {
 	bool done;
 } dash_scn;
 
+/* One SIP message as the simulation delivered it on one link (a hop):
+ * simulation only, `{"sip":{...}}` lines (docs/dashboard.md). */
+typedef struct dash_sip_msg {
+	double t;                       /* virtual time of delivery */
+	char src[24], dst[24];          /* the IP header's addresses */
+	char hop_from[32], hop_to[32];  /* who handed it over and who took it: names */
+	char first[96];                 /* the first line, "(unparsed)" if none */
+	char cseq[32];
+	char call_id[128];              /* as written on this hop */
+	char proto[4];
+} dash_sip_msg;
+
+/* The messages of one call: one Call-ID, grouped by its part before '@'
+ * (the proxy rewrites the host part toward the core). */
+typedef struct dash_call {
+	char key[128];                  /* the Call-ID before '@' */
+	char call_id[128];              /* the first form seen */
+	char method[16];                /* the first request's */
+	char from[32], to[32];          /* the users of From and To */
+	char state[24];
+	double t0, t1;                  /* first and last message */
+	dash_sip_msg *msg;              /* oldest first */
+	int nmsg, capmsg;
+	uint64_t total;                 /* messages seen, kept or not */
+} dash_call;
+
+/* The scenario's topology (simulation only): nodes on links. */
+typedef struct dash_topo_node {
+	char name[32], kind[12], ip[40];
+	char link[DASH_TOPO_LINKS][32];
+	int nlinks;
+} dash_topo_node;
+
+typedef struct dash_topo_link {
+	char name[32];
+	uint64_t delivered, lost;
+	double pps;                     /* packets/s delivered over the last interval */
+	double hist[DASH_HIST];
+	double active_s;                /* the model's clock when it last carried packets; <0 never */
+} dash_topo_link;
+
 typedef struct dash_model {
 	/* stats: name and value, in the proxy's order */
 	struct { char name[48]; uint64_t v; } stat[DASH_STAT_MAX];
@@ -66,6 +112,14 @@ typedef struct dash_model {
 	int nstr;
 	dash_nat *nat;
 	int nnat;
+	dash_call *calls;               /* oldest first, DASH_SIP_CALLS at most */
+	int ncalls;
+	uint64_t calls_dropped, sip_total;
+	dash_topo_node *tnode;
+	int ntnode;
+	dash_topo_link *tlink;
+	int ntlink;
+	double topo_prev_s;
 	dash_scn scn;
 	bool have_scn;                  /* a scenario run feeds this model */
 	char *events[DASH_EVENTS];      /* a ring: the newest at (ev_head - 1) */
@@ -112,11 +166,63 @@ void dash_drops(const dash_model *m, char *out, size_t cap);
  * desc. The table's cells are allocated: dash_table_free. */
 int dash_rows(const dash_model *m, enum dash_pane p, const char *filter, int sort_col, bool desc, dash_table *t);
 void dash_table_free(dash_table *t);
+/* Building a table: a new empty row (its index, or -1 out of memory; cap is
+ * the caller's count of rows allocated), and a cell's text. */
+int dash_table_add(dash_table *t, int *cap);
+void dash_table_set(dash_table *t, int r, int c, const char *fmt, ...) __attribute__((format(printf, 4, 5)));
 /* A short tag of a Call-ID (24 bits of FNV-1a): the CALL column. */
 unsigned dash_tag(const char *call_id);
 /* A sparkline of n samples in ASCII (" .:-=+*#%@"), scaled to the largest. */
 void dash_spark(const double *v, int n, char *out, size_t cap);
 /* "12.3k" style: n with a unit prefix, 5 characters at most. */
 void dash_si(double n, char *out, size_t cap);
+
+/* ---- calls and their ladders (dash_calls.c; simulation only) ---- */
+
+/* Apply a {"sip":{...}} object's value. 0, or -1 if it is not an object. */
+int dash_apply_sip(dash_model *m, json_t *o);
+void dash_calls_free(dash_model *m);
+/* The call with this key (the Call-ID before '@'), or NULL. */
+const dash_call *dash_call_find(const dash_model *m, const char *key);
+/* The call list as a table (CALL, METHOD, FROM, TO, STATE, MSGS, START,
+ * KEY): dash_rows(DASH_CALLS) uses it. */
+int dash_calls_rows(const dash_model *m, dash_table *t);
+
+/* What the simulation reads of a datagram (or of a TCP segment's first
+ * message): the first line, Call-ID, CSeq, and the users of From and To
+ * (long and compact header names, any case). 1 if it is SIP (a first line
+ * of SIP, or a Call-ID header: first is then "(unparsed)"), 0 if not (RTP,
+ * STUN, a CRLF keepalive). Reads at most n bytes, copies out printable
+ * ASCII only (others as '?'), never fails on malformed input. */
+typedef struct dash_sip_text {
+	char first[96], call_id[128], cseq[32], from[32], to[32];
+} dash_sip_text;
+int dash_sip_scan(const uint8_t *p, size_t n, dash_sip_text *out);
+
+/* A call's ladder drawn in width columns (sngrep's call flow): the
+ * participants in the order they first appear, named on the head line, and
+ * one line per message: its virtual time, an arrow from who handed it
+ * over to who took it, the method or status. */
+typedef struct dash_ladder {
+	int ncols;
+	char col[DASH_LADDER_COLS][32];
+	char head[512];
+	char (*line)[512];
+	const dash_sip_msg **msg;       /* line i shows msg[i] */
+	int nlines;
+} dash_ladder;
+int dash_ladder_make(const dash_model *m, const char *key, int width, dash_ladder *l);
+void dash_ladder_free(dash_ladder *l);
+/* "INVITE" for a request, "200 OK" for a response, "(unparsed)". */
+void dash_sip_label(const dash_sip_msg *s, char *out, size_t cap);
+
+/* ---- topology (dash_topo.c; simulation only) ---- */
+
+/* Apply a {"topo":{"nodes":[...],"links":[...]}} object's value at now_s. */
+int dash_apply_topo(dash_model *m, json_t *o, double now_s);
+void dash_topo_free(dash_model *m);
+/* The topology as a tree table (TOPOLOGY, PKTS, PKT/S, LOST, LIVE,
+ * ACTIVITY): dash_rows(DASH_TOPO) uses it. */
+int dash_topo_rows(const dash_model *m, dash_table *t);
 
 #endif

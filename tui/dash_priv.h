@@ -33,6 +33,10 @@ struct dash {
 	double speed;                   /* virtual seconds per real second */
 	bool step;                      /* n: run to the next event, then hold */
 	bool left;                      /* q during a run: the rest runs without the screen */
+	/* pane 5: the ladder of one call instead of the list (Enter; Esc back) */
+	bool ladder;
+	char ladder_key[128];           /* the call: its Call-ID before '@' */
+	int lsel, ltop;
 };
 
 /* Open and close the screen (curses, colour when the terminal has it). */
