@@ -80,8 +80,13 @@ void rtpq_rtp(rtpq_dir *q, const uint8_t *h, uint32_t rate, tv_time now)
 	}
 	/* A.8: arrival in timestamp units; only differences matter, so the
 	 * epoch's start is the origin (now * rate could overflow 64 bits on a
-	 * live clock; a day at 90 kHz is 2^43). */
-	arrival = (uint32_t)((uint64_t)(now - q->t0) * rate / 1000000);
+	 * live clock; a day at 90 kHz is 2^43); units per microsecond as a
+	 * 32.32 fixed-point factor, not a division per packet. */
+	if (rate != q->rate) {
+		q->rate = rate;
+		q->per_us = (((uint64_t)rate << 32) + 999999) / 1000000;     /* rounded up: whole units stay whole */
+	}
+	arrival = (uint32_t)((unsigned __int128)(uint64_t)(now - q->t0) * q->per_us >> 32);
 	transit = arrival - ts;
 	if (q->have_transit) {
 		d = (int32_t)(transit - q->transit);

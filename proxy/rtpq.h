@@ -37,6 +37,8 @@ typedef struct rtpq_dir {
 	uint64_t exp_before, rcv_before;
 	uint32_t transit;               /* A.8, timestamp units */
 	uint64_t jitter_q4;             /* A.8 estimate times 16, timestamp units */
+	uint32_t rate;                  /* the clock rate per_us was made for */
+	uint64_t per_us;                /* timestamp units per microsecond, times 2^32 */
 	tv_time t0;                     /* arrival times count from here (no overflow on a live clock) */
 	tv_time last;                   /* the last RTP packet; 0: none yet */
 	/* RTCP: the last SR that passed this way, and the round trip it gave */
