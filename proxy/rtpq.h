@@ -25,22 +25,24 @@
 #include <stdint.h>
 
 typedef struct rtpq_dir {
-	/* RTP, the current SSRC (an "epoch": a new SSRC or a sequence restart
-	 * starts another; earlier epochs are folded into *_before) */
-	bool have_seq, have_transit;
-	uint16_t max_seq;
+	/* Per RTP packet (64 bytes, first): the current SSRC's sequence and
+	 * jitter state. An "epoch" is one SSRC until a new SSRC or a sequence
+	 * restart; earlier epochs are folded into *_before. */
 	uint32_t ssrc;
+	uint16_t max_seq;
+	bool have_seq, have_transit;
 	uint32_t cycles;                /* sequence wraps, times 65536 */
-	uint32_t base_seq;
 	uint32_t bad_seq;               /* A.1: the sequence that confirms a jump; > 65535: none */
 	uint32_t received;              /* packets of this epoch, duplicates included (A.3) */
-	uint64_t exp_before, rcv_before;
 	uint32_t transit;               /* A.8, timestamp units */
-	uint64_t jitter_q4;             /* A.8 estimate times 16, timestamp units */
 	uint32_t rate;                  /* the clock rate per_us was made for */
 	uint64_t per_us;                /* timestamp units per microsecond, times 2^32 */
+	uint64_t jitter_q4;             /* A.8 estimate times 16, timestamp units */
 	tv_time t0;                     /* arrival times count from here (no overflow on a live clock) */
 	tv_time last;                   /* the last RTP packet; 0: none yet */
+	/* At a restart or when asked */
+	uint32_t base_seq;
+	uint64_t exp_before, rcv_before;
 	/* RTCP: the last SR that passed this way, and the round trip it gave */
 	uint32_t sr_ssrc, sr_mid;       /* sender and NTP middle 32 bits; sr_at 0: none */
 	tv_time sr_at;
