@@ -230,7 +230,7 @@ int main(int argc, char **argv)
 		       "  sip-memory         proxy heap per active call\n"
 		       "  sip-relay          RTP packets relayed per second, whole simulated path\n"
 		       "TRAVERSE_BENCH_SECS=N shortens the sip-calls loop (and skips sip-relay).\n"
-		       "TRAVERSE_BENCH_ONLY=calls|relay runs only that part of the sip benchmarks; =worst only proxy-worst; =proxy-calls, =flood only that.\n");
+		       "TRAVERSE_BENCH_ONLY=calls|relay runs only that part of the sip benchmarks; =worst only proxy-worst; =proxy-calls, =proxy-relay, =flood only that.\n");
 		return strcmp(argv[1], "-h") && strcmp(argv[1], "--help") ? 2 : 0;
 	}
 	if (getenv("TRAVERSE_BENCH_ONLY") && !strcmp(getenv("TRAVERSE_BENCH_ONLY"), "worst")) {
@@ -239,6 +239,10 @@ int main(int argc, char **argv)
 	}
 	if (getenv("TRAVERSE_BENCH_ONLY") && !strcmp(getenv("TRAVERSE_BENCH_ONLY"), "proxy-calls")) {
 		bench_proxy_calls();
+		return 0;
+	}
+	if (getenv("TRAVERSE_BENCH_ONLY") && !strcmp(getenv("TRAVERSE_BENCH_ONLY"), "proxy-relay")) {
+		bench_proxy_relay_only();
 		return 0;
 	}
 	if (getenv("TRAVERSE_BENCH_ONLY") && !strcmp(getenv("TRAVERSE_BENCH_ONLY"), "flood")) {

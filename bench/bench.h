@@ -18,6 +18,7 @@ void bench_sip(void);
 void bench_proxy(void);
 void bench_proxy_worst(void);
 void bench_proxy_calls(void);
+void bench_proxy_relay_only(void);
 void bench_flood(void);
 
 #endif

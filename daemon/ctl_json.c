@@ -1,6 +1,8 @@
 /* ctl_json.c - the control socket's JSON lines (ctl_json.h). */
 #include "ctl_json.h"
 
+#include <stdio.h>
+
 /* ,"key":"a.b.c.d:port", or null when not known yet */
 static void put_ep(jbuf *j, const char *key, const tv_ep *ep)
 {
@@ -46,6 +48,37 @@ static void one_binding(void *arg, const proxy_binding_info *b)
 	       (unsigned long long)b->ka_answered, b->ka_misses);
 }
 
+/* ,"key":N.NNN, or null when v < 0 (not known) */
+static void put_ms(jbuf *j, const char *key, double v)
+{
+	jb_raw(j, ",");
+	jb_key(j, key);
+	if (v < 0)
+		jb_raw(j, "null");
+	else
+		jb_fmt(j, "%.3f", v);
+}
+
+/* One direction's measurements and estimate, each key ending in _dir. */
+static void put_quality(jbuf *j, const proxy_stream_info *s, const char *dir, const proxy_stream_quality *q)
+{
+	char k[48];
+
+	jb_fmt(j, ",\"expected_%s\":%llu,\"lost_%s\":%llu,\"loss_%s\":%.6f", dir, (unsigned long long)q->expected,
+	       dir, (unsigned long long)q->lost, dir, q->loss);
+	snprintf(k, sizeof(k), "jitter_ms_%s", dir);
+	put_ms(j, k, q->jitter_ms);
+	snprintf(k, sizeof(k), "last_rx_age_ms_%s", dir);
+	put_ms(j, k, q->last_rx ? (double)(s->now - q->last_rx) / 1000 : -1);
+	snprintf(k, sizeof(k), "delay_ms_%s", dir);
+	put_ms(j, k, q->delay_ms);
+	if (q->mos < 0) {
+		jb_fmt(j, ",\"r_%s\":null,\"mos_%s\":null", dir, dir);
+	} else {
+		jb_fmt(j, ",\"r_%s\":%.1f,\"mos_%s\":%.2f", dir, q->r, dir, q->mos);
+	}
+}
+
 static void one_stream(void *arg, const proxy_stream_info *s)
 {
 	jbuf *j = arg;
@@ -62,11 +95,21 @@ static void one_stream(void *arg, const proxy_stream_info *s)
 	put_ep(j, "latched_rtcp", &s->latched_rtcp);
 	put_ep(j, "core_remote", &s->core_remote);
 	jb_fmt(j, ",\"state\":\"%s\",\"pkts_to_core\":%llu,\"pkts_to_access\":%llu,\"bytes_to_core\":%llu,"
-	       "\"bytes_to_access\":%llu,\"rtcp_to_core\":%llu,\"rtcp_to_access\":%llu,\"dropped\":%llu,\"held\":%s}",
+	       "\"bytes_to_access\":%llu,\"rtcp_to_core\":%llu,\"rtcp_to_access\":%llu,\"dropped\":%llu,\"held\":%s",
 	       s->latched_rtp.port ? "latched" : "learning", (unsigned long long)s->to_core,
 	       (unsigned long long)s->to_access, (unsigned long long)s->bytes_to_core,
 	       (unsigned long long)s->bytes_to_access, (unsigned long long)s->rtcp_to_core,
 	       (unsigned long long)s->rtcp_to_access, (unsigned long long)s->dropped, s->held ? "true" : "false");
+	put_quality(j, s, "to_core", &s->q_to_core);
+	put_quality(j, s, "to_access", &s->q_to_access);
+	jb_raw(j, ",");
+	jb_key(j, "codec");
+	jb_str(j, s->codec);
+	jb_fmt(j, ",\"clock_rate\":%u,\"clock_rate_known\":%s", s->clock_rate, s->clock_known ? "true" : "false");
+	put_ms(j, "rtt_ms", s->rtt_ms);
+	put_ms(j, "rtt_access_ms", s->rtt_access_ms);
+	put_ms(j, "rtt_core_ms", s->rtt_core_ms);
+	jb_fmt(j, ",\"delay_source\":\"%s\"}", s->delay_from == 'r' ? "rtcp" : "config");
 }
 
 void ctl_json_bindings(const proxy *px, jbuf *j)

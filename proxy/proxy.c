@@ -12,6 +12,7 @@
  * BYE guard, Timer C) are px_timers.c's: this file reports events to it
  * and sends the keepalives it asks for (px_ka_send). */
 #include "proxy_priv.h"
+#include "emodel.h"
 #include "stun_msg.h"
 
 #include <osipparser2/osip_parser.h>
@@ -87,6 +88,7 @@ void proxy_cfg_default(proxy_cfg *cfg)
 	cfg->max_untrusted_per_ip = 200;
 	cfg->rate = 20;
 	cfg->topology_hiding = true;
+	cfg->quality_delay = TV_MS(40);
 }
 
 /* ---- sending ---------------------------------------------------------- */
@@ -489,6 +491,9 @@ int px_stream_open(px_leg *l, int idx, tv_time now)
 		return TV_ENOMEM;
 	s->leg = l;
 	s->idx = idx;
+	rtpq_init(&s->q[0]);
+	rtpq_init(&s->q[1]);
+	rtpq_codec_of(-1, NULL, &s->codec);
 	s->a_port = pool_get_pair(&p->media_access, host_rng(p->h), now);
 	s->c_port = s->a_port ? pool_get_pair(&p->media_core, host_rng(p->h), now) : 0;
 	if (!s->a_port || !s->c_port) {
@@ -923,8 +928,32 @@ void proxy_foreach_binding(const proxy *p, void (*fn)(void *arg, const proxy_bin
 	}
 }
 
+/* One direction's numbers and its E-model estimate; net_ms the one-way
+ * network delay, to which a jitter buffer of twice the jitter is added. */
+static void stream_quality(const px_stream *s, const rtpq_dir *q, double net_ms, proxy_stream_quality *o)
+{
+	emodel_codec ec;
+
+	o->expected = rtpq_expected(q);
+	o->received = rtpq_received(q);
+	o->lost = rtpq_lost(q);
+	o->loss = o->expected ? (double)o->lost / (double)o->expected : 0;
+	o->jitter_ms = rtpq_jitter_ms(q, s->codec.rate);
+	o->last_rx = q->last;
+	o->delay_ms = net_ms + 2 * o->jitter_ms;
+	o->r = o->mos = -1;
+	/* G.711 receivers conceal loss (G.711 Appendix I) in nearly every
+	 * phone: Bpl 25.1 */
+	if (o->expected && emodel_codec_find(s->codec.name, true, &ec)) {
+		o->r = emodel_r(&ec, o->loss * 100, o->delay_ms);
+		o->mos = emodel_mos(o->r);
+	}
+}
+
 void proxy_foreach_stream(const proxy *p, void (*fn)(void *arg, const proxy_stream_info *s), void *arg)
 {
+	tv_time now = host_now(p->h);   /* an entry point: the age of the last packets */
+
 	for (size_t i = 0; i < p->nall; i++) {
 		for (const px_leg *l = p->all[i]->legs; l; l = l->next) {
 			for (int k = 0; k < l->ns; k++) {
@@ -937,7 +966,20 @@ void proxy_foreach_stream(const proxy *p, void (*fn)(void *arg, const proxy_stre
 					.to_access = s->to_access[0], .bytes_to_core = s->bytes_to_core,
 					.bytes_to_access = s->bytes_to_access, .rtcp_to_core = s->to_core[1],
 					.rtcp_to_access = s->to_access[1], .dropped = s->dropped, .held = s->held,
+					.clock_rate = s->codec.rate, .clock_known = s->codec.rate_known, .now = now,
 				};
+				double net;
+
+				memcpy(si.codec, s->codec.name, sizeof(si.codec));
+				/* q[1] noted the core's SRs: the terminal's reports
+				 * answer them, a round trip toward the terminal */
+				si.rtt_access_ms = s->q[1].rtt >= 0 ? (double)s->q[1].rtt / 1000 : -1;
+				si.rtt_core_ms = s->q[0].rtt >= 0 ? (double)s->q[0].rtt / 1000 : -1;
+				si.rtt_ms = si.rtt_access_ms >= 0 && si.rtt_core_ms >= 0 ? si.rtt_access_ms + si.rtt_core_ms : -1;
+				si.delay_from = si.rtt_ms >= 0 ? 'r' : 'c';
+				net = si.rtt_ms >= 0 ? si.rtt_ms / 2 : (double)p->cfg.quality_delay / 1000;
+				stream_quality(s, &s->q[0], net, &si.q_to_core);
+				stream_quality(s, &s->q[1], net, &si.q_to_access);
 				fn(arg, &si);
 			}
 		}

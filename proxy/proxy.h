@@ -113,6 +113,8 @@ typedef struct proxy_cfg {
 						   before its registration ends either [10 s; 0: neither] */
 	tv_time untrusted_hold;                 /* an untrusted source's state lives this long after its
 						   last request, unless a call holds it [32 s = 64*T1] */
+	tv_time quality_delay;                  /* one-way network delay the quality estimate assumes when
+						   RTCP gives no round trip [40 ms] */
 	bool topology_hiding;                   /* neither side sees the other's Vias, route set, the
 						   headers of sip_topo.c's table, nor ICE candidates [on] */
 	proxy_record_fn on_record;              /* accounting records, or NULL */
@@ -184,6 +186,17 @@ typedef struct proxy_stats {
 	uint32_t ports_access, ports_core;      /* in use now */
 } proxy_stats;
 
+/* What the relay measured of one direction of a stream (RTP it
+ * forwarded; rtpq.h), and the E-model estimate made from it (emodel.h). */
+typedef struct proxy_stream_quality {
+	uint64_t expected, received, lost;      /* by extended sequence number, RFC 3550 A.3 */
+	double loss;                            /* lost / expected, 0 to 1 (0 with nothing expected) */
+	double jitter_ms;                       /* RFC 3550 A.8 at the stream's clock rate */
+	tv_time last_rx;                        /* the last RTP packet; 0: none yet */
+	double delay_ms;                        /* one-way delay the estimate used: network plus 2 x jitter */
+	double r, mos;                          /* the estimate; < 0: none (no RTP yet, or an unknown codec) */
+} proxy_stream_quality;
+
 /* One media stream of one terminal's call leg, for expectations. */
 typedef struct proxy_stream_info {
 	const char *user;
@@ -197,6 +210,22 @@ typedef struct proxy_stream_info {
 	uint64_t rtcp_to_core, rtcp_to_access;
 	uint64_t dropped;
 	bool held;
+	/* Quality: to_core is what the terminal sent, as it reached the
+	 * relay; to_access what the core side sent, as it reached the relay
+	 * (the relay cannot see past itself). */
+	proxy_stream_quality q_to_core, q_to_access;
+	char codec[16];                         /* of the latest SDP's first payload type; "" unknown */
+	uint32_t clock_rate;                    /* its RTP clock rate */
+	bool clock_known;                       /* false: not in the SDP nor RFC 3551, 8000 assumed */
+	/* Round trips beyond the relay from RTCP LSR/DLSR (RFC 3550 6.4.1),
+	 * in ms, < 0 when not measured: toward the terminal (the core's SR,
+	 * the terminal's report), toward the core (the other way round), and
+	 * their sum, the terminals' round trip. */
+	double rtt_access_ms, rtt_core_ms, rtt_ms;
+	/* Where the network one-way delay of the estimates came from: 'r'
+	 * rtt_ms / 2 (both halves measured), 'c' the quality-delay option. */
+	char delay_from;
+	tv_time now;                            /* the proxy's time when this was made */
 } proxy_stream_info;
 
 typedef struct proxy_binding_info {

@@ -24,6 +24,7 @@ void proxy_reload(proxy *p, const proxy_cfg *n)
 	c->timer_c = n->timer_c;
 	c->port_quarantine = n->port_quarantine;
 	c->untrusted_hold = n->untrusted_hold;
+	c->quality_delay = n->quality_delay;
 }
 
 /* Nothing is read after this: the caller frees the proxy without running

@@ -64,6 +64,7 @@ static const opt_def defs[] = {
 	  "max-untrusted-per-ip: 0 (no limit) to 1000000" },
 	{ "rate", O_U32, FIELD(rate), 0, 0, 1000000, NULL, "rate: 0 (no limit) to 1000000" },
 	{ "topology-hiding", O_BOOL, FIELD(topology_hiding), 0, 0, 0, NULL, NULL },
+	{ "quality-delay", O_TIME, FIELD(quality_delay), 0, 0, TV_SEC(10), NULL, "quality-delay: 0 to 10s" },
 };
 
 /* Store v in a field: bool, uint16_t, int-sized (int, uint32_t, the

@@ -6,6 +6,7 @@
 #include "proxy.h"
 #include "map.h"
 #include "pool.h"
+#include "rtpq.h"
 #include "sip_frame.h"
 #include "sip_rw.h"
 
@@ -64,6 +65,11 @@ struct px_stream {
 	bool held;
 	tv_time last_media;
 	uint64_t to_core[2], to_access[2], bytes_to_core, bytes_to_access, dropped;
+	/* Quality measured by the relay: [0] toward the core, [1] toward
+	 * the terminal; the codec (clock rate) of the latest SDP's first
+	 * payload type. */
+	rtpq_dir q[2];
+	rtpq_codec codec;
 };
 
 struct px_leg {

@@ -32,7 +32,12 @@
  * Allowed sources for the first RTP latch: the IP address of the
  * terminal's signaling (its binding's NAT mapping); with latch=any,
  * anyone inside the window. No allocation, no log, one O(1) lookup (the
- * socket's context) per packet. */
+ * socket's context) per packet.
+ * Quality (rtpq.c): what is forwarded is measured per direction, q[0]
+ * toward the core and q[1] toward the terminal: RTP for loss, jitter and
+ * the last packet's time, RTCP for the round trip. Only what passed the
+ * checks above is measured: a malformed packet (too short, not version 2)
+ * is dropped before, and so is anything the latch refuses. */
 #include "proxy_priv.h"
 
 #define RELAY_SEQ_GAP 3000              /* RFC 3550 A.1 MAX_DROPOUT */
@@ -189,6 +194,10 @@ void px_relay_rx(void *arg, tv_udp *u, const tv_ep *from, const uint8_t *data, s
 			return;
 		}
 		host_udp_send(s->sock[2 + r].u, &s->core_remote[r], data, len);
+		if (rtp)
+			rtpq_rtp(&s->q[0], data, s->codec.rate, now);
+		else
+			rtpq_rtcp(&s->q[0], &s->q[1], data, len, now);
 		s->to_core[r]++;
 		s->bytes_to_core += len;
 		p->st.relayed_to_core++;
@@ -215,6 +224,10 @@ void px_relay_rx(void *arg, tv_udp *u, const tv_ep *from, const uint8_t *data, s
 			return;
 		}
 		host_udp_send(s->sock[r].u, dst, data, len);
+		if (rtp)
+			rtpq_rtp(&s->q[1], data, s->codec.rate, now);
+		else
+			rtpq_rtcp(&s->q[1], &s->q[0], data, len, now);
 		s->to_access[r]++;
 		s->bytes_to_access += len;
 		p->st.relayed_to_access++;

@@ -259,6 +259,10 @@ int px_sdp_handle(proxy *p, px_leg *leg, const osip_message_t *m, sip_rw *rw, en
 	for (int i = 0; !sdp_message_endof_media(sdp, i); i++) {
 		const char *caddr = sdp_message_c_addr_get(sdp, i, 0);
 		int port = sdp_port(sdp_message_m_port_get(sdp, i)), rtcp = -1;
+		/* the codec: the first payload type of the m= line, and its
+		 * a=rtpmap if it has one */
+		int pt = sdp_port(sdp_message_m_payload_get(sdp, i, 0));
+		const char *enc = NULL;
 		bool held = false, mux = false;
 		tv_ip a;
 		px_stream *s;
@@ -289,12 +293,26 @@ int px_sdp_handle(proxy *p, px_leg *leg, const osip_message_t *m, sip_rw *rw, en
 				/* a=rtcp:PORT [IN IP4 addr] (RFC 3605) */
 				if (!strcmp(f, "rtcp"))
 					rtcp = at->a_att_value ? (int)strtol(at->a_att_value, NULL, 10) : -1;
+				/* a=rtpmap:PT NAME/RATE (RFC 4566 6) */
+				if (!strcmp(f, "rtpmap") && !enc && pt >= 0 && at->a_att_value) {
+					char *e;
+					long v = strtol(at->a_att_value, &e, 10);
+					if (e != at->a_att_value && v == pt && (*e == ' ' || *e == '\t')) {
+						while (*e == ' ' || *e == '\t')
+							e++;
+						enc = e;
+					}
+				}
 			}
 		}
 		if (rtcp <= 0 || rtcp > 65535)
 			rtcp = port + 1;
 		s = leg->s[i];
 		s->held = held;
+		/* the latest offer or answer names the codec (an answer's first
+		 * payload type is the one both ends use) */
+		if (pt >= 0 && port)
+			rtpq_codec_of(pt, enc, &s->codec);
 		/* Learning is allowed for a while after any offer or answer, so a
 		 * call answered after long ringing still latches. */
 		s->learn_until = now + p->cfg.latch_window;

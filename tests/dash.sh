@@ -92,11 +92,21 @@ keys 2
 has "LATCHED FROM" "the streams pane"
 a0=$(ctl streams | tr '}' '\n' | grep '"user":"alice"' | sed -n 's/.*"pkts_to_core":\([0-9]*\).*/\1/p')
 sleep 1.2
-got=$(screen | awk '$1 == "alice" { print $6 }')
+got=$(screen | awk '$1 == "alice" { print $9 }')
 a1=$(ctl streams | tr '}' '\n' | grep '"user":"alice"' | sed -n 's/.*"pkts_to_core":\([0-9]*\).*/\1/p')
 [ -n "$got" ] && [ -n "$a0" ] && [ "$got" -ge "$a0" ] && [ "$got" -le "$a1" ] ||
 	bad "alice's >CORE on screen is '$got'; the proxy counted $a0 before and $a1 after"
 screen | awk '$1 == "alice" || $1 == "bob"' | grep -q 'latched' || bad "streams not shown latched: $(screen)"
+# quality (Q, LOSS%, JITMS) at 80 columns: a MOS with where its delay came
+# from (r: RTCP round trip, c: configured), and no loss on loopback
+screen | grep -qE 'STATE +Q +LOSS% +JITMS' || bad "no Q LOSS% JITMS in the streams pane's head: $(screen | head -8)"
+for u in alice bob; do
+	row=$(screen | awk -v u=$u '$1 == u { print $5, $6, $7; exit }')
+	echo "$row" | grep -qE '^[1-4]\.[0-9][rc] 0\.0 [0-9.]+$' ||
+		bad "$u's Q LOSS% JITMS are '$row' (want a MOS like 4.4r, loss 0.0, a jitter)"
+done
+q=$(ctl streams | tr '}' '\n' | grep '"user":"alice"' | grep -o '"lost_to_core":[0-9]*,"loss_to_core":[0-9.]*')
+[ "$q" = '"lost_to_core":0,"loss_to_core":0.000000' ] || bad "alice's loss to core at the proxy: '$q'"
 shot streams
 
 # -- sort: s twice sorts by CALL, then S reverses; the order of alice and bob follows USER when s once
@@ -111,6 +121,9 @@ first=$(screen | awk '$1 == "alice" || $1 == "bob" { print $1; exit }')
 # -- details of the selected row
 keys Enter
 has "Call-ID" "the details box"
+has "codec          PCMU, 8000 Hz" "the details box"
+has "to core        loss 0.00% (0/" "the details box"
+screen | grep -qE 'delay +(RTCP: rtt|configured: )' || bad "no delay source in the details box: $(screen)"
 shot details
 keys q           # any key closes the box (q does not quit here)
 hasnt "Call-ID" "the closed details box"
@@ -209,7 +222,12 @@ scr s1 | grep -qE '^nat-b +udp +192\.168\.2\.10:10000 +203\.0\.113\.20:10000' ||
 	bad "sim: no bob's RTP mapping in the NAT tables: $(scr s1)"
 shot sim-nats s1
 k s1 2
-[ "$(scr s1 | grep -cE '^(alice|bob) .* latched +203\.0\.113\.(10|20):10000')" = 2 ] ||
+# (read up to three times: a capture can fall in the middle of a redraw)
+for try in 1 2 3; do
+	[ "$(scr s1 | grep -cE '^(alice|bob) .* latched .* 203\.0\.113\.(10|20):10000')" = 2 ] && break
+	sleep 0.3
+done
+[ "$(scr s1 | grep -cE '^(alice|bob) .* latched .* 203\.0\.113\.(10|20):10000')" = 2 ] ||
 	bad "sim: streams not latched on the NATs' mappings: $(scr s1)"
 shot sim-streams s1
 # the topology (pane 6): the scenario's nodes on their links, the links

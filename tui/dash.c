@@ -256,7 +256,7 @@ static void draw_table(struct dash *d, const dash_table *t, int y0, int h, int w
 		clrtoeol();
 		if (r >= t->nrows)
 			continue;
-		bool learning = d->pane == DASH_STREAMS && !strcmp(t->cell[r][4], "(learning)");
+		bool learning = d->pane == DASH_STREAMS && !strcmp(t->cell[r][7], "(learning)");
 		if (r == *sel)
 			style_on(d, C_SEL, A_REVERSE);
 		else if (learning)
@@ -363,8 +363,8 @@ static void draw_help(struct dash *d, int h, int w)
 
 static void draw_details(struct dash *d, const dash_table *t, int h, int w)
 {
-	char lines[DASH_COLS + 4][160];
-	const char *lp[DASH_COLS + 4];
+	char lines[DASH_COLS + 10][160];
+	const char *lp[DASH_COLS + 10];
 	int n = 0, r = d->sel[d->pane];
 
 	if (d->pane == DASH_CALLS && d->ladder) {
@@ -392,7 +392,10 @@ static void draw_details(struct dash *d, const dash_table *t, int h, int w)
 		return;
 	}
 	for (int c = 0; c < t->ncols && n < DASH_COLS; c++)
-		snprintf(lines[n++], sizeof(lines[0]), "%-14s %s", t->head[c], t->cell[r][c]);
+		/* a stream's Q, LOSS% and JITMS are in its quality lines below,
+		 * in full: the box then fits 24 rows */
+		if (d->pane != DASH_STREAMS || c < 4 || c > 6)
+			snprintf(lines[n++], sizeof(lines[0]), "%-14s %s", t->head[c], t->cell[r][c]);
 	if (d->pane == DASH_STREAMS)
 		for (int i = 0; i < d->m.nstr; i++) {
 			const dash_stream *s = &d->m.str[i];
@@ -403,6 +406,7 @@ static void draw_details(struct dash *d, const dash_table *t, int h, int w)
 			snprintf(lines[n++], sizeof(lines[0]), "%-14s %s", "SDP (access)", s->access);
 			snprintf(lines[n++], sizeof(lines[0]), "%-14s %llu bytes to core, %llu to access", "bytes",
 				 (unsigned long long)s->bytes_core, (unsigned long long)s->bytes_access);
+			n += dash_quality_lines(s, lines + n, (int)(sizeof(lines) / sizeof(lines[0])) - n);
 			break;
 		}
 	for (int i = 0; i < n; i++)

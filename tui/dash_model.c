@@ -164,6 +164,115 @@ static int apply_scenario(dash_model *m, json_t *o)
 	return 0;
 }
 
+/* A number, or -1 when null or absent (not known). */
+static double num_or_unknown(json_t *o, const char *k)
+{
+	json_t *v = json_object_get(o, k);
+
+	return json_is_number(v) ? json_number_value(v) : -1;
+}
+
+static void apply_quality(json_t *o, dash_stream *x)
+{
+	static const char *const dir[2] = { "to_core", "to_access" };
+	char k[48];
+
+	for (int d = 0; d < 2; d++) {
+		struct dash_quality *q = &x->q[d];
+		snprintf(k, sizeof(k), "expected_%s", dir[d]);
+		q->expected = u64_of(o, k);
+		snprintf(k, sizeof(k), "lost_%s", dir[d]);
+		q->lost = u64_of(o, k);
+		snprintf(k, sizeof(k), "loss_%s", dir[d]);
+		q->loss = num_or_unknown(o, k);
+		snprintf(k, sizeof(k), "jitter_ms_%s", dir[d]);
+		q->jitter_ms = num_or_unknown(o, k);
+		snprintf(k, sizeof(k), "last_rx_age_ms_%s", dir[d]);
+		q->age_ms = num_or_unknown(o, k);
+		snprintf(k, sizeof(k), "delay_ms_%s", dir[d]);
+		q->delay_ms = num_or_unknown(o, k);
+		snprintf(k, sizeof(k), "r_%s", dir[d]);
+		q->r = num_or_unknown(o, k);
+		snprintf(k, sizeof(k), "mos_%s", dir[d]);
+		q->mos = num_or_unknown(o, k);
+		if (!q->expected)
+			q->loss = -1;   /* nothing measured that way yet */
+	}
+	str_of(o, "codec", x->codec, sizeof(x->codec));
+	str_of(o, "delay_source", x->delay_src, sizeof(x->delay_src));
+	x->clock_rate = (unsigned)u64_of(o, "clock_rate");
+	x->clock_known = json_is_true(json_object_get(o, "clock_rate_known"));
+	x->rtt_ms = num_or_unknown(o, "rtt_ms");
+	x->rtt_access_ms = num_or_unknown(o, "rtt_access_ms");
+	x->rtt_core_ms = num_or_unknown(o, "rtt_core_ms");
+}
+
+void dash_quality_cells(const dash_stream *s, char *q, char *loss, char *jit, size_t cap)
+{
+	double mos = -1, l = -1, j = -1;
+
+	for (int d = 0; d < 2; d++) {
+		if (s->q[d].mos >= 0 && (mos < 0 || s->q[d].mos < mos))
+			mos = s->q[d].mos;
+		if (s->q[d].loss > l)
+			l = s->q[d].loss;
+		if (s->q[d].expected && s->q[d].jitter_ms > j)
+			j = s->q[d].jitter_ms;
+	}
+	if (mos >= 0)
+		snprintf(q, cap, "%.1f%c", mos, !strcmp(s->delay_src, "rtcp") ? 'r' : 'c');
+	else
+		snprintf(q, cap, "-");
+	if (l >= 0)
+		snprintf(loss, cap, "%.1f", l * 100);
+	else
+		snprintf(loss, cap, "-");
+	if (j >= 0)
+		snprintf(jit, cap, j < 100 ? "%.1f" : "%.0f", j);
+	else
+		snprintf(jit, cap, "-");
+}
+
+int dash_quality_lines(const dash_stream *s, char (*lines)[160], int max)
+{
+	static const char *const name[2] = { "to core", "to access" };
+	int n = 0;
+
+	if (n < max)
+		snprintf(lines[n++], 160, "%-14s %s, %u Hz%s", "codec", s->codec[0] ? s->codec : "unknown", s->clock_rate,
+			 s->clock_known ? "" : " (assumed)");
+	for (int d = 0; d < 2 && n < max; d++) {
+		const struct dash_quality *q = &s->q[d];
+		char age[24], est[32];
+		if (!q->expected) {
+			snprintf(lines[n++], 160, "%-14s no RTP yet", name[d]);
+			continue;
+		}
+		if (q->age_ms >= 0)
+			snprintf(age, sizeof(age), "%.0fms", q->age_ms);
+		else
+			snprintf(age, sizeof(age), "-");
+		if (q->mos >= 0)
+			snprintf(est, sizeof(est), "MOS %.2f R %.1f", q->mos, q->r);
+		else
+			snprintf(est, sizeof(est), "no MOS (codec)");
+		/* 76 columns: an 80-column screen's box */
+		snprintf(lines[n++], 160, "%-14s loss %.2f%% (%llu/%llu) jitter %.1fms last %s %s", name[d], q->loss * 100,
+			 (unsigned long long)q->lost, (unsigned long long)q->expected, q->jitter_ms, age, est);
+	}
+	if (n < max) {
+		if (!strcmp(s->delay_src, "rtcp"))
+			snprintf(lines[n++], 160, "%-14s RTCP: rtt %.1f ms (terminal %.1f + core %.1f) + 2x jitter", "delay",
+				 s->rtt_ms, s->rtt_access_ms, s->rtt_core_ms);
+		else if (s->delay_src[0])
+			snprintf(lines[n++], 160, "%-14s configured: %.1f ms one-way (no RTCP rtt) + 2x jitter", "delay",
+				 s->q[0].delay_ms >= 0 ? s->q[0].delay_ms - 2 * (s->q[0].jitter_ms > 0 ? s->q[0].jitter_ms : 0) : 0);
+		else
+			snprintf(lines[n++], 160, "%-14s not reported by this proxy", "delay");
+	}
+	return n;
+}
+
 static const dash_stream *find_stream(const dash_stream *s, int n, const char *key)
 {
 	for (int i = 0; i < n; i++)
@@ -196,6 +305,7 @@ static int apply_streams(dash_model *m, json_t *a, double now)
 		x->bytes_core = u64_of(o, "bytes_to_core");
 		x->bytes_access = u64_of(o, "bytes_to_access");
 		x->dropped = u64_of(o, "dropped");
+		apply_quality(o, x);
 		snprintf(x->key, sizeof(x->key), "%s/%s/%d", x->call_id, x->user, x->index);
 		x->seen_s = now;
 		p = m->str ? find_stream(m->str, m->nstr, x->key) : NULL;
@@ -469,15 +579,17 @@ int dash_rows(const dash_model *m, enum dash_pane p, const char *filter, int sco
 			set(t, r, 8, "%llu", (unsigned long long)b->ka_misses);
 		}
 	} else if (p == DASH_STREAMS) {
-		static const char *const h[] = { "USER", "CALL", "M", "STATE", "LATCHED FROM", ">CORE", ">ACCESS",
-						 "PKT/S", "IDLE", "DROP", "ACTIVITY" };
-		static const int w[] = { 10, 6, 1, 8, 21, 7, 7, 5, 4, 4, 16 };
+		/* quality next to the state: at 80 columns everything up to
+		 * >CORE shows, >ACCESS is cut */
+		static const char *const h[] = { "USER", "CALL", "M", "STATE", "Q", "LOSS%", "JITMS", "LATCHED FROM",
+						 ">CORE", ">ACCESS", "PKT/S", "IDLE", "DROP", "ACTIVITY" };
+		static const int w[] = { 10, 6, 1, 8, 4, 5, 5, 21, 7, 7, 5, 4, 4, 16 };
 		t->title = "Calls and streams";
-		t->ncols = 11;
+		t->ncols = 14;
 		for (int c = 0; c < t->ncols; c++) {
 			t->head[c] = h[c];
 			t->width[c] = w[c];
-			t->numeric[c] = c == 2 || (c >= 5 && c <= 9);
+			t->numeric[c] = c == 2 || (c >= 4 && c <= 6) || (c >= 8 && c <= 12);
 		}
 		for (int i = 0; i < m->nstr; i++) {
 			const dash_stream *s = &m->str[i];
@@ -490,13 +602,14 @@ int dash_rows(const dash_model *m, enum dash_pane p, const char *filter, int sco
 			set(t, r, 1, "%06x", dash_tag(s->call_id));
 			set(t, r, 2, "%d", s->index);
 			set(t, r, 3, "%s%s", s->state, s->held ? "/h" : "");
-			set(t, r, 4, "%s", strcmp(s->latched, "-") ? s->latched : "(learning)");
-			set(t, r, 5, "%llu", (unsigned long long)s->to_core);
-			set(t, r, 6, "%llu", (unsigned long long)s->to_access);
-			set(t, r, 7, "%s", pps);
-			set(t, r, 8, "%.0f", m->now_s - s->seen_s);
-			set(t, r, 9, "%llu", (unsigned long long)s->dropped);
-			set(t, r, 10, "%s", spark);
+			dash_quality_cells(s, t->cell[r][4], t->cell[r][5], t->cell[r][6], DASH_CELL);
+			set(t, r, 7, "%s", strcmp(s->latched, "-") ? s->latched : "(learning)");
+			set(t, r, 8, "%llu", (unsigned long long)s->to_core);
+			set(t, r, 9, "%llu", (unsigned long long)s->to_access);
+			set(t, r, 10, "%s", pps);
+			set(t, r, 11, "%.0f", m->now_s - s->seen_s);
+			set(t, r, 12, "%llu", (unsigned long long)s->dropped);
+			set(t, r, 13, "%s", spark);
 		}
 	} else if (p == DASH_NATS) {
 		static const char *const h[] = { "NAT", "PROT", "INTERNAL", "EXTERNAL", "STATE", "AGE", "EXPIRE",

@@ -18,7 +18,7 @@
 #define DASH_STAT_MAX 160
 #define DASH_HIST 16            /* samples of a stream's packets/s (the sparkline) */
 #define DASH_EVENTS 500         /* lines of the event log kept */
-#define DASH_COLS 12
+#define DASH_COLS 16
 #define DASH_CELL 128
 
 #define DASH_SIP_CALLS 200      /* calls (Call-IDs) kept: the oldest go first */
@@ -37,6 +37,17 @@ typedef struct dash_stream {
 	double pps_core, pps_access;    /* packets/s each way over the last interval */
 	double hist[DASH_HIST];         /* total packets/s, oldest first */
 	double seen_s;                  /* the model's clock when packets last moved */
+	/* Quality as the proxy measured and estimated it (docs/control.md);
+	 * [0] toward the core, [1] toward the terminal. Negative: not known
+	 * (null in the answer, or an older proxy without the field). */
+	struct dash_quality {
+		uint64_t expected, lost;
+		double loss, jitter_ms, age_ms, delay_ms, r, mos;
+	} q[2];
+	char codec[16], delay_src[8];   /* delay_src "rtcp", "config" or "" */
+	unsigned clock_rate;
+	bool clock_known;
+	double rtt_ms, rtt_access_ms, rtt_core_ms;
 } dash_stream;
 
 typedef struct dash_binding {
@@ -170,6 +181,14 @@ void dash_table_free(dash_table *t);
  * the caller's count of rows allocated), and a cell's text. */
 int dash_table_add(dash_table *t, int *cap);
 void dash_table_set(dash_table *t, int r, int c, const char *fmt, ...) __attribute__((format(printf, 4, 5)));
+/* The Streams pane's quality cells of s: Q (the lower MOS of the two
+ * directions with one decimal and where the delay came from: "4.3r" RTCP
+ * round trip, "4.3c" the configured delay; "-" no estimate), LOSS (the
+ * higher loss in percent) and JITTER (the higher, ms). */
+void dash_quality_cells(const dash_stream *s, char *q, char *loss, char *jit, size_t cap);
+/* The details box's quality lines of s: at most max lines of cap bytes;
+ * returns how many. */
+int dash_quality_lines(const dash_stream *s, char (*lines)[160], int max);
 /* A short tag of a Call-ID (24 bits of FNV-1a): the CALL column. */
 unsigned dash_tag(const char *call_id);
 /* A sparkline of n samples in ASCII (" .:-=+*#%@"), scaled to the largest. */

@@ -70,12 +70,12 @@ Test(dash, streams_keep_their_rates_idle_time_and_history)
 	cr_assert_eq(dash_rows(&m, DASH_STREAMS, NULL, -1, false, &t), 0);
 	cr_assert_eq(t.nrows, 2);
 	cr_assert_str_eq(t.cell[0][0], "alice");
-	cr_assert_str_eq(t.cell[0][4], "203.0.113.10:4000");
-	cr_assert_str_eq(t.cell[0][5], "150");
-	cr_assert_str_eq(t.cell[0][8], "2");            /* idle since 2 s, now 4 s */
+	cr_assert_str_eq(t.cell[0][7], "203.0.113.10:4000");
+	cr_assert_str_eq(t.cell[0][8], "150");
+	cr_assert_str_eq(t.cell[0][11], "2");            /* idle since 2 s, now 4 s */
 	cr_assert_str_eq(t.cell[1][3], "learning/h");
-	cr_assert_str_eq(t.cell[1][4], "(learning)");
-	cr_assert_str_eq(t.cell[1][9], "7");
+	cr_assert_str_eq(t.cell[1][7], "(learning)");
+	cr_assert_str_eq(t.cell[1][12], "7");
 	cr_assert_neq(strcmp(t.cell[0][1], t.cell[1][1]), 0, "two Call-IDs, two tags");
 	dash_table_free(&t);
 	dash_model_free(&m);
@@ -225,6 +225,54 @@ Test(dash, nat_tables_and_the_scenario_in_simulation)
 	/* sorted by time to expiry, soonest first */
 	cr_assert_eq(dash_rows(&m, DASH_NATS, NULL, 6, false, &t), 0);
 	cr_assert_str_eq(t.cell[0][0], "nat-b");
+	dash_table_free(&t);
+	dash_model_free(&m);
+}
+
+/* The quality fields of a `streams` answer (docs/control.md): Q is the
+ * lower MOS with where the delay came from, LOSS% and JITMS the worse
+ * direction; an older proxy without them shows "-". */
+Test(dash, streams_show_quality_and_where_the_delay_came_from)
+{
+	dash_model m;
+	dash_table t;
+	char lines[8][160];
+	int n;
+
+	dash_model_init(&m);
+	cr_assert_eq(dash_apply_line(&m,
+		"{\"streams\":[{\"user\":\"alice\",\"call_id\":\"c1@x\",\"index\":0,\"state\":\"latched\","
+		"\"latched_rtp\":\"203.0.113.10:4000\",\"pkts_to_core\":100,\"pkts_to_access\":100,\"dropped\":0,"
+		"\"expected_to_core\":100,\"lost_to_core\":0,\"loss_to_core\":0,\"jitter_ms_to_core\":0.5,"
+		"\"last_rx_age_ms_to_core\":20,\"delay_ms_to_core\":41,\"r_to_core\":93.2,\"mos_to_core\":4.41,"
+		"\"expected_to_access\":200,\"lost_to_access\":10,\"loss_to_access\":0.05,\"jitter_ms_to_access\":12.25,"
+		"\"last_rx_age_ms_to_access\":null,\"delay_ms_to_access\":64.5,\"r_to_access\":77.4,\"mos_to_access\":3.92,"
+		"\"codec\":\"PCMU\",\"clock_rate\":8000,\"clock_rate_known\":true,\"rtt_ms\":null,\"rtt_access_ms\":null,"
+		"\"rtt_core_ms\":3.5,\"delay_source\":\"config\"},"
+		"{\"user\":\"bob\",\"call_id\":\"c2@x\",\"index\":0,\"state\":\"latched\",\"latched_rtp\":null,"
+		"\"expected_to_core\":50,\"lost_to_core\":0,\"loss_to_core\":0,\"jitter_ms_to_core\":1,"
+		"\"r_to_core\":90,\"mos_to_core\":4.33,\"mos_to_access\":null,\"codec\":\"PCMA\",\"clock_rate\":8000,"
+		"\"rtt_ms\":30.5,\"rtt_access_ms\":10.5,\"rtt_core_ms\":20,\"delay_source\":\"rtcp\"},"
+		"{\"user\":\"old\",\"call_id\":\"c3@x\",\"index\":0,\"state\":\"latched\"}]}", 1.0), 0);
+	cr_assert_eq(dash_rows(&m, DASH_STREAMS, NULL, -1, false, &t), 0);
+	cr_assert_str_eq(t.head[4], "Q");
+	cr_assert_str_eq(t.cell[0][4], "3.9c", "the worse direction, delay configured");
+	cr_assert_str_eq(t.cell[0][5], "5.0");
+	cr_assert_str_eq(t.cell[0][6], "12.2");
+	cr_assert_str_eq(t.cell[1][4], "4.3r", "delay from the RTCP round trip");
+	cr_assert_str_eq(t.cell[1][5], "0.0");
+	cr_assert_str_eq(t.cell[2][4], "-", "no quality fields: nothing made up");
+	cr_assert_str_eq(t.cell[2][5], "-");
+	cr_assert_str_eq(t.cell[2][6], "-");
+	n = dash_quality_lines(&m.str[0], lines, 8);
+	cr_assert_eq(n, 4);
+	cr_assert(strstr(lines[0], "PCMU, 8000 Hz"), "%s", lines[0]);
+	cr_assert(strstr(lines[1], "loss 0.00% (0/100) jitter 0.5ms last 20ms MOS 4.41 R 93.2"), "%s", lines[1]);
+	cr_assert(strstr(lines[2], "loss 5.00% (10/200) jitter 12.2ms last - MOS 3.92 R 77.4"), "%s", lines[2]);
+	cr_assert(strstr(lines[3], "configured: 40.0 ms one-way"), "%s", lines[3]);
+	n = dash_quality_lines(&m.str[1], lines, 8);
+	cr_assert(strstr(lines[2], "no RTP yet"), "%s", lines[2]);
+	cr_assert(strstr(lines[3], "RTCP: rtt 30.5 ms (terminal 10.5 + core 20.0)"), "%s", lines[3]);
 	dash_table_free(&t);
 	dash_model_free(&m);
 }

@@ -482,3 +482,75 @@ Test(proxy_wire, max_forwards_goes_down_by_one, .init = setup, .fini = teardown)
 	cr_assert_eq(w.at_ss.n, 1);
 	cr_assert(!strncmp(w.at_ss.msg[0], "SIP/2.0 483 ", 12), "%s", w.at_ss.msg[0]);
 }
+
+static void first_stream(void *arg, const proxy_stream_info *s)
+{
+	proxy_stream_info *o = arg;
+
+	if (!o->user)
+		*o = *s;
+}
+
+/* The relay measures what it forwards (proxy/rtpq.c): a gap is loss, a
+ * malformed packet (too short, not version 2) is dropped before and
+ * counted nowhere in the quality, and the codec comes from the answer's
+ * first payload type. */
+Test(proxy_wire, the_relay_measures_loss_and_not_malformed_packets, .init = setup, .fini = teardown)
+{
+	uint8_t rtp[172] = { 0x80, 0x00, 0, 0, 0, 0, 0, 0, 0, 0, 0x12, 0x34 };
+	static const uint8_t bad_version[172] = { 0x40, 0x00, 0x7f, 0xff };
+	tv_ep relay = tv_ep4(0xc633640a, 20000);
+	tv_udp *media;
+	tv_ep l = tv_ep4(0, 10000);
+	proxy_stream_info si = { 0 };
+	int err;
+
+	invite_with(SDP_OFFER);
+	ok_from_ss("");
+	media = host_udp_bind(w.term, &l, rec, &w.at_term, &err);
+	for (int i = 0; i < 20; i++) {
+		if (i == 7 || i == 8)
+			continue;               /* two lost before the relay */
+		rtp[3] = (uint8_t)i;
+		rtp[7] = (uint8_t)(i * 160);
+		rtp[6] = (uint8_t)(i * 160 >> 8);
+		host_udp_send(media, &relay, rtp, sizeof(rtp));
+		if (i == 10) {
+			host_udp_send(media, &relay, bad_version, sizeof(bad_version));
+			host_udp_send(media, &relay, rtp, 11);  /* too short for RTP */
+		}
+		step();
+	}
+	proxy_foreach_stream(w.px, first_stream, &si);
+	cr_assert_not_null(si.user);
+	cr_assert_eq(si.to_core, 18);
+	cr_assert_eq(proxy_get_stats(w.px)->drop[PX_DROP_RTP_MALFORMED], 2);
+	cr_assert_eq(si.q_to_core.expected, 20, "%llu", (unsigned long long)si.q_to_core.expected);
+	cr_assert_eq(si.q_to_core.received, 18);
+	cr_assert_eq(si.q_to_core.lost, 2);
+	cr_assert_float_eq(si.q_to_core.loss, 0.1, 1e-9);
+	cr_assert_gt(si.q_to_core.last_rx, 0);
+	cr_assert_eq(si.q_to_access.expected, 0, "nothing from the core");
+	cr_assert_lt(si.q_to_access.mos, 0, "no estimate without packets");
+	cr_assert_str_eq(si.codec, "PCMU");
+	cr_assert_eq(si.clock_rate, 8000);
+	cr_assert(si.clock_known);
+	cr_assert_eq(si.delay_from, 'c', "no RTCP: the configured delay");
+	cr_assert_lt(si.rtt_ms, 0);
+	cr_assert_gt(si.q_to_core.mos, 1);
+	cr_assert_lt(si.q_to_core.mos, 4.0, "10%% loss costs G.711 more than half a point: %f", si.q_to_core.mos);
+	host_udp_close(media);
+}
+
+Test(proxy_wire, the_clock_rate_comes_from_the_rtpmap, .init = setup, .fini = teardown)
+{
+	proxy_stream_info si = { 0 };
+
+	invite_with("v=0\r\no=alice 1 1 IN IP4 192.168.1.10\r\ns=-\r\nc=IN IP4 192.168.1.10\r\nt=0 0\r\n"
+		    "m=audio 10000 RTP/AVP 96 0\r\na=rtpmap:0 PCMU/8000\r\na=rtpmap:96 opus/48000/2\r\n");
+	proxy_foreach_stream(w.px, first_stream, &si);
+	cr_assert_not_null(si.user);
+	cr_assert_str_eq(si.codec, "OPUS");
+	cr_assert_eq(si.clock_rate, 48000);
+	cr_assert(si.clock_known);
+}
