@@ -217,6 +217,6 @@ clean:
 	rm -rf build bin
 
 .PHONY: all deps peer-deps run check test bench fuzz clean
--include $(LIB_OBJ:.o=.d) $(TPD_OBJ:.o=.d) $(NATD_OBJ:.o=.d) $(UNIT_OBJ:.o=.d) $(BENCH_SRC:%.c=$(BUILD)/%.d) $(BUILD)/runner/main.d \
+-include $(LIB_OBJ:.o=.d) $(TPD_OBJ:.o=.d) $(NATD_OBJ:.o=.d) $(TUI_OBJ:.o=.d) $(UNIT_OBJ:.o=.d) $(BENCH_SRC:%.c=$(BUILD)/%.d) $(BUILD)/runner/main.d \
 	$(LIVE_SRC:%.c=$(BUILD)/%.d) $(BUILD)/bench/live/tvcalls.d $(BUILD)/tests/tools/natprobe.d \
 	$(BUILD)/tests/tools/algprobe.d
