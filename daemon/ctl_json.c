@@ -43,9 +43,13 @@ static void one_binding(void *arg, const proxy_binding_info *b)
 	put_ep(j, "nat", &b->nat);
 	put_ep(j, "contact", &b->contact);
 	put_ep(j, "core", &b->core);
-	jb_fmt(j, ",\"registered\":%s,\"transport\":\"%s\",\"ka_sent\":%llu,\"ka_answered\":%llu,\"ka_misses\":%d}",
+	jb_fmt(j, ",\"registered\":%s,\"transport\":\"%s\",\"ka_sent\":%llu,\"ka_answered\":%llu,\"ka_misses\":%d",
 	       b->registered ? "true" : "false", b->tcp ? "tcp" : "udp", (unsigned long long)b->ka_sent,
 	       (unsigned long long)b->ka_answered, b->ka_misses);
+	if (b->ka_in >= 0)
+		jb_fmt(j, ",\"ka_in_s\":%.3f}", (double)b->ka_in / 1e6);
+	else
+		jb_raw(j, ",\"ka_in_s\":null}");
 }
 
 /* ,"key":N.NNN, or null when v < 0 (not known) */

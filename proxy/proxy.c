@@ -7,6 +7,8 @@
  * (tests/proxy_time.sh allows these and no others):
  *   proxy_set_keepalive   restarts a terminal's keepalive from now
  *   proxy_free            ends the remaining legs: their records' end time
+ *   proxy_foreach_stream  the age of each stream's last packets
+ *   proxy_foreach_binding the time to each terminal's next keepalive
  *
  * Its timers (keepalive, untrusted hold, registration, media, session,
  * BYE guard, Timer C) are px_timers.c's: this file reports events to it
@@ -916,13 +918,15 @@ const proxy_stats *proxy_get_stats(const proxy *p) { return &p->st; }
 
 void proxy_foreach_binding(const proxy *p, void (*fn)(void *arg, const proxy_binding_info *b), void *arg)
 {
+	tv_time now = host_now(p->h);   /* an entry point: the time to the next keepalives */
+
 	for (size_t i = 0; i < p->nall; i++) {
 		const px_binding *b = p->all[i];
 		proxy_binding_info bi = {
 			.user = b->user, .nat = b->nat, .contact = b->contact,
 			.core = tv_ep4(p->cfg.core_ip.v4, b->core_port), .registered = b->registered,
 			.tcp = b->tcp != NULL, .ka_sent = b->ka_sent, .ka_answered = b->ka_answered,
-			.ka_misses = b->ka_misses,
+			.ka_misses = b->ka_misses, .ka_in = px_timers_keepalive_in(b, now),
 		};
 		fn(arg, &bi);
 	}

@@ -236,6 +236,7 @@ typedef struct proxy_binding_info {
 	bool registered, tcp;
 	uint64_t ka_sent, ka_answered;
 	int ka_misses;
+	tv_time ka_in;                  /* until its next keepalive; -1: none due (off, untrusted) */
 } proxy_binding_info;
 
 typedef struct proxy proxy;

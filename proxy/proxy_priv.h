@@ -300,6 +300,9 @@ void px_timers_registered(px_binding *b, long expires, tv_time now);
 /* A keepalive interval of b's own (0: the proxy's): restarts the timer. */
 void px_timers_keepalive_interval(px_binding *b, tv_time interval, tv_time now);
 void px_timers_keepalive_answered(px_binding *b);
+/* Time until b's next keepalive from now; -1 if none is due (keepalive off,
+ * or the binding untrusted). */
+tv_time px_timers_keepalive_in(const px_binding *b, tv_time now);
 void px_timers_leg_init(px_leg *l);
 /* l ends: all its timers stop. */
 void px_timers_leg_stop(px_leg *l);

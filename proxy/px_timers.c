@@ -83,6 +83,17 @@ static void binding_schedule(px_binding *b, tv_time now)
 		host_timer_arm(p->h, &b->ka, b->reg_until);
 }
 
+tv_time px_timers_keepalive_in(const px_binding *b, tv_time now)
+{
+	const proxy *p = b->p;
+
+	/* the binding's one timer is its next keepalive only when trusted with
+	 * keepalive on; otherwise it is a hold or the registration's end */
+	if (!b->trusted || p->cfg.keepalive == PX_KA_OFF || ka_interval(p, b) <= 0 || !tv_timer_armed(&b->ka))
+		return -1;
+	return b->ka.when > now ? b->ka.when - now : 0;
+}
+
 void px_timers_binding_init(px_binding *b)
 {
 	tv_timer_init(&b->ka, binding_on_timeout, b);

@@ -85,6 +85,10 @@ has "NAT MAPPING" "the bindings pane"
 for u in alice bob; do has "$u" "the bindings pane"; done
 n=$(ctl bindings | grep -o '"nat":"[0-9.:]*"' | head -1 | sed 's/"nat":"\(.*\)"/\1/')
 has "$n" "the bindings pane (alice's or bob's NAT mapping from ctl bindings)"
+# the keepalive countdown: seconds to the next OPTIONS (every 20 s here)
+ka=$(screen | awk '$1 == "alice" { print $4 }')
+case "$ka" in ''|*[!0-9]*) bad "alice's KA IN is '$ka' (want seconds)";; *) [ "$ka" -le 20 ] || bad "alice's KA IN is $ka (> the 20 s interval)";; esac
+has "KA IN" "the bindings pane's heads"
 shot bindings
 
 # -- streams (pane 2): the packet counts are the proxy's, read between two asks

@@ -25,7 +25,7 @@
 # checker that matches nothing fails too.
 set -u
 dir=${1:?usage: proxy_time.sh BUILD_DIR}
-NOW_OK="proxy.c:proxy_set_keepalive proxy.c:proxy_free"
+NOW_OK="proxy.c:proxy_set_keepalive proxy.c:proxy_free proxy.c:proxy_foreach_stream proxy.c:proxy_foreach_binding"
 TIMER_OK="px_timers.c:*"
 TIMER_NAMES="host_timer_arm|host_timer_cancel|tv_timer_init"
 

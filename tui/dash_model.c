@@ -94,7 +94,14 @@ static int apply_stats(dash_model *m, json_t *s, double now)
 	return 0;
 }
 
-static int apply_bindings(dash_model *m, json_t *a)
+static double num_of(json_t *o, const char *k)
+{
+	json_t *v = json_object_get(o, k);
+
+	return json_is_number(v) ? json_number_value(v) : 0;
+}
+
+static int apply_bindings(dash_model *m, json_t *a, double now)
 {
 	size_t n = json_array_size(a), i;
 	dash_binding *b = calloc(n ? n : 1, sizeof(*b));
@@ -112,6 +119,8 @@ static int apply_bindings(dash_model *m, json_t *a)
 		b[i].ka_sent = u64_of(o, "ka_sent");
 		b[i].ka_answered = u64_of(o, "ka_answered");
 		b[i].ka_misses = u64_of(o, "ka_misses");
+		b[i].ka_in_s = json_is_number(json_object_get(o, "ka_in_s")) ? num_of(o, "ka_in_s") : -1;
+		b[i].seen_s = now;
 	}
 	free(m->bind);
 	m->bind = b;
@@ -119,12 +128,6 @@ static int apply_bindings(dash_model *m, json_t *a)
 	return 0;
 }
 
-static double num_of(json_t *o, const char *k)
-{
-	json_t *v = json_object_get(o, k);
-
-	return json_is_number(v) ? json_number_value(v) : 0;
-}
 
 static int apply_nats(dash_model *m, json_t *a)
 {
@@ -389,7 +392,7 @@ int dash_apply_line(dash_model *m, const char *line, double now_s)
 	if ((v = json_object_get(j, "stats")) && json_is_object(v))
 		rc = apply_stats(m, v, now_s);
 	else if ((v = json_object_get(j, "bindings")) && json_is_array(v))
-		rc = apply_bindings(m, v);
+		rc = apply_bindings(m, v, now_s);
 	else if ((v = json_object_get(j, "streams")) && json_is_array(v))
 		rc = apply_streams(m, v, now_s);
 	else if ((v = json_object_get(j, "nats")) && json_is_array(v))
@@ -554,15 +557,16 @@ int dash_rows(const dash_model *m, enum dash_pane p, const char *filter, int sco
 
 	memset(t, 0, sizeof(*t));
 	if (p == DASH_BINDINGS) {
-		static const char *const h[] = { "USER", "NAT MAPPING", "PRIVATE", "CORE", "PROTO", "REG", "KA SENT",
-						 "KA ANS", "MISS" };
-		static const int w[] = { 12, 21, 21, 21, 5, 3, 7, 6, 4 };
+		/* what changes first: the keepalive countdown and misses fit 80 columns */
+		static const char *const h[] = { "USER", "NAT MAPPING", "PRIVATE", "KA IN", "MISS", "REG", "PROTO",
+						 "CORE", "KA SENT", "KA ANS" };
+		static const int w[] = { 10, 21, 21, 5, 4, 3, 5, 21, 7, 6 };
 		t->title = "Bindings";
-		t->ncols = 9;
+		t->ncols = 10;
 		for (int c = 0; c < t->ncols; c++) {
 			t->head[c] = h[c];
 			t->width[c] = w[c];
-			t->numeric[c] = c >= 6;
+			t->numeric[c] = c == 3 || c == 4 || c >= 8;
 		}
 		for (int i = 0; i < m->nbind; i++) {
 			const dash_binding *b = &m->bind[i];
@@ -571,12 +575,16 @@ int dash_rows(const dash_model *m, enum dash_pane p, const char *filter, int sco
 			set(t, r, 0, "%s", b->user);
 			set(t, r, 1, "%s", b->nat);
 			set(t, r, 2, "%s", b->contact);
-			set(t, r, 3, "%s", b->core);
-			set(t, r, 4, "%s", b->transport);
+			if (b->ka_in_s < 0)
+				set(t, r, 3, "-");
+			else    /* counting down between snapshots */
+				set(t, r, 3, "%.0f", b->ka_in_s > m->now_s - b->seen_s ? b->ka_in_s - (m->now_s - b->seen_s) : 0);
+			set(t, r, 4, "%llu", (unsigned long long)b->ka_misses);
 			set(t, r, 5, "%s", b->registered ? "yes" : "no");
-			set(t, r, 6, "%llu", (unsigned long long)b->ka_sent);
-			set(t, r, 7, "%llu", (unsigned long long)b->ka_answered);
-			set(t, r, 8, "%llu", (unsigned long long)b->ka_misses);
+			set(t, r, 6, "%s", b->transport);
+			set(t, r, 7, "%s", b->core);
+			set(t, r, 8, "%llu", (unsigned long long)b->ka_sent);
+			set(t, r, 9, "%llu", (unsigned long long)b->ka_answered);
 		}
 	} else if (p == DASH_STREAMS) {
 		/* quality next to the state: at 80 columns everything up to

@@ -54,6 +54,8 @@ typedef struct dash_binding {
 	char user[64], nat[24], contact[24], core[24], transport[8];
 	bool registered;
 	uint64_t ka_sent, ka_answered, ka_misses;
+	double ka_in_s;                 /* to its next keepalive, at seen_s; -1: none due */
+	double seen_s;
 } dash_binding;
 
 /* A NAT's mapping (simulation only: `traverse run --dash`). */

@@ -105,11 +105,11 @@ Test(dash, rows_filter_and_sort)
 	cr_assert_str_eq(t.cell[0][0], "amy");
 	cr_assert_str_eq(t.cell[2][0], "zed");
 	dash_table_free(&t);
-	/* numbers sort as numbers: 3 < 12 < 100, reversed */
-	cr_assert_eq(dash_rows(&m, DASH_BINDINGS, NULL, 6, true, &t), 0);
-	cr_assert_str_eq(t.cell[0][6], "100");
-	cr_assert_str_eq(t.cell[1][6], "12");
-	cr_assert_str_eq(t.cell[2][6], "3");
+	/* numbers sort as numbers: 3 < 12 < 100, reversed (KA SENT) */
+	cr_assert_eq(dash_rows(&m, DASH_BINDINGS, NULL, 8, true, &t), 0);
+	cr_assert_str_eq(t.cell[0][8], "100");
+	cr_assert_str_eq(t.cell[1][8], "12");
+	cr_assert_str_eq(t.cell[2][8], "3");
 	dash_table_free(&t);
 	dash_model_free(&m);
 }
@@ -273,6 +273,33 @@ Test(dash, streams_show_quality_and_where_the_delay_came_from)
 	n = dash_quality_lines(&m.str[1], lines, 8);
 	cr_assert(strstr(lines[2], "no RTP yet"), "%s", lines[2]);
 	cr_assert(strstr(lines[3], "RTCP: rtt 30.5 ms (terminal 10.5 + core 20.0)"), "%s", lines[3]);
+	dash_table_free(&t);
+	dash_model_free(&m);
+}
+
+/* The keepalive countdown: the proxy's time to the next keepalive at the
+ * snapshot, counting down until the next one; "-" when none is due. */
+Test(dash, keepalive_countdown_counts_down_between_snapshots)
+{
+	dash_model m;
+	dash_table t;
+
+	dash_model_init(&m);
+	cr_assert_eq(dash_apply_line(&m,
+				     "{\"bindings\":[{\"user\":\"alice\",\"ka_in_s\":17.4,\"ka_misses\":1},"
+				     "{\"user\":\"eve\",\"ka_in_s\":null}]}",
+				     10.0),
+		     0);
+	cr_assert_eq(dash_rows(&m, DASH_BINDINGS, NULL, -1, false, &t), 0);
+	cr_assert_str_eq(t.head[3], "KA IN");
+	cr_assert_str_eq(t.cell[0][3], "17");
+	cr_assert_str_eq(t.cell[0][4], "1");
+	cr_assert_str_eq(t.cell[1][3], "-");
+	dash_table_free(&t);
+	/* 5 s later (another answer moved the model's clock) */
+	cr_assert_eq(dash_apply_line(&m, "{\"events\":\"subscribed\"}", 15.0), 0);
+	cr_assert_eq(dash_rows(&m, DASH_BINDINGS, NULL, -1, false, &t), 0);
+	cr_assert_str_eq(t.cell[0][3], "12");
 	dash_table_free(&t);
 	dash_model_free(&m);
 }
