@@ -59,6 +59,7 @@ const char *proxy_event_name(enum proxy_event_type t)
 	static const char *const names[PX_EV__COUNT] = {
 		[PX_EV_BINDING_ADDED] = "binding-added", [PX_EV_BINDING_TRUSTED] = "binding-trusted",
 		[PX_EV_BINDING_REMOVED] = "binding-removed", [PX_EV_LEG_UP] = "leg-up", [PX_EV_LEG_DOWN] = "leg-down",
+		[PX_EV_KA_MISS] = "keepalive-miss",
 		[PX_EV_LATCH] = "latch", [PX_EV_RELATCH] = "relatch",
 	};
 

@@ -65,6 +65,7 @@ enum proxy_event_type {
 	PX_EV_LEG_DOWN,         /* reason as in proxy_record */
 	PX_EV_LATCH,            /* a stream latched on addr (rtcp: its RTCP) */
 	PX_EV_RELATCH,          /* ... moved to addr */
+	PX_EV_KA_MISS,          /* a keepalive OPTIONS went unanswered (reason: "N of M") */
 	PX_EV__COUNT
 };
 

@@ -49,6 +49,8 @@
  * armed (timerq.h), so an event arms exactly where its caller used to. */
 #include "proxy_priv.h"
 
+#include <stdio.h>
+
 #define T64 TV_SEC(32)  /* 64*T1: a transaction's lifetime (RFC 3261 17) */
 
 static void binding_on_timeout(tv_timer *t, tv_time now);
@@ -164,10 +166,15 @@ static void binding_on_timeout(tv_timer *t, tv_time now)
 			host_timer_arm(p->h, &b->ka, b->reg_until > now ? b->reg_until : now + TV_SEC(60));
 		return;
 	}
-	if (p->cfg.keepalive != PX_KA_CRLF && b->ka_pending && ++b->ka_misses >= p->cfg.keepalive_misses) {
-		p->st.dead++;
-		px_binding_remove(p, b, now);
-		return;
+	if (p->cfg.keepalive != PX_KA_CRLF && b->ka_pending) {
+		char why[32];
+		snprintf(why, sizeof(why), "%d of %d", b->ka_misses + 1, p->cfg.keepalive_misses);
+		px_event(p, PX_EV_KA_MISS, b->user, NULL, why, 0, false, &b->nat, now);
+		if (++b->ka_misses >= p->cfg.keepalive_misses) {
+			p->st.dead++;
+			px_binding_remove(p, b, now);
+			return;
+		}
 	}
 	px_ka_send(p, b);
 	if (p->cfg.keepalive != PX_KA_CRLF)

@@ -85,6 +85,9 @@ typedef struct scn_watcher {
 	void (*advance)(void *arg, struct scn_ctx *c, tv_time t);
 	/* The simulated proxies' events (docs/control.md), or NULL. */
 	void (*proxy_event)(void *arg, const struct proxy_event *e);
+	/* An action of the timeline about to run (call, fault, send, ...; not
+	 * wait, expect or show), or NULL. */
+	void (*action)(void *arg, struct scn_ctx *c, const struct scn_stmt *st);
 } scn_watcher;
 
 typedef struct scn_opts {

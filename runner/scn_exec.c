@@ -772,6 +772,9 @@ static int exec_stmt(scn_ctx *c, const scn_stmt *st)
 				fprintf(stderr, " %s", st->argv[k]);
 			fputc('\n', stderr);
 		}
+		if (c->o->watch && c->o->watch->action && !c->dry && !cmds[i].decl && strcmp(st->argv[0], "expect") &&
+		    strcmp(st->argv[0], "show") && strcmp(st->argv[0], "print") && strcmp(st->argv[0], "wait"))
+			c->o->watch->action(c->o->watch->arg, c, st);
 		return cmds[i].fn(c, st);
 	}
 	return ctx_err(c, "unknown statement '%s' (expected one of: scenario, seed, link, nat, firewall, host, "

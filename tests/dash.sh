@@ -313,11 +313,26 @@ k s3 q
 sleep 2
 scr s3 | grep -qF "run exited 0" || bad "sim: q in mid-run: $(scr s3 | tail -3)"
 grep -q '^PASS  scenarios/sip/call-through-nats.scn' "$dir/s3.out" || bad "sim: the report after q: $(cat "$dir/s3.out")"
+# the event log in a run: the scenario's actions as written, a terminal
+# that stops answering OPTIONS missing three keepalives, then removed
+sim s4 --speed 1000 scenarios/sip/dead-phone.scn
+sleep 2
+k s4 3
+scr s4 | grep -qE 'action +- +line [0-9]+: register bob' || bad "sim: no 'register bob' action in the event log: $(scr s4)"
+[ "$(scr s4 | grep -cE 'keepalive-miss +bob +.*reason=[123] of 3')" = 3 ] ||
+	bad "sim: not three keepalive misses of bob in the event log: $(scr s4)"
+scr s4 | grep -qE 'binding-removed +bob' || bad "sim: bob's binding not removed in the event log: $(scr s4)"
+shot sim-events s4
+k s4 4
+$T resize-window -t s4 -x 160 -y 30
+sleep 0.8
+scr s4 | grep -qE '^nat-a +udp .* eim/[a-z]+' || bad "sim: no NAT class on nat-a's rows at 160 columns: $(scr s4 | sed -n 6,8p)"
+k s4 q
 "$bin/traverse" run --dash --live scenarios/sip/call-through-nats.scn >/dev/null 2>"$dir/dl.err" && bad "sim: --dash --live accepted"
 grep -q "simulation only" "$dir/dl.err" || bad "sim: --dash --live: $(cat "$dir/dl.err")"
 
 grep -qE 'ERROR: (LeakSanitizer|AddressSanitizer)|runtime error:' "$dir/proxy.log" "$dir/run.txt" "$dir/dash.err" \
-	"$dir"/s[123].err &&
-	bad "sanitizer report: $(grep -hA8 'ERROR: \|runtime error:' "$dir/proxy.log" "$dir/run.txt" "$dir/dash.err" "$dir"/s[123].err | head -30)"
+	"$dir"/s[1234].err &&
+	bad "sanitizer report: $(grep -hA8 'ERROR: \|runtime error:' "$dir/proxy.log" "$dir/run.txt" "$dir/dash.err" "$dir"/s[1234].err | head -30)"
 echo "dash: $fail failed"
 [ $fail = 0 ]

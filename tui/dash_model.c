@@ -139,6 +139,7 @@ static int apply_nats(dash_model *m, json_t *a)
 		return bad(m, "out of memory");
 	json_array_foreach(a, i, o) {
 		str_of(o, "nat", x[i].nat, sizeof(x[i].nat));
+		str_of(o, "class", x[i].cls, sizeof(x[i].cls));
 		str_of(o, "proto", x[i].proto, sizeof(x[i].proto));
 		str_of(o, "internal", x[i].internal, sizeof(x[i].internal));
 		str_of(o, "external", x[i].external, sizeof(x[i].external));
@@ -342,6 +343,9 @@ static void fmt_event(json_t *o, char *out, size_t cap)
 	str_of(o, "user", user, sizeof(user));
 	n = (size_t)snprintf(out, cap, "%.3f\t%s\t%s\t", json_is_number(at) ? json_number_value(at) : 0.0,
 			     json_is_string(ev) ? json_string_value(ev) : "?", user);
+	if (json_is_string(json_object_get(o, "text")) && n < cap)   /* a scenario's action, as written */
+		n += (size_t)snprintf(out + n, cap - n, "line %lld: %s ", (long long)json_integer_value(json_object_get(o, "line")),
+				      json_string_value(json_object_get(o, "text")));
 	for (int i = 0; keys[i] && n < cap; i++) {
 		char v[96];
 		if (!json_object_get(o, keys[i]))
@@ -621,10 +625,10 @@ int dash_rows(const dash_model *m, enum dash_pane p, const char *filter, int sco
 		}
 	} else if (p == DASH_NATS) {
 		static const char *const h[] = { "NAT", "PROT", "INTERNAL", "EXTERNAL", "STATE", "AGE", "EXPIRE",
-						 "OUT", "IN", "REMOTE" };
-		static const int w[] = { 7, 4, 21, 21, 9, 5, 6, 6, 6, 21 };
+						 "OUT", "IN", "CLASS", "REMOTE" };
+		static const int w[] = { 7, 4, 21, 21, 9, 5, 6, 6, 6, 9, 21 };
 		t->title = "NAT tables";
-		t->ncols = 10;
+		t->ncols = 11;
 		for (int c = 0; c < t->ncols; c++) {
 			t->head[c] = h[c];
 			t->width[c] = w[c];
@@ -643,7 +647,8 @@ int dash_rows(const dash_model *m, enum dash_pane p, const char *filter, int sco
 			set(t, r, 6, "%.1f", x->ttl_s);
 			set(t, r, 7, "%llu", (unsigned long long)x->out);
 			set(t, r, 8, "%llu", (unsigned long long)x->in);
-			set(t, r, 9, "%s", x->remote);
+			set(t, r, 9, "%s", x->cls);
+			set(t, r, 10, "%s", x->remote);
 		}
 	} else if (p == DASH_CALLS) {
 		if (dash_calls_rows(m, t) < 0)

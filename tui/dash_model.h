@@ -60,7 +60,7 @@ typedef struct dash_binding {
 
 /* A NAT's mapping (simulation only: `traverse run --dash`). */
 typedef struct dash_nat {
-	char nat[32], proto[6], internal[24], external[24], remote[24], state[16];
+	char nat[32], cls[24], proto[6], internal[24], external[24], remote[24], state[16];
 	double age_s, ttl_s;
 	uint64_t out, in;
 } dash_nat;

@@ -49,13 +49,18 @@ static void nat_row(void *arg, const nat_binding_info *b)
 	void **a = arg;
 	jbuf *j = a[0];
 	const char *name = a[1];
-	char e[TV_EP_STRLEN];
+	const nat_cfg *nc = a[2];
+	char e[TV_EP_STRLEN], cls[32];
 
 	if (j->n++)
 		jb_raw(j, ",");
 	jb_raw(j, "{");
 	jb_key(j, "nat");
 	jb_str(j, name);
+	/* RFC 4787's classes as the scenario language spells them */
+	static const char *const pre[] = { [NAT_EI] = "ei", [NAT_AD] = "ad", [NAT_APD] = "apd" };
+	snprintf(cls, sizeof(cls), "%sm/%sf", pre[nc->mapping % 3], pre[nc->filtering % 3]);
+	jb_field(j, "class", cls);
 	jb_field(j, "proto", b->proto == TV_PROTO_TCP ? "tcp" : b->proto == TV_PROTO_UDP ? "udp" : "icmp");
 	jb_field(j, "internal", tv_ep_fmt(&b->internal, e));
 	jb_field(j, "external", tv_ep_fmt(&b->external, e));
@@ -256,9 +261,10 @@ static void snapshot(scn_ctx *c)
 	j.n = 0;
 	for (int i = 0; i < c->nsyms; i++) {
 		sym *s = c->syms[i];
-		void *a[2] = { &j, s->name };
-		if (s->kind == SYM_NAT && s->obj && !s->obj2)
+		if (s->kind == SYM_NAT && s->obj && !s->obj2) {
+			void *a[3] = { &j, s->name, (void *)nat_get_cfg(nat_node_engine(s->obj)) };
 			nat_table_foreach(nat_node_engine(s->obj), now, nat_row, a);
+		}
 	}
 	jb_raw(&j, "]}\n{\"scenario\":{");
 	jb_key(&j, "file");
@@ -354,7 +360,27 @@ static void advance(void *arg, scn_ctx *c, tv_time t)
 	}
 }
 
-static const scn_watcher watcher = { .arg = &D, .advance = advance, .proxy_event = on_proxy_event };
+/* The scenario's own actions go into the event log: "line 31: fault nat-a reboot". */
+static void on_action(void *arg, scn_ctx *c, const scn_stmt *st)
+{
+	jbuf j = { 0 };
+	char text[200];
+	size_t n = 0;
+
+	(void)arg;
+	if (D.left)
+		return;
+	text[0] = '\0';
+	for (int i = 0; i < st->argc && n < sizeof(text); i++)
+		n += (size_t)snprintf(text + n, sizeof(text) - n, "%s%s", i ? " " : "", st->argv[i]);
+	jb_fmt(&j, "{\"event\":\"action\",\"at_s\":%.6f,\"line\":%d", vsec(sim_net_now(c->net)), st->line);
+	jb_field(&j, "text", text);
+	jb_raw(&j, "}\n");
+	feed(&j, vsec(sim_net_now(c->net)));
+	jb_free(&j);
+}
+
+static const scn_watcher watcher = { .arg = &D, .advance = advance, .proxy_event = on_proxy_event, .action = on_action };
 
 const scn_watcher *dash_sim_open(double speed, bool paused)
 {

@@ -197,7 +197,7 @@ Test(dash, nat_tables_and_the_scenario_in_simulation)
 
 	dash_model_init(&m);
 	cr_assert_eq(dash_apply_line(&m,
-				     "{\"nats\":[{\"nat\":\"nat-a\",\"proto\":\"udp\",\"internal\":\"192.168.1.10:5060\","
+				     "{\"nats\":[{\"nat\":\"nat-a\",\"class\":\"eim/apdf\",\"proto\":\"udp\",\"internal\":\"192.168.1.10:5060\","
 				     "\"external\":\"203.0.113.10:5060\",\"state\":\"stream\",\"age_s\":4.25,\"ttl_s\":117.75,"
 				     "\"pkts_out\":9,\"pkts_in\":8},{\"nat\":\"nat-b\",\"proto\":\"tcp\",\"internal\":\"192.168.2.10:1\","
 				     "\"external\":\"203.0.113.20:2\",\"remote\":\"198.51.100.10:5060\",\"state\":\"syn\"}]}",
@@ -219,8 +219,9 @@ Test(dash, nat_tables_and_the_scenario_in_simulation)
 	cr_assert_str_eq(t.cell[0][4], "stream");
 	cr_assert_str_eq(t.cell[0][5], "4.2");         /* age */
 	cr_assert_str_eq(t.cell[0][6], "117.8");       /* expires in */
-	cr_assert_str_eq(t.cell[0][9], "-");           /* no remote: endpoint-independent */
-	cr_assert_str_eq(t.cell[1][9], "198.51.100.10:5060");
+	cr_assert_str_eq(t.cell[0][9], "eim/apdf");
+	cr_assert_str_eq(t.cell[0][10], "-");          /* no remote: endpoint-independent */
+	cr_assert_str_eq(t.cell[1][10], "198.51.100.10:5060");
 	dash_table_free(&t);
 	/* sorted by time to expiry, soonest first */
 	cr_assert_eq(dash_rows(&m, DASH_NATS, NULL, 6, false, &t), 0);
@@ -300,6 +301,26 @@ Test(dash, keepalive_countdown_counts_down_between_snapshots)
 	cr_assert_eq(dash_apply_line(&m, "{\"events\":\"subscribed\"}", 15.0), 0);
 	cr_assert_eq(dash_rows(&m, DASH_BINDINGS, NULL, -1, false, &t), 0);
 	cr_assert_str_eq(t.cell[0][3], "12");
+	dash_table_free(&t);
+	dash_model_free(&m);
+}
+
+/* In simulation the scenario's own actions join the event log, as written. */
+Test(dash, scenario_actions_in_the_event_log)
+{
+	dash_model m;
+	dash_table t;
+
+	dash_model_init(&m);
+	cr_assert_eq(dash_apply_line(&m, "{\"event\":\"action\",\"at_s\":4.5,\"line\":31,\"text\":\"fault nat-a reboot\"}", 4.5),
+		     0);
+	cr_assert_eq(dash_apply_line(&m, "{\"event\":\"keepalive-miss\",\"at_s\":40,\"user\":\"bob\",\"reason\":\"1 of 3\"}", 40),
+		     0);
+	cr_assert_eq(dash_rows(&m, DASH_EVENTS_PANE, NULL, -1, false, &t), 0);
+	cr_assert_str_eq(t.cell[1][1], "action");
+	cr_assert_str_eq(t.cell[1][3], "line 31: fault nat-a reboot");
+	cr_assert_str_eq(t.cell[0][1], "keepalive-miss");
+	cr_assert_str_eq(t.cell[0][3], "reason=1 of 3");
 	dash_table_free(&t);
 	dash_model_free(&m);
 }
