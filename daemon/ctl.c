@@ -29,6 +29,7 @@ typedef struct ctl_client {
 	jbuf out;
 	size_t sent;
 	bool events;            /* subscribed to the event stream */
+	bool sip;               /* subscribed to the SIP messages (`sip`) */
 } ctl_client;
 
 struct tpd_ctl {
@@ -82,7 +83,8 @@ static bool client_flush(ctl_client *k)
 static const char help_text[] =
 	"{\"commands\":{\"stats\":\"every counter and gauge\",\"bindings\":\"terminals: user, NAT mapping, "
 	"contact, core address, keepalive\",\"streams\":\"media streams of every call leg, with counters\","
-	"\"events\":\"keep the connection open; one line per event\",\"help\":\"this list\"}}\n";
+	"\"events\":\"keep the connection open; one line per event\",\"sip\":\"keep the connection open; one "
+	"line per SIP message the proxy receives or sends\",\"help\":\"this list\"}}\n";
 
 static void handle_line(ctl_client *k, const char *line)
 {
@@ -98,6 +100,9 @@ static void handle_line(ctl_client *k, const char *line)
 	} else if (!strcmp(line, "events")) {
 		k->events = true;
 		jb_raw(j, "{\"events\":\"subscribed\"}\n");
+	} else if (!strcmp(line, "sip")) {
+		k->sip = true;
+		jb_raw(j, "{\"sip\":\"subscribed\"}\n");
 	} else if (!strcmp(line, "help")) {
 		jb_raw(j, help_text);
 	} else if (line[0]) {
@@ -215,26 +220,31 @@ void tpd_ctl_free(tpd_ctl *c)
 	free(c);
 }
 
-/* One event line to every `events` subscriber (formatted once). */
-static void broadcast(tpd_ctl *c, jbuf *line)
+/* One line to every subscriber of `events` (sip false) or of `sip`
+ * (formatted once). */
+static void broadcast_to(tpd_ctl *c, jbuf *line, bool sip)
 {
 	if (line->oom || !line->len)
 		return;
 	for (int i = 0; i < CTL_CLIENTS; i++)
-		if (c->cl[i] && c->cl[i]->events) {
+		if (c->cl[i] && (sip ? c->cl[i]->sip : c->cl[i]->events)) {
 			ctl_client *k = c->cl[i];
 			jb_raw(&k->out, line->s);
 			client_flush(k);
 		}
 }
 
-static bool any_subscriber(const tpd_ctl *c)
+static void broadcast(tpd_ctl *c, jbuf *line) { broadcast_to(c, line, false); }
+
+static bool any_subscriber_to(const tpd_ctl *c, bool sip)
 {
 	for (int i = 0; i < CTL_CLIENTS; i++)
-		if (c->cl[i] && c->cl[i]->events)
+		if (c->cl[i] && (sip ? c->cl[i]->sip : c->cl[i]->events))
 			return true;
 	return false;
 }
+
+static bool any_subscriber(const tpd_ctl *c) { return any_subscriber_to(c, false); }
 
 void tpd_ctl_record(tpd_ctl *c, const proxy_record *r)
 {
@@ -250,11 +260,12 @@ void tpd_ctl_record(tpd_ctl *c, const proxy_record *r)
 void tpd_ctl_event(tpd_ctl *c, const proxy_event *e)
 {
 	jbuf j = { 0 };
+	bool sip = e->type == PX_EV_SIP;
 
-	if (!any_subscriber(c))
+	if (!any_subscriber_to(c, sip))
 		return;
 	ctl_json_event(e, &j);
-	broadcast(c, &j);
+	broadcast_to(c, &j, sip);
 	jb_free(&j);
 }
 

@@ -1,5 +1,8 @@
 /* ctl_json.c - the control socket's JSON lines (ctl_json.h). */
 #include "ctl_json.h"
+#include "sip_peek.h"
+
+#include <string.h>
 
 #include <stdio.h>
 
@@ -145,9 +148,47 @@ void ctl_json_record(const proxy_record *r, jbuf *j)
 	       (unsigned long long)r->bytes_to_access);
 }
 
+/* A SIP message the proxy received or sent, as the dashboard's call-flow
+ * reads it: {"sip":{t, src, dst, hop_from, hop_to, proto, first, call_id,
+ * cseq, from, to}}. The proxy's sides are "px" (access) and "px/core", the
+ * softswitch "softswitch", a terminal its address. */
+static void sip_line(const proxy_event *e, jbuf *j)
+{
+	sip_peek_text st;
+	char a[TV_EP_STRLEN], b[TV_EP_STRLEN];
+	const char *d = e->reason ? e->reason : "";
+	bool core = !strncmp(d, "core", 4), in = strstr(d, "-in") != NULL;
+
+	if (!sip_peek((const uint8_t *)e->msg, e->len, &st))
+		return;
+	tv_ep_fmt(&e->src, a);
+	tv_ep_fmt(&e->dst, b);
+	jb_fmt(j, "{\"sip\":{\"t\":%.6f", (double)e->at / 1e6);
+	jb_field(j, "src", a);
+	jb_field(j, "dst", b);
+	jb_field(j, "hop_from", core ? (in ? "softswitch" : "px/core") : in ? a : "px");
+	jb_field(j, "hop_to", core ? (in ? "px/core" : "softswitch") : in ? "px" : b);
+	jb_field(j, "proto", e->tcp ? "tcp" : "udp");
+	jb_field(j, "first", st.first);
+	if (st.call_id[0])
+		jb_field(j, "call_id", st.call_id);
+	if (st.cseq[0])
+		jb_field(j, "cseq", st.cseq);
+	if (st.from[0])
+		jb_field(j, "from", st.from);
+	if (st.to[0])
+		jb_field(j, "to", st.to);
+	jb_raw(j, "}}\n");
+}
+
 void ctl_json_event(const proxy_event *e, jbuf *j)
 {
 	char a[TV_EP_STRLEN];
+
+	if (e->type == PX_EV_SIP) {
+		sip_line(e, j);
+		return;
+	}
 
 	jb_fmt(j, "{\"event\":\"%s\",\"at_s\":%.6f", proxy_event_name(e->type), (double)e->at / 1e6);
 	if (e->user)

@@ -59,7 +59,7 @@ const char *proxy_event_name(enum proxy_event_type t)
 	static const char *const names[PX_EV__COUNT] = {
 		[PX_EV_BINDING_ADDED] = "binding-added", [PX_EV_BINDING_TRUSTED] = "binding-trusted",
 		[PX_EV_BINDING_REMOVED] = "binding-removed", [PX_EV_LEG_UP] = "leg-up", [PX_EV_LEG_DOWN] = "leg-down",
-		[PX_EV_KA_MISS] = "keepalive-miss",
+		[PX_EV_KA_MISS] = "keepalive-miss", [PX_EV_SIP] = "sip",
 		[PX_EV_LATCH] = "latch", [PX_EV_RELATCH] = "relatch",
 	};
 
@@ -105,36 +105,78 @@ static int sent(proxy *p, int rc, uint64_t *ok, enum px_drop fail)
 	return rc;
 }
 
-int px_send_access(proxy *p, px_binding *b, const char *msg, size_t len)
+/* A SIP message seen or sent, for an operator watching (the call-flow
+ * ladder): only when someone listens; CRLF keepalives are not messages. */
+static void sip_seen(proxy *p, const char *dir, const tv_ep *src, const tv_ep *dst, bool tcp, const char *msg,
+		     size_t len, tv_time now)
 {
+	if (p->cfg.on_event && len > 4) {
+		proxy_event e = { .type = PX_EV_SIP, .reason = dir, .msg = msg, .len = len, .src = *src, .dst = *dst,
+				  .tcp = tcp, .at = now };
+		p->cfg.on_event(p->cfg.event_arg, &e);
+	}
+}
+
+static tv_ep access_ep(const proxy *p) { return tv_ep4(p->cfg.access_ip.v4, p->cfg.sip_port); }
+
+int px_send_access(proxy *p, px_binding *b, const char *msg, size_t len, tv_time now)
+{
+	tv_ep me = access_ep(p);
+	int rc;
+
 	if (b->tcp_flow && !b->tcp) {
 		/* Its connection is gone and its NAT only has a TCP binding:
 		 * nothing reaches it until it connects again (RFC 5626 flow). */
 		p->st.drop[PX_DROP_SIP_UNKNOWN]++;
 		return TV_ESTATE;
 	}
-	if (b->tcp)
-		return sent(p, host_tcp_send(b->tcp, msg, len), &p->st.sip_out_access, PX_DROP_SEND_ACCESS);
+	if (b->tcp) {
+		tv_ep to = host_tcp_remote(b->tcp);
+		rc = sent(p, host_tcp_send(b->tcp, msg, len), &p->st.sip_out_access, PX_DROP_SEND_ACCESS);
+		if (rc >= 0)
+			sip_seen(p, "access-out", &me, &to, true, msg, len, now);
+		return rc;
+	}
 	if (len > SIP_UDP_MAX)
 		return sent(p, TV_EINVAL, &p->st.sip_out_access, PX_DROP_SEND_ACCESS);
-	return sent(p, host_udp_send(p->sip, &b->nat, msg, len), &p->st.sip_out_access, PX_DROP_SEND_ACCESS);
+	rc = sent(p, host_udp_send(p->sip, &b->nat, msg, len), &p->st.sip_out_access, PX_DROP_SEND_ACCESS);
+	if (rc >= 0)
+		sip_seen(p, "access-out", &me, &b->nat, false, msg, len, now);
+	return rc;
 }
 
-int px_send_raw(proxy *p, tv_tcp *tcp, const tv_ep *from, const char *msg, size_t len)
+int px_send_raw(proxy *p, tv_tcp *tcp, const tv_ep *from, const char *msg, size_t len, tv_time now)
 {
-	if (tcp)
-		return sent(p, host_tcp_send(tcp, msg, len), &p->st.sip_out_access, PX_DROP_SEND_ACCESS);
+	tv_ep me = access_ep(p);
+	int rc;
+
+	if (tcp) {
+		tv_ep to = host_tcp_remote(tcp);
+		rc = sent(p, host_tcp_send(tcp, msg, len), &p->st.sip_out_access, PX_DROP_SEND_ACCESS);
+		if (rc >= 0)
+			sip_seen(p, "access-out", &me, &to, true, msg, len, now);
+		return rc;
+	}
 	if (!from || len > SIP_UDP_MAX)
 		return sent(p, TV_EINVAL, &p->st.sip_out_access, PX_DROP_SEND_ACCESS);
-	return sent(p, host_udp_send(p->sip, from, msg, len), &p->st.sip_out_access, PX_DROP_SEND_ACCESS);
+	rc = sent(p, host_udp_send(p->sip, from, msg, len), &p->st.sip_out_access, PX_DROP_SEND_ACCESS);
+	if (rc >= 0)
+		sip_seen(p, "access-out", &me, from, false, msg, len, now);
+	return rc;
 }
 
-int px_send_core(proxy *p, px_binding *b, const char *msg, size_t len)
+int px_send_core(proxy *p, px_binding *b, const char *msg, size_t len, tv_time now)
 {
+	tv_ep me = tv_ep4(p->cfg.core_ip.v4, b->core_port);
+	int rc;
+
 	if (len > SIP_UDP_MAX)
 		return sent(p, TV_EINVAL, &p->st.sip_out_core, PX_DROP_SEND_CORE);
-	return sent(p, host_udp_send(b->core_sock, &p->cfg.softswitch, msg, len), &p->st.sip_out_core,
-		    PX_DROP_SEND_CORE);
+	rc = sent(p, host_udp_send(b->core_sock, &p->cfg.softswitch, msg, len), &p->st.sip_out_core,
+		  PX_DROP_SEND_CORE);
+	if (rc >= 0)
+		sip_seen(p, "core-out", &me, &p->cfg.softswitch, false, msg, len, now);
+	return rc;
 }
 
 /* ---- bindings --------------------------------------------------------- */
@@ -144,8 +186,11 @@ static void core_rx(void *arg, tv_udp *s, const tv_ep *from, const uint8_t *data
 	px_binding *b = arg;
 
 	(void)s;
-	(void)from;
 	b->p->st.sip_in_core++;
+	{
+		tv_ep me = tv_ep4(b->p->cfg.core_ip.v4, b->core_port);
+		sip_seen(b->p, "core-in", from, &me, false, (const char *)data, len, now);
+	}
 	px_sip_from_core(b->p, b, false, (const char *)data, len, now);
 }
 
@@ -534,13 +579,13 @@ int px_stream_open(px_leg *l, int idx, tv_time now)
 
 /* ---- keepalive -------------------------------------------------------- */
 
-void px_ka_send(proxy *p, px_binding *b)
+void px_ka_send(proxy *p, px_binding *b, tv_time now)
 {
 	char msg[768];
 	int n;
 
 	if (p->cfg.keepalive == PX_KA_CRLF) {
-		px_send_access(p, b, "\r\n\r\n", 4);
+		px_send_access(p, b, "\r\n\r\n", 4, now);
 	} else {
 		b->ka_seq++;
 		/* sip:user@contact, or where it signals from when it wrote no
@@ -560,7 +605,7 @@ void px_ka_send(proxy *p, px_binding *b)
 			     to, b->tcp ? "TCP" : "UDP", p->access_ip_s, p->cfg.sip_port, b->core_port, b->ka_seq,
 			     p->access_ip_s, b->core_port, to, b->core_port, b->ka_seq, p->access_ip_s, b->ka_seq);
 		if (n > 0 && (size_t)n < sizeof(msg))
-			px_send_access(p, b, msg, (size_t)n);
+			px_send_access(p, b, msg, (size_t)n, now);
 	}
 	b->ka_sent++;
 	p->st.ka_sent++;
@@ -628,6 +673,10 @@ static void access_rx(void *arg, tv_udp *s, const tv_ep *from, const uint8_t *da
 		return;
 	}
 	p->st.sip_in_access++;
+	{
+		tv_ep me = access_ep(p);
+		sip_seen(p, "access-in", from, &me, false, (const char *)data, len, now);
+	}
 	px_sip_from_access(p, NULL, from, (const char *)data, len, now);
 }
 
@@ -740,11 +789,14 @@ static void tcp_frames(px_conn *k, tv_time now)
 		}
 		k->busy = true;
 		if (k->core_b) {
+			tv_ep me = tv_ep4(p->cfg.core_ip.v4, k->core_b->core_port);
 			p->st.sip_in_core++;
+			sip_seen(p, "core-in", &p->cfg.softswitch, &me, true, k->rxbuf, f.msg_len, now);
 			px_sip_from_core(p, k->core_b, true, k->rxbuf, f.msg_len, now);
 		} else {
-			tv_ep from = host_tcp_remote(k->c);
+			tv_ep from = host_tcp_remote(k->c), me = access_ep(p);
 			p->st.sip_in_access++;
+			sip_seen(p, "access-in", &from, &me, true, k->rxbuf, f.msg_len, now);
 			px_sip_from_access(p, k->c, &from, k->rxbuf, f.msg_len, now);
 		}
 		k->busy = false;
@@ -820,7 +872,7 @@ static void tcp_accept(void *arg, tv_tcp *c, tv_time now)
 	host_tcp_set_cb(c, tcp_ev, k);
 }
 
-int px_send_core_tcp(proxy *p, px_binding *b, const char *msg, size_t len)
+int px_send_core_tcp(proxy *p, px_binding *b, const char *msg, size_t len, tv_time now)
 {
 	px_conn *k = b->core_conn;
 	int err = 0;
@@ -838,7 +890,13 @@ int px_send_core_tcp(proxy *p, px_binding *b, const char *msg, size_t len)
 		host_tcp_set_cb(c, tcp_ev, k);
 		b->core_conn = k;
 	}
-	return sent(p, host_tcp_send(k->c, msg, len), &p->st.sip_out_core, PX_DROP_SEND_CORE);
+	{
+		tv_ep me = tv_ep4(p->cfg.core_ip.v4, b->core_port);
+		int rc = sent(p, host_tcp_send(k->c, msg, len), &p->st.sip_out_core, PX_DROP_SEND_CORE);
+		if (rc >= 0)
+			sip_seen(p, "core-out", &me, &p->cfg.softswitch, true, msg, len, now);
+		return rc;
+	}
 }
 
 /* ---- life cycle ------------------------------------------------------- */

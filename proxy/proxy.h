@@ -66,6 +66,7 @@ enum proxy_event_type {
 	PX_EV_LATCH,            /* a stream latched on addr (rtcp: its RTCP) */
 	PX_EV_RELATCH,          /* ... moved to addr */
 	PX_EV_KA_MISS,          /* a keepalive OPTIONS went unanswered (reason: "N of M") */
+	PX_EV_SIP,              /* a SIP message received or sent: msg/len, src, dst, tcp */
 	PX_EV__COUNT
 };
 
@@ -76,6 +77,11 @@ typedef struct proxy_event {
 	bool rtcp;
 	tv_ep addr;
 	tv_time at;
+	/* PX_EV_SIP: the message as it crossed the wire, and which way */
+	const char *msg;
+	size_t len;
+	tv_ep src, dst;
+	bool tcp;
 } proxy_event;
 
 typedef void (*proxy_event_fn)(void *arg, const proxy_event *e);

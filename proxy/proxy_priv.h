@@ -262,12 +262,12 @@ void px_leg_end(px_leg *l, const char *reason, tv_time now);
 int px_stream_open(px_leg *l, int idx, tv_time now);
 /* Send b one keepalive: a CRLF ping, or an OPTIONS whose answer comes back
  * as px_timers_keepalive_answered(). Counted in ka_sent. */
-void px_ka_send(proxy *p, px_binding *b);
+void px_ka_send(proxy *p, px_binding *b, tv_time now);
 /* Send a SIP message to a terminal (its NAT mapping, or its TCP
  * connection). 0, or a negative error, counted as drop "send-access". */
-int px_send_access(proxy *p, px_binding *b, const char *msg, size_t len);
+int px_send_access(proxy *p, px_binding *b, const char *msg, size_t len, tv_time now);
 /* To the softswitch from the terminal's core address; counted likewise. */
-int px_send_core(proxy *p, px_binding *b, const char *msg, size_t len);
+int px_send_core(proxy *p, px_binding *b, const char *msg, size_t len, tv_time now);
 /* Timer C (timer_c.c): its state and the CANCEL or 408 it makes; the
  * deadlines are px_timers.c's. */
 void px_tc_start(px_leg *l, enum px_side to, const char *msg, size_t len, tv_time now);
@@ -279,9 +279,9 @@ void px_tc_stop(px_leg *l);
 int px_tc_expired(px_leg *l, tv_time now);
 /* To the softswitch over TCP from the terminal's core address (large
  * requests, RFC 3261 18.1.1); the connection is opened on first use. */
-int px_send_core_tcp(proxy *p, px_binding *b, const char *msg, size_t len);
+int px_send_core_tcp(proxy *p, px_binding *b, const char *msg, size_t len, tv_time now);
 /* To whoever sent from (UDP) or on connection tcp, without a binding. */
-int px_send_raw(proxy *p, tv_tcp *tcp, const tv_ep *from, const char *msg, size_t len);
+int px_send_raw(proxy *p, tv_tcp *tcp, const tv_ep *from, const char *msg, size_t len, tv_time now);
 
 /* px_timers.c: every proxy timer (the list is at the top of that file),
  * and the only caller of host_timer_arm/cancel in the proxy. Callers

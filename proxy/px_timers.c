@@ -176,7 +176,7 @@ static void binding_on_timeout(tv_timer *t, tv_time now)
 			return;
 		}
 	}
-	px_ka_send(p, b);
+	px_ka_send(p, b, now);
 	if (p->cfg.keepalive != PX_KA_CRLF)
 		b->ka_pending = true;   /* until px_timers_keepalive_answered() */
 	binding_schedule(b, now);

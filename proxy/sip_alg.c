@@ -415,7 +415,7 @@ static bool has_tag(const char *buf, rw_span v)
  * headers makes a reply as long as itself, and one that does not fit is
  * not sent (counted as a send failure). */
 static void reply(proxy *p, px_binding *b, tv_tcp *tcp, const tv_ep *from, const sipmsg *sm, int code,
-		  const char *reason, enum px_side side)
+		  const char *reason, enum px_side side, tv_time now)
 {
 	static const struct { const char *name; char compact; } copy[] = {
 		{ "Via", 'v' }, { "From", 'f' }, { "To", 't' }, { "Call-ID", 'i' }, { "CSeq", 0 },
@@ -451,11 +451,11 @@ static void reply(proxy *p, px_binding *b, tv_tcp *tcp, const tv_ep *from, const
 		return;
 	}
 	if (side == PX_CORE)
-		px_send_core(p, b, out, n);
+		px_send_core(p, b, out, n, now);
 	else if (b)
-		px_send_access(p, b, out, n);
+		px_send_access(p, b, out, n, now);
 	else
-		px_send_raw(p, tcp, from, out, n);
+		px_send_raw(p, tcp, from, out, n, now);
 }
 
 /* Call-ID topology hiding. Phones commonly write "random@PRIVATE-IP"; on
@@ -551,12 +551,12 @@ static int emit(proxy *p, px_binding *b, sipmsg *sm, enum px_side to, tv_time no
 		}
 		p->st.core_tcp++;
 		p->outlen = (size_t)n;
-		rc = px_send_core_tcp(p, b, p->outbuf, (size_t)n);
+		rc = px_send_core_tcp(p, b, p->outbuf, (size_t)n, now);
 	} else {
 		if (to == PX_CORE && sm->request && n > 1300)
 			p->st.core_udp_large++;
 		p->outlen = (size_t)n;
-		rc = to == PX_CORE ? px_send_core(p, b, p->outbuf, (size_t)n) : px_send_access(p, b, p->outbuf, (size_t)n);
+		rc = to == PX_CORE ? px_send_core(p, b, p->outbuf, (size_t)n, now) : px_send_access(p, b, p->outbuf, (size_t)n, now);
 	}
 	/* what it hid is kept only for a message that left: nothing answers
 	 * one that did not */
@@ -654,10 +654,10 @@ static int top_via_line(const sip_rw *rw, rw_span *line, rw_span *val)
 
 /* Answer a refused request the way it came (a response is only counted). */
 static void refused(proxy *p, px_binding *b, tv_tcp *tcp, const tv_ep *from, const sipmsg *sm, const refusal *why,
-		    enum px_side side)
+		    enum px_side side, tv_time now)
 {
 	if (why->code && sm->request && sm->rw.buf && strncmp(sm->rw.buf, "ACK ", 4))
-		reply(p, b, tcp, from, sm, why->code, why->reason, side);
+		reply(p, b, tcp, from, sm, why->code, why->reason, side, now);
 }
 
 /* The top Via of a request from a terminal: remember its sent-by and
@@ -861,7 +861,7 @@ void px_sip_from_access(proxy *p, tv_tcp *tcp, const tv_ep *from, const char *ms
 
 	b = px_binding_get(p, from, tcp, NULL, false, now);
 	if (msg_in(p, msg, len, tcp != NULL, &sm, &why) < 0) {
-		refused(p, b, tcp, from, &sm, &why, PX_ACCESS);
+		refused(p, b, tcp, from, &sm, &why, PX_ACCESS, now);
 		goto out;
 	}
 	osip_message_get_via(sm.m, 0, &v);
@@ -906,7 +906,7 @@ void px_sip_from_access(proxy *p, tv_tcp *tcp, const tv_ep *from, const char *ms
 		if (!b)
 			b = px_binding_get(p, from, tcp, user, true, now);
 		if (!b) {
-			reply(p, NULL, tcp, from, &sm, 503, "Service Unavailable", PX_ACCESS);
+			reply(p, NULL, tcp, from, &sm, 503, "Service Unavailable", PX_ACCESS, now);
 			goto out;
 		}
 		/* (a new address of a terminal is not charged to the terminal) */
@@ -929,7 +929,7 @@ void px_sip_from_access(proxy *p, tv_tcp *tcp, const tv_ep *from, const char *ms
 				p->st.drop[rc == TV_EFULL ? PX_DROP_SIP_TOO_BIG : PX_DROP_SIP_MALFORMED]++;
 				if (!is_method(&sm, "ACK"))
 					reply(p, b, tcp, from, &sm, rc == TV_EFULL ? 513 : 400,
-					      rc == TV_EFULL ? "Message Too Large (Via)" : "Bad Request (Via)", PX_ACCESS);
+					      rc == TV_EFULL ? "Message Too Large (Via)" : "Bad Request (Via)", PX_ACCESS, now);
 				goto out;
 			}
 			hide_keep(&sm, txn_key(&sm));
@@ -956,27 +956,27 @@ void px_sip_from_access(proxy *p, tv_tcp *tcp, const tv_ep *from, const char *ms
 	if (px_contacts_to_core(p, b, &sm.rw, sm.request) < 0) {
 		p->st.drop[PX_DROP_SIP_CONTACT]++;
 		if (sm.request && !is_method(&sm, "ACK"))
-			reply(p, b, tcp, from, &sm, 400, "Bad Request (Contact)", PX_ACCESS);
+			reply(p, b, tcp, from, &sm, 400, "Bad Request (Contact)", PX_ACCESS, now);
 		goto out;
 	}
 	callid_swap(p, b, &sm, PX_ACCESS);
 	if (bad_multipart(p, &sm)) {
 		if (sm.request && !is_method(&sm, "ACK"))
-			reply(p, b, tcp, from, &sm, 488, "Not Acceptable Here (multipart)", PX_ACCESS);
+			reply(p, b, tcp, from, &sm, 488, "Not Acceptable Here (multipart)", PX_ACCESS, now);
 		goto out;
 	}
 	leg = px_leg_find(b, sm.call_id);
 	if (!leg && opens_leg(&sm) && !(leg = px_leg_get(b, sm.call_id, now))) {
 		/* over max-legs: nothing with an unrewritten SDP goes on */
 		if (sm.request && !is_method(&sm, "ACK"))
-			reply(p, b, tcp, from, &sm, 503, "Service Unavailable (too many calls)", PX_ACCESS);
+			reply(p, b, tcp, from, &sm, 503, "Service Unavailable (too many calls)", PX_ACCESS, now);
 		goto out;
 	}
 	if (leg && (rc = px_sdp_handle(p, leg, sm.m, &sm.rw, PX_ACCESS, now)) < 0) {
 		if (sm.request && rc == TV_EFULL)
-			reply(p, b, tcp, from, &sm, 503, "Service Unavailable (no media ports)", PX_ACCESS);
+			reply(p, b, tcp, from, &sm, 503, "Service Unavailable (no media ports)", PX_ACCESS, now);
 		else if (sm.request && !is_method(&sm, "ACK"))
-			reply(p, b, tcp, from, &sm, 400, "Bad Request (SDP)", PX_ACCESS);
+			reply(p, b, tcp, from, &sm, 400, "Bad Request (SDP)", PX_ACCESS, now);
 		if (rc != TV_EFULL)
 			p->st.drop[PX_DROP_SIP_MALFORMED]++;
 		if (leg->ns == 0 || !leg->confirmed)
@@ -1012,7 +1012,7 @@ void px_sip_from_core(proxy *p, px_binding *b, bool stream, const char *msg, siz
 	int rc;
 
 	if (msg_in(p, msg, len, stream, &sm, &why) < 0) {
-		refused(p, b, NULL, NULL, &sm, &why, PX_CORE);
+		refused(p, b, NULL, NULL, &sm, &why, PX_CORE, now);
 		goto out;
 	}
 	callid_swap(p, b, &sm, PX_CORE);
@@ -1044,7 +1044,7 @@ void px_sip_from_core(proxy *p, px_binding *b, bool stream, const char *msg, siz
 		} else if ((rc = px_topo_core_request(p, &sm.rw, line, &sm.hide)) < 0) {
 			p->st.drop[rc == TV_EFULL ? PX_DROP_SIP_TOO_BIG : PX_DROP_SIP_MALFORMED]++;
 			if (rc == TV_EFULL && !is_method(&sm, "ACK"))
-				reply(p, b, NULL, NULL, &sm, 513, "Message Too Large (Via)", PX_CORE);
+				reply(p, b, NULL, NULL, &sm, 513, "Message Too Large (Via)", PX_CORE, now);
 			goto out;
 		} else {
 			hide_keep(&sm, key);
@@ -1079,12 +1079,12 @@ void px_sip_from_core(proxy *p, px_binding *b, bool stream, const char *msg, siz
 	if (px_contacts_to_access(p, b, &sm.rw, reg_ok, peer, sizeof(peer)) < 0) {
 		p->st.drop[PX_DROP_SIP_CONTACT]++;
 		if (sm.request && !is_method(&sm, "ACK"))
-			reply(p, b, NULL, NULL, &sm, 400, "Bad Request (Contact)", PX_CORE);
+			reply(p, b, NULL, NULL, &sm, 400, "Bad Request (Contact)", PX_CORE, now);
 		goto out;
 	}
 	if (bad_multipart(p, &sm)) {
 		if (sm.request && !is_method(&sm, "ACK"))
-			reply(p, b, NULL, NULL, &sm, 488, "Not Acceptable Here (multipart)", PX_CORE);
+			reply(p, b, NULL, NULL, &sm, 488, "Not Acceptable Here (multipart)", PX_CORE, now);
 		goto out;
 	}
 	if (peer[0] && (leg || opens_leg(&sm) || !strcmp(sm.cseq_method, "INVITE"))) {
@@ -1095,13 +1095,13 @@ void px_sip_from_core(proxy *p, px_binding *b, bool stream, const char *msg, siz
 	}
 	if (!leg && opens_leg(&sm) && !(leg = px_leg_get(b, sm.call_id, now))) {
 		if (sm.request && !is_method(&sm, "ACK"))
-			reply(p, b, NULL, NULL, &sm, 503, "Service Unavailable (too many calls)", PX_CORE);
+			reply(p, b, NULL, NULL, &sm, 503, "Service Unavailable (too many calls)", PX_CORE, now);
 		goto out;
 	}
 	if (leg && (rc = px_sdp_handle(p, leg, sm.m, &sm.rw, PX_CORE, now)) < 0) {
 		if (sm.request && !is_method(&sm, "ACK"))
 			reply(p, b, NULL, NULL, &sm, rc == TV_EFULL ? 503 : 400,
-			      rc == TV_EFULL ? "Service Unavailable (no media ports)" : "Bad Request (SDP)", PX_CORE);
+			      rc == TV_EFULL ? "Service Unavailable (no media ports)" : "Bad Request (SDP)", PX_CORE, now);
 		if (rc != TV_EFULL)
 			p->st.drop[PX_DROP_SIP_MALFORMED]++;
 		if (!leg->confirmed)

@@ -136,9 +136,9 @@ int px_tc_expired(px_leg *l, tv_time now)
 		l->tc_cancelled = true;
 		p->st.timer_c_cancels++;
 		if (l->tc_to == PX_CORE)
-			px_send_core(p, b, msg, (size_t)n);
+			px_send_core(p, b, msg, (size_t)n, now);
 		else
-			px_send_access(p, b, msg, (size_t)n);
+			px_send_access(p, b, msg, (size_t)n, now);
 		return 1;       /* px_timers.c gives the far side 32 s to answer it */
 	}
 	p->st.timer_c_408++;

@@ -19,10 +19,10 @@ const char ctl_usage[] =
 	"\n"
 	"Sends COMMAND to a running traverse-proxy's control socket and prints\n"
 	"the JSON answer (one object per line). Commands: stats, bindings,\n"
-	"streams, events, help (docs/control.md).\n"
+	"streams, events, sip (every SIP message), help (docs/control.md).\n"
 	"\n"
 	"  -s SOCKET   the control socket [/run/traverse-proxy.sock, or $TRAVERSE_CTL]\n"
-	"  -n LINES    events: stop after this many event lines [no limit]\n"
+	"  -n LINES    events, sip: stop after this many lines [no limit]\n"
 	"  -t SECONDS  stop waiting after this long [5; events: no limit]\n"
 	"  -h, --help  this help\n"
 	"\n"
@@ -62,7 +62,7 @@ int cmd_ctl(int argc, char **argv)
 		fputs(ctl_usage, stderr);
 		return 2;
 	}
-	events = !strcmp(cmd, "events");
+	events = !strcmp(cmd, "events") || !strcmp(cmd, "sip");  /* subscriptions: lines until -n or -t */
 	if (secs < 0)
 		secs = events ? 0 : 5;
 	end = secs ? time(NULL) + secs : 0;

@@ -146,6 +146,22 @@ keys 3
 for e in binding-added binding-trusted leg-up latch; do has "$e" "the event log"; done
 shot events
 
+# -- calls (pane 5) from the proxy's "sip" events: the live call's legs,
+#    and the ladder of one: the phone's INVITE to px, px/core to the
+#    softswitch, the 200 back
+keys 5
+screen | grep -qE '^[0-9a-f]{6} +INVITE +alice +bob' || bad "no INVITE alice->bob in the live calls pane: $(screen)"
+screen | grep -qE '^[0-9a-f]{6} +REGISTER +alice' || bad "no alice's REGISTER in the live calls pane: $(screen)"
+shot live-calls
+keys / I N V I T E Enter
+keys Enter
+screen | grep -qE 'px +px/core +softswitch' || bad "the live ladder's columns: $(screen | sed -n 6p)"
+screen | grep -qE '\|-+INVITE-+>\|' || bad "no INVITE arrow in the live ladder: $(screen)"
+screen | grep -qE '200' || bad "no 200 in the live ladder: $(screen)"
+shot live-ladder
+keys Escape
+keys Escape
+
 # -- pause: the screen holds still
 keys p
 has "[PAUSED]" "the header"

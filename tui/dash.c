@@ -278,7 +278,7 @@ static void draw_table(struct dash *d, const dash_table *t, int y0, int h, int w
 		put(y0 + 1, 0, w,
 		    d->filter[0] ? "(nothing matches the filter)"
 		    : d->pane == DASH_NATS && !d->sim ? "(NAT tables: in simulation only, traverse run --dash FILE)"
-		    : d->pane >= DASH_CALLS && !d->sim ? "(calls and topology: in simulation only, traverse run --dash FILE)"
+		    : d->pane == DASH_TOPO && !d->sim ? "(topology: in simulation only, traverse run --dash FILE)"
 						      : "(none)",
 		    false);
 }
@@ -710,7 +710,7 @@ int cmd_dash(int argc, char **argv)
 	}
 	d.ask.fd = ctl_open(d.sock);
 	d.ev.fd = d.ask.fd >= 0 ? ctl_open(d.sock) : -1;
-	if (d.ev.fd < 0 || send_line(d.ev.fd, "events\n") < 0) {
+	if (d.ev.fd < 0 || send_line(d.ev.fd, "events\nsip\n") < 0) {
 		fprintf(stderr, "traverse dash: %s: %s\n", d.sock, strerror(errno));
 		if (d.ask.fd >= 0)
 			close(d.ask.fd);

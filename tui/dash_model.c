@@ -411,7 +411,7 @@ int dash_apply_line(dash_model *m, const char *line, double now_s)
 		char text[320];
 		fmt_event(j, text, sizeof(text));
 		add_event(m, text);
-	} else if (json_object_get(j, "events")) {
+	} else if (json_object_get(j, "events") || json_is_string(json_object_get(j, "sip"))) {
 		/* "subscribed" */
 	} else if ((v = json_object_get(j, "error"))) {
 		char why[160];

@@ -15,6 +15,8 @@
 
 #include <jansson.h>
 
+#include "sip_peek.h"
+
 #define DASH_STAT_MAX 160
 #define DASH_HIST 16            /* samples of a stream's packets/s (the sparkline) */
 #define DASH_EVENTS 500         /* lines of the event log kept */
@@ -215,10 +217,8 @@ int dash_calls_rows(const dash_model *m, dash_table *t);
  * of SIP, or a Call-ID header: first is then "(unparsed)"), 0 if not (RTP,
  * STUN, a CRLF keepalive). Reads at most n bytes, copies out printable
  * ASCII only (others as '?'), never fails on malformed input. */
-typedef struct dash_sip_text {
-	char first[96], call_id[128], cseq[32], from[32], to[32];
-} dash_sip_text;
-int dash_sip_scan(const uint8_t *p, size_t n, dash_sip_text *out);
+typedef sip_peek_text dash_sip_text;
+static inline int dash_sip_scan(const uint8_t *p, size_t n, dash_sip_text *out) { return sip_peek(p, n, out); }
 
 /* A call's ladder drawn in width columns (sngrep's call flow): the
  * participants in the order they first appear, named on the head line, and

@@ -281,8 +281,8 @@ static void on_proxy_event(void *arg, const proxy_event *e)
 	jbuf j = { 0 };
 
 	(void)arg;
-	if (D.left)
-		return;
+	if (D.left || e->type == PX_EV_SIP)
+		return;         /* the run's tap sees every message on every link */
 	ctl_json_event(e, &j);
 	feed(&j, D.m.scn.vnow_s);
 	jb_free(&j);
