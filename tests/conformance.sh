@@ -101,14 +101,21 @@ for s in good broken traverse; do
 	awk '/^(PASS|FAIL|SKIP)/ { f = $3; sub(".*/", "", f) }
 	     /^        finding: / { sub(/^        finding: /, ""); print f ": " $0 }' "$dir/$s.txt" | LC_ALL=C sort >"$dir/$s.findings"
 	grep -E '^(PASS|FAIL|SKIP)' "$dir/$s.txt"
-	want=$(grep -c . "$here/conformance/$s.expected")
+	want=$(grep -vc '^? ' "$here/conformance/$s.expected")
 	if [ "$want" = 0 ] && [ "${rcs[$i]}" != 0 ]; then
 		bad "$s SBC failed the suite: $(grep -E '^        ' "$dir/$s.txt" | head -20)"
 	elif [ "$want" != 0 ] && [ "${rcs[$i]}" != 1 ]; then
 		bad "$s SBC: exit ${rcs[$i]}, want 1 (failed): $(tail -5 "$dir/$s.txt")"
 	fi
 	grep -q '^PASS' "$dir/$s.txt" || [ "$s" = broken ] || bad "$s SBC: nothing passed"
-	if ! diff -u "$here/conformance/$s.expected" "$dir/$s.findings" >"$dir/$s.diff"; then
+	# a line "? FINDING" of the expected file may or may not be found (a
+	# real SBC's timing decides; it is named, not unexplained): it is
+	# taken out of both sides before they are compared
+	grep -v '^? ' "$here/conformance/$s.expected" >"$dir/$s.want"
+	sed -n 's/^? //p' "$here/conformance/$s.expected" >"$dir/$s.maybe"
+	grep -vxF -f "$dir/$s.maybe" "$dir/$s.findings" >"$dir/$s.got" || true
+	[ -s "$dir/$s.maybe" ] || cp "$dir/$s.findings" "$dir/$s.got"
+	if ! diff -u "$dir/$s.want" "$dir/$s.got" >"$dir/$s.diff"; then
 		bad "$s SBC: the findings differ from tests/conformance/$s.expected:"
 		cat "$dir/$s.diff"
 	fi
